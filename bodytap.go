@@ -1,0 +1,217 @@
+package bodytap
+
+import (
+	"errors"
+	"net/http"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultMaxBodyBytes is the number of bytes kept per body when
+// [Config.MaxBodyBytes] is zero.
+const DefaultMaxBodyBytes = 64 << 10
+
+// Default bounds of the delivery queue, used when [Config.QueueLen] and
+// [Config.QueueBytes] are zero.
+const (
+	DefaultQueueLen   = 1024
+	DefaultQueueBytes = 64 << 20
+)
+
+// Errors recorded in [Exchange.Err]. Some are wrapped with details; test
+// for them with errors.Is.
+var (
+	// ErrClientGone: the request's context ended before the handler
+	// returned, because the client closed the connection or reset the
+	// stream (or the server shut down).
+	ErrClientGone = errors.New("bodytap: client went away")
+
+	// ErrHandlerPanic: the handler panicked. The wrapping error carries the
+	// panic value. The panic itself goes on up to the server unchanged.
+	ErrHandlerPanic = errors.New("bodytap: handler panicked")
+
+	// ErrAborted: the handler aborted the response by panicking with
+	// http.ErrAbortHandler.
+	ErrAborted = errors.New("bodytap: handler aborted the response")
+
+	// ErrHijacked: the handler hijacked the connection; what it wrote to
+	// the connection afterwards is not captured.
+	ErrHijacked = errors.New("bodytap: connection hijacked")
+
+	// ErrClosed is returned by [Tap.Close] when called more than once.
+	ErrClosed = errors.New("bodytap: tap already closed")
+)
+
+// A Sink receives finished exchanges. Record is called from a single
+// delivery goroutine, one exchange at a time, never on the request path: a
+// slow sink delays other records, never a response. Once Record is called
+// the Exchange belongs to the sink.
+//
+// A Record that panics is recovered and counted in [Stats.SinkPanics]; the
+// exchange is lost and delivery goes on with the next one.
+type Sink interface {
+	Record(x *Exchange)
+}
+
+// SinkFunc adapts a function to a [Sink].
+type SinkFunc func(x *Exchange)
+
+// Record calls f(x).
+func (f SinkFunc) Record(x *Exchange) { f(x) }
+
+// Config configures a [Tap]. The zero Config is valid: it captures every
+// request with the default caps and discards the exchanges.
+type Config struct {
+	// Sink receives every finished exchange. Nil discards them (Stats
+	// still count them).
+	Sink Sink
+
+	// MaxBodyBytes is how many bytes of each body (request and response
+	// alike) are kept in Body.Bytes; bytes past it are counted in
+	// Body.Size but not kept. Zero means DefaultMaxBodyBytes (64 KiB);
+	// a negative value keeps no bytes but still counts sizes.
+	MaxBodyBytes int64
+
+	// Skip, when it returns true, lets the request pass with no wrapping
+	// at all: the handler gets the original ResponseWriter and Request,
+	// and nothing is recorded. Nil skips nothing. It runs on the request
+	// path: keep it cheap.
+	Skip func(r *http.Request) bool
+
+	// BeforeHeaders, if set, runs on the request path just before the
+	// final response headers are sent (on the handler's first Write,
+	// Flush, ReadFrom or non-1xx WriteHeader, or when it returns without
+	// having written), with the status about to be sent and the live
+	// header map. Changes it makes to h reach the client. elapsed is the
+	// time since the Tap received the request: it is how to add the
+	// question's X-Process-Time header, which a middleware could not set
+	// after calling the next handler because by then the headers are
+	// gone. It does not run for 1xx responses nor after a hijack.
+	BeforeHeaders func(r *http.Request, status int, h http.Header, elapsed time.Duration)
+
+	// Route returns the route pattern recorded in Exchange.Route. It runs
+	// after the handler has returned, so routers that fill the pattern in
+	// while routing (into the request or its context) are seen. Nil uses
+	// http.Request.Pattern, set by the Go 1.22+ ServeMux.
+	Route func(r *http.Request) string
+
+	// QueueLen and QueueBytes bound the queue of exchanges waiting for the
+	// sink: by count, and by the bytes of body copies they hold. When
+	// either is reached, new exchanges are dropped and counted in
+	// Stats.Dropped; the request path never waits. Zero means
+	// DefaultQueueLen (1024) and DefaultQueueBytes (64 MiB).
+	QueueLen   int
+	QueueBytes int64
+}
+
+// A Tap is a middleware that tees request and response bodies as they
+// stream and hands each finished [Exchange] to a [Sink]. Create one with
+// [New]; it is safe for concurrent use. Call [Tap.Close] to deliver what is
+// queued and stop.
+type Tap struct {
+	sink          Sink
+	max           int64
+	skip          func(*http.Request) bool
+	beforeHeaders func(*http.Request, int, http.Header, time.Duration)
+	route         func(*http.Request) string
+
+	q *queue
+
+	captured   atomic.Int64
+	skipped    atomic.Int64
+	delivered  atomic.Int64
+	dropped    atomic.Int64
+	sinkPanics atomic.Int64
+}
+
+// Stats counts what a [Tap] has done since it was created.
+type Stats struct {
+	Captured   int64 // exchanges finished and handed to the queue (or dropped)
+	Skipped    int64 // requests passed through because Config.Skip said so
+	Delivered  int64 // exchanges the sink's Record returned from
+	Dropped    int64 // exchanges dropped: queue full (count or bytes) or Tap closed
+	SinkPanics int64 // calls to Record that panicked
+	Queued     int   // exchanges waiting for the sink now
+}
+
+// New returns a Tap configured by c and starts its delivery goroutine.
+func New(c Config) *Tap {
+	t := &Tap{
+		sink:          c.Sink,
+		max:           c.MaxBodyBytes,
+		skip:          c.Skip,
+		beforeHeaders: c.BeforeHeaders,
+		route:         c.Route,
+	}
+	if t.max == 0 {
+		t.max = DefaultMaxBodyBytes
+	}
+	if t.route == nil {
+		t.route = func(r *http.Request) string { return r.Pattern }
+	}
+	n, b := c.QueueLen, c.QueueBytes
+	if n <= 0 {
+		n = DefaultQueueLen
+	}
+	if b <= 0 {
+		b = DefaultQueueBytes
+	}
+	t.q = newQueue(n, b)
+	go t.deliver()
+	return t
+}
+
+// Stats returns the Tap's counters.
+func (t *Tap) Stats() Stats {
+	return Stats{
+		Captured:   t.captured.Load(),
+		Skipped:    t.skipped.Load(),
+		Delivered:  t.delivered.Load(),
+		Dropped:    t.dropped.Load(),
+		SinkPanics: t.sinkPanics.Load(),
+		Queued:     len(t.q.ch),
+	}
+}
+
+// Close stops accepting exchanges, waits until the sink has been given
+// every queued one, and returns. Exchanges finishing after Close are
+// dropped and counted. If the sink is stuck, Close waits for it. Closing a
+// Tap twice returns ErrClosed.
+func (t *Tap) Close() error {
+	if !t.q.close() {
+		return ErrClosed
+	}
+	<-t.q.done
+	return nil
+}
+
+// Handler returns next wrapped by the Tap. Its signature makes tap.Handler
+// a plain func(http.Handler) http.Handler, usable directly as chi or
+// gorilla middleware.
+func (t *Tap) Handler(next http.Handler) http.Handler {
+	return &handler{t: t, next: next}
+}
+
+type handler struct {
+	t    *Tap
+	next http.Handler
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	t := h.t
+	if t.skip != nil && t.skip(r) {
+		t.skipped.Add(1)
+		h.next.ServeHTTP(w, r)
+		return
+	}
+	c, ww := newWriter(w)
+	c.begin(t, r)
+	body := r.Body
+	if body != nil && body != http.NoBody {
+		c.req.init(body, t.max, r.ContentLength)
+		r.Body = &c.req
+	}
+	defer c.finish(r, body)
+	h.next.ServeHTTP(ww, r)
+	c.returned = true
+}

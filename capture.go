@@ -1,0 +1,90 @@
+package bodytap
+
+// inlineBytes is the room for a body copy held inside the per-request
+// state itself, so that small bodies cost no allocation of their own.
+const inlineBytes = 1 << 10
+
+// A capture is the bounded copy of one body: the first max bytes, and the
+// count of all of them.
+type capture struct {
+	buf  []byte
+	max  int64 // bytes to keep; < 0 keeps none
+	size int64 // bytes that passed
+	hint int64 // expected size if known (Content-Length), else 0
+}
+
+// reset prepares c to keep up to max bytes, starting in the inline
+// storage.
+func (c *capture) reset(max int64, inline []byte) {
+	c.max = max
+	c.buf = inline[:0]
+	c.size = 0
+	c.hint = 0
+}
+
+// room is how many more bytes c would keep.
+func (c *capture) room() int64 {
+	if c.max < 0 {
+		return 0
+	}
+	return c.max - int64(len(c.buf))
+}
+
+// keep counts p and copies what fits under the cap.
+func (c *capture) keep(p []byte) {
+	c.size += int64(len(p))
+	c.save(p)
+}
+
+// save copies what of p fits under the cap, without counting it.
+func (c *capture) save(p []byte) {
+	if r := c.room(); r > 0 && len(p) > 0 {
+		if int64(len(p)) > r {
+			p = p[:r]
+		}
+		c.grow(len(p))
+		c.buf = append(c.buf, p...)
+	}
+}
+
+// keepString is keep for a string, without converting it.
+func (c *capture) keepString(s string) {
+	c.size += int64(len(s))
+	if r := c.room(); r > 0 && len(s) > 0 {
+		if int64(len(s)) > r {
+			s = s[:r]
+		}
+		c.grow(len(s))
+		c.buf = append(c.buf, s...)
+	}
+}
+
+// grow makes room for n more bytes without ever reserving more than the
+// cap: append's own doubling could overshoot it by almost 2x.
+func (c *capture) grow(n int) {
+	need := len(c.buf) + n
+	if need <= cap(c.buf) {
+		return
+	}
+	size := max(2*cap(c.buf), need, 512)
+	if c.hint > 0 && int64(size) < c.hint {
+		size = int(min(c.hint, 1<<30))
+	}
+	if int64(size) > c.max {
+		size = int(c.max)
+	}
+	b := make([]byte, len(c.buf), size)
+	copy(b, c.buf)
+	c.buf = b
+}
+
+// body returns the Body that c describes. eof says whether the whole body
+// was seen.
+func (c *capture) body(eof bool) Body {
+	b := Body{Size: c.size, EOF: eof}
+	if len(c.buf) > 0 {
+		b.Bytes = c.buf
+	}
+	b.Truncated = c.size > int64(len(c.buf))
+	return b
+}

@@ -1,0 +1,41 @@
+// Package bodytap tees the bodies of HTTP requests and responses as they
+// stream through a net/http server, keeps a bounded copy of each, and hands
+// every finished [Exchange] to a [Sink] — while the client sees exactly what
+// it would have seen without it.
+//
+// # The problem
+//
+// "How do I get the response body in a middleware?" is usually answered by
+// buffering the whole body and rebuilding the response. That breaks
+// streaming (Server-Sent Events, large downloads), costs memory in
+// proportion to the body, loses Flush, Hijack and sendfile, and silently
+// drops headers a middleware sets after the handler has started writing.
+//
+// # How bodytap does it
+//
+// [Tap.Handler] wraps the handler's ResponseWriter and request body. Every
+// Write goes straight to the client; the Tap only copies the first
+// [Config.MaxBodyBytes] bytes on the side and counts the rest. Flush, Hijack,
+// ReadFrom (sendfile), Push and the rest pass through: the wrapper
+// implements exactly the optional interfaces of the writer it wraps, and
+// Unwrap lets http.ResponseController reach deadlines and full duplex.
+// The request body is never read ahead or cut: the handler reads what it
+// reads, and the record says how much that was.
+//
+// When the handler returns, the Exchange goes into a bounded queue and a
+// delivery goroutine hands it to the Sink. A slow, failing or panicking
+// sink costs dropped records (counted in [Stats]), never a slower response.
+//
+// # Headers set too late
+//
+// [Config.BeforeHeaders] runs just before the final headers go out, with the
+// status and the live header map, so a middleware can still add headers
+// that depend on the handler's work, such as X-Process-Time.
+//
+// # Ownership and concurrency
+//
+// A Tap is safe for concurrent use. The Sink's Record method is called from
+// one goroutine at a time; the Exchange it receives is the sink's to keep.
+package bodytap
+
+//go:generate go run ./internal/wrapgen -type rw -prefix tap -new newWriter -o wrap_gen.go

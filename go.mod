@@ -1,0 +1,3 @@
+module github.com/bodytap/bodytap
+
+go 1.24

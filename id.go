@@ -1,0 +1,120 @@
+package bodytap
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"sync/atomic"
+	"time"
+)
+
+// An ID identifies an [Exchange]. It is a ULID: 48 bits of Unix time in
+// milliseconds followed by 80 bits that are random per process and count
+// up per exchange, so IDs sort by arrival time and are unique across
+// processes. Its text form is the 26-character Crockford base32 ULID
+// encoding; the zero ID is "00000000000000000000000000".
+type ID [16]byte
+
+// idState is the per-process part of every ID: 16 random bits and a
+// counter that starts at a random value.
+var idState struct {
+	hi  uint16
+	seq atomic.Uint64
+}
+
+func init() {
+	var b [10]byte
+	rand.Read(b[:])
+	idState.hi = binary.BigEndian.Uint16(b[:2])
+	idState.seq.Store(binary.BigEndian.Uint64(b[2:]))
+}
+
+// newID returns a new ID for an exchange that started at t.
+func newID(t time.Time) ID {
+	var id ID
+	ms := uint64(t.UnixMilli())
+	binary.BigEndian.PutUint64(id[0:8], ms<<16|uint64(idState.hi))
+	binary.BigEndian.PutUint64(id[8:16], idState.seq.Add(1))
+	return id
+}
+
+// Time returns the millisecond timestamp held in the ID.
+func (id ID) Time() time.Time {
+	ms := binary.BigEndian.Uint64(id[0:8]) >> 16
+	return time.UnixMilli(int64(ms))
+}
+
+// IsZero reports whether id is the zero ID.
+func (id ID) IsZero() bool { return id == ID{} }
+
+const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// String returns the 26-character ULID form of id.
+func (id ID) String() string {
+	b, _ := id.MarshalText()
+	return string(b)
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (id ID) MarshalText() ([]byte, error) {
+	// 128 bits in 26 base32 digits: the first digit carries the top 3 bits.
+	out := make([]byte, 26)
+	hi := binary.BigEndian.Uint64(id[0:8])
+	lo := binary.BigEndian.Uint64(id[8:16])
+	for i := 25; i >= 0; i-- {
+		out[i] = crockford[lo&31]
+		lo = lo>>5 | hi<<59
+		hi >>= 5
+	}
+	return out, nil
+}
+
+// ErrBadID is returned when parsing text that is not a ULID.
+var ErrBadID = errors.New("bodytap: malformed ID")
+
+// ParseID parses the 26-character ULID form of an ID, in either case.
+func ParseID(s string) (ID, error) {
+	var id ID
+	err := id.UnmarshalText([]byte(s))
+	return id, err
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (id *ID) UnmarshalText(b []byte) error {
+	if len(b) != 26 || b[0] > '7' {
+		return ErrBadID
+	}
+	var hi, lo uint64
+	for _, c := range b {
+		v := decodeCrockford(c)
+		if v < 0 {
+			return ErrBadID
+		}
+		hi = hi<<5 | lo>>59
+		lo = lo<<5 | uint64(v)
+	}
+	binary.BigEndian.PutUint64(id[0:8], hi)
+	binary.BigEndian.PutUint64(id[8:16], lo)
+	return nil
+}
+
+func decodeCrockford(c byte) int {
+	switch {
+	case c >= '0' && c <= '9':
+		return int(c - '0')
+	case c >= 'a' && c <= 'z':
+		c -= 'a' - 'A'
+	}
+	switch c {
+	case 'I', 'L':
+		return 1
+	case 'O':
+		return 0
+	}
+	for i := 10; i < len(crockford); i++ {
+		if crockford[i] == c {
+			return i
+		}
+	}
+	return -1
+}

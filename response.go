@@ -1,0 +1,338 @@
+package bodytap
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/textproto"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// rw is the state of one request through the Tap and the core of the
+// ResponseWriter the handler gets. The generated wrappers (wrap_gen.go)
+// embed it and add exactly the optional interfaces of the writer it wraps.
+//
+// Everything a request needs lives in this one allocation, the Exchange
+// and small body copies included.
+type rw struct {
+	w        http.ResponseWriter // the writer wrapped
+	t        *Tap
+	r        *http.Request
+	x        Exchange
+	resp     capture
+	req      reqTee
+	cr       capReader
+	head     bool  // final headers sent (or implied)
+	returned bool  // the handler returned normally
+	werr     error // first error writing the response
+	inline   [inlineBytes]byte
+}
+
+// begin starts the record of r.
+func (c *rw) begin(t *Tap, r *http.Request) {
+	c.t = t
+	c.r = r
+	x := &c.x
+	x.Start = time.Now()
+	x.ID = newID(x.Start)
+	x.url = *r.URL
+	if x.url.Host == "" {
+		x.url.Host = r.Host
+	}
+	if x.url.Scheme == "" {
+		x.url.Scheme = "http"
+		if r.TLS != nil {
+			x.url.Scheme = "https"
+		}
+	}
+	x.Request = Request{
+		Method:        r.Method,
+		URL:           &x.url,
+		Proto:         r.Proto,
+		Host:          r.Host,
+		RemoteAddr:    r.RemoteAddr,
+		Header:        r.Header,
+		ContentLength: r.ContentLength,
+	}
+	c.resp.reset(t.max, c.inline[:])
+}
+
+// sendHeader notes that the final headers are about to go out with code,
+// after letting the BeforeHeaders hook change them.
+func (c *rw) sendHeader(code int) {
+	c.head = true
+	h := c.w.Header()
+	if c.t.beforeHeaders != nil {
+		c.t.beforeHeaders(c.r, code, h, time.Since(c.x.Start))
+	}
+	c.x.TimeToHeaders = time.Since(c.x.Start)
+	c.x.Response.Status = code
+	c.x.Response.Header = h.Clone()
+	if v := h["Content-Length"]; len(v) == 1 {
+		if n, err := strconv.ParseInt(v[0], 10, 64); err == nil && n > 0 {
+			c.resp.hint = n
+		}
+	}
+}
+
+func (c *rw) Header() http.Header { return c.w.Header() }
+
+// Unwrap returns the wrapped ResponseWriter, for http.ResponseController.
+func (c *rw) Unwrap() http.ResponseWriter { return c.w }
+
+func (c *rw) WriteHeader(code int) {
+	if !c.head {
+		switch {
+		case code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols:
+			c.x.Response.Informational = append(c.x.Response.Informational,
+				Informational{Status: code, Header: c.w.Header().Clone()})
+		case code >= 100 && code <= 999:
+			c.sendHeader(code)
+		}
+		// Other codes make the server panic, as they would without us.
+	}
+	c.w.WriteHeader(code)
+}
+
+func (c *rw) Write(p []byte) (int, error) {
+	if !c.head {
+		c.sendHeader(http.StatusOK)
+	}
+	n, err := c.w.Write(p)
+	c.resp.keep(p[:n])
+	c.noteErr(err)
+	return n, err
+}
+
+func (c *rw) noteErr(err error) {
+	if err != nil && c.werr == nil {
+		c.werr = err
+	}
+}
+
+func (c *rw) writeString(s string) (int, error) {
+	if !c.head {
+		c.sendHeader(http.StatusOK)
+	}
+	n, err := c.w.(io.StringWriter).WriteString(s)
+	c.resp.keepString(s[:n])
+	c.noteErr(err)
+	return n, err
+}
+
+// readFrom keeps sendfile and splice working: the bytes that fit under the
+// cap go through the wrapped writer's ReadFrom by way of a reader that
+// copies them, and the rest go to it straight from src.
+func (c *rw) readFrom(src io.Reader) (int64, error) {
+	if !c.head {
+		c.sendHeader(http.StatusOK)
+	}
+	rf := c.w.(io.ReaderFrom)
+	var n int64
+	if room := c.resp.room(); room > 0 {
+		c.cr = capReader{src: src, c: &c.resp, room: room}
+		before := len(c.resp.buf)
+		m, err := rf.ReadFrom(&c.cr)
+		read, eof := c.cr.read, c.cr.eof
+		c.cr = capReader{}
+		n = m
+		c.resp.size += m
+		if m < read {
+			// The writer failed partway: keep only what it wrote.
+			c.resp.buf = c.resp.buf[:before+int(m)]
+		}
+		if err != nil || eof || m < read {
+			c.noteErr(err)
+			return n, err
+		}
+	}
+	m, err := rf.ReadFrom(src)
+	n += m
+	c.resp.size += m
+	c.noteErr(err)
+	return n, err
+}
+
+func (c *rw) flush() {
+	if !c.head {
+		c.sendHeader(http.StatusOK)
+	}
+	c.w.(http.Flusher).Flush()
+}
+
+func (c *rw) flushError() error {
+	if !c.head {
+		c.sendHeader(http.StatusOK)
+	}
+	err := c.w.(interface{ FlushError() error }).FlushError()
+	c.noteErr(err)
+	return err
+}
+
+func (c *rw) closeNotify() <-chan bool {
+	//lint:ignore SA1019 forwarding a deprecated interface that handlers still use
+	return c.w.(http.CloseNotifier).CloseNotify()
+}
+
+func (c *rw) hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := c.w.(http.Hijacker).Hijack()
+	if err == nil {
+		c.x.Hijacked = true
+	}
+	return conn, brw, err
+}
+
+func (c *rw) push(target string, opts *http.PushOptions) error {
+	return c.w.(http.Pusher).Push(target, opts)
+}
+
+func (c *rw) setReadDeadline(t time.Time) error {
+	return c.w.(interface{ SetReadDeadline(time.Time) error }).SetReadDeadline(t)
+}
+
+func (c *rw) setWriteDeadline(t time.Time) error {
+	return c.w.(interface{ SetWriteDeadline(time.Time) error }).SetWriteDeadline(t)
+}
+
+func (c *rw) enableFullDuplex() error {
+	return c.w.(interface{ EnableFullDuplex() error }).EnableFullDuplex()
+}
+
+// finish runs, deferred, when the handler has returned or panicked: it
+// completes the Exchange, queues it, and lets a panic go on.
+func (c *rw) finish(r *http.Request, body io.ReadCloser) {
+	t := c.t
+	x := &c.x
+	var p any
+	if !c.returned {
+		p = recover()
+	}
+	if body != nil && body != http.NoBody {
+		r.Body = body
+		x.Request.Body = c.req.seal()
+	} else {
+		x.Request.Body = Body{EOF: true}
+	}
+
+	switch {
+	case !c.returned:
+		switch {
+		case p == nil:
+			x.Err = fmt.Errorf("%w: runtime.Goexit", ErrHandlerPanic)
+		case p == http.ErrAbortHandler:
+			x.Err = ErrAborted
+		default:
+			x.Err = fmt.Errorf("%w: %v", ErrHandlerPanic, p)
+		}
+	case x.Hijacked:
+		x.Err = ErrHijacked
+	default:
+		if !c.head {
+			// The server sends the implied 200 when we return.
+			c.sendHeader(http.StatusOK)
+		}
+		x.Response.Trailer = trailers(x.Response.Header, c.w.Header())
+		if err := r.Context().Err(); err != nil {
+			x.Err = ErrClientGone
+		} else if c.werr != nil {
+			x.Err = fmt.Errorf("bodytap: write response: %w", c.werr)
+		}
+	}
+	x.Response.Body = c.resp.body(c.returned && !x.Hijacked && c.werr == nil)
+	x.Route = t.route(r)
+	x.Duration = time.Since(x.Start)
+
+	// The Exchange outlives the request in the sink: drop what would keep
+	// the server's connection state alive, and make late use of the
+	// writer (a bug in the handler) fail instead of touching it.
+	c.w = detached{}
+	c.r = nil
+
+	t.captured.Add(1)
+	if !t.q.push(x) {
+		t.dropped.Add(1)
+	}
+	if !c.returned && p != nil {
+		panic(p)
+	}
+}
+
+// trailers returns the trailers in h that the handler set: those declared
+// in the Trailer header sent (sent) and those named with http.TrailerPrefix.
+func trailers(sent, h http.Header) http.Header {
+	var tr http.Header
+	for _, v := range sent["Trailer"] {
+		for _, k := range strings.Split(v, ",") {
+			k = textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(k))
+			if vv, ok := h[k]; ok && k != "" {
+				if tr == nil {
+					tr = http.Header{}
+				}
+				tr[k] = vv
+			}
+		}
+	}
+	for k, vv := range h {
+		if name, ok := strings.CutPrefix(k, http.TrailerPrefix); ok {
+			if tr == nil {
+				tr = http.Header{}
+			}
+			tr[textproto.CanonicalMIMEHeaderKey(name)] = vv
+		}
+	}
+	return tr
+}
+
+// errDetached is what a handler gets for using its ResponseWriter after it
+// returned, which net/http forbids.
+var errDetached = errors.New("bodytap: ResponseWriter used after the handler returned")
+
+// detached stands in for the wrapped writer once the handler has returned.
+type detached struct{}
+
+func (detached) Header() http.Header                         { return http.Header{} }
+func (detached) Write([]byte) (int, error)                   { return 0, errDetached }
+func (detached) WriteHeader(int)                             {}
+func (detached) Flush()                                      {}
+func (detached) FlushError() error                           { return errDetached }
+func (detached) CloseNotify() <-chan bool                    { return make(chan bool) }
+func (detached) Hijack() (net.Conn, *bufio.ReadWriter, error) { return nil, nil, errDetached }
+func (detached) ReadFrom(io.Reader) (int64, error)           { return 0, errDetached }
+func (detached) Push(string, *http.PushOptions) error        { return errDetached }
+func (detached) WriteString(string) (int, error)             { return 0, errDetached }
+func (detached) SetReadDeadline(time.Time) error             { return errDetached }
+func (detached) SetWriteDeadline(time.Time) error            { return errDetached }
+func (detached) EnableFullDuplex() error                     { return errDetached }
+
+// capReader feeds the wrapped writer's ReadFrom the first bytes of src, up
+// to the capture's room, keeping a copy of each; then it reports EOF.
+type capReader struct {
+	src  io.Reader
+	c    *capture
+	room int64
+	read int64 // bytes read from src
+	eof  bool  // src itself reached EOF
+}
+
+func (r *capReader) Read(p []byte) (int, error) {
+	if r.room <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > r.room {
+		p = p[:r.room]
+	}
+	n, err := r.src.Read(p)
+	r.read += int64(n)
+	r.room -= int64(n)
+	// Only copy: ReadFrom's result is what counts as passed.
+	r.c.save(p[:n])
+	if err == io.EOF {
+		r.eof = true
+	}
+	return n, err
+}
