@@ -169,7 +169,7 @@ func (t *Tap) Stats() Stats {
 		Delivered:  t.delivered.Load(),
 		Dropped:    t.dropped.Load(),
 		SinkPanics: t.sinkPanics.Load(),
-		Queued:     len(t.q.ch),
+		Queued:     t.q.len(),
 	}
 }
 

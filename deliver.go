@@ -1,22 +1,39 @@
 package bodytap
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
+
+// linger is how long the delivery goroutine waits after the first exchange
+// of a batch before it takes the batch. Waking a goroutine costs about as
+// much as capturing a small exchange; batching makes that cost per batch
+// instead of per request. It is also the longest a record waits for the
+// sink beyond the sink's own pace.
+const linger = time.Millisecond
 
 // A queue carries finished exchanges from the request path to the
-// delivery goroutine. It is bounded by count (the channel) and by the
-// bytes of body copies it holds; push never blocks.
+// delivery goroutine. It is bounded by count and by the bytes of body
+// copies it holds; push never blocks.
 type queue struct {
-	mu       sync.RWMutex // RLock: push; Lock: close
-	closed   bool
-	ch       chan *Exchange
+	mu       sync.Mutex
+	items    []*Exchange
+	bytes    int64 // body bytes held by items and by the batch in the sink
+	maxLen   int
 	maxBytes int64
-	bytes    int64 // guarded by bmu
-	bmu      sync.Mutex
+	closed   bool
+	wake     chan struct{} // one token: the first push into an empty queue, or close
 	done     chan struct{} // closed when the delivery goroutine has finished
 }
 
 func newQueue(n int, maxBytes int64) *queue {
-	return &queue{ch: make(chan *Exchange, n), maxBytes: maxBytes, done: make(chan struct{})}
+	return &queue{
+		items:    make([]*Exchange, 0, n),
+		maxLen:   n,
+		maxBytes: maxBytes,
+		wake:     make(chan struct{}, 1),
+		done:     make(chan struct{}),
+	}
 }
 
 // weight is what an exchange counts against the byte bound.
@@ -28,37 +45,48 @@ func weight(x *Exchange) int64 {
 // full, over its byte bound, or closed.
 func (q *queue) push(x *Exchange) bool {
 	w := weight(x)
-	if w > 0 {
-		q.bmu.Lock()
-		if q.bytes+w > q.maxBytes {
-			q.bmu.Unlock()
-			return false
-		}
-		q.bytes += w
-		q.bmu.Unlock()
+	q.mu.Lock()
+	if q.closed || len(q.items) >= q.maxLen || q.bytes+w > q.maxBytes {
+		q.mu.Unlock()
+		return false
 	}
-	q.mu.RLock()
-	ok := false
-	if !q.closed {
-		select {
-		case q.ch <- x:
-			ok = true
-		default:
-		}
+	q.items = append(q.items, x)
+	q.bytes += w
+	first := len(q.items) == 1
+	q.mu.Unlock()
+	if first {
+		q.signal()
 	}
-	q.mu.RUnlock()
-	if !ok {
-		q.release(w)
+	return true
+}
+
+func (q *queue) signal() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
 	}
-	return ok
+}
+
+// take swaps the queued exchanges for spare, an empty slice, and reports
+// whether the queue is closed.
+func (q *queue) take(spare []*Exchange) ([]*Exchange, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	batch := q.items
+	q.items = spare
+	return batch, q.closed
 }
 
 func (q *queue) release(w int64) {
-	if w > 0 {
-		q.bmu.Lock()
-		q.bytes -= w
-		q.bmu.Unlock()
-	}
+	q.mu.Lock()
+	q.bytes -= w
+	q.mu.Unlock()
+}
+
+func (q *queue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items)
 }
 
 // close stops pushes and reports whether this call closed the queue.
@@ -69,18 +97,44 @@ func (q *queue) close() bool {
 		return false
 	}
 	q.closed = true
-	close(q.ch)
+	q.signal()
 	return true
 }
 
-// deliver hands queued exchanges to the sink until the queue is closed and
-// empty.
+// deliver hands queued exchanges to the sink, in batches, until the queue
+// is closed and empty.
 func (t *Tap) deliver() {
 	defer close(t.q.done)
-	for x := range t.q.ch {
-		w := weight(x)
-		t.record(x)
-		t.q.release(w)
+	q := t.q
+	spare := make([]*Exchange, 0, q.maxLen)
+	timer := time.NewTimer(linger)
+	timer.Stop()
+	for {
+		<-q.wake
+		if q.len() > 0 {
+			timer.Reset(linger)
+			select {
+			case <-timer.C:
+			case <-q.done: // never closed before we return; keeps the select simple
+			}
+		}
+		batch, closed := q.take(spare)
+		for i, x := range batch {
+			w := weight(x)
+			t.record(x)
+			q.release(w)
+			batch[i] = nil
+		}
+		spare = batch[:0]
+		if closed {
+			// A push racing with close may have landed after take.
+			if batch, _ = q.take(spare); len(batch) > 0 {
+				for _, x := range batch {
+					t.record(x)
+				}
+			}
+			return
+		}
 	}
 }
 

@@ -1,0 +1,149 @@
+package bodytap
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// discardWriter is the cheapest ResponseWriter there is, so that in-process
+// benchmarks measure the tap and not a recorder.
+type discardWriter struct{ h http.Header }
+
+func (d *discardWriter) Header() http.Header         { return d.h }
+func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (d *discardWriter) WriteHeader(int)             {}
+
+var benchSizes = []struct {
+	name string
+	n    int
+}{{"1KiB", 1 << 10}, {"64KiB", 64 << 10}, {"1MiB", 1 << 20}}
+
+// echoSized reads the whole request body and answers with a body of the
+// same size.
+func echoSized(resp []byte) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(resp)
+	})
+}
+
+// benchModes are the three ways a request can go: no tap, a tap that skips
+// it, and a tap that captures it (with a cap large enough for every body).
+func benchModes(h http.Handler) []struct {
+	name string
+	h    http.Handler
+	tap  *Tap
+} {
+	skip := New(Config{Skip: func(*http.Request) bool { return true }})
+	capture := New(Config{MaxBodyBytes: 1 << 20})
+	return []struct {
+		name string
+		h    http.Handler
+		tap  *Tap
+	}{
+		{"bare", h, nil},
+		{"skip", skip.Handler(h), skip},
+		{"capture", capture.Handler(h), capture},
+	}
+}
+
+// rewindBody is a request body that can be served again without
+// allocating.
+type rewindBody struct{ *bytes.Reader }
+
+func (rewindBody) Close() error { return nil }
+
+func BenchmarkInProcess(b *testing.B) {
+	for _, size := range benchSizes {
+		payload := bytes.Repeat([]byte("x"), size.n)
+		for _, m := range benchModes(echoSized(payload)) {
+			b.Run(fmt.Sprintf("%s/%s", size.name, m.name), func(b *testing.B) {
+				body := rewindBody{bytes.NewReader(payload)}
+				req, _ := http.NewRequest("POST", "http://example.com/api", body)
+				w := &discardWriter{h: http.Header{}}
+				b.SetBytes(int64(2 * size.n))
+				b.ReportAllocs()
+				for b.Loop() {
+					body.Reset(payload)
+					req.Body = body
+					clear(w.h)
+					m.h.ServeHTTP(w, req)
+				}
+			})
+			if m.tap != nil {
+				m.tap.Close()
+			}
+		}
+	}
+}
+
+func BenchmarkLoopback(b *testing.B) {
+	for _, size := range benchSizes {
+		payload := bytes.Repeat([]byte("x"), size.n)
+		for _, m := range benchModes(echoSized(payload)) {
+			b.Run(fmt.Sprintf("%s/%s", size.name, m.name), func(b *testing.B) {
+				srv, client := newServer(b, m.h, false)
+				client.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
+				b.SetBytes(int64(2 * size.n))
+				b.ReportAllocs()
+				// Enough clients to keep both cores busy: the figure is then CPU cost,
+				// not round-trip scheduling.
+				b.SetParallelism(8)
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						resp, err := client.Post(srv.URL, "application/json", bytes.NewReader(payload))
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+					}
+				})
+			})
+			if m.tap != nil {
+				m.tap.Close()
+			}
+		}
+	}
+}
+
+// TestAllocsAddedByTap guards the hot path: capturing a 1 KiB request and a
+// 1 KiB response costs at most 4 allocations more than no tap at all.
+func TestAllocsAddedByTap(t *testing.T) {
+	if raceEnabled {
+		t.Log("race build: allocation counts differ; measuring anyway")
+	}
+	payload := []byte(strings.Repeat("x", 1<<10))
+	modes := benchModes(echoSized(payload))
+	allocs := map[string]float64{}
+	for _, m := range modes {
+		body := rewindBody{bytes.NewReader(payload)}
+		req, _ := http.NewRequest("POST", "http://example.com/api", body)
+		w := &discardWriter{h: http.Header{}}
+		allocs[m.name] = testing.AllocsPerRun(1000, func() {
+			body.Reset(payload)
+			req.Body = body
+			clear(w.h)
+			m.h.ServeHTTP(w, req)
+		})
+		if m.tap != nil {
+			m.tap.Close()
+		}
+	}
+	t.Logf("allocs/request: bare %.1f, skip %.1f, capture %.1f", allocs["bare"], allocs["skip"], allocs["capture"])
+	if raceEnabled {
+		return
+	}
+	if d := allocs["skip"] - allocs["bare"]; d > 0 {
+		t.Errorf("a skipped request costs %.1f allocations, want 0", d)
+	}
+	if d := allocs["capture"] - allocs["bare"]; d > 4 {
+		t.Errorf("capture adds %.1f allocations per request, want at most 4", d)
+	}
+}
