@@ -236,7 +236,9 @@ func (c *rw) finish(r *http.Request, body io.ReadCloser) {
 			// The server sends the implied 200 when we return.
 			c.sendHeader(http.StatusOK)
 		}
-		x.Response.Trailer = trailers(x.Response.Header, c.w.Header())
+		if canHaveTrailers(r, x.Response.Status, x.Response.Header) {
+			x.Response.Trailer = trailers(x.Response.Header, c.w.Header())
+		}
 		if err := r.Context().Err(); err != nil {
 			x.Err = ErrClientGone
 		} else if c.werr != nil {
@@ -260,6 +262,24 @@ func (c *rw) finish(r *http.Request, body io.ReadCloser) {
 	if !c.returned && p != nil {
 		panic(p)
 	}
+}
+
+// canHaveTrailers reports whether a response with this status and these
+// headers, to r, can carry trailers at all: it needs a body, and over
+// HTTP/1.x chunked encoding, which an explicit Content-Length rules out.
+func canHaveTrailers(r *http.Request, status int, h http.Header) bool {
+	if r.Method == http.MethodHead || status < 200 || status == http.StatusNoContent || status == http.StatusNotModified {
+		return false
+	}
+	if r.ProtoMajor == 1 {
+		if _, ok := h["Content-Length"]; ok {
+			return false
+		}
+		if !r.ProtoAtLeast(1, 1) {
+			return false
+		}
+	}
+	return true
 }
 
 // trailers returns the trailers in h that the handler set: those declared
