@@ -131,4 +131,24 @@ type Body struct {
 	// counts only what it read, and the rest is never invented. For a
 	// response it is false when the handler panicked, or the write failed.
 	EOF bool
+
+	// Decoded names the content codings (as in Content-Encoding, e.g.
+	// "gzip") that were undone in Bytes before the sink saw them. Empty
+	// when Bytes are exactly as on the wire. Size always counts wire
+	// bytes.
+	Decoded string
+
+	// Redacted reports that values in Bytes were replaced by redaction
+	// before the sink saw them.
+	Redacted bool
+
+	// Withheld reports that the copy was dropped before the sink saw it,
+	// because it could not be made safe to keep (say, a body in an
+	// encoding that could not be decoded for redaction). Err says why.
+	Withheld bool
+
+	// Err says what went wrong preparing the copy: a body that failed to
+	// decode, a spill file that could not be written. The response on the
+	// wire is never affected.
+	Err error
 }
