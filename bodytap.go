@@ -95,6 +95,20 @@ type Config struct {
 	// http.Request.Pattern, set by the Go 1.22+ ServeMux.
 	Route func(r *http.Request) string
 
+	// Redact configures what is hidden before any sink sees an exchange.
+	// The zero value hides credentials in headers, cookies, query strings
+	// and common body fields; set Redact.Disabled to keep everything.
+	Redact Redaction
+
+	// Decode undoes content codings (gzip, br, ...) of captured copies so
+	// that they can be redacted and read. Nil handles gzip and deflate with
+	// the standard library; package decode adds br and zstd.
+	Decode DecodeFunc
+
+	// DecodeLimit bounds a decoded copy, against decompression bombs. Zero
+	// means 4 MiB.
+	DecodeLimit int64
+
 	// QueueLen and QueueBytes bound the queue of exchanges waiting for the
 	// sink: by count, and by the bytes of body copies they hold. When
 	// either is reached, new exchanges are dropped and counted in
@@ -114,6 +128,10 @@ type Tap struct {
 	skip          func(*http.Request) bool
 	beforeHeaders func(*http.Request, int, http.Header, time.Duration)
 	route         func(*http.Request) string
+
+	redact      Redaction
+	decode      DecodeFunc
+	decodeLimit int64
 
 	q *queue
 
@@ -142,6 +160,12 @@ func New(c Config) *Tap {
 		skip:          c.Skip,
 		beforeHeaders: c.BeforeHeaders,
 		route:         c.Route,
+		redact:        c.Redact,
+		decode:        c.Decode,
+		decodeLimit:   c.DecodeLimit,
+	}
+	if t.decodeLimit <= 0 {
+		t.decodeLimit = 4 << 20
 	}
 	if t.max == 0 {
 		t.max = DefaultMaxBodyBytes

@@ -145,6 +145,7 @@ func (t *Tap) record(x *Exchange) {
 			t.sinkPanics.Add(1)
 		}
 	}()
+	t.prepare(x)
 	if t.sink != nil {
 		t.sink.Record(x)
 	}
