@@ -72,6 +72,20 @@ type Config struct {
 	// a negative value keeps no bytes but still counts sizes.
 	MaxBodyBytes int64
 
+	// MaxRequestBodyBytes and MaxResponseBodyBytes, when not zero, replace
+	// MaxBodyBytes for request bodies and response bodies respectively.
+	MaxRequestBodyBytes  int64
+	MaxResponseBodyBytes int64
+
+	// Rules choose, per exchange, whether to capture it, keep only its
+	// headers, or skip it; see [Rule]. The first rule that matches
+	// decides; with none matching (or no rules) everything is captured.
+	Rules []Rule
+
+	// Sampling keeps only a fraction of the exchanges; see [Sampling].
+	// The zero value keeps all.
+	Sampling Sampling
+
 	// Skip, when it returns true, lets the request pass with no wrapping
 	// at all: the handler gets the original ResponseWriter and Request,
 	// and nothing is recorded. Nil skips nothing. It runs on the request
@@ -124,7 +138,10 @@ type Config struct {
 // queued and stop.
 type Tap struct {
 	sink          Sink
-	max           int64
+	reqMax        int64
+	respMax       int64
+	rules         []Rule
+	sampling      Sampling
 	skip          func(*http.Request) bool
 	beforeHeaders func(*http.Request, int, http.Header, time.Duration)
 	route         func(*http.Request) string
@@ -137,6 +154,7 @@ type Tap struct {
 
 	captured   atomic.Int64
 	skipped    atomic.Int64
+	sampledOut atomic.Int64
 	delivered  atomic.Int64
 	dropped    atomic.Int64
 	sinkPanics atomic.Int64
@@ -145,7 +163,8 @@ type Tap struct {
 // Stats counts what a [Tap] has done since it was created.
 type Stats struct {
 	Captured   int64 // exchanges finished and handed to the queue (or dropped)
-	Skipped    int64 // requests passed through because Config.Skip said so
+	Skipped    int64 // exchanges not recorded because Config.Skip or a Skip rule said so
+	SampledOut int64 // exchanges not recorded because of Config.Sampling
 	Delivered  int64 // exchanges the sink's Record returned from
 	Dropped    int64 // exchanges dropped: queue full (count or bytes) or Tap closed
 	SinkPanics int64 // calls to Record that panicked
@@ -156,7 +175,10 @@ type Stats struct {
 func New(c Config) *Tap {
 	t := &Tap{
 		sink:          c.Sink,
-		max:           c.MaxBodyBytes,
+		reqMax:        c.MaxRequestBodyBytes,
+		respMax:       c.MaxResponseBodyBytes,
+		rules:         append([]Rule(nil), c.Rules...),
+		sampling:      c.Sampling,
 		skip:          c.Skip,
 		beforeHeaders: c.BeforeHeaders,
 		route:         c.Route,
@@ -167,8 +189,15 @@ func New(c Config) *Tap {
 	if t.decodeLimit <= 0 {
 		t.decodeLimit = 4 << 20
 	}
-	if t.max == 0 {
-		t.max = DefaultMaxBodyBytes
+	max := c.MaxBodyBytes
+	if max == 0 {
+		max = DefaultMaxBodyBytes
+	}
+	if t.reqMax == 0 {
+		t.reqMax = max
+	}
+	if t.respMax == 0 {
+		t.respMax = max
 	}
 	if t.route == nil {
 		t.route = func(r *http.Request) string { return r.Pattern }
@@ -190,6 +219,7 @@ func (t *Tap) Stats() Stats {
 	return Stats{
 		Captured:   t.captured.Load(),
 		Skipped:    t.skipped.Load(),
+		SampledOut: t.sampledOut.Load(),
 		Delivered:  t.delivered.Load(),
 		Dropped:    t.dropped.Load(),
 		SinkPanics: t.sinkPanics.Load(),
@@ -228,11 +258,35 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.next.ServeHTTP(w, r)
 		return
 	}
+	action, decided := Capture, true
+	if len(t.rules) > 0 {
+		action, decided = decide(t.rules, atRequest, r, 0, nil, 0, 0)
+		if decided && action == Skip {
+			t.skipped.Add(1)
+			h.next.ServeHTTP(w, r)
+			return
+		}
+	}
+	sampled := true
+	if t.sampling.active() {
+		sampled = t.sampling.pick()
+		if !sampled && !t.sampling.keepsAny() {
+			// Nothing found later could bring this one back.
+			t.sampledOut.Add(1)
+			h.next.ServeHTTP(w, r)
+			return
+		}
+	}
+	reqMax, respMax := t.reqMax, t.respMax
+	if decided && action == HeadersOnly {
+		reqMax, respMax = -1, -1
+	}
 	c, ww := newWriter(w)
-	c.begin(t, r)
+	c.begin(t, r, respMax)
+	c.action, c.decided, c.sampled = action, decided, sampled
 	body := r.Body
 	if body != nil && body != http.NoBody {
-		c.req.init(body, t.max, r.ContentLength)
+		c.req.init(body, reqMax, r.ContentLength)
 		r.Body = &c.req
 	}
 	defer c.finish(r, body)

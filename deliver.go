@@ -18,7 +18,8 @@ const linger = time.Millisecond
 type queue struct {
 	mu       sync.Mutex
 	items    []*Exchange
-	bytes    int64 // body bytes held by items and by the batch in the sink
+	bytes    int64 // body bytes held by items and by the batch being delivered
+	inflight int   // exchanges of the batch being delivered
 	maxLen   int
 	maxBytes int64
 	closed   bool
@@ -46,7 +47,7 @@ func weight(x *Exchange) int64 {
 func (q *queue) push(x *Exchange) bool {
 	w := weight(x)
 	q.mu.Lock()
-	if q.closed || len(q.items) >= q.maxLen || q.bytes+w > q.maxBytes {
+	if q.closed || len(q.items)+q.inflight >= q.maxLen || q.bytes+w > q.maxBytes {
 		q.mu.Unlock()
 		return false
 	}
@@ -74,19 +75,31 @@ func (q *queue) take(spare []*Exchange) ([]*Exchange, bool) {
 	defer q.mu.Unlock()
 	batch := q.items
 	q.items = spare
+	q.inflight += len(batch)
 	return batch, q.closed
 }
 
+// release notes that an exchange of weight w has been delivered.
 func (q *queue) release(w int64) {
 	q.mu.Lock()
 	q.bytes -= w
+	q.inflight--
 	q.mu.Unlock()
 }
 
+// len is the number of exchanges waiting for the sink, the batch being
+// delivered included.
 func (q *queue) len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.items)
+	return len(q.items) + q.inflight
+}
+
+// waiting reports whether exchanges wait to be taken.
+func (q *queue) waiting() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items) > 0
 }
 
 // close stops pushes and reports whether this call closed the queue.
@@ -111,12 +124,9 @@ func (t *Tap) deliver() {
 	timer.Stop()
 	for {
 		<-q.wake
-		if q.len() > 0 {
+		if q.waiting() {
 			timer.Reset(linger)
-			select {
-			case <-timer.C:
-			case <-q.done: // never closed before we return; keeps the select simple
-			}
+			<-timer.C
 		}
 		batch, closed := q.take(spare)
 		for i, x := range batch {
@@ -128,10 +138,11 @@ func (t *Tap) deliver() {
 		spare = batch[:0]
 		if closed {
 			// A push racing with close may have landed after take.
-			if batch, _ = q.take(spare); len(batch) > 0 {
-				for _, x := range batch {
-					t.record(x)
-				}
+			batch, _ = q.take(spare)
+			for _, x := range batch {
+				w := weight(x)
+				t.record(x)
+				q.release(w)
 			}
 			return
 		}

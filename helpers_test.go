@@ -14,7 +14,7 @@ var testTap = New(Config{})
 // exhaustive interface test.
 func tapWrapForTest(under http.ResponseWriter) http.ResponseWriter {
 	c, w := newWriter(under)
-	c.begin(testTap, httptest.NewRequest("GET", "/", nil))
+	c.begin(testTap, httptest.NewRequest("GET", "/", nil), testTap.respMax)
 	return w
 }
 

@@ -27,14 +27,17 @@ type rw struct {
 	resp     capture
 	req      reqTee
 	cr       capReader
-	head     bool  // final headers sent (or implied)
+	action   Action // what the rules chose, once decided
+	decided  bool   // the rules have decided
+	sampled  bool   // picked by sampling (or no sampling)
+	head     bool   // final headers sent (or implied)
 	returned bool  // the handler returned normally
 	werr     error // first error writing the response
 	inline   [inlineBytes]byte
 }
 
 // begin starts the record of r.
-func (c *rw) begin(t *Tap, r *http.Request) {
+func (c *rw) begin(t *Tap, r *http.Request, respMax int64) {
 	c.t = t
 	c.r = r
 	x := &c.x
@@ -59,7 +62,7 @@ func (c *rw) begin(t *Tap, r *http.Request) {
 		Header:        r.Header,
 		ContentLength: r.ContentLength,
 	}
-	c.resp.reset(t.max, c.inline[:])
+	c.resp.reset(respMax, c.inline[:])
 }
 
 // sendHeader notes that the final headers are about to go out with code,
@@ -73,6 +76,12 @@ func (c *rw) sendHeader(code int) {
 	c.x.TimeToHeaders = time.Since(c.x.Start)
 	c.x.Response.Status = code
 	c.x.Response.Header = h.Clone()
+	if !c.decided {
+		c.action, c.decided = decide(c.t.rules, atHeaders, c.r, code, h, 0, 0)
+		if c.decided && c.action != Capture {
+			c.resp.max = -1 // the body will not be kept
+		}
+	}
 	if v := h["Content-Length"]; len(v) == 1 {
 		if n, err := strconv.ParseInt(v[0], 10, 64); err == nil && n > 0 {
 			c.resp.hint = n
@@ -255,13 +264,39 @@ func (c *rw) finish(r *http.Request, body io.ReadCloser) {
 	c.w = detached{}
 	c.r = nil
 
-	t.captured.Add(1)
-	if !t.q.push(x) {
-		t.dropped.Add(1)
+	if c.keep(r) {
+		t.captured.Add(1)
+		if !t.q.push(x) {
+			t.dropped.Add(1)
+		}
 	}
 	if !c.returned && p != nil {
 		panic(p)
 	}
+}
+
+// keep applies the rules and sampling that could only be decided at the
+// end, and reports whether the exchange is to be recorded.
+func (c *rw) keep(r *http.Request) bool {
+	t, x := c.t, &c.x
+	if !c.decided {
+		c.action, _ = decide(t.rules, atEnd, r, x.Response.Status, x.Response.Header, x.Request.Body.Size, x.Response.Body.Size)
+	}
+	switch c.action {
+	case Skip:
+		t.skipped.Add(1)
+		return false
+	case HeadersOnly:
+		x.Request.Body.Bytes = nil
+		x.Response.Body.Bytes = nil
+		x.Request.Body.Truncated = x.Request.Body.Size > 0
+		x.Response.Body.Truncated = x.Response.Body.Size > 0
+	}
+	if !c.sampled && !t.sampling.rescues(x) {
+		t.sampledOut.Add(1)
+		return false
+	}
+	return true
 }
 
 // canHaveTrailers reports whether a response with this status and these
