@@ -31,8 +31,8 @@ type rw struct {
 	decided  bool   // the rules have decided
 	sampled  bool   // picked by sampling (or no sampling)
 	head     bool   // final headers sent (or implied)
-	returned bool  // the handler returned normally
-	werr     error // first error writing the response
+	returned bool   // the handler returned normally
+	werr     error  // first error writing the response
 	inline   [inlineBytes]byte
 }
 
@@ -350,19 +350,19 @@ var errDetached = errors.New("bodytap: ResponseWriter used after the handler ret
 // detached stands in for the wrapped writer once the handler has returned.
 type detached struct{}
 
-func (detached) Header() http.Header                         { return http.Header{} }
-func (detached) Write([]byte) (int, error)                   { return 0, errDetached }
-func (detached) WriteHeader(int)                             {}
-func (detached) Flush()                                      {}
-func (detached) FlushError() error                           { return errDetached }
-func (detached) CloseNotify() <-chan bool                    { return make(chan bool) }
+func (detached) Header() http.Header                          { return http.Header{} }
+func (detached) Write([]byte) (int, error)                    { return 0, errDetached }
+func (detached) WriteHeader(int)                              {}
+func (detached) Flush()                                       {}
+func (detached) FlushError() error                            { return errDetached }
+func (detached) CloseNotify() <-chan bool                     { return make(chan bool) }
 func (detached) Hijack() (net.Conn, *bufio.ReadWriter, error) { return nil, nil, errDetached }
-func (detached) ReadFrom(io.Reader) (int64, error)           { return 0, errDetached }
-func (detached) Push(string, *http.PushOptions) error        { return errDetached }
-func (detached) WriteString(string) (int, error)             { return 0, errDetached }
-func (detached) SetReadDeadline(time.Time) error             { return errDetached }
-func (detached) SetWriteDeadline(time.Time) error            { return errDetached }
-func (detached) EnableFullDuplex() error                     { return errDetached }
+func (detached) ReadFrom(io.Reader) (int64, error)            { return 0, errDetached }
+func (detached) Push(string, *http.PushOptions) error         { return errDetached }
+func (detached) WriteString(string) (int, error)              { return 0, errDetached }
+func (detached) SetReadDeadline(time.Time) error              { return errDetached }
+func (detached) SetWriteDeadline(time.Time) error             { return errDetached }
+func (detached) EnableFullDuplex() error                      { return errDetached }
 
 // capReader feeds the wrapped writer's ReadFrom the first bytes of src, up
 // to the capture's room, keeping a copy of each; then it reports EOF.
