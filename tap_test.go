@@ -666,4 +666,3 @@ func TestCoreImportsStandardLibraryOnly(t *testing.T) {
 		}
 	}
 }
-

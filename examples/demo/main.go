@@ -170,4 +170,3 @@ func preview(b bodytap.Body) string {
 	}
 	return string(b.Bytes)
 }
-
