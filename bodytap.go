@@ -77,6 +77,21 @@ type Config struct {
 	MaxRequestBodyBytes  int64
 	MaxResponseBodyBytes int64
 
+	// SpillDir, if set, lets copies go on past the memory caps into
+	// temporary files in this directory, so that a sink can read a whole
+	// large body through Body.Open. Each body may spill MaxSpillBytes
+	// (0: DefaultMaxSpillBytes, 1 GiB) and all spill files together
+	// SpillQuota (0: DefaultSpillQuota, 8 GiB); past either, or when the
+	// disk is full, the copy stops and Body.Truncated is set, and the
+	// response is untouched. Files are removed by Body.Release, when a
+	// record is dropped, when an Exchange is garbage collected, and by
+	// New for files an earlier process left in SpillDir: give each Tap a
+	// directory of its own. Spill files hold the body bytes as captured,
+	// before redaction, with mode 0600.
+	SpillDir      string
+	MaxSpillBytes int64
+	SpillQuota    int64
+
 	// Rules choose, per exchange, whether to capture it, keep only its
 	// headers, or skip it; see [Rule]. The first rule that matches
 	// decides; with none matching (or no rules) everything is captured.
@@ -142,6 +157,7 @@ type Tap struct {
 	respMax       int64
 	rules         []Rule
 	sampling      Sampling
+	spill         *spiller
 	skip          func(*http.Request) bool
 	beforeHeaders func(*http.Request, int, http.Header, time.Duration)
 	route         func(*http.Request) string
@@ -179,6 +195,7 @@ func New(c Config) *Tap {
 		respMax:       c.MaxResponseBodyBytes,
 		rules:         append([]Rule(nil), c.Rules...),
 		sampling:      c.Sampling,
+		spill:         newSpiller(c.SpillDir, c.MaxSpillBytes, c.SpillQuota),
 		skip:          c.Skip,
 		beforeHeaders: c.BeforeHeaders,
 		route:         c.Route,
@@ -286,7 +303,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.action, c.decided, c.sampled = action, decided, sampled
 	body := r.Body
 	if body != nil && body != http.NoBody {
-		c.req.init(body, reqMax, r.ContentLength)
+		c.req.init(body, reqMax, r.ContentLength, t.spill)
 		r.Body = &c.req
 	}
 	defer c.finish(r, body)

@@ -11,23 +11,45 @@ type capture struct {
 	max  int64 // bytes to keep; < 0 keeps none
 	size int64 // bytes that passed
 	hint int64 // expected size if known (Content-Length), else 0
+	sp   spillState
 }
 
 // reset prepares c to keep up to max bytes, starting in the inline
 // storage.
-func (c *capture) reset(max int64, inline []byte) {
+func (c *capture) reset(max int64, inline []byte, sp *spiller) {
 	c.max = max
 	c.buf = inline[:0]
 	c.size = 0
 	c.hint = 0
+	c.sp = spillState{sp: sp, done: sp == nil || max < 0}
 }
 
-// room is how many more bytes c would keep.
+// stop keeps no more bytes, in memory or on disk.
+func (c *capture) stop() {
+	c.max = -1
+	c.buf = nil
+	c.sp.done = true
+}
+
+// room is how many more bytes c would keep in memory.
 func (c *capture) room() int64 {
 	if c.max < 0 {
 		return 0
 	}
 	return c.max - int64(len(c.buf))
+}
+
+// roomWithSpill is room plus what the spill file could still take.
+func (c *capture) roomWithSpill() int64 {
+	r := c.room()
+	if !c.sp.done {
+		used := int64(0)
+		if c.sp.file != nil {
+			used = c.sp.file.size
+		}
+		r += c.sp.sp.max - used
+	}
+	return r
 }
 
 // keep counts p and copies what fits under the cap.
@@ -36,14 +58,17 @@ func (c *capture) keep(p []byte) {
 	c.save(p)
 }
 
-// save copies what of p fits under the cap, without counting it.
+// save copies what of p fits under the cap, without counting it; past
+// the cap, it goes on into the spill file if there is one.
 func (c *capture) save(p []byte) {
 	if r := c.room(); r > 0 && len(p) > 0 {
-		if int64(len(p)) > r {
-			p = p[:r]
-		}
-		c.grow(len(p))
-		c.buf = append(c.buf, p...)
+		k := min(int64(len(p)), r)
+		c.grow(int(k))
+		c.buf = append(c.buf, p[:k]...)
+		p = p[k:]
+	}
+	if !c.sp.done && len(p) > 0 {
+		c.sp.write(p)
 	}
 }
 
@@ -51,11 +76,13 @@ func (c *capture) save(p []byte) {
 func (c *capture) keepString(s string) {
 	c.size += int64(len(s))
 	if r := c.room(); r > 0 && len(s) > 0 {
-		if int64(len(s)) > r {
-			s = s[:r]
-		}
-		c.grow(len(s))
-		c.buf = append(c.buf, s...)
+		k := min(int64(len(s)), r)
+		c.grow(int(k))
+		c.buf = append(c.buf, s[:k]...)
+		s = s[k:]
+	}
+	if !c.sp.done && len(s) > 0 {
+		c.sp.write([]byte(s))
 	}
 }
 
@@ -85,6 +112,11 @@ func (c *capture) body(eof bool) Body {
 	if len(c.buf) > 0 {
 		b.Bytes = c.buf
 	}
-	b.Truncated = c.size > int64(len(c.buf))
+	b.spill = c.sp.finish()
+	b.Truncated = c.size > int64(len(c.buf))+b.Spilled()
+	b.Err = c.sp.err
+	if b.Err == ErrSpillQuota && !b.Truncated {
+		b.Err = nil
+	}
 	return b
 }

@@ -151,4 +151,7 @@ type Body struct {
 	// decode, a spill file that could not be written. The response on the
 	// wire is never affected.
 	Err error
+
+	// spill is the part of the copy past Bytes, on disk (Config.SpillDir).
+	spill *spillFile
 }

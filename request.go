@@ -22,9 +22,9 @@ type reqTee struct {
 	inline [inlineBytes]byte
 }
 
-func (b *reqTee) init(rc io.ReadCloser, max, contentLength int64) {
+func (b *reqTee) init(rc io.ReadCloser, max, contentLength int64, sp *spiller) {
 	b.rc = rc
-	b.c.reset(max, b.inline[:])
+	b.c.reset(max, b.inline[:], sp)
 	if contentLength > 0 {
 		b.c.hint = contentLength
 	}

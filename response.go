@@ -62,7 +62,7 @@ func (c *rw) begin(t *Tap, r *http.Request, respMax int64) {
 		Header:        r.Header,
 		ContentLength: r.ContentLength,
 	}
-	c.resp.reset(respMax, c.inline[:])
+	c.resp.reset(respMax, c.inline[:], t.spill)
 }
 
 // sendHeader notes that the final headers are about to go out with code,
@@ -79,7 +79,7 @@ func (c *rw) sendHeader(code int) {
 	if !c.decided {
 		c.action, c.decided = decide(c.t.rules, atHeaders, c.r, code, h, 0, 0)
 		if c.decided && c.action != Capture {
-			c.resp.max = -1 // the body will not be kept
+			c.resp.stop() // the body will not be kept
 		}
 	}
 	if v := h["Content-Length"]; len(v) == 1 {
@@ -143,7 +143,7 @@ func (c *rw) readFrom(src io.Reader) (int64, error) {
 	}
 	rf := c.w.(io.ReaderFrom)
 	var n int64
-	if room := c.resp.room(); room > 0 {
+	if room := c.resp.roomWithSpill(); room > 0 {
 		c.cr = capReader{src: src, c: &c.resp, room: room}
 		before := len(c.resp.buf)
 		m, err := rf.ReadFrom(&c.cr)
@@ -151,7 +151,7 @@ func (c *rw) readFrom(src io.Reader) (int64, error) {
 		c.cr = capReader{}
 		n = m
 		c.resp.size += m
-		if m < read {
+		if m < read && int64(len(c.resp.buf)) > int64(before)+m {
 			// The writer failed partway: keep only what it wrote.
 			c.resp.buf = c.resp.buf[:before+int(m)]
 		}
@@ -268,7 +268,10 @@ func (c *rw) finish(r *http.Request, body io.ReadCloser) {
 		t.captured.Add(1)
 		if !t.q.push(x) {
 			t.dropped.Add(1)
+			x.Release()
 		}
+	} else {
+		x.Release()
 	}
 	if !c.returned && p != nil {
 		panic(p)
