@@ -26,6 +26,28 @@
 // delivery goroutine hands it to the Sink. A slow, failing or panicking
 // sink costs dropped records (counted in [Stats]), never a slower response.
 //
+// # What to capture
+//
+// By default every exchange is captured, each body up to
+// [Config.MaxBodyBytes] (64 KiB), or [Config.MaxRequestBodyBytes] and
+// [Config.MaxResponseBodyBytes] separately. A bounded tee makes it
+// unnecessary to exclude large or streaming endpoints for memory's sake,
+// but [Config.Rules] can keep only headers, or nothing, for chosen
+// exchanges, written in code or as text:
+//
+//	rules, err := bodytap.ParseRules(`
+//		response_type=video/*,audio/* -> headers-only
+//		method=GET path=/healthz -> skip
+//	`)
+//
+// [Config.Sampling] keeps a fraction of exchanges, plus every error and
+// every slow one; decisions that need the response are taken when the
+// handler returns, over the bounded copy, never by buffering.
+//
+// [Config.SpillDir] lets a copy go on past the memory cap into a temporary
+// file, within a per-body cap and a total quota, so that a sink can read a
+// whole large body with [Body.Open]; [Body.Release] removes the file.
+//
 // # Headers set too late
 //
 // [Config.BeforeHeaders] runs just before the final headers go out, with the
