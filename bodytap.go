@@ -301,12 +301,18 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c, ww := newWriter(w)
 	c.begin(t, r, respMax)
 	c.action, c.decided, c.sampled = action, decided, sampled
-	body := r.Body
-	if body != nil && body != http.NoBody {
+	hr := r
+	if body := r.Body; body != nil && body != http.NoBody {
+		// The handler gets a shallow copy whose Body is the tee. The
+		// server goes on looking at its own Request's Body (to answer
+		// 100-continue, to drain or not what the handler left, to close
+		// the connection), and must find it as it was.
 		c.req.init(body, reqMax, r.ContentLength, t.spill)
-		r.Body = &c.req
+		c.hreq = *r
+		c.hreq.Body = &c.req
+		hr = &c.hreq
 	}
-	defer c.finish(r, body)
-	h.next.ServeHTTP(ww, r)
+	defer c.finish(hr)
+	h.next.ServeHTTP(ww, hr)
 	c.returned = true
 }

@@ -26,11 +26,13 @@ type rw struct {
 	x        Exchange
 	resp     capture
 	req      reqTee
+	hreq     http.Request // the handler's copy of the request, when it has a body
 	cr       capReader
 	action   Action // what the rules chose, once decided
 	decided  bool   // the rules have decided
 	sampled  bool   // picked by sampling (or no sampling)
 	head     bool   // final headers sent (or implied)
+	flushed  bool   // the server may have sent part of the body before the end
 	returned bool   // the handler returned normally
 	werr     error  // first error writing the response
 	inline   [inlineBytes]byte
@@ -143,8 +145,17 @@ func (c *rw) readFrom(src io.Reader) (int64, error) {
 	}
 	rf := c.w.(io.ReaderFrom)
 	var n int64
+	defer func() {
+		if n >= sniffLen {
+			c.flushed = true
+		}
+	}()
 	if room := c.resp.roomWithSpill(); room > 0 {
-		c.cr = capReader{src: src, c: &c.resp, room: room}
+		// net/http's ReadFrom copies the first sniffLen bytes, then sends
+		// the headers; a first pass shorter than that would move the
+		// point where they go out (and turn a chunked response into one
+		// with a Content-Length).
+		c.cr = capReader{src: src, c: &c.resp, room: max(room, sniffLen)}
 		before := len(c.resp.buf)
 		m, err := rf.ReadFrom(&c.cr)
 		read, eof := c.cr.read, c.cr.eof
@@ -171,6 +182,7 @@ func (c *rw) flush() {
 	if !c.head {
 		c.sendHeader(http.StatusOK)
 	}
+	c.flushed = true
 	c.w.(http.Flusher).Flush()
 }
 
@@ -178,6 +190,7 @@ func (c *rw) flushError() error {
 	if !c.head {
 		c.sendHeader(http.StatusOK)
 	}
+	c.flushed = true
 	err := c.w.(interface{ FlushError() error }).FlushError()
 	c.noteErr(err)
 	return err
@@ -214,16 +227,20 @@ func (c *rw) enableFullDuplex() error {
 
 // finish runs, deferred, when the handler has returned or panicked: it
 // completes the Exchange, queues it, and lets a panic go on.
-func (c *rw) finish(r *http.Request, body io.ReadCloser) {
+func (c *rw) finish(r *http.Request) {
 	t := c.t
 	x := &c.x
 	var p any
 	if !c.returned {
 		p = recover()
 	}
-	if body != nil && body != http.NoBody {
-		r.Body = body
+	if r == &c.hreq {
 		x.Request.Body = c.req.seal()
+		if x.Request.Body.Size == 0 && r.ContentLength == 0 {
+			// A declared empty body (HTTP/2 sends one for a GET) is
+			// all there is, read or not.
+			x.Request.Body.EOF = true
+		}
 	} else {
 		x.Request.Body = Body{EOF: true}
 	}
@@ -245,10 +262,10 @@ func (c *rw) finish(r *http.Request, body io.ReadCloser) {
 			// The server sends the implied 200 when we return.
 			c.sendHeader(http.StatusOK)
 		}
-		if canHaveTrailers(r, x.Response.Status, x.Response.Header) {
+		if c.canHaveTrailers(r) {
 			x.Response.Trailer = trailers(x.Response.Header, c.w.Header())
 		}
-		if err := r.Context().Err(); err != nil {
+		if err := r.Context().Err(); err != nil && !c.ended(r) {
 			x.Err = ErrClientGone
 		} else if c.werr != nil {
 			x.Err = fmt.Errorf("bodytap: write response: %w", c.werr)
@@ -278,6 +295,23 @@ func (c *rw) finish(r *http.Request, body io.ReadCloser) {
 	}
 }
 
+// ended reports whether the response was complete on the wire before the
+// handler returned, so that a request context cancelled afterwards (as
+// HTTP/2 does once a stream has ended) is not mistaken for a client that
+// went away: a response with no body, or one that declared its length and
+// sent all of it.
+func (c *rw) ended(r *http.Request) bool {
+	st := c.x.Response.Status
+	if r.Method == http.MethodHead || st == http.StatusNoContent || st == http.StatusNotModified {
+		return true
+	}
+	if v := c.x.Response.Header["Content-Length"]; len(v) == 1 {
+		n, err := strconv.ParseInt(v[0], 10, 64)
+		return err == nil && c.resp.size >= n
+	}
+	return false
+}
+
 // keep applies the rules and sampling that could only be decided at the
 // end, and reports whether the exchange is to be recorded.
 func (c *rw) keep(r *http.Request) bool {
@@ -302,22 +336,43 @@ func (c *rw) keep(r *http.Request) bool {
 	return true
 }
 
-// canHaveTrailers reports whether a response with this status and these
-// headers, to r, can carry trailers at all: it needs a body, and over
-// HTTP/1.x chunked encoding, which an explicit Content-Length rules out.
-func canHaveTrailers(r *http.Request, status int, h http.Header) bool {
-	if r.Method == http.MethodHead || status < 200 || status == http.StatusNoContent || status == http.StatusNotModified {
+// sniffLen is how many bytes net/http reads for content sniffing before
+// ReadFrom sends the headers.
+const sniffLen = 512
+
+// h1Buffer is the size of net/http's HTTP/1.x response buffer: a body that
+// fits in it when the handler returns gets a Content-Length, not chunks.
+const h1Buffer = 2048
+
+// canHaveTrailers reports whether the response could carry the trailers the
+// handler set, as net/http's servers send them. HTTP/2 sends them on every
+// response but one to HEAD. HTTP/1.1 needs chunked encoding: a response
+// with a body and no Content-Length that was declared to have trailers,
+// or was flushed or too large for the buffer before the handler returned
+// (otherwise the server computes a Content-Length).
+func (c *rw) canHaveTrailers(r *http.Request) bool {
+	if r.Method == http.MethodHead {
 		return false
 	}
-	if r.ProtoMajor == 1 {
-		if _, ok := h["Content-Length"]; ok {
-			return false
-		}
-		if !r.ProtoAtLeast(1, 1) {
-			return false
+	if r.ProtoMajor >= 2 {
+		return true
+	}
+	st, h := c.x.Response.Status, c.x.Response.Header
+	if !r.ProtoAtLeast(1, 1) || st < 200 || st == http.StatusNoContent || st == http.StatusNotModified {
+		return false
+	}
+	if _, ok := h["Content-Length"]; ok {
+		return false
+	}
+	if _, ok := h["Trailer"]; ok {
+		return true
+	}
+	for k := range h {
+		if strings.HasPrefix(k, http.TrailerPrefix) {
+			return true
 		}
 	}
-	return true
+	return c.flushed || c.resp.size > h1Buffer
 }
 
 // trailers returns the trailers in h that the handler set: those declared
