@@ -1,0 +1,1016 @@
+package bodytap
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// sinkExchange returns an exchange with every field set, as a Tap would
+// deliver it: a JSON request, a text response with an early hint and a
+// trailer.
+func sinkExchange(tb testing.TB) *Exchange {
+	tb.Helper()
+	start := time.Date(2024, 2, 20, 10, 0, 0, 123456789, time.UTC)
+	id, err := ParseID("01HQ3J5V2X0000000000000001")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	x := &Exchange{
+		ID:            id,
+		Start:         start,
+		Duration:      1500 * time.Microsecond,
+		TimeToHeaders: 900 * time.Microsecond,
+		Route:         "POST /items/{id}",
+		Request: Request{
+			Method:        "POST",
+			Proto:         "HTTP/1.1",
+			Host:          "example.com",
+			RemoteAddr:    "192.0.2.1:53412",
+			Header:        http.Header{"Content-Type": {"application/json"}, "X-Trace": {"a", "b"}},
+			ContentLength: 11,
+			Body:          Body{Bytes: []byte(`{"name":1}` + "\n"), Size: 11, EOF: true},
+		},
+		Response: Response{
+			Status:        201,
+			Header:        http.Header{"Content-Type": {"text/plain; charset=utf-8"}, "Trailer": {"X-Sum"}},
+			Trailer:       http.Header{"X-Sum": {"42"}},
+			Informational: []Informational{{Status: 103, Header: http.Header{"Link": {"</a.css>; rel=preload"}}}},
+			Body:          Body{Bytes: []byte("created <ok> & done"), Size: 19, EOF: true},
+		},
+	}
+	x.url = url.URL{Scheme: "http", Host: "example.com", Path: "/items/7", RawQuery: "q=1"}
+	x.Request.URL = &x.url
+	return x
+}
+
+// sameExchange fails tb unless got reads as want: same fields, times
+// equal, errors of the same text.
+func sameExchange(tb testing.TB, got, want *Exchange) {
+	tb.Helper()
+	if got.ID != want.ID {
+		tb.Errorf("ID: got %q, want %q", got.ID, want.ID)
+	}
+	if !got.Start.Equal(want.Start) {
+		tb.Errorf("Start: got %v, want %v", got.Start, want.Start)
+	}
+	if got.Duration != want.Duration || got.TimeToHeaders != want.TimeToHeaders {
+		tb.Errorf("durations: got %v, %v, want %v, %v", got.Duration, got.TimeToHeaders, want.Duration, want.TimeToHeaders)
+	}
+	if got.Route != want.Route || got.Hijacked != want.Hijacked {
+		tb.Errorf("route, hijacked: got %q, %v, want %q, %v", got.Route, got.Hijacked, want.Route, want.Hijacked)
+	}
+	if errText(got.Err) != errText(want.Err) {
+		tb.Errorf("Err: got %q, want %q", errText(got.Err), errText(want.Err))
+	}
+	gr, wr := got.Request, want.Request
+	if (gr.URL == nil) != (wr.URL == nil) || (gr.URL != nil && gr.URL.String() != wr.URL.String()) {
+		tb.Errorf("Request.URL: got %v, want %v", gr.URL, wr.URL)
+	}
+	if gr.Method != wr.Method || gr.Proto != wr.Proto || gr.Host != wr.Host || gr.RemoteAddr != wr.RemoteAddr || gr.ContentLength != wr.ContentLength {
+		tb.Errorf("Request: got %q %q %q %q %d, want %q %q %q %q %d",
+			gr.Method, gr.Proto, gr.Host, gr.RemoteAddr, gr.ContentLength,
+			wr.Method, wr.Proto, wr.Host, wr.RemoteAddr, wr.ContentLength)
+	}
+	sameHeader(tb, "Request.Header", gr.Header, wr.Header)
+	sameBody(tb, "Request.Body", &gr.Body, &wr.Body)
+	gs, ws := got.Response, want.Response
+	if gs.Status != ws.Status {
+		tb.Errorf("Response.Status: got %d, want %d", gs.Status, ws.Status)
+	}
+	sameHeader(tb, "Response.Header", gs.Header, ws.Header)
+	sameHeader(tb, "Response.Trailer", gs.Trailer, ws.Trailer)
+	if len(gs.Informational) != len(ws.Informational) {
+		tb.Errorf("Response.Informational: got %d, want %d", len(gs.Informational), len(ws.Informational))
+	} else {
+		for i := range gs.Informational {
+			if gs.Informational[i].Status != ws.Informational[i].Status {
+				tb.Errorf("Informational[%d].Status: got %d, want %d", i, gs.Informational[i].Status, ws.Informational[i].Status)
+			}
+			sameHeader(tb, fmt.Sprintf("Informational[%d].Header", i), gs.Informational[i].Header, ws.Informational[i].Header)
+		}
+	}
+	sameBody(tb, "Response.Body", &gs.Body, &ws.Body)
+}
+
+func sameHeader(tb testing.TB, what string, got, want http.Header) {
+	tb.Helper()
+	if len(got) == 0 && len(want) == 0 {
+		return
+	}
+	if !reflect.DeepEqual(got, want) {
+		tb.Errorf("%s: got %q, want %q", what, got, want)
+	}
+}
+
+func sameBody(tb testing.TB, what string, got, want *Body) {
+	tb.Helper()
+	if !bytes.Equal(got.Bytes, want.Bytes) {
+		tb.Errorf("%s.Bytes: got %q, want %q", what, got.Bytes, want.Bytes)
+	}
+	if got.Size != want.Size || got.Truncated != want.Truncated || got.EOF != want.EOF ||
+		got.Decoded != want.Decoded || got.Redacted != want.Redacted || got.Withheld != want.Withheld {
+		tb.Errorf("%s: got %+v, want %+v", what, *got, *want)
+	}
+	if errText(got.Err) != errText(want.Err) {
+		tb.Errorf("%s.Err: got %q, want %q", what, errText(got.Err), errText(want.Err))
+	}
+}
+
+// sinkRandomBytes returns n bytes that are almost surely not UTF-8.
+func sinkRandomBytes(n int, seed uint64) []byte {
+	r := rand.New(rand.NewPCG(seed, seed))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+func sinkGzip(tb testing.TB, b []byte) []byte {
+	tb.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(b)
+	if err := zw.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// jsonRoundTripCases are exchanges whose JSON form must read back the same.
+func jsonRoundTripCases(tb testing.TB) []struct {
+	name   string
+	change func(x *Exchange)
+} {
+	huge := strings.Repeat("v", 256<<10) // a quarter of http.DefaultMaxHeaderBytes
+	return []struct {
+		name   string
+		change func(x *Exchange)
+	}{
+		{"full", func(x *Exchange) {}},
+		{"empty bodies", func(x *Exchange) {
+			x.Request.Body = Body{EOF: true}
+			x.Response.Body = Body{}
+		}},
+		{"invalid UTF-8 in a text body", func(x *Exchange) {
+			x.Response.Body = Body{Bytes: []byte("caf\xe9 \xff\xfe"), Size: 7, EOF: true}
+		}},
+		{"NUL bytes", func(x *Exchange) {
+			x.Request.Body = Body{Bytes: []byte("a\x00b\x00\x01\x1f"), Size: 6, EOF: true}
+			x.Request.Header = nil
+		}},
+		{"NUL bytes in JSON", func(x *Exchange) {
+			x.Request.Body = Body{Bytes: []byte("{\"a\":\"\x00\"}"), Size: 9, EOF: true}
+		}},
+		{"binary", func(x *Exchange) {
+			x.Response.Header.Set("Content-Type", "image/png")
+			b := sinkRandomBytes(4096, 1)
+			x.Response.Body = Body{Bytes: b, Size: 1 << 20, Truncated: true, EOF: true}
+		}},
+		{"gzip not decoded", func(x *Exchange) {
+			x.Response.Header.Set("Content-Encoding", "gzip")
+			x.Response.Body = Body{Bytes: sinkGzip(tb, []byte("hello")), Size: 25, EOF: true}
+		}},
+		{"gzip decoded", func(x *Exchange) {
+			x.Response.Header.Set("Content-Encoding", "gzip")
+			x.Response.Body = Body{Bytes: []byte("hello"), Size: 25, EOF: true, Decoded: "gzip"}
+		}},
+		{"cut inside a character", func(x *Exchange) {
+			x.Response.Body = Body{Bytes: []byte("h\xc3\xa9h\xc3"), Size: 100, Truncated: true, EOF: true}
+		}},
+		{"huge headers", func(x *Exchange) {
+			x.Request.Header.Set("X-Huge", huge)
+			x.Response.Header["X-Many"] = strings.Split(strings.Repeat("x,", 5000), ",")
+		}},
+		{"HTML and line separators", func(x *Exchange) {
+			x.Response.Body = Body{Bytes: []byte("<script>\u2028\u2029</script>&\"\\\n\t"), Size: 27, EOF: true}
+		}},
+		{"flags and errors", func(x *Exchange) {
+			x.Request.Body = Body{Size: 5000, Truncated: true, Withheld: true, Err: errors.New("bodytap: decode br: unsupported")}
+			x.Response.Body.Redacted = true
+			x.Response.Body.EOF = false
+			x.Err = fmt.Errorf("%w: oops", ErrHandlerPanic)
+		}},
+		{"hijacked", func(x *Exchange) {
+			x.Hijacked = true
+			x.Err = ErrHijacked
+			x.Response = Response{}
+			x.TimeToHeaders = 0
+		}},
+		{"no URL, unknown length, zero ID", func(x *Exchange) {
+			x.Request.URL = nil
+			x.Request.ContentLength = -1
+			x.ID = ID{}
+			x.Route = ""
+		}},
+		{"odd URL", func(x *Exchange) {
+			x.url = url.URL{Scheme: "https", Host: "[::1]:8443", Path: "/a b/é", RawQuery: "x=%ff&y=<z>", Fragment: "f"}
+		}},
+	}
+}
+
+func TestJSONRoundTrip(t *testing.T) {
+	for _, tt := range jsonRoundTripCases(t) {
+		t.Run(tt.name, func(t *testing.T) {
+			want := sinkExchange(t)
+			tt.change(want)
+			b, err := json.Marshal(want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !json.Valid(b) {
+				t.Fatalf("not valid JSON: %.200q", b)
+			}
+			if bytes.ContainsAny(b, "\n\r") {
+				t.Fatalf("JSON has a line break: %.200q", b)
+			}
+			got := new(Exchange)
+			if err := json.Unmarshal(b, got); err != nil {
+				t.Fatal(err)
+			}
+			sameExchange(t, got, want)
+			if got.Request.URL != nil && got.Request.URL != &got.url {
+				t.Error("Request.URL does not point into the Exchange")
+			}
+			// The value and the pointer marshal alike.
+			b2, err := json.Marshal(*want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(b, b2) {
+				t.Errorf("value and pointer differ:\n%.300s\n%.300s", b, b2)
+			}
+		})
+	}
+}
+
+func TestJSONErrorsKeepSentinels(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want error
+	}{
+		{"client gone", ErrClientGone, ErrClientGone},
+		{"aborted", ErrAborted, ErrAborted},
+		{"hijacked", ErrHijacked, ErrHijacked},
+		{"panic", fmt.Errorf("%w: boom", ErrHandlerPanic), ErrHandlerPanic},
+		{"other", errors.New("bodytap: write response: broken pipe"), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			x := sinkExchange(t)
+			x.Err = tt.err
+			b, _ := json.Marshal(x)
+			var got Exchange
+			if err := json.Unmarshal(b, &got); err != nil {
+				t.Fatal(err)
+			}
+			if got.Err.Error() != tt.err.Error() {
+				t.Errorf("got %q, want %q", got.Err, tt.err)
+			}
+			if tt.want != nil && !errors.Is(got.Err, tt.want) {
+				t.Errorf("errors.Is(%q, %q) is false", got.Err, tt.want)
+			}
+		})
+	}
+}
+
+// TestJSONBodyForm: which bodies go as text and which as base64.
+func TestJSONBodyForm(t *testing.T) {
+	tests := []struct {
+		name        string
+		contentType string
+		encoding    string
+		decoded     string
+		body        string
+		want        string // "text", "base64" or "" for neither
+	}{
+		{"json", "application/json", "", "", `{"a":1}`, "text"},
+		{"text with charset", "text/html; charset=utf-8", "", "", "<p>hé</p>", "text"},
+		{"problem+json", "application/problem+json", "", "", `{}`, "text"},
+		{"form", "application/x-www-form-urlencoded", "", "", "a=1&b=2", "text"},
+		{"javascript", "application/javascript", "", "", "let a = 1;", "text"},
+		{"xml", "application/xml", "", "", "<a/>", "text"},
+		{"no type, text", "", "", "", "plain words\n", "text"},
+		{"no type, control bytes", "", "", "", "ab\x01cd", "base64"},
+		{"octet-stream, text", "application/octet-stream", "", "", "plain words", "text"},
+		{"octet-stream, NUL", "application/octet-stream", "", "", "a\x00b", "base64"},
+		{"no type, PDF signature", "", "", "", "%PDF-1.4 text", "base64"},
+		{"text, invalid UTF-8", "text/plain; charset=latin1", "", "", "caf\xe9", "base64"},
+		{"text with control bytes", "text/plain", "", "", "a\x00b\x1b[0m", "text"},
+		{"image", "image/png", "", "", "PNGish but UTF-8", "base64"},
+		{"gzip not decoded", "application/json", "gzip", "", `{"a":1}`, "base64"},
+		{"gzip decoded", "application/json", "gzip", "gzip", `{"a":1}`, "text"},
+		{"identity coding", "application/json", "identity", "", `{"a":1}`, "text"},
+		{"multipart, text", "multipart/form-data; boundary=x", "", "", "--x\r\nContent-Disposition: form-data; name=a\r\n\r\n1\r\n--x--", "text"},
+		{"multipart, binary part", "multipart/form-data; boundary=x", "", "", "--x\r\n\r\n\x00\x01\r\n--x--", "base64"},
+		{"empty", "application/json", "", "", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := http.Header{}
+			if tt.contentType != "" {
+				h.Set("Content-Type", tt.contentType)
+			}
+			if tt.encoding != "" {
+				h.Set("Content-Encoding", tt.encoding)
+			}
+			b := Body{Bytes: []byte(tt.body), Size: int64(len(tt.body)), EOF: true, Decoded: tt.decoded}
+			j := bodyToJSON(&b, h)
+			got := ""
+			switch {
+			case j.Text != "" && j.Base64 == nil && j.Encoding == "":
+				got = "text"
+			case j.Text == "" && j.Base64 != nil && j.Encoding == "base64":
+				got = "base64"
+			case j.Text != "" || j.Base64 != nil || j.Encoding != "":
+				t.Fatalf("mixed form: %+v", j)
+			}
+			if got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+			back, err := bodyFromJSON(&j)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(back.Bytes, b.Bytes) {
+				t.Errorf("read back: got %q, want %q", back.Bytes, b.Bytes)
+			}
+		})
+	}
+}
+
+// TestJSONSchema pins the field names and forms of the documented schema.
+func TestJSONSchema(t *testing.T) {
+	x := sinkExchange(t)
+	x.Request.Body = Body{Bytes: []byte{0xff, 0xfe, 0}, Size: 3, EOF: true}
+	x.Err = ErrClientGone
+	x.Hijacked = true
+	b, err := x.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		path string
+		want any
+	}{
+		{"id", "01HQ3J5V2X0000000000000001"},
+		{"start", "2024-02-20T10:00:00.123456789Z"},
+		{"duration_ns", 1.5e6},
+		{"time_to_headers_ns", 9e5},
+		{"route", "POST /items/{id}"},
+		{"hijacked", true},
+		{"error", "bodytap: client went away"},
+		{"request.method", "POST"},
+		{"request.url", "http://example.com/items/7?q=1"},
+		{"request.proto", "HTTP/1.1"},
+		{"request.host", "example.com"},
+		{"request.remote_addr", "192.0.2.1:53412"},
+		{"request.content_length", 11.0},
+		{"request.header.X-Trace", []any{"a", "b"}},
+		{"request.body.size", 3.0},
+		{"request.body.base64", "//4A"},
+		{"request.body.encoding", "base64"},
+		{"request.body.eof", true},
+		{"response.status", 201.0},
+		{"response.trailer.X-Sum", []any{"42"}},
+		{"response.informational", []any{map[string]any{"status": 103.0, "header": map[string]any{"Link": []any{"</a.css>; rel=preload"}}}}},
+		{"response.body.text", "created <ok> & done"},
+		{"response.body.size", 19.0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			got := lookup(m, tt.path)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %#v, want %#v", got, tt.want)
+			}
+		})
+	}
+	// The local time zone does not leak into the record.
+	x.Start = x.Start.In(time.FixedZone("X", 3600))
+	b, _ = x.MarshalJSON()
+	if !bytes.Contains(b, []byte(`"start":"2024-02-20T10:00:00.123456789Z"`)) {
+		t.Errorf("start not in UTC: %.120s", b)
+	}
+	if !bytes.Contains(b, []byte(`<ok> & done`)) {
+		t.Errorf("HTML escaped: %s", b)
+	}
+}
+
+// lookup returns the value at a dotted path in a decoded JSON object, nil
+// if there is none.
+func lookup(m map[string]any, path string) any {
+	var v any = m
+	for _, k := range strings.Split(path, ".") {
+		o, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = o[k]
+	}
+	return v
+}
+
+func TestJSONInvalidUTF8InHeaders(t *testing.T) {
+	x := sinkExchange(t)
+	x.Request.Header.Set("X-Bad", "a\xffb")
+	x.Route = "/\xc3"
+	b, err := json.Marshal(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !json.Valid(b) {
+		t.Fatalf("not valid JSON: %s", b)
+	}
+	var got Exchange
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if v := got.Request.Header.Get("X-Bad"); v != "a\uFFFDb" {
+		t.Errorf("got %q, want %q", v, "a\uFFFDb")
+	}
+}
+
+func TestUnmarshalJSONErrors(t *testing.T) {
+	tests := []struct {
+		name, json, want string
+	}{
+		{"not JSON", `{"id":`, "unexpected end"},
+		{"bad ID", `{"id":"nope"}`, "malformed ID"},
+		{"bad URL", `{"request":{"url":"http://[::1"}}`, "request.url"},
+		{"bad base64", `{"response":{"body":{"base64":"!!","encoding":"base64"}}}`, "base64"},
+		{"unknown encoding", `{"request":{"body":{"text":"x","encoding":"rot13"}}}`, `unknown encoding "rot13"`},
+		{"text and base64", `{"request":{"body":{"text":"x","base64":"AAEC","encoding":"base64"}}}`, "both"},
+		{"base64 marked, text given", `{"request":{"body":{"text":"x","encoding":"base64"}}}`, "text"},
+		{"bad time", `{"start":"yesterday"}`, "parsing time"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var x Exchange
+			err := x.UnmarshalJSON([]byte(tt.json))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "bodytap: decode exchange") {
+				t.Errorf("got %q, want it to hold %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestUnmarshalJSONMinimal: fields left out read as their zero values, and
+// unknown fields are ignored.
+func TestUnmarshalJSONMinimal(t *testing.T) {
+	var x Exchange
+	if err := json.Unmarshal([]byte(`{"future":[1,2],"request":{"method":"GET","body":{"eof":true,"later":1}}}`), &x); err != nil {
+		t.Fatal(err)
+	}
+	if x.Request.Method != "GET" || !x.Request.Body.EOF || x.Request.URL != nil || x.Response.Body.Bytes != nil || x.Err != nil {
+		t.Errorf("got %+v", x)
+	}
+}
+
+// sinkLines splits JSON Lines output, failing tb on any line that is not
+// valid JSON.
+func sinkLines(tb testing.TB, b []byte) []string {
+	tb.Helper()
+	s := strings.TrimSuffix(string(b), "\n")
+	if s == "" {
+		return nil
+	}
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		if !json.Valid([]byte(l)) {
+			tb.Errorf("line %d is not valid JSON: %.200q", i+1, l)
+		}
+	}
+	return lines
+}
+
+func TestJSONLinesWriter(t *testing.T) {
+	var buf bytes.Buffer
+	s := NewJSONLines(&buf)
+	var want []*Exchange
+	for _, tt := range jsonRoundTripCases(t) {
+		x := sinkExchange(t)
+		tt.change(x)
+		s.Record(x)
+		want = append(want, x)
+	}
+	s.Record(nil)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	lines := sinkLines(t, buf.Bytes())
+	if len(lines) != len(want) {
+		t.Fatalf("got %d lines, want %d", len(lines), len(want))
+	}
+	st := s.Stats()
+	if st.Written != int64(len(want)) || st.Failed != 0 || st.Bytes != int64(buf.Len()) || st.Rotations != 0 {
+		t.Errorf("Stats: got %+v, want %d written of %d bytes", st, len(want), buf.Len())
+	}
+	if s.Err() != nil {
+		t.Errorf("Err: got %v, want nil", s.Err())
+	}
+	i := 0
+	for x, err := range ReadJSONLines(&buf) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameExchange(t, x, want[i])
+		i++
+	}
+	if i != len(want) {
+		t.Errorf("read %d exchanges, want %d", i, len(want))
+	}
+}
+
+// sinkFailWriter fails every write after the first ok bytes, having
+// written up to part bytes of the failing one.
+type sinkFailWriter struct {
+	buf  bytes.Buffer
+	ok   int
+	part int
+	err  error
+}
+
+func (w *sinkFailWriter) Write(p []byte) (int, error) {
+	if w.buf.Len()+len(p) <= w.ok {
+		return w.buf.Write(p)
+	}
+	n := min(w.part, len(p))
+	w.buf.Write(p[:n])
+	w.ok = w.buf.Len() // later writes fail whole
+	w.part = 0
+	return n, w.err
+}
+
+func TestJSONLinesWriteError(t *testing.T) {
+	errDisk := errors.New("disk on fire")
+	tests := []struct {
+		name string
+		w    io.Writer
+		want error
+	}{
+		{"fails", &sinkFailWriter{err: errDisk}, errDisk},
+		{"short write without error", sinkShortWriter{}, io.ErrShortWrite},
+		{"closed file", sinkClosedFile(t), os.ErrClosed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := NewJSONLines(tt.w)
+			for range 3 {
+				s.Record(sinkExchange(t)) // must not panic
+			}
+			if st := s.Stats(); st.Written != 0 || st.Failed != 3 {
+				t.Errorf("Stats: got %+v, want 0 written, 3 failed", st)
+			}
+			if !errors.Is(s.Err(), tt.want) {
+				t.Errorf("Err: got %v, want %v", s.Err(), tt.want)
+			}
+		})
+	}
+}
+
+type sinkShortWriter struct{}
+
+func (sinkShortWriter) Write(p []byte) (int, error) { return len(p) / 2, nil }
+
+func sinkClosedFile(tb testing.TB) *os.File {
+	f, err := os.Create(filepath.Join(tb.TempDir(), "f"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f.Close()
+	return f
+}
+
+// TestJSONLinesPartialWrite: a write that fails partway through a line
+// breaks that line only; the next one starts on a line of its own.
+func TestJSONLinesPartialWrite(t *testing.T) {
+	w := &sinkFailWriter{ok: 1 << 20, part: 40, err: errors.New("no space left")}
+	s := NewJSONLines(w)
+	x := sinkExchange(t)
+	s.Record(x)
+	w.ok = w.buf.Len() // the next write fails after 40 bytes
+	w.part = 40
+	s.Record(x)
+	w.ok = 1 << 20 // space again
+	s.Record(x)
+	if st := s.Stats(); st.Written != 2 || st.Failed != 1 {
+		t.Errorf("Stats: got %+v, want 2 written, 1 failed", st)
+	}
+	var got []string
+	for x, err := range ReadJSONLines(&w.buf) {
+		if err != nil {
+			got = append(got, "error")
+			if !strings.Contains(err.Error(), "line 2") {
+				t.Errorf("got %q, want the error on line 2", err)
+			}
+			continue
+		}
+		got = append(got, x.ID.String())
+	}
+	want := []string{x.ID.String(), "error", x.ID.String()}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// TestJSONLinesFullDisk writes to /dev/full, where every write fails with
+// ENOSPC: records are lost and counted, the process goes on.
+func TestJSONLinesFullDisk(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full")
+	}
+	s, err := OpenJSONLinesFile("/dev/full", 0, 0)
+	if err != nil {
+		t.Skip(err)
+	}
+	tap := New(Config{Sink: s})
+	h := tap.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	for range 5 {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	}
+	tap.Close()
+	if ts := tap.Stats(); ts.Delivered != 5 || ts.SinkPanics != 0 {
+		t.Errorf("Tap stats: got %+v, want 5 delivered, no panics", ts)
+	}
+	if st := s.Stats(); st.Written != 0 || st.Failed != 5 {
+		t.Errorf("Stats: got %+v, want 0 written, 5 failed", st)
+	}
+	if !errors.Is(s.Err(), syscall.ENOSPC) {
+		t.Errorf("Err: got %v, want ENOSPC", s.Err())
+	}
+	s.Close()
+}
+
+// TestJSONLinesFailingWriterInTap: the Tap's delivery goroutine survives a
+// sink whose writes all fail, and sees no panic.
+func TestJSONLinesFailingWriterInTap(t *testing.T) {
+	s := NewJSONLines(&sinkFailWriter{err: errors.New("broken")})
+	tap := New(Config{Sink: s})
+	h := tap.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	for range 10 {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	}
+	tap.Close()
+	if ts := tap.Stats(); ts.Delivered != 10 || ts.SinkPanics != 0 {
+		t.Errorf("Tap stats: got %+v, want 10 delivered, no panics", ts)
+	}
+	if st := s.Stats(); st.Failed != 10 {
+		t.Errorf("Failed: got %d, want 10", st.Failed)
+	}
+}
+
+func TestJSONLinesClose(t *testing.T) {
+	var buf bytes.Buffer
+	bw := bufio.NewWriter(&buf)
+	s := NewJSONLines(bw)
+	s.Record(sinkExchange(t))
+	if buf.Len() != 0 {
+		t.Fatal("bufio.Writer flushed early; the test needs it to buffer")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(sinkLines(t, buf.Bytes())); n != 1 {
+		t.Errorf("after Close: got %d lines, want 1", n)
+	}
+	s.Record(sinkExchange(t))
+	if st := s.Stats(); st.Written != 1 || st.Failed != 1 {
+		t.Errorf("Stats: got %+v, want 1 written, 1 failed", st)
+	}
+	if !errors.Is(s.Err(), ErrSinkClosed) {
+		t.Errorf("Err: got %v, want ErrSinkClosed", s.Err())
+	}
+	if err := s.Close(); !errors.Is(err, ErrSinkClosed) {
+		t.Errorf("second Close: got %v, want ErrSinkClosed", err)
+	}
+}
+
+// sinkLineLen is the length of the JSON line of sinkExchange, newline
+// included.
+func sinkLineLen(tb testing.TB) int64 {
+	tb.Helper()
+	b, err := json.Marshal(sinkExchange(tb))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return int64(len(b) + 1)
+}
+
+// sinkReadFile returns the IDs of the exchanges in the JSON Lines file at
+// path, nil if there is no such file.
+func sinkReadFile(tb testing.TB, path string) []string {
+	tb.Helper()
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var ids []string
+	for x, err := range ReadJSONLines(bytes.NewReader(b)) {
+		if err != nil {
+			tb.Fatalf("%s: %v", path, err)
+		}
+		ids = append(ids, x.ID.String()[24:])
+	}
+	return ids
+}
+
+func TestJSONLinesFileRotation(t *testing.T) {
+	line := sinkLineLen(t)
+	tests := []struct {
+		name     string
+		maxBytes int64
+		keep     int
+		records  int
+		want     map[string][]string // file suffix → the last two digits of the IDs in it
+		rotated  int64
+	}{
+		{"no rotation", 0, 3, 5, map[string][]string{"": {"01", "02", "03", "04", "05"}}, 0},
+		{"keep 2", 2*line + 1, 2, 7, map[string][]string{
+			"": {"07"}, ".1": {"05", "06"}, ".2": {"03", "04"}, ".3": nil}, 3},
+		{"keep 0", 2 * line, 0, 5, map[string][]string{"": {"05"}, ".1": nil}, 2},
+		{"exactly full", 2 * line, 1, 4, map[string][]string{"": {"03", "04"}, ".1": {"01", "02"}}, 1},
+		{"line longer than max", line / 2, 1, 3, map[string][]string{"": {"03"}, ".1": {"02"}, ".2": nil}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "x.jsonl")
+			s, err := OpenJSONLinesFile(path, tt.maxBytes, tt.keep)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 1; i <= tt.records; i++ {
+				x := sinkExchange(t)
+				x.ID[15] = byte(i)
+				s.Record(x)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			for suffix, want := range tt.want {
+				if got := sinkReadFile(t, path+suffix); !reflect.DeepEqual(got, want) {
+					t.Errorf("%s: got %q, want %q", filepath.Base(path+suffix), got, want)
+				}
+			}
+			st := s.Stats()
+			if st.Rotations != tt.rotated || st.Written != int64(tt.records) || st.Failed != 0 {
+				t.Errorf("Stats: got %+v, want %d rotations, %d written", st, tt.rotated, tt.records)
+			}
+			if err := s.Err(); err != nil {
+				t.Errorf("Err: got %v, want nil", err)
+			}
+			if fi, err := os.Stat(path); err == nil && fi.Mode().Perm() != 0o600 {
+				t.Errorf("mode: got %v, want 0600", fi.Mode().Perm())
+			}
+		})
+	}
+}
+
+// TestJSONLinesFileAppends: reopening a file appends to it, and its size
+// so far counts toward rotation.
+func TestJSONLinesFileAppends(t *testing.T) {
+	line := sinkLineLen(t)
+	path := filepath.Join(t.TempDir(), "x.jsonl")
+	for i := 1; i <= 3; i++ {
+		s, err := OpenJSONLinesFile(path, 2*line, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := sinkExchange(t)
+		x.ID[15] = byte(i)
+		s.Record(x)
+		s.Close()
+	}
+	if got, want := sinkReadFile(t, path), []string{"03"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("x.jsonl: got %q, want %q", got, want)
+	}
+	if got, want := sinkReadFile(t, path+".1"), []string{"01", "02"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("x.jsonl.1: got %q, want %q", got, want)
+	}
+}
+
+// TestJSONLinesFileRotationFails: when the old file cannot be moved aside,
+// the sink reports it and goes on writing to the file it has.
+func TestJSONLinesFileRotationFails(t *testing.T) {
+	line := sinkLineLen(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "x.jsonl")
+	// A non-empty directory where path.1 must go: neither removable nor
+	// replaceable.
+	if err := os.MkdirAll(filepath.Join(path+".1", "d"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenJSONLinesFile(path, line, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		s.Record(sinkExchange(t))
+	}
+	s.Close()
+	if st := s.Stats(); st.Written != 3 || st.Failed != 0 || st.Rotations != 0 {
+		t.Errorf("Stats: got %+v, want 3 written, none failed, no rotation", st)
+	}
+	if err := s.Err(); err == nil || !strings.Contains(err.Error(), "rotate") {
+		t.Errorf("Err: got %v, want a rotate error", err)
+	}
+	if got := len(sinkReadFile(t, path)); got != 3 {
+		t.Errorf("got %d records in the file, want 3", got)
+	}
+}
+
+func TestOpenJSONLinesFileError(t *testing.T) {
+	_, err := OpenJSONLinesFile(filepath.Join(t.TempDir(), "no", "such", "dir", "x.jsonl"), 0, 0)
+	if !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("got %v, want ErrNotExist", err)
+	}
+}
+
+func TestReadJSONLines(t *testing.T) {
+	var buf bytes.Buffer
+	s := NewJSONLines(&buf)
+	s.Record(sinkExchange(t))
+	buf.WriteString("\n  \n{not json}\n")
+	s.Record(sinkExchange(t))
+	tail, _ := json.Marshal(sinkExchange(t))
+	buf.Write(tail) // no final newline
+	var got []string
+	for x, err := range ReadJSONLines(bytes.NewReader(buf.Bytes())) {
+		switch {
+		case err != nil && strings.Contains(err.Error(), "line 4"):
+			got = append(got, "error on line 4")
+		case err != nil:
+			t.Errorf("unexpected error %v", err)
+		default:
+			got = append(got, x.Request.Method)
+		}
+	}
+	want := []string{"POST", "error on line 4", "POST", "POST"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	// Breaking out of the loop stops reading.
+	n := 0
+	for range ReadJSONLines(bytes.NewReader(buf.Bytes())) {
+		n++
+		break
+	}
+	if n != 1 {
+		t.Errorf("got %d iterations, want 1", n)
+	}
+	// A read error is yielded last.
+	errRead := errors.New("read failed")
+	var last error
+	for _, err := range ReadJSONLines(io.MultiReader(strings.NewReader(string(tail)+"\n"), iotestErrReader{errRead})) {
+		last = err
+	}
+	if !errors.Is(last, errRead) {
+		t.Errorf("got %v, want %v", last, errRead)
+	}
+}
+
+type iotestErrReader struct{ err error }
+
+func (r iotestErrReader) Read([]byte) (int, error) { return 0, r.err }
+
+// TestJSONLinesEndToEnd runs a real server behind a Tap that writes JSON
+// Lines, then reads the lines back and checks them against what the client
+// sent and received.
+func TestJSONLinesEndToEnd(t *testing.T) {
+	var buf bytes.Buffer
+	sink := NewJSONLines(&buf)
+	tap := New(Config{Sink: sink})
+	binary := append([]byte("\x00\x01\xff\xfe"), sinkRandomBytes(300, 2)...)
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /echo", func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(b)
+	})
+	mux.HandleFunc("GET /bin", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Write(binary)
+	})
+	mux.HandleFunc("GET /text", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "héllo, wörld\n")
+	})
+	mux.HandleFunc("GET /abort", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "partial")
+		panic(http.ErrAbortHandler)
+	})
+	srv := httptest.NewServer(tap.Handler(mux))
+	defer srv.Close()
+
+	type result struct {
+		status int
+		req    string
+		resp   []byte
+	}
+	sent := map[string]result{}
+	do := func(method, path, body string) {
+		t.Helper()
+		var rd io.Reader
+		if body != "" {
+			rd = strings.NewReader(body)
+		}
+		req, _ := http.NewRequest(method, srv.URL+path, rd)
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			sent[path] = result{req: body}
+			return // the abort
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		sent[path] = result{resp.StatusCode, body, b}
+	}
+	// The abort goes first, on a new connection: the client would retry
+	// it on a reused one, and make two records.
+	do("GET", "/abort", "")
+	do("POST", "/echo", `{"msg":"naïve <b>"}`)
+	do("GET", "/bin", "")
+	do("GET", "/text", "")
+	do("GET", "/missing", "")
+	tap.Close()
+	if err := sink.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	lines := sinkLines(t, buf.Bytes())
+	if len(lines) != len(sent) {
+		t.Fatalf("got %d lines, want %d:\n%s", len(lines), len(sent), buf.Bytes())
+	}
+	seen := map[string]bool{}
+	for x, err := range ReadJSONLines(&buf) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := x.Request.URL.Path
+		seen[path] = true
+		want := sent[path]
+		if x.ID.IsZero() || x.Start.IsZero() || x.Duration <= 0 {
+			t.Errorf("%s: ID, Start, Duration not set: %v %v %v", path, x.ID, x.Start, x.Duration)
+		}
+		if x.Request.URL.Host != strings.TrimPrefix(srv.URL, "http://") {
+			t.Errorf("%s: host: got %q, want %q", path, x.Request.URL.Host, srv.URL)
+		}
+		if got := string(x.Request.Body.Bytes); got != want.req {
+			t.Errorf("%s: request body: got %q, want %q", path, got, want.req)
+		}
+		if path == "/abort" {
+			if !errors.Is(x.Err, ErrAborted) {
+				t.Errorf("%s: Err: got %v, want ErrAborted", path, x.Err)
+			}
+			if got := string(x.Response.Body.Bytes); got != "partial" {
+				t.Errorf("%s: response body: got %q, want %q", path, got, "partial")
+			}
+			continue
+		}
+		if x.Response.Status != want.status {
+			t.Errorf("%s: status: got %d, want %d", path, x.Response.Status, want.status)
+		}
+		if !bytes.Equal(x.Response.Body.Bytes, want.resp) || x.Response.Body.Size != int64(len(want.resp)) || !x.Response.Body.EOF {
+			t.Errorf("%s: response body: got %q (%d bytes, eof %v), want %q", path, x.Response.Body.Bytes, x.Response.Body.Size, x.Response.Body.EOF, want.resp)
+		}
+		if x.Err != nil {
+			t.Errorf("%s: Err: got %v, want nil", path, x.Err)
+		}
+	}
+	for path := range sent {
+		if !seen[path] {
+			t.Errorf("no record for %s", path)
+		}
+	}
+	// The binary body went as base64, the others as text.
+	for _, l := range lines {
+		bin := strings.Contains(l, `"url":"`+srv.URL+`/bin"`)
+		if got := strings.Contains(l, `"encoding":"base64"`); got != bin {
+			t.Errorf("base64: got %v, want %v in %.300s", got, bin, l)
+		}
+	}
+}

@@ -1,0 +1,78 @@
+package bodytap
+
+// Multi returns a Sink that hands each exchange to every one of sinks, in
+// the order given. Nil sinks are left out, and the sinks of a Multi
+// passed to Multi join the list. With no sinks, the result discards
+// every exchange.
+//
+// The sinks share one *Exchange: each must treat it as read-only, keep
+// nothing in it past its Record call that another could change, and hand
+// it to another goroutine only as read-only. A sink that needs to change
+// an exchange (or keep a changed one) works on [Exchange.Clone].
+//
+// A panic in one sink does not keep the others from the exchange: Multi
+// recovers it, goes on with the next sinks, and when all have been called
+// panics again with the first panic's value, so that a [Tap] counts it in
+// [Stats.SinkPanics] (once per exchange, however many sinks panicked). A
+// sink that calls runtime.Goexit stops the rest.
+func Multi(sinks ...Sink) Sink {
+	var m multi
+	for _, s := range sinks {
+		switch s := s.(type) {
+		case nil:
+		case multi:
+			m = append(m, s...)
+		default:
+			m = append(m, s)
+		}
+	}
+	return m
+}
+
+type multi []Sink
+
+func (m multi) Record(x *Exchange) {
+	var first any
+	for _, s := range m {
+		if p := recordRecovering(s, x); p != nil && first == nil {
+			first = p
+		}
+	}
+	if first != nil {
+		panic(first)
+	}
+}
+
+// recordRecovering calls s.Record(x) and returns what it panicked with,
+// nil if it returned. (Since Go 1.21 panic(nil) panics with a
+// *runtime.PanicNilError, so a panic is never mistaken for a return.)
+func recordRecovering(s Sink, x *Exchange) (p any) {
+	defer func() { p = recover() }()
+	s.Record(x)
+	return nil
+}
+
+// Filter returns a Sink that hands to s only the exchanges for which keep
+// returns true, as in Multi(Filter(errorsSink, failed), everythingSink).
+// keep runs in the delivery goroutine, before s, and must not change x.
+// A nil keep keeps every exchange; a nil s discards them.
+func Filter(s Sink, keep func(x *Exchange) bool) Sink {
+	if s == nil {
+		return multi(nil)
+	}
+	if keep == nil {
+		return s
+	}
+	return &filter{s: s, keep: keep}
+}
+
+type filter struct {
+	s    Sink
+	keep func(*Exchange) bool
+}
+
+func (f *filter) Record(x *Exchange) {
+	if f.keep(x) {
+		f.s.Record(x)
+	}
+}
