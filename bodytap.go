@@ -45,7 +45,8 @@ var (
 // A Sink receives finished exchanges. Record is called from a single
 // delivery goroutine, one exchange at a time, never on the request path: a
 // slow sink delays other records, never a response. Once Record is called
-// the Exchange belongs to the sink.
+// the Exchange belongs to the sink (to the sinks of a [Multi] together,
+// read-only).
 //
 // A Record that panics is recovered and counted in [Stats.SinkPanics]; the
 // exchange is lost and delivery goes on with the next one.
