@@ -116,7 +116,9 @@ type Config struct {
 	// time since the Tap received the request: it is how to add the
 	// question's X-Process-Time header, which a middleware could not set
 	// after calling the next handler because by then the headers are
-	// gone. It does not run for 1xx responses nor after a hijack.
+	// gone. It does not run for 1xx responses nor after a hijack. It runs
+	// again in the rare case that a ReadFrom (io.Copy) copied nothing, as
+	// the headers then have not gone out yet.
 	BeforeHeaders func(r *http.Request, status int, h http.Header, elapsed time.Duration)
 
 	// Route returns the route pattern recorded in Exchange.Route. It runs

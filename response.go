@@ -140,6 +140,7 @@ func (c *rw) writeString(s string) (int, error) {
 // cap go through the wrapped writer's ReadFrom by way of a reader that
 // copies them, and the rest go to it straight from src.
 func (c *rw) readFrom(src io.Reader) (int64, error) {
+	wasHead := c.head
 	if !c.head {
 		c.sendHeader(http.StatusOK)
 	}
@@ -148,6 +149,12 @@ func (c *rw) readFrom(src io.Reader) (int64, error) {
 	defer func() {
 		if n >= sniffLen {
 			c.flushed = true
+		}
+		if n == 0 && !wasHead {
+			// An empty copy sends nothing, headers included: the
+			// handler may still choose the status.
+			c.head = false
+			c.x.Response.Status, c.x.Response.Header, c.x.TimeToHeaders = 0, nil, 0
 		}
 	}()
 	if room := c.resp.roomWithSpill(); room > 0 {
