@@ -1,31 +1,143 @@
 package bodytap
 
-// Redaction configures what the Tap hides before any sink sees an
-// exchange. Its zero value redacts the default names (see the package
-// documentation); the wire is never altered.
+import (
+	"errors"
+	"maps"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Redaction, for the package documentation:
+//
+// # Redaction
+//
+// Nothing secret is kept by default. Before any [Sink] sees an [Exchange],
+// the Tap replaces the values of credentials with "[REDACTED]": in headers
+// (Authorization, Cookie, Set-Cookie, X-Api-Key, ...; cookie names and
+// attributes stay readable), in the query string, and in JSON, form and
+// multipart bodies (password, access_token, client_secret, card_number, ...
+// at any depth). Names and layout are kept, so a redacted record still
+// reads like the real one. Bodies sent with a Content-Encoding (gzip,
+// deflate; br and zstd with [Config.Decode] set to decode.Func) are decoded
+// to look inside, and kept decoded; a body that cannot be decoded, or
+// cannot be parsed well enough to be sure, is withheld rather than kept.
+// All of it runs in the delivery goroutine, off the request path, on the
+// record only: the client and the handler see the real bytes, and
+// Body.Size still counts them. [Redaction] lists the rules; add names,
+// JSON paths or a function of your own, or set Redaction.Disabled.
+
+// DefaultReplacement replaces hidden values when [Redaction].Replacement is
+// empty.
+const DefaultReplacement = "[REDACTED]"
+
+// Redaction configures what the Tap hides before any sink sees an exchange.
+// Its zero value hides the defaults below; the wire is never altered.
+//
+// Redaction runs in the delivery goroutine, never on the request path, and
+// changes only the Exchange: the client and the handler see the real
+// headers and bodies, Body.Size still counts the real bytes, and maps
+// shared with the server (Request.Header is the request's own map) are
+// never written to: a changed map is a new map.
+//
+// Headers. The values of these headers are replaced, in the request, the
+// response, its trailers and its 1xx responses; their names are kept, and
+// so are empty values:
+//   - Cookie and Set-Cookie, cookie by cookie: names and attributes stay
+//     readable, so "sid=abc123; Path=/; HttpOnly" becomes
+//     "sid=[REDACTED]; Path=/; HttpOnly".
+//   - every header whose name contains, ignoring case, '-' and '_', one of
+//     authorization, token, secret, apikey, password, passwd, session,
+//     credential or privatekey: Authorization, Proxy-Authorization,
+//     X-Api-Key, Api_Key, X-Auth-Token, X-Session-Id, ...
+//   - the names in Headers, matched whole, ignoring case.
+//
+// Fields. Query parameters of the request URL (and of URLs in the Referer,
+// Location and Content-Location headers), fields of
+// application/x-www-form-urlencoded and multipart/form-data bodies, and
+// keys of JSON objects at any depth (in arrays too) are sensitive when
+// their name:
+//   - contains, ignoring case, '-' and '_', one of password, passwd,
+//     secret, token, apikey, authorization, credential or privatekey
+//     (access_token, client_secret, api-key, privateKey, ...);
+//   - is, ignoring case, '-' and '_', cvv, ssn, cardnumber or creditcard
+//     (card_number, cardNumber, credit_card, ...);
+//   - is one of Fields, ignoring case.
+//
+// The whole value of a sensitive field is replaced, whatever it holds: a
+// JSON object or array under a sensitive key becomes one JSON string. An
+// empty query or form value is kept empty. The password of a URL's
+// userinfo is replaced too.
+//
+// Bodies. Which format a body is read as comes from its message's
+// Content-Type: JSON for application/json, text/json, the +json suffix and
+// the NDJSON / JSON Lines / JSON sequence types; the form field rules for
+// application/x-www-form-urlencoded; parts for multipart/* (each part
+// named by its Content-Disposition; a part holding JSON or a form is
+// redacted inside). A form, text/plain, generic or missing type whose body
+// starts with '{' or '[' is read as JSON too. JSON is redacted in place,
+// byte for byte: layout and key order are kept, only the sensitive values
+// change. A capture cut at its cap is redacted as far as it goes, and a
+// sensitive value cut off by the end is replaced up to the end. JSON that
+// cannot be scanned is redacted textually instead: every quoted or bare
+// name followed by ':' is a key, and the value after a sensitive one is
+// replaced (JSONPaths then count by their last name). Other types are not
+// looked into; use Func for them.
+//
+// Encoded bodies. A body with a Content-Encoding is decoded before it is
+// looked into, by [Config.Decode] or, when that is nil, by the standard
+// library for gzip, x-gzip and deflate (zlib or raw), at most
+// [Config.DecodeLimit] bytes of it (the copy is then marked Truncated). The
+// decoded copy is the one kept, whether or not anything in it was
+// replaced: Body.Decoded names the codings removed.
+//
+// Withheld bodies. A body that cannot be made safe is not kept at all:
+// Body.Bytes is nil, Body.Withheld is set and Body.Err says why. That
+// happens when a body cannot be decoded (an unsupported coding such as br
+// without Config.Decode, or a corrupt stream), when a multipart body's
+// boundary cannot be found, and when a JSON body is not UTF-8.
+//
+// Spilled bodies. A body copy that went on past the memory cap into a
+// spill file (Config.SpillDir) is brought back into memory, up to
+// Config.DecodeLimit, and its spill file removed, whenever it is decoded or
+// read for redaction, so that Body.Open never returns raw bytes after
+// redacted ones. Bodies that redaction does not read keep their spill
+// files.
+//
+// Body.Redacted reports that values in a body were replaced.
 type Redaction struct {
-	// Disabled turns redaction off: sinks see every header and body as
-	// captured.
+	// Disabled turns the built-in redaction off: sinks see every header
+	// and body as captured, still encoded unless Config.Decode is set.
+	// Func, if set, still runs.
 	Disabled bool
 
-	// Headers adds header names (case-insensitive) whose values are
-	// hidden, to the defaults.
+	// Headers adds header names (matched whole, ignoring case) whose values
+	// are hidden, to the defaults.
 	Headers []string
 
 	// Fields adds names of query parameters, form fields and JSON object
-	// keys (case-insensitive, matched whole) whose values are hidden, to
-	// the defaults.
+	// keys (matched whole, ignoring case) whose values are hidden, to the
+	// defaults.
 	Fields []string
 
-	// JSONPaths adds paths in JSON bodies whose values are hidden, such as
-	// "user.ssn" or "items[*].card".
+	// JSONPaths adds paths in JSON bodies whose values are hidden. A path
+	// is a "$" (optional) followed by steps: ".name" or "name" for an
+	// object key, matched exactly; "[n]" for an array element; "[*]" or
+	// ".*" for any key or element; `["name"]` for a key with dots or
+	// brackets in it; and "..", which skips any number of levels. So
+	// "user.email", "$.user.email", "items[*].card", "$..iban".
 	JSONPaths []string
 
 	// Func, if set, runs after the built-in redaction on every exchange,
-	// for anything else a deployment must hide.
+	// even with Disabled, for anything else a deployment must hide. It runs
+	// in the delivery goroutine and may change x freely, except maps it
+	// did not make: Request.Header is shared with the server. If it
+	// panics, the exchange is dropped and counted in Stats.SinkPanics.
 	Func func(x *Exchange)
 
-	// Replacement replaces hidden values. Empty means "[REDACTED]".
+	// Replacement replaces hidden values. Empty means DefaultReplacement,
+	// "[REDACTED]". It is used as is in headers and cookies, escaped as
+	// needed in query strings and forms, and as a JSON string in JSON.
 	Replacement string
 }
 
@@ -34,8 +146,463 @@ type Redaction struct {
 // bytes. truncated says the copy is only the first part of the body, so a
 // stream that ends early is expected. It returns the decoded bytes and the
 // codings it removed.
+//
+// Package decode provides one, decode.Func, which adds br and zstd to the
+// gzip and deflate that the Tap decodes by itself.
 type DecodeFunc func(contentEncoding string, body []byte, limit int64, truncated bool) (decoded []byte, removed string, err error)
 
 // prepare readies x for the sink, in the delivery goroutine: decode and
 // redact.
-func (t *Tap) prepare(x *Exchange) {}
+func (t *Tap) prepare(x *Exchange) {
+	r := &t.redact
+	on := !r.Disabled
+	// Body formats come from the headers as sent, read before any copy.
+	reqH, respH := x.Request.Header, x.Response.Header
+	if on {
+		r.redactRequest(x)
+		r.redactResponse(x)
+	}
+	t.prepareBody(&x.Request.Body, reqH, on)
+	t.prepareBody(&x.Response.Body, respH, on)
+	if r.Func != nil {
+		r.Func(x)
+	}
+}
+
+// replacement returns the string that replaces hidden values.
+func (r *Redaction) replacement() string {
+	if r.Replacement == "" {
+		return DefaultReplacement
+	}
+	return r.Replacement
+}
+
+// redactRequest hides the sensitive parts of the request line and headers.
+func (r *Redaction) redactRequest(x *Exchange) {
+	x.Request.Header = r.redactHeader(x.Request.Header)
+	u := x.Request.URL
+	if u == nil {
+		return
+	}
+	var q string
+	var qn int
+	if u.RawQuery != "" {
+		var out []byte
+		out, qn = r.redactForm(u.RawQuery)
+		if qn > 0 {
+			q = string(out)
+		}
+	}
+	pw := false
+	if u.User != nil {
+		_, pw = u.User.Password()
+	}
+	if qn == 0 && !pw {
+		return
+	}
+	if u != &x.url {
+		// Not the Exchange's own copy: make one rather than change what
+		// someone else may hold.
+		c := *u
+		u = &c
+		x.Request.URL = u
+	}
+	if qn > 0 {
+		u.RawQuery = q
+	}
+	if pw {
+		u.User = url.UserPassword(u.User.Username(), r.replacement())
+	}
+}
+
+// redactResponse hides the sensitive headers of the response, its trailers
+// and its 1xx responses.
+func (r *Redaction) redactResponse(x *Exchange) {
+	x.Response.Header = r.redactHeader(x.Response.Header)
+	x.Response.Trailer = r.redactHeader(x.Response.Trailer)
+	for i := range x.Response.Informational {
+		in := &x.Response.Informational[i]
+		in.Header = r.redactHeader(in.Header)
+	}
+}
+
+// redactHeader returns h with the values of sensitive headers replaced. It
+// never writes to h: when something changes it returns a new map that
+// shares the unchanged value slices with h. It does not allocate when
+// nothing changes.
+func (r *Redaction) redactHeader(h http.Header) http.Header {
+	var out http.Header
+	for k, vv := range h {
+		nv := r.redactHeaderValues(k, vv)
+		if nv == nil {
+			continue
+		}
+		if out == nil {
+			out = maps.Clone(h)
+		}
+		out[k] = nv
+	}
+	if out == nil {
+		return h
+	}
+	return out
+}
+
+// redactHeaderValues returns the values of the header named k with secrets
+// replaced, in a new slice, or nil if nothing needs to change.
+func (r *Redaction) redactHeaderValues(k string, vv []string) []string {
+	const (
+		cookie = iota + 1
+		setCookie
+		secret
+		withURL
+	)
+	var kind int
+	switch {
+	case equalFoldASCII(k, "Cookie"):
+		kind = cookie
+	case equalFoldASCII(k, "Set-Cookie"):
+		kind = setCookie
+	case r.sensitiveHeader(k):
+		kind = secret
+	case equalFoldASCII(k, "Referer") || equalFoldASCII(k, "Location") || equalFoldASCII(k, "Content-Location"):
+		kind = withURL
+	default:
+		return nil
+	}
+	repl := r.replacement()
+	var out []string
+	for i, v := range vv {
+		var nv string
+		var changed bool
+		switch kind {
+		case cookie, setCookie:
+			nv, changed = redactCookies(v, kind == setCookie, repl)
+		case secret:
+			nv, changed = repl, v != "" && v != repl
+		case withURL:
+			nv, changed = r.redactURLString(v)
+		}
+		if !changed {
+			continue
+		}
+		if out == nil {
+			out = make([]string, len(vv))
+			copy(out, vv)
+		}
+		out[i] = nv
+	}
+	return out
+}
+
+// headerWords are the words that make a header name sensitive, compared
+// after lower-casing it and dropping '-' and '_'.
+var headerWords = [...]string{"authorization", "token", "secret", "apikey", "password", "passwd", "session", "credential", "privatekey"}
+
+// fieldWords are the words that make a field name sensitive, compared as
+// headerWords are.
+var fieldWords = [...]string{"password", "passwd", "secret", "token", "apikey", "authorization", "credential", "privatekey"}
+
+// fieldNames are the field names that are sensitive whole, compared as
+// headerWords are.
+var fieldNames = [...]string{"cvv", "ssn", "cardnumber", "creditcard"}
+
+// sensitiveHeader reports whether the values of the header named k are
+// hidden (Cookie and Set-Cookie aside, which are hidden cookie by cookie).
+func (r *Redaction) sensitiveHeader(k string) bool {
+	for _, w := range headerWords {
+		if containsWord(k, w) {
+			return true
+		}
+	}
+	for _, h := range r.Headers {
+		if equalFoldASCII(k, h) {
+			return true
+		}
+	}
+	return false
+}
+
+// sensitiveField reports whether the query parameter, form field or JSON
+// key named name has its value hidden.
+func sensitiveField[S string | []byte](r *Redaction, name S) bool {
+	for _, w := range fieldWords {
+		if containsWord(name, w) {
+			return true
+		}
+	}
+	for _, w := range fieldNames {
+		if isWord(name, w) {
+			return true
+		}
+	}
+	for _, f := range r.Fields {
+		if equalFoldASCII(name, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// lowerASCII lower-cases an ASCII letter.
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// ignorable are the bytes that name matching skips, so that api_key,
+// api-key and apiKey are all "apikey".
+func ignorable(c byte) bool { return c == '-' || c == '_' }
+
+// containsWord reports whether s contains word (lower-case ASCII), ignoring
+// ASCII case and the bytes '-' and '_' in s.
+func containsWord[S string | []byte](s S, word string) bool {
+	for i := 0; i+len(word) <= len(s); i++ {
+		if ignorable(s[i]) || lowerASCII(s[i]) != word[0] {
+			continue
+		}
+		if _, ok := matchWord(s[i:], word); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// matchWord matches word against the start of s, ignoring ASCII case and
+// the bytes '-' and '_' of s, and returns the bytes of s consumed.
+func matchWord[S string | []byte](s S, word string) (int, bool) {
+	j := 0
+	for k := 0; k < len(word); {
+		if j >= len(s) {
+			return j, false
+		}
+		c := s[j]
+		j++
+		if ignorable(c) {
+			continue
+		}
+		if lowerASCII(c) != word[k] {
+			return j, false
+		}
+		k++
+	}
+	return j, true
+}
+
+// isWord reports whether s is word, ignoring as containsWord does.
+func isWord[S string | []byte](s S, word string) bool {
+	j, ok := matchWord(s, word)
+	if !ok {
+		return false
+	}
+	for ; j < len(s); j++ {
+		if !ignorable(s[j]) {
+			return false
+		}
+	}
+	return true
+}
+
+// equalFoldASCII reports whether s and t are equal ignoring ASCII case.
+func equalFoldASCII[S string | []byte](s S, t string) bool {
+	if len(s) != len(t) {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		if lowerASCII(s[i]) != lowerASCII(t[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// redactCookies hides the values in a Cookie header value ("a=1; b=2"), or
+// with set, the value of a Set-Cookie header ("a=1; Path=/; HttpOnly"),
+// whose attributes are kept. A cookie without '=' is hidden whole.
+func redactCookies(v string, set bool, repl string) (string, bool) {
+	var sp splicer
+	for pos := 0; pos <= len(v); {
+		end := strings.IndexByte(v[pos:], ';')
+		if end < 0 {
+			end = len(v)
+		} else {
+			end += pos
+		}
+		part := v[pos:end]
+		// The value starts after '=', or at the first non-blank byte of a
+		// cookie without a name.
+		start := strings.IndexByte(part, '=') + 1
+		if start == 0 {
+			start = len(part) - len(strings.TrimLeft(part, " \t"))
+		}
+		stop := len(strings.TrimRight(part, " \t"))
+		if stop > start && part[start:stop] != repl {
+			splice(&sp, v, pos+start, pos+stop, repl)
+		}
+		if set {
+			break // the rest are attributes
+		}
+		pos = end + 1
+	}
+	if sp.n == 0 {
+		return v, false
+	}
+	return string(spliced(&sp, v)), true
+}
+
+// redactURLString hides the sensitive query parameters and the userinfo
+// password of a URL in a header value, such as Referer.
+func (r *Redaction) redactURLString(v string) (string, bool) {
+	changed := false
+	if strings.IndexByte(v, '@') >= 0 {
+		if u, err := url.Parse(v); err == nil && u.User != nil {
+			if _, ok := u.User.Password(); ok {
+				u.User = url.UserPassword(u.User.Username(), r.replacement())
+				v, changed = u.String(), true
+			}
+		}
+	}
+	q := strings.IndexByte(v, '?')
+	if q < 0 {
+		return v, changed
+	}
+	end := len(v)
+	if h := strings.IndexByte(v[q:], '#'); h >= 0 {
+		end = q + h
+	}
+	out, n := r.redactForm(v[q+1 : end])
+	if n == 0 {
+		return v, changed
+	}
+	return v[:q+1] + string(out) + v[end:], true
+}
+
+// A splicer builds a copy of an input with spans of it replaced. It copies
+// nothing until the first replacement, so that inputs with nothing to hide
+// cost nothing.
+type splicer struct {
+	out  []byte
+	last int // in[last:] is not copied yet
+	n    int // spans replaced
+}
+
+// splice replaces in[from:to] with with. Spans must come in order.
+func splice[S string | []byte](sp *splicer, in S, from, to int, with string) {
+	if sp.out == nil {
+		sp.out = make([]byte, 0, len(in)+len(with))
+	}
+	sp.out = append(sp.out, in[sp.last:from]...)
+	sp.out = append(sp.out, with...)
+	sp.last = to
+	sp.n++
+}
+
+// spliced returns the copy of in that sp built, or nil if nothing was
+// replaced.
+func spliced[S string | []byte](sp *splicer, in S) []byte {
+	if sp.n == 0 {
+		return nil
+	}
+	return append(sp.out, in[sp.last:]...)
+}
+
+// Errors that withhold a body: recorded in Body.Err with Body.Withheld.
+var (
+	errNoBoundary   = errors.New("bodytap: cannot find the multipart boundary to redact the body; withheld")
+	errPartsTooDeep = errors.New("bodytap: multipart nested too deep to redact; withheld")
+	errJSONNotUTF8  = errors.New("bodytap: cannot redact a JSON body that is not UTF-8; withheld")
+)
+
+// maxPartDepth bounds how deep multipart bodies nested in multipart bodies
+// are looked into.
+const maxPartDepth = 4
+
+// redactBody returns b with its sensitive values replaced, reading it as the
+// Content-Type ct says, and the number of values replaced; out is nil when
+// none was. An error means that b cannot be made safe and must not be kept.
+func (r *Redaction) redactBody(ct string, b []byte, depth int) (out []byte, n int, err error) {
+	switch formatOf(ct, b) {
+	case formatJSON:
+		return r.redactJSON(b)
+	case formatForm:
+		out, n := redactPairs(r, b)
+		return out, n, nil
+	case formatMultipart:
+		if depth >= maxPartDepth {
+			return nil, 0, errPartsTooDeep
+		}
+		return r.redactMultipart(ct, b, depth)
+	}
+	return nil, 0, nil
+}
+
+// A bodyFormat is how redaction reads a body.
+type bodyFormat uint8
+
+const (
+	formatNone bodyFormat = iota // not looked into
+	formatJSON
+	formatForm
+	formatMultipart
+)
+
+// formatOf returns how redaction reads a body b whose Content-Type is ct.
+func formatOf(ct string, b []byte) bodyFormat {
+	mt := mediaType(ct)
+	switch {
+	case isJSONType(mt):
+		return formatJSON
+	case equalFoldASCII(mt, "application/x-www-form-urlencoded"):
+		// Clients that send JSON labelled as a form are common enough.
+		if looksLikeJSON(b) {
+			return formatJSON
+		}
+		return formatForm
+	case hasPrefixFoldASCII(mt, "multipart/"):
+		return formatMultipart
+	case mt == "" || equalFoldASCII(mt, "text/plain") || equalFoldASCII(mt, "application/octet-stream"):
+		if looksLikeJSON(b) {
+			return formatJSON
+		}
+	}
+	return formatNone
+}
+
+// mediaType returns the media type of a Content-Type value, without
+// parameters and blanks, in its original case.
+func mediaType(ct string) string {
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	return strings.TrimSpace(ct)
+}
+
+// isJSONType reports whether the media type mt is JSON, or a stream of it.
+func isJSONType(mt string) bool {
+	for _, t := range jsonTypes {
+		if equalFoldASCII(mt, t) {
+			return true
+		}
+	}
+	return len(mt) > 5 && equalFoldASCII(mt[len(mt)-5:], "+json")
+}
+
+var jsonTypes = [...]string{
+	"application/json", "text/json", "application/x-json",
+	"application/x-ndjson", "application/ndjson", "application/jsonl",
+	"application/x-jsonlines", "application/jsonlines", "application/json-seq",
+}
+
+// looksLikeJSON reports whether b starts, after blanks, with '{' or '['.
+func looksLikeJSON(b []byte) bool {
+	i := skipJSONSpace(b, 0)
+	return i < len(b) && (b[i] == '{' || b[i] == '[')
+}
+
+// hasPrefixFoldASCII reports whether s starts with prefix, ignoring ASCII
+// case.
+func hasPrefixFoldASCII(s, prefix string) bool {
+	return len(s) >= len(prefix) && equalFoldASCII(s[:len(prefix)], prefix)
+}

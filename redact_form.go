@@ -1,0 +1,248 @@
+package bodytap
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"mime"
+	"net/textproto"
+	"net/url"
+	"strings"
+)
+
+// redactForm hides the values of sensitive parameters in a query string.
+func (r *Redaction) redactForm(q string) ([]byte, int) { return redactPairs(r, q) }
+
+// redactPairs hides the values of sensitive fields in a query string or an
+// application/x-www-form-urlencoded body, and returns the copy and how
+// many values it replaced (nil, 0 if none). Pairs are split on '&' and
+// also on ';', which some servers take as a separator too. A name is
+// matched both as written and unescaped. Empty values stay empty.
+func redactPairs[S string | []byte](r *Redaction, s S) ([]byte, int) {
+	var sp splicer
+	var repl string
+	for pos := 0; pos < len(s); {
+		end := pos
+		for end < len(s) && s[end] != '&' && s[end] != ';' {
+			end++
+		}
+		pair := s[pos:end]
+		eq := 0
+		for eq < len(pair) && pair[eq] != '=' {
+			eq++
+		}
+		if eq < len(pair)-1 && formNameSensitive(r, pair[:eq]) {
+			if repl == "" {
+				repl = formEscape(r.replacement())
+			}
+			if string(pair[eq+1:]) != repl {
+				splice(&sp, s, pos+eq+1, end, repl)
+			}
+		}
+		pos = end + 1
+	}
+	return spliced(&sp, s), sp.n
+}
+
+// formNameSensitive reports whether the form field named name (escaped)
+// is sensitive.
+func formNameSensitive[S string | []byte](r *Redaction, name S) bool {
+	if sensitiveField(r, name) {
+		return true
+	}
+	for i := 0; i < len(name); i++ {
+		if name[i] == '%' || name[i] == '+' {
+			u, err := url.QueryUnescape(string(name))
+			return err == nil && sensitiveField(r, u)
+		}
+	}
+	return false
+}
+
+// formEscape escapes s for a query string or form value, leaving the
+// characters that need no escaping there as they are, so that the default
+// replacement reads "[REDACTED]".
+func formEscape(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~[]!$'()*,:@/?", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
+}
+
+// redactMultipart hides the content of sensitive parts of a multipart body
+// whose Content-Type is ct, and redacts inside the parts that hold JSON, a
+// form, or multipart again. The body is split by hand, by the rules of
+// mime/multipart (which is what a Go handler parses it with), so that
+// everything not replaced (boundaries, part headers, preamble and
+// epilogue) is kept byte for byte, and so that a body cut short is
+// redacted as far as it goes: a part cut off by the end is replaced up to
+// the end if its name is sensitive.
+//
+// A part is sensitive when the name in its Content-Disposition is. A part
+// that cannot itself be made safe is replaced whole. A body whose boundary
+// cannot be found is an error: it is withheld.
+func (r *Redaction) redactMultipart(ct string, b []byte, depth int) ([]byte, int, error) {
+	_, params, err := mime.ParseMediaType(ct)
+	boundary := params["boundary"]
+	if err != nil || boundary == "" {
+		return nil, 0, errNoBoundary
+	}
+	delim := []byte("--" + boundary)
+	// The first delimiter line may follow a preamble.
+	p := -1
+	for i := 0; i < len(b); {
+		if isDelimiter(b[i:], delim) {
+			p = i
+			break
+		}
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			break
+		}
+		i += j + 1
+	}
+	if p < 0 {
+		if len(b) < len(delim) && bytes.HasPrefix(delim, b) {
+			return nil, 0, nil // cut inside the first delimiter: nothing yet
+		}
+		return nil, 0, errNoBoundary
+	}
+	// Like mime/multipart, take lines to end in "\n" alone if the first
+	// delimiter line does, and in "\r\n" otherwise.
+	nlDelim := append([]byte("\r\n"), delim...)
+	if rest := bytes.TrimLeft(b[p+len(delim):], " \t"); len(rest) > 0 && rest[0] == '\n' {
+		nlDelim = nlDelim[1:]
+	}
+	var sp splicer
+	count := 0
+	repl := r.replacement()
+	for {
+		q := p + len(delim)
+		if bytes.HasPrefix(b[q:], []byte("--")) {
+			break // the close delimiter: the epilogue is kept
+		}
+		nl := bytes.IndexByte(b[q:], '\n')
+		if nl < 0 {
+			break
+		}
+		h := q + nl + 1
+		hend, c := partHeaderEnd(b, h)
+		if c < 0 {
+			break // cut inside the part's headers: no content yet
+		}
+		cend, next := len(b), -1
+		if i := nextDelimiter(b, c, nlDelim); i >= 0 {
+			cend, next = i, i+len(nlDelim)-len(delim)
+		}
+		if cend > c {
+			name, hasName, ptype := partHeader(b[h:hend])
+			content := b[c:cend]
+			switch {
+			case hasName && sensitiveField(r, name):
+				if string(content) != repl {
+					splice(&sp, b, c, cend, repl)
+					count++
+				}
+			default:
+				out, n, err := r.redactBody(ptype, content, depth+1)
+				switch {
+				case err != nil:
+					splice(&sp, b, c, cend, repl)
+					count++
+				case n > 0:
+					splice(&sp, b, c, cend, string(out))
+					count += n
+				}
+			}
+		}
+		if next < 0 {
+			break
+		}
+		p = next
+	}
+	return spliced(&sp, b), count, nil
+}
+
+// isDelimiter reports whether b starts with a delimiter line: delim
+// followed by "--" (the close delimiter), or by blanks and a line end.
+func isDelimiter(b, delim []byte) bool {
+	if !bytes.HasPrefix(b, delim) {
+		return false
+	}
+	rest := b[len(delim):]
+	if bytes.HasPrefix(rest, []byte("--")) {
+		return true
+	}
+	rest = bytes.TrimLeft(rest, " \t")
+	return len(rest) == 0 || rest[0] == '\r' || rest[0] == '\n'
+}
+
+// nextDelimiter returns the index of the next nlDelim (a line end and the
+// delimiter) at or after b[from] that mime/multipart takes for the end of
+// a part: followed by a blank, a line end, "--" or the end of b. It
+// returns -1 if there is none.
+func nextDelimiter(b []byte, from int, nlDelim []byte) int {
+	for i := from; i < len(b); {
+		j := bytes.Index(b[i:], nlDelim)
+		if j < 0 {
+			return -1
+		}
+		i += j
+		rest := b[i+len(nlDelim):]
+		if len(rest) == 0 || strings.IndexByte(" \t\r\n", rest[0]) >= 0 || bytes.HasPrefix(rest, []byte("--")) {
+			return i
+		}
+		i++
+	}
+	return -1
+}
+
+// partHeaderEnd finds the end of the header block of a part that starts at
+// b[h]: the index of the blank line that ends it, and of the content after
+// that line (-1, -1 if the block is cut off). Lines may end in "\r\n" or
+// "\n", as net/textproto allows.
+func partHeaderEnd(b []byte, h int) (hend, content int) {
+	for i := h; i < len(b); {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			break
+		}
+		if j == 0 || j == 1 && b[i] == '\r' {
+			return i, i + j + 1
+		}
+		i += j + 1
+	}
+	return -1, -1
+}
+
+// partHeader returns the field name from a part's Content-Disposition, if
+// it has one, and its Content-Type, reading the header block hdr as
+// mime/multipart does. A block that does not parse is matched whole as if
+// it were the name, to err on the side of hiding.
+func partHeader(hdr []byte) (name string, hasName bool, ctype string) {
+	tr := textproto.NewReader(bufio.NewReader(io.MultiReader(bytes.NewReader(hdr), strings.NewReader("\r\n"))))
+	h, err := tr.ReadMIMEHeader()
+	if err != nil {
+		return string(hdr), true, ""
+	}
+	ctype = h.Get("Content-Type")
+	disp := h.Get("Content-Disposition")
+	if disp == "" {
+		return "", false, ctype
+	}
+	if _, params, err := mime.ParseMediaType(disp); err == nil {
+		name, hasName = params["name"]
+		return name, hasName, ctype
+	}
+	// A malformed disposition: the same.
+	return disp, true, ctype
+}
