@@ -17,6 +17,7 @@ import (
 	"log"
 	"maps"
 	"math/rand/v2"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
@@ -1270,6 +1271,56 @@ func TestTransparencyCases(t *testing.T) {
 				playScript(t, d, &s)
 			})
 		}
+	}
+}
+
+// TestTransparencyMultipartCleanup checks a side effect no client sees:
+// net/http removes the temporary files of a multipart form the handler
+// parsed, by way of its own Request's MultipartForm. Behind the Tap too.
+func TestTransparencyMultipartCleanup(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		tap  bool
+	}{{"Bare", false}, {"Tapped", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			t.Setenv("TMPDIR", dir) // where multipart puts its files
+			var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				// A memory limit of 1 byte sends the file part to disk.
+				if err := r.ParseMultipartForm(1); err != nil {
+					t.Error(err)
+				}
+			})
+			if tc.tap {
+				tap := New(Config{})
+				defer tap.Close()
+				h = tap.Handler(h)
+			}
+			srv := httptest.NewUnstartedServer(h)
+			srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+			srv.Start()
+			var body bytes.Buffer
+			mw := multipart.NewWriter(&body)
+			fw, err := mw.CreateFormFile("f", "f.bin")
+			if err != nil {
+				t.Fatal(err)
+			}
+			fw.Write(testPattern(100 << 10))
+			mw.Close()
+			resp, err := srv.Client().Post(srv.URL, mw.FormDataContentType(), &body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			srv.Close() // waits for the request to finish, its cleanup included
+			left, err := os.ReadDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(left) != 0 {
+				t.Errorf("temporary files left after the request: got %d, want 0", len(left))
+			}
+		})
 	}
 }
 

@@ -242,6 +242,11 @@ func (c *rw) finish(r *http.Request) {
 		p = recover()
 	}
 	if r == &c.hreq {
+		if c.hreq.MultipartForm != nil && c.r.MultipartForm == nil {
+			// The server removes the temporary files of a parsed
+			// multipart form through its own Request, after we return.
+			c.r.MultipartForm = c.hreq.MultipartForm
+		}
 		x.Request.Body = c.req.seal()
 		if x.Request.Body.Size == 0 && r.ContentLength == 0 {
 			// A declared empty body (HTTP/2 sends one for a GET) is
