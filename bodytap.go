@@ -148,6 +148,16 @@ type Config struct {
 	// DefaultQueueLen (1024) and DefaultQueueBytes (64 MiB).
 	QueueLen   int
 	QueueBytes int64
+
+	// QueueWait is how long the request path may wait for room in a full
+	// queue before it drops the exchange. Zero, the default, never waits:
+	// a slow or stuck sink costs dropped captures, never slower responses.
+	// A positive wait trades that for completeness: when captures arrive
+	// faster than the sink takes them, requests finish up to QueueWait
+	// later instead of losing their record (the capturing proxy, which
+	// promises to lose nothing, sets it). The wait happens after the
+	// handler returned, before the server completes the response.
+	QueueWait time.Duration
 }
 
 // A Tap is a middleware that tees request and response bodies as they
@@ -229,7 +239,7 @@ func New(c Config) *Tap {
 	if b <= 0 {
 		b = DefaultQueueBytes
 	}
-	t.q = newQueue(n, b)
+	t.q = newQueue(n, b, c.QueueWait)
 	go t.deliver()
 	return t
 }

@@ -25,13 +25,20 @@ type queue struct {
 	closed   bool
 	wake     chan struct{} // one token: the first push into an empty queue, or close
 	done     chan struct{} // closed when the delivery goroutine has finished
+
+	// wait is how long push may wait for room (Config.QueueWait); room,
+	// when not nil, is closed by the next release to wake the pushes that
+	// wait.
+	wait time.Duration
+	room chan struct{}
 }
 
-func newQueue(n int, maxBytes int64) *queue {
+func newQueue(n int, maxBytes int64, wait time.Duration) *queue {
 	return &queue{
 		items:    make([]*Exchange, 0, n),
 		maxLen:   n,
 		maxBytes: maxBytes,
+		wait:     wait,
 		wake:     make(chan struct{}, 1),
 		done:     make(chan struct{}),
 	}
@@ -43,13 +50,38 @@ func weight(x *Exchange) int64 {
 }
 
 // push queues x and reports whether it did; it fails when the queue is
-// full, over its byte bound, or closed.
+// closed, or full (by count or bytes) for longer than q.wait.
 func (q *queue) push(x *Exchange) bool {
 	w := weight(x)
+	var deadline *time.Timer
 	q.mu.Lock()
-	if q.closed || len(q.items)+q.inflight >= q.maxLen || q.bytes+w > q.maxBytes {
+	for {
+		if q.closed {
+			q.mu.Unlock()
+			return false
+		}
+		if len(q.items)+q.inflight < q.maxLen && q.bytes+w <= q.maxBytes {
+			break
+		}
+		if q.wait <= 0 || w > q.maxBytes {
+			q.mu.Unlock()
+			return false
+		}
+		if q.room == nil {
+			q.room = make(chan struct{})
+		}
+		room := q.room
 		q.mu.Unlock()
-		return false
+		if deadline == nil {
+			deadline = time.NewTimer(q.wait)
+			defer deadline.Stop()
+		}
+		select {
+		case <-room:
+		case <-deadline.C:
+			return false
+		}
+		q.mu.Lock()
 	}
 	q.items = append(q.items, x)
 	q.bytes += w
@@ -84,6 +116,10 @@ func (q *queue) release(w int64) {
 	q.mu.Lock()
 	q.bytes -= w
 	q.inflight--
+	if q.room != nil {
+		close(q.room)
+		q.room = nil
+	}
 	q.mu.Unlock()
 }
 
@@ -110,6 +146,10 @@ func (q *queue) close() bool {
 		return false
 	}
 	q.closed = true
+	if q.room != nil {
+		close(q.room)
+		q.room = nil
+	}
 	q.signal()
 	return true
 }
