@@ -1,0 +1,147 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bodytap/bodytap"
+)
+
+// jsonBody returns about n bytes of JSON.
+func jsonBody(r *rand.Rand, n int) []byte {
+	var b strings.Builder
+	b.WriteString(`{"items": [`)
+	for b.Len() < n-40 {
+		fmt.Fprintf(&b, `{"id": %d, "name": "%s", "price": %d.%02d}, `,
+			r.IntN(1e6), words[r.IntN(len(words))], r.IntN(1000), r.IntN(100))
+	}
+	b.WriteString(`{"end": true}]}`)
+	return []byte(b.String())
+}
+
+// templates returns exchanges like those of a JSON API, with bodies of
+// about bodySize bytes each way.
+func templates(n, bodySize int) []*bodytap.Exchange {
+	r := rand.New(rand.NewPCG(1, 2))
+	xs := make([]*bodytap.Exchange, n)
+	for i := range xs {
+		req, resp := jsonBody(r, bodySize), jsonBody(r, bodySize)
+		method := methods[r.IntN(len(methods))]
+		status := []int{200, 200, 200, 201, 204, 400, 404, 500, 503}[r.IntN(9)]
+		path := fmt.Sprintf("/api/v1/%s/%d", []string{"users", "orders", "items", "carts"}[r.IntN(4)], r.IntN(100000))
+		xs[i] = &bodytap.Exchange{
+			Duration:      time.Duration(r.IntN(500_000_000)),
+			TimeToHeaders: time.Duration(r.IntN(10_000_000)),
+			Route:         "GET /api/v1/users/{id}",
+			Request: bodytap.Request{
+				Method: method, URL: mustURL("https://api.example.com" + path + "?page=2"),
+				Proto: "HTTP/1.1", Host: "api.example.com", RemoteAddr: "192.0.2.7:51234",
+				Header: http.Header{
+					"Content-Type":    {"application/json"},
+					"User-Agent":      {"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36"},
+					"Accept":          {"application/json"},
+					"Accept-Encoding": {"gzip, br"},
+					"X-Request-Id":    {fmt.Sprintf("%016x", r.Uint64())},
+				},
+				ContentLength: int64(len(req)),
+				Body:          bodytap.Body{Bytes: req, Size: int64(len(req)), EOF: true},
+			},
+			Response: bodytap.Response{
+				Status: status,
+				Header: http.Header{
+					"Content-Type":  {"application/json; charset=utf-8"},
+					"Cache-Control": {"no-store"},
+					"X-Request-Id":  {fmt.Sprintf("%016x", r.Uint64())},
+				},
+				Body: bodytap.Body{Bytes: resp, Size: int64(len(resp)), EOF: true},
+			},
+		}
+	}
+	return xs
+}
+
+// ingest records n exchanges made from tmpl as fast as the store takes
+// them without dropping any, and waits until they are committed.
+func ingest(tb testing.TB, s *Store, tmpl []*bodytap.Exchange, n int, t0 time.Time) {
+	for i := range n {
+		x := *tmpl[i%len(tmpl)]
+		x.Start = t0.Add(time.Duration(i) * 50 * time.Microsecond)
+		x.ID = newID(x.Start)
+		for {
+			s.mu.Lock()
+			full := s.queued > s.opts.QueueBytes/2
+			s.mu.Unlock()
+			if !full {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		s.Record(&x)
+	}
+	if err := s.Flush(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	if st := s.Stats(); st.Dropped != 0 || st.Errors != 0 {
+		tb.Fatalf("stats: %+v", st)
+	}
+}
+
+// BenchmarkIngest measures how many exchanges with 1 KiB request and
+// response bodies a store commits per second, full-text index on (it is
+// built behind the writer; see BenchmarkFullTextIndex).
+func BenchmarkIngest(b *testing.B) {
+	for _, size := range []int{1024} {
+		b.Run(fmt.Sprintf("body=%d", size), func(b *testing.B) {
+			tmpl := templates(512, size)
+			s, _ := openTest(b, Options{})
+			b.SetBytes(int64(2 * size))
+			b.ResetTimer()
+			start, cpu := time.Now(), cpuTime()
+			ingest(b, s, tmpl, b.N, time.Now())
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "exchanges/s")
+			b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(b.N), "cpu-µs/exchange")
+		})
+	}
+}
+
+// BenchmarkFullTextIndex measures how many exchanges with 1 KiB request
+// and response bodies the writer adds to the full-text index per second.
+func BenchmarkFullTextIndex(b *testing.B) {
+	tmpl := templates(512, 1024)
+	s, _ := openTest(b, Options{NoFullText: true})
+	ingest(b, s, tmpl, b.N, time.Now())
+	s.w.mu.Lock()
+	s.w.opts.NoFullText = false
+	s.w.mu.Unlock()
+	b.ResetTimer()
+	start := time.Now()
+	for {
+		if _, err := s.w.indexStep(context.Background(), 1000); err != nil {
+			b.Fatal(err)
+		}
+		s.w.mu.Lock()
+		more := s.w.ftsPending
+		s.w.mu.Unlock()
+		if !more {
+			break
+		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "exchanges/s")
+}
+
+// cpuTime returns the CPU time the process has used, user and system.
+// Benchmarks report it per exchange next to the rate, which other work
+// on the machine skews.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

@@ -1,0 +1,743 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"net/url"
+	"regexp"
+	"regexp/syntax"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/filter"
+)
+
+// A plan is a Query compiled to SQL: conditions on the exchanges table
+// (as e) that select the exchanges the query selects, or, when the filter
+// has parts SQL cannot decide (header matches, say), a superset of them
+// among which Filter.Match decides.
+type plan struct {
+	where   string // "1" for none
+	order   string // of a page: "e.id DESC", or "+e.id DESC" to keep the planner from the ID index
+	args    []any
+	exact   bool           // where selects exactly what the query does
+	filter  *filter.Filter // what decides when !exact
+	handles []int64        // matchers to remove when done
+}
+
+// close releases the matchers of p.
+func (p *plan) close() {
+	for _, h := range p.handles {
+		removeMatcher(h)
+	}
+	p.handles = nil
+}
+
+// How a plan is to be run, which decides how its conditions use the
+// indexes.
+type planMode int
+
+const (
+	// modePage: newest first, a page at a time (ORDER BY id DESC
+	// LIMIT n). A condition an index serves by a range or a list of
+	// values is probed: if it matches many rows (see probeLimit), walking
+	// the ID index newest first and testing each row finds a page sooner
+	// than reading them all from its index and sorting them, so its
+	// index is not used.
+	modePage planMode = iota
+	// modeAll: every row that matches (Count): indexes serve as they can.
+	modeAll
+	// modeTail: in commit order after a row (Subscribe), across
+	// transactions: no terms, and no index but the table's own.
+	modeTail
+)
+
+// probeLimit returns how many rows a probe counts at most: past it, a
+// condition's index is not used to read a page of limit rows from a
+// table of rows. Reading m rows from the index and sorting them costs
+// about m; reading newest first until limit of them match, about
+// limit*rows/m: they break even at m = sqrt(limit*rows).
+func probeLimit(limit int, rows int64) int {
+	return min(max(int(math.Sqrt(float64(limit)*float64(rows))), 256), 8192)
+}
+
+// A compiler turns a Query into a plan.
+type compiler struct {
+	ctx   context.Context
+	mode  planMode
+	probe int // probeLimit of a modePage plan
+	// tx reads the terms and probes, in the transaction that runs the
+	// plan; nil in modeTail.
+	tx        queryer
+	termsFull int64
+	terms     [numTermKinds][]string
+	loaded    [numTermKinds]bool
+	args      []any
+	handles   []int64
+	slots     []slot
+	top       bool     // compiling a conjunct of the whole filter
+	segs      [2]int64 // the first and last segment of the table
+}
+
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// compile compiles q to run in mode, in pages of limit rows in
+// modePage. The caller must close the plan.
+func compile(ctx context.Context, tx queryer, q Query, mode planMode, limit int) (*plan, error) {
+	c := &compiler{ctx: ctx, tx: tx, mode: mode}
+	if mode == modeTail {
+		c.tx = nil
+	}
+	if c.tx != nil {
+		var rows int64
+		err := tx.QueryRowContext(ctx, fmt.Sprintf(`SELECT
+			(SELECT value FROM state WHERE key = 'terms_full'),
+			(SELECT value FROM state WHERE key = 'count'),
+			coalesce((SELECT min(rid) FROM exchanges), 0) >> %d,
+			coalesce((SELECT max(rid) FROM exchanges), 0) >> %d`, segShift, segShift)).Scan(&c.termsFull, &rows, &c.segs[0], &c.segs[1])
+		if err != nil {
+			return nil, err
+		}
+		c.probe = probeLimit(limit, rows)
+	}
+	var conds []string
+	if !q.Since.IsZero() {
+		conds = append(conds, "e.id >= "+c.arg(idAt(q.Since.UnixMilli())), "e.start >= "+c.arg(q.Since.UnixNano()))
+	}
+	if !q.Until.IsZero() {
+		conds = append(conds, "e.id < "+c.arg(idAt(q.Until.UnixMilli()+1)), "e.start < "+c.arg(q.Until.UnixNano()))
+	}
+	if !q.Before.IsZero() {
+		conds = append(conds, "e.id < "+c.arg(q.Before[:]))
+	}
+	if !q.After.IsZero() {
+		conds = append(conds, "e.id > "+c.arg(q.After[:]))
+	}
+	p := &plan{exact: true, filter: q.Filter}
+	if q.Filter != nil && q.Filter.Root != nil {
+		c.top = true
+		w, exact, err := c.node(q.Filter.Root)
+		if err != nil {
+			for _, h := range c.handles {
+				removeMatcher(h)
+			}
+			return nil, err
+		}
+		if w != "1" {
+			conds = append(conds, w)
+		}
+		p.exact = exact
+	}
+	p.where = "1"
+	if len(conds) > 0 {
+		p.where = strings.Join(conds, " AND ")
+	}
+	p.where, p.order = c.resolve(p.where)
+	p.args, p.handles = c.args, c.handles
+	return p, nil
+}
+
+// idAt returns the smallest ID of the millisecond ms, as a column value.
+func idAt(ms int64) []byte {
+	var id bodytap.ID
+	binary.BigEndian.PutUint64(id[0:8], uint64(max(ms, 0))<<16)
+	return id[:]
+}
+
+// arg adds an argument and returns its placeholder.
+func (c *compiler) arg(v any) string {
+	c.args = append(c.args, v)
+	return "?"
+}
+
+// matcher registers m for the plan and returns the SQL that calls it on
+// the values of the expressions cols.
+func (c *compiler) matcher(m matcher, cols ...string) string {
+	h := addMatcher(m)
+	c.handles = append(c.handles, h)
+	return fmt.Sprintf("bodytap_match(%d, %s)", h, strings.Join(cols, ", "))
+}
+
+// node compiles n to a condition that holds for every exchange n matches;
+// exact reports that it holds for no other. A condition is never NULL.
+func (c *compiler) node(n filter.Node) (cond string, exact bool, err error) {
+	switch n := n.(type) {
+	case nil:
+		return "1", true, nil
+	case filter.And:
+		x, ex, err := c.node(n.X)
+		if err != nil {
+			return "", false, err
+		}
+		y, ey, err := c.node(n.Y)
+		if err != nil {
+			return "", false, err
+		}
+		switch {
+		case x == "1":
+			return y, ex && ey, nil
+		case y == "1":
+			return x, ex && ey, nil
+		}
+		return "(" + x + " AND " + y + ")", ex && ey, nil
+	case filter.Or:
+		top := c.top
+		c.top = false
+		defer func() { c.top = top }()
+		x, ex, err := c.node(n.X)
+		if err != nil {
+			return "", false, err
+		}
+		y, ey, err := c.node(n.Y)
+		if err != nil {
+			return "", false, err
+		}
+		if x == "1" || y == "1" {
+			return "1", ex && ey, nil
+		}
+		return "(" + x + " OR " + y + ")", ex && ey, nil
+	case filter.Not:
+		top := c.top
+		c.top = false
+		defer func() { c.top = top }()
+		mark := len(c.args)
+		x, ex, err := c.node(n.X)
+		if err != nil {
+			return "", false, err
+		}
+		if !ex {
+			// Of "not X" SQL knows nothing, knowing only a superset of X.
+			c.args = c.args[:mark]
+			return "1", false, nil
+		}
+		return "NOT " + x, true, nil
+	case filter.Flag:
+		return c.flag(n.Op), true, nil
+	case filter.Status:
+		if n.Lo == n.Hi {
+			// The index on (status, id) reads it in ID order.
+			return c.indexed(false, func(col func(string) string) (string, []any) {
+				return fmt.Sprintf("(e.status != 0 AND %s = %d)", col("e.status"), n.Lo), nil
+			}), true, nil
+		}
+		return c.indexed(true, func(col func(string) string) (string, []any) {
+			return fmt.Sprintf("(e.status != 0 AND %s BETWEEN %d AND %d)", col("e.status"), n.Lo, n.Hi), nil
+		}), true, nil
+	case filter.Compare:
+		return c.compare(n), true, nil
+	case filter.Path:
+		return c.path(n), true, nil
+	case filter.Match:
+		return c.match(n)
+	}
+	// Filter.Match matches no node of another type.
+	return "0", true, nil
+}
+
+func (c *compiler) flag(op filter.Op) string {
+	switch op {
+	case filter.OpAll, filter.OpHTTP:
+		return "1"
+	case filter.OpAsset:
+		return fmt.Sprintf("e.flags & %d != 0", flagAsset)
+	case filter.OpError:
+		return "e.error != ''"
+	case filter.OpNoResp:
+		return "e.status = 0"
+	case filter.OpResponse:
+		return "e.status != 0"
+	case filter.OpWebsocket:
+		return fmt.Sprintf("e.flags & %d != 0", flagWebsocket)
+	}
+	return "0"
+}
+
+func (c *compiler) compare(n filter.Compare) string {
+	var col string
+	switch n.Op {
+	case filter.OpDuration:
+		col = "e.duration"
+	case filter.OpSize:
+		col = "max(e.req_size, e.resp_size)" // as in the index exchanges_size
+	case filter.OpReqSize:
+		col = "e.req_size"
+	case filter.OpRespSize:
+		col = "e.resp_size"
+	default:
+		return "0"
+	}
+	switch n.Cmp {
+	case "<", "<=", ">", ">=", "=":
+	default:
+		return "0"
+	}
+	// The index leads with the segment: look in each one.
+	return c.indexed(true, func(ref func(string) string) (string, []any) {
+		return fmt.Sprintf("%s AND %s %s %d", c.inSegments(ref), ref(col), n.Cmp, n.Value), nil
+	})
+}
+
+// inSegments returns the condition that a row is in one of the segments
+// the table holds, for an index that leads with the segment.
+func (c *compiler) inSegments(ref func(string) string) string {
+	if c.tx == nil {
+		return "1"
+	}
+	var b strings.Builder
+	b.WriteString(ref("e.seg"))
+	b.WriteString(" IN (")
+	for seg := c.segs[0]; seg <= c.segs[1]; seg++ {
+		if seg > c.segs[0] {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.FormatInt(seg, 10))
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// A slot is a condition that an index can serve. Whether the planner may
+// use the index is decided when the whole filter is compiled (see
+// resolve).
+type slot struct {
+	count int  // rows the condition matches, up to the probe limit; -1: not probed
+	top   bool // the condition is a conjunct of the whole filter
+}
+
+// marker stands in the SQL text, until resolve, before each column of
+// slot i.
+func marker(i int) string { return fmt.Sprintf("\x00%d\x00", i) }
+
+// indexed returns the condition that build makes, as a slot: build
+// writes each column the index serves as ref(column). If probe, the
+// condition is a range or a list of values, which the index reads in
+// another order than by ID: in modePage it is first counted, up to the
+// probe limit.
+func (c *compiler) indexed(probe bool, build func(ref func(string) string) (string, []any)) string {
+	sl := slot{count: -1, top: c.top}
+	if probe && c.mode == modePage {
+		cond, args := build(func(col string) string { return col })
+		err := c.tx.QueryRowContext(c.ctx, "SELECT count(*) FROM (SELECT 1 FROM exchanges e WHERE "+cond+" LIMIT ?)",
+			append(args[:len(args):len(args)], c.probe)...).Scan(&sl.count)
+		if err != nil {
+			sl.count = c.probe
+		}
+	}
+	c.slots = append(c.slots, sl)
+	m := marker(len(c.slots) - 1)
+	cond, args := build(func(col string) string { return m + col })
+	c.args = append(c.args, args...)
+	return cond
+}
+
+// resolve writes the columns of the slots of where as they are, or with
+// a unary + that keeps the planner from their index (and does nothing
+// else), and returns the ORDER BY of a page.
+//
+// In modePage, if a conjunct of the filter matches few rows (fewer than
+// the probe limit), the rarest one drives the query: only its index is
+// used, and its rows are sorted by ID. Otherwise a range or list that
+// matches many rows is kept from its index, so that the planner walks
+// the ID index newest first (or an index on (column, id) with an equality,
+// which reads in the same order) and stops at a page. In modeAll the
+// planner uses any index; in modeTail none.
+func (c *compiler) resolve(where string) (string, string) {
+	driver := -1
+	if c.mode == modePage {
+		for i, sl := range c.slots {
+			if sl.top && sl.count >= 0 && sl.count < c.probe && (driver < 0 || sl.count < c.slots[driver].count) {
+				driver = i
+			}
+		}
+	}
+	for i, sl := range c.slots {
+		plus := ""
+		switch {
+		case c.mode == modeTail,
+			c.mode == modePage && driver >= 0 && i != driver,
+			c.mode == modePage && driver < 0 && sl.count >= c.probe:
+			plus = "+"
+		}
+		where = strings.ReplaceAll(where, marker(i), plus)
+	}
+	if driver >= 0 {
+		return where, "+e.id DESC"
+	}
+	return where, "e.id DESC"
+}
+
+// path compiles a glob on the path: a range scan of the index on path for
+// the glob's literal prefix, then the glob itself, as Filter.Match
+// matches it.
+func (c *compiler) path(n filter.Path) string {
+	f := &filter.Filter{Root: n}
+	glob := c.matcher(func(v []driver.Value) bool {
+		x := &bodytap.Exchange{Request: bodytap.Request{URL: &url.URL{Path: str(v[0])}}}
+		return f.Match(x)
+	}, "e.path")
+	prefix := n.Prefix
+	if !strings.HasPrefix(n.Glob, prefix) {
+		prefix = "" // not what the parser makes: no help from it
+	}
+	if prefix == "" {
+		return glob
+	}
+	cond := c.indexed(true, func(ref func(string) string) (string, []any) {
+		col := ref("e.path")
+		if up, ok := prefixEnd(prefix); ok {
+			return c.inSegments(ref) + " AND " + col + " >= ? AND " + col + " < ?", []any{prefix, up}
+		}
+		return c.inSegments(ref) + " AND " + col + " >= ?", []any{prefix}
+	})
+	return "(" + cond + " AND " + glob + ")"
+}
+
+// prefixEnd returns the smallest string greater than every string that has
+// the prefix p, in byte order, if there is one.
+func prefixEnd(p string) (string, bool) {
+	b := []byte(p)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return string(b[:i+1]), true
+		}
+	}
+	return "", false
+}
+
+func (c *compiler) match(m filter.Match) (string, bool, error) {
+	re := m.Re
+	if re == nil {
+		// Compiled by Filter.Match with the operator's flags: leave it
+		// to Match.
+		return "1", false, nil
+	}
+	respOnly := func(cond string) string { return "(e.status != 0 AND " + cond + ")" }
+	switch m.Op {
+	case filter.OpMethod:
+		return c.termMatch(termMethod, "e.method", re, stringMatcher(re))
+	case filter.OpDomain:
+		return c.termMatch(termDomain, "e.domain", re, stringMatcher(re))
+	case filter.OpRoute:
+		return c.termMatch(termRoute, "e.route", re, stringMatcher(re))
+	case filter.OpReqContentType:
+		return c.termMatch(termReqCtype, "e.req_ctype", re, listMatcher(re))
+	case filter.OpRespContentType:
+		cond, exact, err := c.termMatch(termCtype, "e.ctype", re, listMatcher(re))
+		return respOnly(cond), exact, err
+	case filter.OpContentType:
+		req, _, err := c.termMatch(termReqCtype, "e.req_ctype", re, listMatcher(re))
+		if err != nil {
+			return "", false, err
+		}
+		resp, _, err := c.termMatch(termCtype, "e.ctype", re, listMatcher(re))
+		return "(" + req + " OR " + respOnly(resp) + ")", true, err
+	case filter.OpURL:
+		return c.regexp("e.url", re, stringMatcher(re)), true, nil
+	case filter.OpSrc:
+		return c.regexp("e.remote", re, stringMatcher(re)), true, nil
+	case filter.OpDst:
+		// What Filter.Match matches, on the URL and Host that Get
+		// returns.
+		f := &filter.Filter{Root: m}
+		return c.matcher(func(v []driver.Value) bool {
+			x := &bodytap.Exchange{Request: bodytap.Request{Host: str(v[1])}}
+			if s := str(v[0]); s != "" {
+				if u, err := url.Parse(s); err == nil {
+					x.Request.URL = u
+				}
+			}
+			return f.Match(x)
+		}, "e.url", "e.host"), true, nil
+	case filter.OpBody, filter.OpReqBody, filter.OpRespBody:
+		return c.body(m.Op, re), true, nil
+	case filter.OpHeader, filter.OpReqHeader:
+		return "1", false, nil
+	case filter.OpRespHeader:
+		return "e.status != 0", false, nil
+	}
+	return "0", true, nil
+}
+
+// termMatch compiles a match of the column col, whose distinct values the
+// terms of kind keep: to an IN list of the values m matches, which the
+// column's index serves, or, when terms no longer keeps them all, to m on
+// each row.
+func (c *compiler) termMatch(kind int, col string, re *regexp.Regexp, m matcher) (string, bool, error) {
+	if c.tx == nil || c.termsFull&(1<<kind) != 0 {
+		return c.regexp(col, re, m), true, nil
+	}
+	if !c.loaded[kind] {
+		rows, err := c.tx.QueryContext(c.ctx, "SELECT value FROM terms WHERE kind = ?", kind)
+		if err != nil {
+			return "", false, err
+		}
+		for rows.Next() {
+			var v string
+			if err := rows.Scan(&v); err != nil {
+				rows.Close()
+				return "", false, err
+			}
+			c.terms[kind] = append(c.terms[kind], v)
+		}
+		if err := rows.Close(); err != nil {
+			return "", false, err
+		}
+		c.loaded[kind] = true
+	}
+	var in []string
+	for _, v := range c.terms[kind] {
+		if m([]driver.Value{v}) {
+			in = append(in, v)
+		}
+	}
+	switch {
+	case len(in) == 0:
+		return "0", true, nil
+	case len(in) > 256:
+		return c.regexp(col, re, m), true, nil
+	case len(in) == 1:
+		// The index on (col, id) reads it in ID order.
+		return c.indexed(false, func(ref func(string) string) (string, []any) {
+			return ref(col) + " = ?", []any{in[0]}
+		}), true, nil
+	}
+	args := make([]any, len(in))
+	for i, v := range in {
+		args[i] = v
+	}
+	return c.indexed(true, func(ref func(string) string) (string, []any) {
+		return ref(col) + " IN (?" + strings.Repeat(", ?", len(in)-1) + ")", args
+	}), true, nil
+}
+
+// regexp compiles m, a match of re, on the column col: SQL first looks
+// for the literal strings that every match of re contains (see
+// requiredLiterals), which costs less than calling m from SQL.
+func (c *compiler) regexp(col string, re *regexp.Regexp, m matcher) string {
+	pre := c.literals(col, re)
+	if pre == "" {
+		return c.matcher(m, col)
+	}
+	return "(" + pre + " AND " + c.matcher(m, col) + ")"
+}
+
+// maxLiterals bounds the literal strings a prefilter looks for.
+const maxLiterals = 3
+
+// literals returns conditions that the value of col contains the literal
+// strings that every match of re contains, or "" if there are none:
+// byte for byte with instr, or ignoring ASCII case with LIKE (only for
+// literals whose case-insensitive match is ASCII). A list column
+// (encodeList) holds its values in one string, so it contains every
+// literal of any of them.
+func (c *compiler) literals(col string, re *regexp.Regexp) string {
+	t, err := syntax.Parse(re.String(), syntax.Perl)
+	if err != nil {
+		return ""
+	}
+	var conds []string
+	for _, lit := range requiredLiterals(t) {
+		if len(conds) == maxLiterals {
+			break
+		}
+		if lit.fold {
+			esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(lit.s)
+			// LIKE stops at a NUL: a value that has one is left to m.
+			conds = append(conds, "(instr(CAST("+col+" AS BLOB), x'00') > 0 OR "+
+				col+" LIKE "+c.arg("%"+esc+"%")+` ESCAPE '\')`)
+		} else {
+			conds = append(conds, "instr(CAST("+col+" AS BLOB), "+c.arg([]byte(lit.s))+") > 0")
+		}
+	}
+	return strings.Join(conds, " AND ")
+}
+
+// body compiles a match of body copies: where the full-text index can
+// tell, it keeps only the rows whose text has every trigram of the
+// literal strings that a match must contain; then the expression runs on
+// the copies.
+func (c *compiler) body(op filter.Op, re *regexp.Regexp) string {
+	m := c.matcher(bytesMatcher(re), "(SELECT req FROM bodies WHERE rid = e.rid)")
+	reqCond := fmt.Sprintf("(e.flags & %d = 0 AND %s)", flagReqWithheld, m)
+	m = c.matcher(bytesMatcher(re), "(SELECT resp FROM bodies WHERE rid = e.rid)")
+	respCond := fmt.Sprintf("(e.status != 0 AND e.flags & %d = 0 AND %s)", flagRespWithheld, m)
+	var cond string
+	var unindexed int
+	switch op {
+	case filter.OpReqBody:
+		cond, unindexed = reqCond, flagReqUnindexed
+	case filter.OpRespBody:
+		cond, unindexed = respCond, flagRespUnindexed
+	default:
+		cond, unindexed = "("+reqCond+" OR "+respCond+")", flagReqUnindexed|flagRespUnindexed
+	}
+	if q := ftsQuery(re); q != "" {
+		cond = fmt.Sprintf("((e.flags & %d != 0 OR e.rid > (SELECT value FROM state WHERE key = 'fts') OR "+
+			"e.rid IN (SELECT rowid FROM bodies_fts WHERE bodies_fts MATCH %s)) AND %s)", unindexed, c.arg(q), cond)
+	}
+	return cond
+}
+
+// maxQueryTrigrams bounds the trigrams of a full-text query: a few are
+// as selective as many, and cheaper.
+const maxQueryTrigrams = 12
+
+// ftsQuery returns the full-text query that every text a match of re is
+// found in matches: the trigrams of the literal strings that every match
+// of re contains, or "" if there are none.
+func ftsQuery(re *regexp.Regexp) string {
+	t, err := syntax.Parse(re.String(), syntax.Perl)
+	if err != nil {
+		return ""
+	}
+	seen := make(map[string]bool)
+	var grams []string
+	for _, lit := range requiredLiterals(t) {
+		r := []rune(lit.s)
+		for i := 0; i+3 <= len(r); i++ {
+			g := strings.ToLower(string(r[i : i+3]))
+			if !seen[g] {
+				seen[g] = true
+				grams = append(grams, string(r[i:i+3]))
+			}
+		}
+	}
+	if len(grams) == 0 {
+		return ""
+	}
+	if len(grams) > maxQueryTrigrams {
+		// Spread the choice over the literals.
+		picked := make([]string, 0, maxQueryTrigrams)
+		for i := range maxQueryTrigrams {
+			picked = append(picked, grams[i*len(grams)/maxQueryTrigrams])
+		}
+		grams = picked
+	}
+	for i, g := range grams {
+		grams[i] = `"` + strings.ReplaceAll(g, `"`, `""`) + `"`
+	}
+	return strings.Join(grams, " AND ")
+}
+
+// A literal is a string that every match of a regular expression
+// contains: exactly, or (fold) ignoring ASCII case.
+type literal struct {
+	s    string
+	fold bool
+}
+
+// requiredLiterals returns strings that every match of re contains, as
+// far as SQL can look for them: none holding a NUL, and those that a
+// case-insensitive match may find only in ASCII letters that fold among
+// themselves (not k and s, which also fold to K and ſ).
+func requiredLiterals(re *syntax.Regexp) []literal {
+	switch re.Op {
+	case syntax.OpLiteral:
+		if usableLiteral(re) {
+			return []literal{{string(re.Rune), re.Flags&syntax.FoldCase != 0}}
+		}
+	case syntax.OpCapture, syntax.OpPlus:
+		return requiredLiterals(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return requiredLiterals(re.Sub[0])
+		}
+	case syntax.OpConcat:
+		var out []literal
+		var run literal
+		flush := func() {
+			if run.s != "" {
+				out = append(out, run)
+			}
+			run = literal{}
+		}
+		for _, sub := range re.Sub {
+			if sub.Op == syntax.OpLiteral && usableLiteral(sub) {
+				fold := sub.Flags&syntax.FoldCase != 0
+				if run.s != "" && run.fold != fold {
+					flush()
+				}
+				run.s += string(sub.Rune)
+				run.fold = fold
+				continue
+			}
+			flush()
+			out = append(out, requiredLiterals(sub)...)
+		}
+		flush()
+		return out
+	}
+	return nil
+}
+
+func usableLiteral(re *syntax.Regexp) bool {
+	for _, r := range re.Rune {
+		switch {
+		case r == 0 || r == utf8.RuneError:
+			return false
+		case re.Flags&syntax.FoldCase == 0:
+		case r >= utf8.RuneSelf, r == 'k', r == 'K', r == 's', r == 'S':
+			return false
+		}
+	}
+	return true
+}
+
+// str returns a column value as a string.
+func str(v driver.Value) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case []byte:
+		return string(v)
+	}
+	return ""
+}
+
+func stringMatcher(re *regexp.Regexp) matcher {
+	return func(v []driver.Value) bool {
+		switch v := v[0].(type) {
+		case string:
+			return re.MatchString(v)
+		case []byte:
+			return re.Match(v)
+		}
+		return re.MatchString("")
+	}
+}
+
+// bytesMatcher matches a body copy; NULL is an empty copy.
+func bytesMatcher(re *regexp.Regexp) matcher {
+	return func(v []driver.Value) bool {
+		switch v := v[0].(type) {
+		case []byte:
+			return re.Match(v)
+		case string:
+			return re.MatchString(v)
+		}
+		return re.Match(nil)
+	}
+}
+
+// listMatcher matches a Content-Type column: a list of values (see
+// encodeList), of which one must match.
+func listMatcher(re *regexp.Regexp) matcher {
+	return func(v []driver.Value) bool {
+		for _, s := range decodeList(str(v[0])) {
+			if re.MatchString(s) {
+				return true
+			}
+		}
+		return false
+	}
+}

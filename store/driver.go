@@ -1,0 +1,81 @@
+package store
+
+import (
+	"context"
+	"database/sql/driver"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"modernc.org/sqlite"
+)
+
+// drv is a SQLite driver of the store's own, so that its SQL functions do
+// not reach other users of modernc.org/sqlite in the process.
+var drv = func() *sqlite.Driver {
+	d := new(sqlite.Driver)
+	d.MustRegisterFunction("bodytap_match", &sqlite.FunctionImpl{
+		NArgs:        -1,
+		Scalar:       sqlMatch,
+		VolatileArgs: true, // matchers never keep their argument
+	})
+	return d
+}()
+
+// connector opens connections of drv to one DSN.
+type connector struct{ dsn string }
+
+func (c connector) Connect(context.Context) (driver.Conn, error) { return drv.Open(c.dsn) }
+func (c connector) Driver() driver.Driver                        { return drv }
+
+// A matcher is a predicate on column values that SQL calls as
+// bodytap_match(handle, value...): a regular expression of a filter, a
+// path glob. A value is a string (TEXT), a []byte (BLOB), an int64 or nil
+// (NULL), valid only during the call.
+type matcher func(values []driver.Value) bool
+
+// matchers holds the matchers of the queries running now, by handle.
+var matchers struct {
+	sync.RWMutex
+	m    map[int64]matcher
+	next atomic.Int64
+}
+
+// addMatcher registers m and returns its handle; removeMatcher must
+// follow when the queries using it are done.
+func addMatcher(m matcher) int64 {
+	h := matchers.next.Add(1)
+	matchers.Lock()
+	if matchers.m == nil {
+		matchers.m = make(map[int64]matcher)
+	}
+	matchers.m[h] = m
+	matchers.Unlock()
+	return h
+}
+
+func removeMatcher(h int64) {
+	matchers.Lock()
+	delete(matchers.m, h)
+	matchers.Unlock()
+}
+
+func sqlMatch(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	if len(args) < 2 {
+		return nil, fmt.Errorf("bodytap_match: %d arguments", len(args))
+	}
+	h, ok := args[0].(int64)
+	if !ok {
+		return nil, fmt.Errorf("bodytap_match: bad handle %v", args[0])
+	}
+	matchers.RLock()
+	m := matchers.m[h]
+	matchers.RUnlock()
+	if m == nil {
+		return nil, fmt.Errorf("bodytap_match: unknown handle %d", h)
+	}
+	if m(args[1:]) {
+		return int64(1), nil
+	}
+	return int64(0), nil
+}

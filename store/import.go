@@ -1,0 +1,116 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"iter"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bodytap/bodytap"
+)
+
+// Import stores exchanges read elsewhere (a HAR file) in one transaction:
+// all of them, or none on error. It returns how many it stored.
+//
+// Exchanges keep their IDs. One whose ID the store holds already is
+// skipped, not replaced, and not counted, so that importing a file twice
+// stores it once. One with the zero ID gets an ID from its Start, as
+// bodytap's own are made (as package har does for entries it reads). The
+// exchanges are not changed. Retention applies to the result, which may
+// delete imported exchanges at once if they are older than MaxAge or
+// than what MaxCount or MaxBytes leave room for.
+//
+// Import waits for the batch being written, if any, and the writer waits
+// for Import.
+func (s *Store) Import(ctx context.Context, xs iter.Seq2[*bodytap.Exchange, error]) (int, error) {
+	if s.w == nil {
+		return 0, errors.New("store: import: store is read-only")
+	}
+	n, deleted, err := s.w.importAll(ctx, xs)
+	if err != nil {
+		return 0, fmt.Errorf("store: import: %w", err)
+	}
+	s.stored.Add(n)
+	s.deleted.Add(deleted)
+	s.notifyCommit()
+	return int(n), nil
+}
+
+var errClosed = errors.New("store closed")
+
+func (w *writer) importAll(ctx context.Context, xs iter.Seq2[*bodytap.Exchange, error]) (stored, deleted int64, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return 0, 0, errClosed
+	}
+	t, err := w.begin(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer func() {
+		if err != nil {
+			t.rollback()
+		}
+	}()
+	for x, err := range xs {
+		if err != nil {
+			return 0, 0, err
+		}
+		if err := ctx.Err(); err != nil {
+			return 0, 0, err
+		}
+		if x == nil {
+			continue
+		}
+		if x.ID.IsZero() {
+			y := *x
+			y.ID = newID(x.Start)
+			x = &y
+		}
+		r, err := newRow(x)
+		if err != nil {
+			return 0, 0, err
+		}
+		if _, err := t.insert(r); err != nil {
+			return 0, 0, err
+		}
+	}
+	if err := t.makeRoom(0); err != nil {
+		return 0, 0, err
+	}
+	if err := t.retain(); err != nil {
+		return 0, 0, err
+	}
+	if err := t.commit(); err != nil {
+		return 0, 0, err
+	}
+	return t.added, t.deleted, nil
+}
+
+// idState makes the IDs of imported exchanges that have none, laid out as
+// bodytap lays out its own (see bodytap.ID).
+var idState struct {
+	once sync.Once
+	hi   uint16
+	seq  atomic.Uint64
+}
+
+func newID(t time.Time) bodytap.ID {
+	idState.once.Do(func() {
+		var b [10]byte
+		rand.Read(b[:])
+		idState.hi = binary.BigEndian.Uint16(b[:2])
+		idState.seq.Store(binary.BigEndian.Uint64(b[2:]))
+	})
+	var id bodytap.ID
+	ms := uint64(t.UnixMilli()) & (1<<48 - 1)
+	binary.BigEndian.PutUint64(id[0:8], ms<<16|uint64(idState.hi))
+	binary.BigEndian.PutUint64(id[8:16], idState.seq.Add(1))
+	return id
+}

@@ -1,0 +1,631 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// pageSize is the page size of new store files. Larger pages cost fewer
+// system calls per byte written and checkpointed (the ingest benchmark
+// spends about 20% less CPU per exchange with 16 KiB pages than with 8
+// KiB ones); smaller ones write less for a small transaction (a commit
+// writes whole pages) and read less for a random row.
+const pageSize = 16384
+
+// Work the writer does per transaction when it has nothing else to do.
+const (
+	indexStepRows    = 256         // rows added to the full-text index
+	expireStep       = 5000        // rows removed for their age
+	idleInterval     = time.Second // how often an idle writer enforces MaxAge
+	optimizeInterval = time.Hour   // how often the writer updates the planner's statistics
+)
+
+// A writer owns the one connection that writes.
+type writer struct {
+	mu   sync.Mutex // serializes the use of conn: batches, Import, maintenance
+	db   *sql.DB
+	conn *sql.Conn
+	opts *Options
+
+	walPath  string
+	pageSize int64
+	walLimit int64 // journal_size_limit: what the WAL is cut back to
+	walPeak  int64 // the largest the WAL file has been seen
+
+	insExchange, insBody, insTerm, insFTS *sql.Stmt
+
+	terms      [numTermKinds]map[string]bool // known to be in terms
+	termsFull  int64
+	closed     bool
+	ftsPending bool // rows may wait for the full-text index
+	expiring   bool // rows may wait to be removed for their age
+	lastExpire time.Time
+	optimized  time.Time // last PRAGMA optimize
+}
+
+func openWriter(ctx context.Context, abs string, opts *Options) (_ *writer, err error) {
+	w := &writer{opts: opts, walPath: abs + "-wal", walLimit: 64 << 20}
+	if opts.MaxBytes > 0 {
+		w.walLimit = min(max(opts.MaxBytes/8, 256<<10), 64<<20)
+	}
+	pragmas := []string{
+		"busy_timeout(10000)",
+		"synchronous(NORMAL)",
+		"temp_store(MEMORY)",
+		"cache_size(-65536)", // KiB
+		fmt.Sprintf("journal_size_limit(%d)", w.walLimit),
+	}
+	w.db = sql.OpenDB(connector{dsn(abs, false, pragmas)})
+	w.db.SetMaxOpenConns(1)
+	defer func() {
+		if err != nil {
+			w.close()
+		}
+	}()
+	if w.conn, err = w.db.Conn(ctx); err != nil {
+		return nil, err
+	}
+	// On a new file only: the page size and WAL mode are set once and
+	// stay with it.
+	if _, err := w.conn.ExecContext(ctx, fmt.Sprintf("PRAGMA page_size = %d", pageSize)); err != nil {
+		return nil, err
+	}
+	var mode string
+	if err := w.conn.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode); err != nil {
+		return nil, err
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return nil, fmt.Errorf("cannot use WAL mode (journal mode %q)", mode)
+	}
+	if err := migrate(ctx, w.conn); err != nil {
+		return nil, err
+	}
+	if err := w.conn.QueryRowContext(ctx, "PRAGMA page_size").Scan(&w.pageSize); err != nil {
+		return nil, err
+	}
+	// Checkpoint when the WAL reaches half its limit, so that with the
+	// transaction that crosses it, it stays within. (A checkpointer of
+	// its own, on another connection, gained nothing in the ingest
+	// benchmark: the WAL starts over only if the writer waits for the
+	// checkpoint before its next transaction.)
+	if _, err := w.conn.ExecContext(ctx, fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", max(w.walLimit/2/w.pageSize, 16))); err != nil {
+		return nil, err
+	}
+	prepare := func(q string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var st *sql.Stmt
+		st, err = w.conn.PrepareContext(ctx, q)
+		return st
+	}
+	// One row a statement: a statement of several rows would need a
+	// statement journal, which costs more than it saves.
+	w.insExchange = prepare(`INSERT INTO exchanges(rid, seg, id, start, method, host, domain, path, url, remote,
+		status, duration, ttfb, req_size, resp_size, ctype, req_ctype, route, error, flags)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING`)
+	w.insBody = prepare(`INSERT INTO bodies(rid, meta, shape, req, resp, raw) VALUES (?, ?, ?, ?, ?, ?)`)
+	w.insTerm = prepare(`INSERT OR IGNORE INTO terms(kind, value) VALUES (?, ?)`)
+	w.insFTS = prepare(`INSERT INTO bodies_fts(rowid, body) VALUES (?, ?)`)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.loadTerms(ctx); err != nil {
+		return nil, err
+	}
+	// The count is kept in state by each transaction; recount it once,
+	// in case something else changed the table.
+	if _, err := w.conn.ExecContext(ctx, "UPDATE state SET value = (SELECT count(*) FROM exchanges) WHERE key = 'count'"); err != nil {
+		return nil, err
+	}
+	w.ftsPending = !opts.NoFullText
+	w.expiring = opts.MaxAge > 0
+	// The planner's statistics, for the queries of long-lived
+	// connections: cheap, it looks at what changed.
+	if _, err := w.conn.ExecContext(ctx, "PRAGMA optimize = 0x10002"); err != nil {
+		return nil, err
+	}
+	w.optimized = time.Now()
+	return w, nil
+}
+
+func (w *writer) loadTerms(ctx context.Context) error {
+	for k := range w.terms {
+		w.terms[k] = make(map[string]bool)
+	}
+	if err := w.conn.QueryRowContext(ctx, "SELECT value FROM state WHERE key = 'terms_full'").Scan(&w.termsFull); err != nil {
+		return err
+	}
+	rows, err := w.conn.QueryContext(ctx, "SELECT kind, value FROM terms")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k int
+		var v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return err
+		}
+		if 0 <= k && k < numTermKinds {
+			w.terms[k][v] = true
+		}
+	}
+	return rows.Err()
+}
+
+func (w *writer) close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.closed = true
+	var errs []error
+	for _, st := range []*sql.Stmt{w.insExchange, w.insBody, w.insTerm, w.insFTS} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	if w.conn != nil {
+		// Let the planner learn from what the store holds now.
+		w.conn.ExecContext(context.Background(), "PRAGMA optimize")
+		errs = append(errs, w.conn.Close())
+	}
+	errs = append(errs, w.db.Close())
+	return errors.Join(errs...)
+}
+
+// A txn is a write transaction on the writer's connection, whose
+// changes to the row count and the terms apply when it commits.
+type txn struct {
+	w        *writer
+	ctx      context.Context
+	count    int64 // rows in exchanges
+	added    int64 // rows inserted
+	deleted  int64 // rows deleted
+	newTerms [numTermKinds][]string
+	full     int64
+	rid      int64 // the last rid given
+}
+
+// begin starts a write transaction. w.mu must be held.
+func (w *writer) begin(ctx context.Context) (*txn, error) {
+	if _, err := w.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return nil, err
+	}
+	t := &txn{w: w, ctx: ctx, full: w.termsFull}
+	// The rids are the writer's to give (in commit order, never reused:
+	// sqlite_sequence keeps the last one given), so that it knows their
+	// segments.
+	err := w.conn.QueryRowContext(ctx, `SELECT (SELECT value FROM state WHERE key = 'count'),
+		coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'exchanges'), 0)`).Scan(&t.count, &t.rid)
+	if err != nil {
+		t.rollback()
+		return nil, err
+	}
+	return t, nil
+}
+
+func (t *txn) rollback() {
+	// A failed statement may have rolled the transaction back already;
+	// then this fails, harmlessly.
+	t.w.conn.ExecContext(context.Background(), "ROLLBACK")
+}
+
+func (t *txn) commit() error {
+	w := t.w
+	if t.added != 0 || t.deleted != 0 {
+		if _, err := w.conn.ExecContext(t.ctx, "UPDATE state SET value = value + ? WHERE key = 'count'", t.added-t.deleted); err != nil {
+			t.rollback()
+			return err
+		}
+	}
+	if t.full != w.termsFull {
+		if _, err := w.conn.ExecContext(t.ctx, "UPDATE state SET value = value | ? WHERE key = 'terms_full'", t.full); err != nil {
+			t.rollback()
+			return err
+		}
+	}
+	if _, err := w.conn.ExecContext(t.ctx, "COMMIT"); err != nil {
+		t.rollback()
+		return err
+	}
+	if w.opts.MaxBytes > 0 {
+		if fi, err := os.Stat(w.walPath); err == nil {
+			w.walPeak = max(w.walPeak, fi.Size())
+		}
+	}
+	for k, vs := range t.newTerms {
+		for _, v := range vs {
+			w.terms[k][v] = true
+		}
+	}
+	w.termsFull = t.full
+	if t.added > 0 {
+		w.ftsPending = !w.opts.NoFullText
+	}
+	return nil
+}
+
+// insert inserts r, unless an exchange with its ID is stored already,
+// and reports whether it did.
+func (t *txn) insert(r *row) (bool, error) {
+	w := t.w
+	rid := t.rid + 1
+	res, err := w.insExchange.ExecContext(t.ctx, rid, rid>>segShift, r.id, r.start, r.method, r.host, r.domain, r.path, r.url, r.remote,
+		r.status, r.duration, r.ttfb, r.reqSize, r.respSize, r.ctype, r.reqCtype, r.route, r.errText, r.flags)
+	if err != nil {
+		return false, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, err
+	}
+	t.rid = rid
+	if _, err := w.insBody.ExecContext(t.ctx, rid, r.meta, r.shape, r.req, r.resp, r.raw); err != nil {
+		return false, err
+	}
+	for k, v := range [numTermKinds]string{r.method, r.domain, r.route, r.ctype, r.reqCtype} {
+		if err := t.term(k, v); err != nil {
+			return false, err
+		}
+	}
+	t.added++
+	return true, nil
+}
+
+// term records v as a value of the column of kind k.
+func (t *txn) term(k int, v string) error {
+	w := t.w
+	if w.terms[k][v] || t.full&(1<<k) != 0 {
+		return nil
+	}
+	for _, n := range t.newTerms[k] {
+		if n == v {
+			return nil
+		}
+	}
+	if len(w.terms[k])+len(t.newTerms[k]) >= maxTerms {
+		// Too many to list: filters on the column match each row.
+		t.full |= 1 << k
+		return nil
+	}
+	if _, err := w.insTerm.ExecContext(t.ctx, k, v); err != nil {
+		return err
+	}
+	t.newTerms[k] = append(t.newTerms[k], v)
+	return nil
+}
+
+// deleteOldest deletes the n oldest exchanges (by ID).
+func (t *txn) deleteOldest(n int64) (int64, error) {
+	return t.delete("DELETE FROM exchanges WHERE rid IN (SELECT rid FROM exchanges ORDER BY id LIMIT ?)", n)
+}
+
+func (t *txn) delete(q string, args ...any) (int64, error) {
+	res, err := t.w.conn.ExecContext(t.ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	t.deleted += n
+	return n, err
+}
+
+// usedBytes returns the bytes of the pages in use, which the file holds
+// besides the free pages that later writes reuse.
+func (t *txn) usedBytes() (int64, error) {
+	var pages, free int64
+	if err := t.w.conn.QueryRowContext(t.ctx, "PRAGMA page_count").Scan(&pages); err != nil {
+		return 0, err
+	}
+	if err := t.w.conn.QueryRowContext(t.ctx, "PRAGMA freelist_count").Scan(&free); err != nil {
+		return 0, err
+	}
+	return (pages - free) * t.w.pageSize, nil
+}
+
+// makeRoom deletes the oldest exchanges until the pages in use, need
+// more bytes, and the WAL fit in MaxBytes.
+func (t *txn) makeRoom(need int64) error {
+	budget := t.w.opts.MaxBytes
+	if budget <= 0 {
+		return nil
+	}
+	for range 64 {
+		used, err := t.usedBytes()
+		if err != nil {
+			return err
+		}
+		over := used + need + t.w.walReserve(need) - budget
+		n := t.count + t.added - t.deleted
+		if over <= 0 || n <= 0 {
+			return nil
+		}
+		// Delete as many rows as take the bytes over the budget on
+		// average, a few more so as not to come back for one page.
+		per := max(used/n, 1)
+		k := over/per + 1
+		k += k / 8
+		if _, err := t.deleteOldest(min(k, n)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// walReserve returns the bytes to leave for the WAL in MaxBytes, for a
+// transaction that adds need bytes. A checkpoint lets the next
+// transaction cut the WAL back to journal_size_limit, but a transaction
+// grows it past that by the pages it writes: measured, about four times
+// its data (inserting it, deleting as much to make room for it, in the
+// tables, their indexes and the full-text index, pages partly written) and
+// pages of each index. So the WAL counts as the most of this estimate and
+// of the largest the WAL has been seen.
+func (w *writer) walReserve(need int64) int64 {
+	return max(w.walLimit, w.walPeak, 4*need+64*w.pageSize)
+}
+
+// retain deletes what MaxAge (up to expireStep rows) and MaxCount
+// exclude.
+func (t *txn) retain() error {
+	w := t.w
+	if w.opts.MaxAge > 0 {
+		cut := idAt(time.Now().Add(-w.opts.MaxAge).UnixMilli())
+		n, err := t.delete("DELETE FROM exchanges WHERE rid IN (SELECT rid FROM exchanges WHERE id < ? ORDER BY id LIMIT ?)", cut, expireStep)
+		if err != nil {
+			return err
+		}
+		w.expiring = n == expireStep
+		w.lastExpire = time.Now()
+	}
+	if w.opts.MaxCount > 0 {
+		if over := t.count + t.added - t.deleted - w.opts.MaxCount; over > 0 {
+			if _, err := t.deleteOldest(over); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// write stores rows in one transaction, deleting what retention
+// requires, and returns how many it stored (rows whose ID is stored
+// already are skipped) and deleted.
+func (w *writer) write(ctx context.Context, rows []*row) (stored, deleted int64, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	t, err := w.begin(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	var need int64
+	for _, r := range rows {
+		need += rowBytes(r)
+	}
+	if err := t.makeRoom(need); err != nil {
+		t.rollback()
+		return 0, 0, err
+	}
+	for _, r := range rows {
+		if _, err := t.insert(r); err != nil {
+			t.rollback()
+			return 0, 0, err
+		}
+	}
+	if err := t.retain(); err != nil {
+		t.rollback()
+		return 0, 0, err
+	}
+	if err := t.commit(); err != nil {
+		return 0, 0, err
+	}
+	return t.added, t.deleted, nil
+}
+
+// rowBytes estimates the bytes r takes in the file: its data, and the
+// index entries that repeat its columns.
+func rowBytes(r *row) int64 {
+	cols := len(r.method) + len(r.host) + len(r.domain) + len(r.path) + len(r.url) + len(r.remote) +
+		len(r.ctype) + len(r.reqCtype) + len(r.route) + len(r.errText)
+	return int64(len(r.meta)+len(r.req)+len(r.resp)+2*cols) + 256
+}
+
+// maintain does one step of the work a writer does when no batch is due:
+// removing expired exchanges, indexing bodies for full-text search, or
+// updating the planner's statistics.
+// It reports whether it did anything.
+func (w *writer) maintain(ctx context.Context) (did bool, deleted int64, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case w.closed:
+		return false, 0, nil
+	case w.opts.MaxAge > 0 && (w.expiring || time.Since(w.lastExpire) >= idleInterval):
+		t, err := w.begin(ctx)
+		if err != nil {
+			return true, 0, err
+		}
+		if err := t.retain(); err != nil {
+			t.rollback()
+			return true, 0, err
+		}
+		if err := t.commit(); err != nil {
+			return true, 0, err
+		}
+		return true, t.deleted, nil
+	case w.ftsPending:
+		deleted, err := w.index(ctx, indexStepRows)
+		return true, deleted, err
+	case time.Since(w.optimized) >= optimizeInterval:
+		w.optimized = time.Now()
+		_, err := w.conn.ExecContext(ctx, "PRAGMA optimize")
+		return true, 0, err
+	}
+	return false, 0, nil
+}
+
+// indexStep adds up to n exchanges' bodies to the full-text index.
+func (w *writer) indexStep(ctx context.Context, n int) (deleted int64, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.index(ctx, n)
+}
+
+// index adds up to n exchanges' bodies to the full-text index, in commit
+// order. w.mu must be held.
+func (w *writer) index(ctx context.Context, n int) (deleted int64, err error) {
+	t, err := w.begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		if err != nil {
+			t.rollback()
+		}
+	}()
+	var mark int64
+	if err := w.conn.QueryRowContext(ctx, "SELECT value FROM state WHERE key = 'fts'").Scan(&mark); err != nil {
+		return 0, err
+	}
+	rows, err := w.conn.QueryContext(ctx, `SELECT e.rid, e.flags, b.req, b.resp FROM exchanges e
+		JOIN bodies b ON b.rid = e.rid WHERE e.rid > ? ORDER BY e.rid LIMIT ?`, mark, n)
+	if err != nil {
+		return 0, err
+	}
+	type doc struct {
+		rid  int64
+		text string
+	}
+	var docs []doc
+	last, seen := mark, 0
+	for rows.Next() {
+		var rid, flags int64
+		var req, resp []byte
+		if err := rows.Scan(&rid, &flags, &req, &resp); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		last, seen = rid, seen+1
+		var parts []string
+		if flags&flagReqUnindexed == 0 && len(req) > 0 {
+			parts = append(parts, string(req))
+		}
+		if flags&flagRespUnindexed == 0 && len(resp) > 0 {
+			parts = append(parts, string(resp))
+		}
+		if len(parts) > 0 {
+			docs = append(docs, doc{rid, strings.Join(parts, "\n")})
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return 0, err
+	}
+	for _, d := range docs {
+		if _, err := w.insFTS.ExecContext(ctx, d.rid, d.text); err != nil {
+			return 0, err
+		}
+	}
+	if last != mark {
+		if _, err := w.conn.ExecContext(ctx, "UPDATE state SET value = ? WHERE key = 'fts'", last); err != nil {
+			return 0, err
+		}
+	}
+	if err := t.makeRoom(0); err != nil {
+		return 0, err
+	}
+	if err := t.commit(); err != nil {
+		return 0, err
+	}
+	w.ftsPending = seen == n
+	return t.deleted, nil
+}
+
+// run is the writer goroutine: it writes batches from the queue and,
+// while none is due, maintains the file.
+func (s *Store) run() {
+	defer close(s.writerDone)
+	ctx := context.Background()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		batch, wait, stop := s.take()
+		if stop {
+			return
+		}
+		if len(batch) > 0 {
+			s.writeBatch(ctx, batch)
+			continue
+		}
+		did, deleted, err := s.w.maintain(ctx)
+		s.deleted.Add(deleted)
+		if err != nil {
+			s.log.Error("bodytap store: maintenance failed", "path", s.path, "err", err)
+		}
+		if did && err == nil {
+			if deleted > 0 {
+				s.notifyCommit()
+			}
+			continue
+		}
+		timer.Reset(wait)
+		select {
+		case <-s.wake:
+		case <-timer.C:
+		}
+	}
+}
+
+// take returns the batch to write now, if one is due; else how long the
+// writer may wait for one. stop reports that the store is closed and
+// nothing is left to write.
+func (s *Store) take() (batch []*row, wait time.Duration, stop bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.queue)
+	if n == 0 {
+		return nil, idleInterval, s.closed
+	}
+	age := time.Since(s.oldest)
+	if n < s.opts.BatchSize && !s.closed && s.flushTo <= s.taken && age < s.opts.FlushInterval {
+		return nil, s.opts.FlushInterval - age, false
+	}
+	k := min(n, s.opts.BatchSize)
+	batch = make([]*row, k)
+	copy(batch, s.queue)
+	rest := copy(s.queue, s.queue[k:])
+	clear(s.queue[rest:])
+	s.queue = s.queue[:rest]
+	if rest > 0 {
+		s.oldest = s.queue[0].at
+	}
+	s.taken += uint64(k)
+	return batch, 0, false
+}
+
+// writeBatch writes a batch and accounts for it.
+func (s *Store) writeBatch(ctx context.Context, batch []*row) {
+	var cost int64
+	for _, r := range batch {
+		cost += r.cost
+	}
+	stored, deleted, err := s.w.write(ctx, batch)
+	if err != nil {
+		s.errors.Add(1)
+		s.log.Error("bodytap store: batch lost", "path", s.path, "exchanges", len(batch), "err", err)
+	}
+	s.stored.Add(stored)
+	s.deleted.Add(deleted)
+	s.mu.Lock()
+	s.done += uint64(len(batch))
+	s.queued -= cost
+	close(s.progress)
+	s.progress = make(chan struct{})
+	s.mu.Unlock()
+	if err == nil {
+		s.notifyCommit()
+	}
+}
