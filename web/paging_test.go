@@ -1,0 +1,120 @@
+package web
+
+import (
+	"fmt"
+	"html"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bodytap/bodytap"
+)
+
+// TestListScanLimit checks a filter that the store decides in Go, one
+// candidate at a time: a page stops after maxScan candidates and links on
+// from where it stopped, and following the links finds every match.
+func TestListScanLimit(t *testing.T) {
+	e := newEnv(t, Config{})
+	e.viewer.maxScan = 60
+	base := time.Now().Add(-time.Hour)
+	var xs []*bodytap.Exchange
+	for i := range 250 {
+		x := newEx(t, "GET", fmt.Sprintf("http://api.test/items/%d", i), 200).at(base.Add(time.Duration(i) * time.Second))
+		if i < 5 {
+			x.Response.Header.Set("X-Rare", "yes")
+		}
+		xs = append(xs, x.Exchange)
+	}
+	e.importAll(xs, false)
+	rowRE := regexp.MustCompile(`<a class="row [^"]*" href="/x/([0-9A-Z]{26})"`)
+	olderRE := regexp.MustCompile(`id="older" href="([^"]+)"`)
+	path := "/?f=" + urlQueryEscape(`~hs "^X-Rare: yes$"`)
+	found, stopped := 0, 0
+	for range 20 {
+		_, body := e.get(path)
+		found += len(rowRE.FindAllString(body, -1))
+		if strings.Contains(body, `id="stopped"`) {
+			stopped++
+		}
+		m := olderRE.FindStringSubmatch(body)
+		if m == nil {
+			break
+		}
+		path = html.UnescapeString(m[1])
+	}
+	if found != 5 || stopped == 0 {
+		t.Errorf("found %d matches (want 5), %d pages stopped at the scan limit (want some)", found, stopped)
+	}
+}
+
+// TestPaging100k stores 100,000 exchanges and times the first page of the
+// list, a deep page (keyset paging: it costs what the first does), a
+// filtered page and an exchange's page.
+func TestPaging100k(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("slow with -short or -race: storing 100,000 exchanges takes minutes under the race detector")
+	}
+	const n = 100_000
+	e := newEnv(t, Config{})
+	base := time.Now().Add(-48 * time.Hour)
+	methods := []string{"GET", "GET", "GET", "POST", "PUT", "DELETE"}
+	xs := make([]*bodytap.Exchange, n)
+	for i := range xs {
+		x := newEx(t, methods[i%len(methods)], fmt.Sprintf("http://api%d.test/items/%d?page=%d", i%7, i, i%13), []int{200, 201, 304, 404, 500}[i%5]).
+			at(base.Add(time.Duration(i)*time.Second)).
+			respBody("application/json", fmt.Appendf(nil, `{"id":%d,"name":"item %d"}`, i, i))
+		xs[i] = x.Exchange
+	}
+	start := time.Now()
+	e.importAll(xs, true)
+	t.Logf("stored %d exchanges in %v", n, time.Since(start).Round(time.Millisecond))
+
+	// timeGet fetches a page three times and logs the best time; with
+	// limit > 0 it fails the test past it.
+	timeGet := func(name, path string, limit time.Duration) string {
+		t.Helper()
+		var body string
+		best := time.Hour
+		for range 3 {
+			start := time.Now()
+			var resp *http.Response
+			resp, body = e.get(path)
+			if d := time.Since(start); d < best {
+				best = d
+			}
+			if resp.StatusCode != 200 {
+				t.Fatalf("%s: %d", path, resp.StatusCode)
+			}
+		}
+		t.Logf("%-34s %8v  %s", name, best.Round(10*time.Microsecond), path)
+		if limit > 0 && best > limit {
+			t.Errorf("%s took %v", name, best)
+		}
+		return body
+	}
+	// The pages that SQL answers from its indexes: a few milliseconds
+	// each, the deep ones too. The limit leaves room for slow machines
+	// and the race detector. Body searches depend on the store's
+	// full-text index and are only logged.
+	const limit = 500 * time.Millisecond
+	rows := regexp.MustCompile(`<a class="row `)
+	body := timeGet("first page", "/", limit)
+	if got := len(rows.FindAllString(body, -1)); got != pageSize || !strings.Contains(body, "100,000 exchanges") {
+		t.Errorf("first page: %d rows", got)
+	}
+	deep := xs[1000].ID // 99,000 exchanges are newer
+	body = timeGet("page 990 (before the 99,001st)", "/?before="+deep.String(), limit)
+	if got := len(rows.FindAllString(body, -1)); got != pageSize || !strings.Contains(body, "/x/"+xs[999].ID.String()) {
+		t.Errorf("deep page: %d rows", got)
+	}
+	timeGet("last page", "/?before="+xs[50].ID.String(), limit)
+	timeGet("filter ~m POST & ~c 5xx", "/?f="+urlQueryEscape("~m POST & ~c 5xx"), limit)
+	timeGet("filter ~m POST, deep", "/?f="+urlQueryEscape("~m POST")+"&before="+deep.String(), limit)
+	timeGet("filter ~d api3 & ~u page=7", "/?f="+urlQueryEscape("~d api3 & ~u page=7"), limit)
+	timeGet(`filter ~bs "item 4242"`, "/?f="+urlQueryEscape(`~bs "item 4242"`), 0)
+	timeGet(`filter ~hs "^X-None"`, "/?f="+urlQueryEscape(`~hs "^X-None"`), 0)
+	timeGet(`filter ~bs "item 4242\b" (regex)`, "/?f="+urlQueryEscape(`~bs "item 4242\b"`), 0)
+	timeGet("exchange page", "/x/"+xs[n/2].ID.String(), limit)
+}

@@ -1,0 +1,386 @@
+// bodytap viewer: live updates, pause, keyboard navigation, JSON folding,
+// copy as curl and lazy loading of large bodies. The pages work without
+// it; it only adds to them.
+//
+// Safety: captured data reaches this script only as strings (JSON from
+// the live stream, text from the body endpoints) and only ever goes into
+// text nodes (textContent) or attribute values that are checked first.
+// The page's CSP enforces Trusted Types, so that handing a string to an
+// HTML sink would throw.
+"use strict";
+
+(function () {
+  const ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+  const ROW_CLASSES = /^s[0-5]$/;
+  const FLAGS = new Set(["x-error", "x-truncated", "x-redacted", "x-hijacked"]);
+  const MAX_ROWS = 1000; // rows kept on the live page
+  const MAX_BUFFER = 1000; // rows held while paused
+
+  document.addEventListener("DOMContentLoaded", function () {
+    if (document.getElementById("rows")) {
+      initList();
+    }
+    if (document.getElementById("detail")) {
+      initDetail();
+    }
+  });
+
+  // ---- list ----
+
+  function initList() {
+    const rows = document.getElementById("rows");
+    const filter = document.getElementById("filter");
+    try {
+      sessionStorage.setItem("bodytap.list", location.pathname + location.search);
+    } catch (e) {
+      // storage may be disabled
+    }
+
+    document.addEventListener("keydown", function (ev) {
+      if (ev.altKey || ev.ctrlKey || ev.metaKey) {
+        return;
+      }
+      const t = ev.target;
+      if (t === filter) {
+        if (ev.key === "Escape") {
+          filter.blur();
+        } else if (ev.key === "ArrowDown") {
+          ev.preventDefault();
+          focusRow(rows.firstElementChild);
+        }
+        return;
+      }
+      if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT")) {
+        return;
+      }
+      const cur = t && t.parentElement === rows ? t : null;
+      switch (ev.key) {
+        case "ArrowDown":
+        case "j":
+          ev.preventDefault();
+          focusRow(cur ? cur.nextElementSibling : rows.firstElementChild);
+          break;
+        case "ArrowUp":
+        case "k":
+          ev.preventDefault();
+          if (cur && !cur.previousElementSibling && filter) {
+            filter.focus();
+          } else {
+            focusRow(cur ? cur.previousElementSibling : rows.lastElementChild);
+          }
+          break;
+        case "Home":
+          if (cur) {
+            ev.preventDefault();
+            focusRow(rows.firstElementChild);
+          }
+          break;
+        case "End":
+          if (cur) {
+            ev.preventDefault();
+            focusRow(rows.lastElementChild);
+          }
+          break;
+        case "o":
+          if (cur) {
+            cur.click();
+          }
+          break;
+        case "/":
+          if (filter) {
+            ev.preventDefault();
+            filter.focus();
+            filter.select();
+          }
+          break;
+        case " ":
+          if (t === document.body && document.getElementById("live").hidden === false) {
+            ev.preventDefault();
+            togglePause();
+          }
+          break;
+      }
+    });
+
+    const url = rows.dataset.stream;
+    if (url && window.EventSource) {
+      live(rows, url);
+    }
+  }
+
+  function focusRow(el) {
+    if (el && el.classList.contains("row")) {
+      el.focus();
+      el.scrollIntoView({ block: "nearest" });
+    }
+  }
+
+  let paused = false;
+  let buffer = [];
+  let setLive = null;
+
+  function togglePause() {
+    paused = !paused;
+    const btn = document.getElementById("pause");
+    btn.setAttribute("aria-pressed", String(paused));
+    btn.textContent = paused ? "Resume" : "Pause";
+    if (!paused) {
+      const rows = document.getElementById("rows");
+      for (const r of buffer) {
+        prepend(rows, r);
+      }
+      buffer = [];
+    }
+    setLive();
+  }
+
+  function live(rows, url) {
+    const box = document.getElementById("live");
+    const text = document.getElementById("live-text");
+    const pause = document.getElementById("pause");
+    box.hidden = false;
+    let state = "connecting";
+    setLive = function () {
+      box.dataset.state = paused ? "paused" : state;
+      if (paused) {
+        text.textContent = buffer.length ? "paused · " + buffer.length + " new" : "paused";
+      } else {
+        text.textContent = state === "open" ? "live" : state;
+      }
+    };
+    pause.addEventListener("click", togglePause);
+    setLive();
+
+    const es = new EventSource(url);
+    es.addEventListener("open", function () {
+      state = "open";
+      setLive();
+    });
+    es.addEventListener("error", function () {
+      state = es.readyState === EventSource.CLOSED ? "offline" : "reconnecting";
+      setLive();
+    });
+    es.addEventListener("x", function (ev) {
+      let r;
+      try {
+        r = JSON.parse(ev.data);
+      } catch (e) {
+        return;
+      }
+      if (!r || typeof r.id !== "string" || !ID.test(r.id) || document.querySelector('#rows > [data-id="' + r.id + '"]')) {
+        return;
+      }
+      if (paused) {
+        if (buffer.length < MAX_BUFFER) {
+          buffer.push(r);
+        }
+        setLive();
+        return;
+      }
+      prepend(rows, r);
+    });
+    window.addEventListener("pagehide", function () {
+      es.close();
+    });
+  }
+
+  // prepend adds a row for r at the top of the list, built from text
+  // nodes only.
+  function prepend(rows, r) {
+    const a = document.createElement("a");
+    a.className = "row new";
+    if (typeof r.class === "string" && ROW_CLASSES.test(r.class)) {
+      a.classList.add(r.class);
+    }
+    for (const f of String(r.flags || "").split(" ")) {
+      if (FLAGS.has(f)) {
+        a.classList.add(f);
+      }
+    }
+    a.href = "/x/" + r.id; // r.id is checked against the ULID alphabet
+    a.dataset.id = r.id;
+    a.title = str(r.title);
+    const cell = function (cls, value, title) {
+      const s = document.createElement("span");
+      s.className = cls;
+      s.textContent = str(value);
+      if (title) {
+        s.title = str(title);
+      }
+      a.appendChild(s);
+      return s;
+    };
+    cell("c-time", r.time, r.timeTitle);
+    cell("c-method", r.method);
+    const u = cell("c-url", "");
+    const host = document.createElement("span");
+    host.className = "host";
+    host.textContent = str(r.host);
+    const path = document.createElement("span");
+    path.className = "path";
+    path.textContent = str(r.path);
+    u.append(host, path);
+    cell("c-status", r.status);
+    cell("c-dur", r.dur);
+    cell("c-req", r.req);
+    cell("c-resp", r.resp);
+    cell("c-type", r.type);
+    rows.insertBefore(a, rows.firstChild);
+    const empty = document.getElementById("empty");
+    if (empty) {
+      empty.remove();
+    }
+    setTimeout(function () {
+      a.classList.remove("new");
+    }, 2000);
+    // Keep the page bounded; the "older" link goes on from the last row.
+    if (rows.children.length > MAX_ROWS) {
+      while (rows.children.length > MAX_ROWS) {
+        rows.lastElementChild.remove();
+      }
+      const older = document.getElementById("older");
+      const last = rows.lastElementChild;
+      if (older && last && ID.test(last.dataset.id)) {
+        const u = new URL(older.href, location.href);
+        u.searchParams.set("before", last.dataset.id);
+        older.href = u.pathname + u.search;
+      }
+    }
+  }
+
+  function str(v) {
+    return typeof v === "string" ? v : v == null ? "" : String(v);
+  }
+
+  // ---- detail ----
+
+  function initDetail() {
+    const back = document.getElementById("back");
+    try {
+      const list = sessionStorage.getItem("bodytap.list");
+      if (back && list && list.charAt(0) === "/" && list.charAt(1) !== "/" && list.charAt(1) !== "\\") {
+        back.href = list;
+      }
+    } catch (e) {
+      // storage may be disabled
+    }
+    document.addEventListener("keydown", function (ev) {
+      if (ev.altKey || ev.ctrlKey || ev.metaKey) {
+        return;
+      }
+      const t = ev.target;
+      if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA")) {
+        return;
+      }
+      if ((ev.key === "Escape" || ev.key === "u" || ev.key === "Backspace") && back) {
+        ev.preventDefault();
+        back.click();
+      }
+    });
+
+    for (const btn of document.querySelectorAll("[data-copy]")) {
+      btn.hidden = false;
+      btn.addEventListener("click", function () {
+        copy(btn, document.getElementById(btn.dataset.copy));
+      });
+    }
+    for (const btn of document.querySelectorAll("[data-fold]")) {
+      btn.hidden = false;
+      btn.addEventListener("click", function () {
+        const open = btn.dataset.fold === "1";
+        for (const d of btn.closest(".body").querySelectorAll("details.j")) {
+          d.open = open;
+        }
+      });
+    }
+    for (const a of document.querySelectorAll("a[data-load]")) {
+      a.addEventListener("click", function (ev) {
+        ev.preventDefault();
+        const pre = document.getElementById(a.dataset.load);
+        a.textContent = "Loading…";
+        fetchText(a.getAttribute("href"))
+          .then(function (res) {
+            pre.textContent = res.text;
+            pre.hidden = false;
+            a.remove();
+          })
+          .catch(function (err) {
+            a.textContent = "Could not load: " + err.message;
+          });
+      });
+    }
+    for (const a of document.querySelectorAll("a[data-append]")) {
+      a.addEventListener("click", function (ev) {
+        ev.preventDefault();
+        const pre = document.getElementById(a.dataset.append);
+        fetchText(a.getAttribute("href"))
+          .then(function (res) {
+            pre.appendChild(document.createTextNode(res.text));
+            const next = res.next;
+            if (next && next.charAt(0) === "/" && next.charAt(1) !== "/") {
+              a.setAttribute("href", next);
+            } else {
+              a.remove();
+            }
+          })
+          .catch(function (err) {
+            a.textContent = "Could not load: " + err.message;
+          });
+      });
+    }
+  }
+
+  function fetchText(url) {
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "text/plain" } }).then(function (resp) {
+      if (!resp.ok) {
+        throw new Error(resp.status + " " + resp.statusText);
+      }
+      const next = resp.headers.get("X-Next");
+      return resp.text().then(function (text) {
+        return { text: text, next: next };
+      });
+    });
+  }
+
+  function copy(btn, el) {
+    if (!el) {
+      return;
+    }
+    const text = el.textContent;
+    const done = function (ok) {
+      const label = btn.textContent;
+      btn.textContent = ok ? "Copied" : "Select and copy the command below";
+      setTimeout(function () {
+        btn.textContent = label;
+      }, 1500);
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(
+        function () {
+          done(true);
+        },
+        function () {
+          done(fallbackCopy(el));
+        }
+      );
+    } else {
+      done(fallbackCopy(el));
+    }
+  }
+
+  // fallbackCopy selects the element's text and copies it the old way,
+  // for pages served over plain HTTP to another machine.
+  function fallbackCopy(el) {
+    const details = el.closest("details");
+    if (details) {
+      details.open = true;
+    }
+    const sel = window.getSelection();
+    sel.selectAllChildren(el);
+    try {
+      return document.execCommand("copy");
+    } catch (e) {
+      return false;
+    }
+  }
+})();
