@@ -1,0 +1,226 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bodytap/bodytap"
+)
+
+// The tests here run the real binary, built once by TestMain, as separate
+// processes: the proxy between a real client and a real upstream, and the
+// commands that read its store.
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "bodytap-cli")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "bodytap")
+	build := exec.Command("go", "build", "-o", binary, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building bodytap:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// result is what a finished command did.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// bodytapCmd runs the binary to its end with args and the extra
+// environment variables env ("NAME=value").
+func bodytapCmd(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(cleanEnv(), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("bodytap %s: %v", strings.Join(args, " "), err)
+	}
+	return result{code, out.String(), errb.String()}
+}
+
+// ok runs the binary and fails the test unless it exits 0.
+func ok(t *testing.T, args ...string) string {
+	t.Helper()
+	r := bodytapCmd(t, nil, args...)
+	if r.code != 0 {
+		t.Fatalf("bodytap %s: exit %d\n%s", strings.Join(args, " "), r.code, r.stderr)
+	}
+	return r.stdout
+}
+
+// cleanEnv is the environment without BODYTAP_* variables, so that a
+// developer's settings do not leak into the tests.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "BODYTAP_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// proxyProc is a running `bodytap proxy` process.
+type proxyProc struct {
+	cmd    *exec.Cmd
+	url    string // where clients connect
+	uiURL  string
+	stderr *syncBuffer
+	exited chan struct{}
+	err    error
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// listenLine is the line the proxy prints once it serves.
+var listenLine = regexp.MustCompile(`bodytap proxy: (http://\S+) -> .*?(?:, viewer at (http://\S+))?$`)
+
+// startProxy starts `bodytap proxy` with args (plus --listen on a free
+// port) and waits until it serves.
+func startProxyProc(t *testing.T, args ...string) *proxyProc {
+	t.Helper()
+	args = append([]string{"proxy", "--listen", "127.0.0.1:0"}, args...)
+	cmd := exec.Command(binary, args...)
+	cmd.Env = cleanEnv()
+	pr, pw := io.Pipe()
+	p := &proxyProc{cmd: cmd, stderr: new(syncBuffer), exited: make(chan struct{})}
+	cmd.Stderr = io.MultiWriter(pw, p.stderr)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		p.err = cmd.Wait()
+		pw.Close()
+		close(p.exited)
+	}()
+	found := make(chan []string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			if m := listenLine.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m
+				break
+			}
+		}
+		io.Copy(io.Discard, pr)
+	}()
+	select {
+	case m := <-found:
+		p.url, p.uiURL = m[1], m[2]
+	case <-p.exited:
+		t.Fatalf("bodytap proxy exited: %v\n%s", p.err, p.stderr.String())
+	case <-time.After(20 * time.Second):
+		p.cmd.Process.Kill()
+		t.Fatalf("bodytap proxy did not start\n%s", p.stderr.String())
+	}
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		<-p.exited
+	})
+	return p
+}
+
+// stop sends SIGTERM and waits for the process to exit, returning how
+// long it took; it fails the test on a non-zero exit.
+func (p *proxyProc) stop(t *testing.T) time.Duration {
+	t.Helper()
+	start := time.Now()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(15 * time.Second):
+		p.cmd.Process.Kill()
+		t.Fatalf("bodytap proxy did not exit within 15 s of SIGTERM\n%s", p.stderr.String())
+	}
+	if p.err != nil {
+		t.Fatalf("bodytap proxy: %v\n%s", p.err, p.stderr.String())
+	}
+	return time.Since(start)
+}
+
+// lsJSON runs `bodytap ls --json` and decodes every line.
+func lsJSON(t *testing.T, args ...string) []*bodytap.Exchange {
+	t.Helper()
+	out := ok(t, append([]string{"ls", "--json"}, args...)...)
+	var xs []*bodytap.Exchange
+	dec := json.NewDecoder(strings.NewReader(out))
+	for {
+		x := new(bodytap.Exchange)
+		if err := dec.Decode(x); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("ls --json: %v\n%s", err, out)
+		}
+		xs = append(xs, x)
+	}
+	return xs
+}
+
+// get sends a GET through c and returns the body.
+func get(t *testing.T, c *http.Client, url string) (*http.Response, []byte) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, b
+}

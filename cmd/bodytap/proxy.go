@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/proxy"
+	"github.com/bodytap/bodytap/store"
+)
+
+// shutdownGrace is how long in-flight exchanges get to finish on SIGINT
+// or SIGTERM; with the store's flush, the proxy exits within 10 s.
+const shutdownGrace = 7 * time.Second
+
+func runProxy(ctx context.Context, e *env, args []string) error {
+	fs := newFlags("proxy")
+	upstream := fs.String("upstream", "", "the server to capture: its base `URL`, such as http://127.0.0.1:3000 (required)")
+	o := addServeFlags(fs, "127.0.0.1:8080")
+	pos, err := parse(e, fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q", pos[0])
+	}
+	if *upstream == "" {
+		return usagef("--upstream URL is required")
+	}
+	if o.upstream, err = parseUpstream(*upstream); err != nil {
+		return err
+	}
+	rp, err := startProxy(ctx, e, o)
+	if err != nil {
+		return err
+	}
+	viewer := ""
+	if rp.uiURL != "" {
+		viewer = ", viewer at " + rp.uiURL
+	}
+	fmt.Fprintf(e.stderr, "bodytap proxy: %s -> %s, capturing into %s%s\n", rp.proxyURL, o.upstream, o.db, viewer)
+	<-ctx.Done()
+	return rp.shutdown()
+}
+
+// serveOptions are the settings of a running proxy, from flags.
+type serveOptions struct {
+	upstream  *url.URL
+	listen    string
+	db        string
+	ui        string
+	token     string
+	maxBody   sizeFlag
+	insecure  bool
+	keepFor   time.Duration
+	keepCount int64
+	keepBytes sizeFlag
+	logger    *slog.Logger
+}
+
+func addServeFlags(fs *flag.FlagSet, listen string) *serveOptions {
+	o := &serveOptions{maxBody: 64 << 10}
+	fs.StringVar(&o.listen, "listen", listen, "accept clients on this `address`")
+	fs.StringVar(&o.db, "db", "bodytap.db", "the store: a SQLite `file`")
+	fs.StringVar(&o.ui, "ui", "", "also serve the web viewer on this `address`, such as 127.0.0.1:8081")
+	fs.StringVar(&o.token, "token", "", "`secret` the viewer asks for; required when --ui is not a loopback address")
+	fs.Var(&o.maxBody, "max-body", "`bytes` of each body kept")
+	fs.BoolVar(&o.insecure, "insecure", false, "do not verify the upstream's TLS certificate")
+	fs.DurationVar(&o.keepFor, "keep-for", 0, "delete exchanges older than this `duration` (0: keep them)")
+	fs.Int64Var(&o.keepCount, "keep-count", 0, "keep at most `N` exchanges, deleting the oldest (0: no limit)")
+	fs.Var(&o.keepBytes, "keep-bytes", "keep the store under this `size`, such as 1GiB, deleting the oldest (0: no limit)")
+	return o
+}
+
+func parseUpstream(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, usagef("--upstream %q: want an http:// or https:// URL with a host", s)
+	}
+	return u, nil
+}
+
+// runningProxy is a proxy that serves, with its store and viewer.
+type runningProxy struct {
+	opts     *serveOptions
+	store    *store.Store
+	proxy    *proxy.Proxy
+	srv      *http.Server
+	ui       *uiServer
+	proxyURL string
+	uiURL    string
+	stop     chan struct{} // closed to stop the drop watcher
+	done     chan struct{} // closed when the drop watcher stops
+	logger   *slog.Logger
+}
+
+// startProxy opens the store, starts the proxy (and the viewer if asked)
+// and returns once they accept connections.
+func startProxy(ctx context.Context, e *env, o *serveOptions) (*runningProxy, error) {
+	logger := o.logger
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(e.stderr, nil))
+	}
+	if o.ui != "" {
+		if err := checkUIBind(o.ui, o.token); err != nil {
+			return nil, err
+		}
+	}
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return nil, fmt.Errorf("--listen %s: %v", o.listen, errors.Unwrap(err))
+	}
+	st, err := openStore(o.db, store.Options{
+		MaxAge: o.keepFor, MaxCount: o.keepCount, MaxBytes: int64(o.keepBytes), Logger: logger,
+	})
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	p, err := proxy.New(proxy.Config{
+		Upstream:           o.upstream,
+		Tap:                bodytap.Config{Sink: st, MaxBodyBytes: int64(o.maxBody)},
+		Logger:             logger,
+		InsecureSkipVerify: o.insecure,
+	})
+	if err != nil {
+		ln.Close()
+		st.Close()
+		return nil, err
+	}
+	rp := &runningProxy{opts: o, store: st, proxy: p, logger: logger, stop: make(chan struct{}), done: make(chan struct{}),
+		proxyURL: "http://" + ln.Addr().String()}
+
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	if err := proxy.CheckUpstream(cctx, o.upstream); err != nil {
+		logger.Warn("upstream unreachable; serving anyway, requests get 502 until it is up", "upstream", o.upstream.String(), "err", err)
+	}
+	cancel()
+
+	rp.srv = proxy.NewServer(o.listen, p)
+	go rp.srv.Serve(ln)
+	go rp.watchDrops()
+	if o.ui != "" {
+		if rp.ui, err = startUI(o.ui, o.token, st, logger); err != nil {
+			rp.shutdown()
+			return nil, err
+		}
+		rp.uiURL = rp.ui.url
+	}
+	return rp, nil
+}
+
+// watchDrops logs when captures are dropped: the delivery queue or the
+// store's queue was full.
+func (rp *runningProxy) watchDrops() {
+	defer close(rp.done)
+	var last int64
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+		case <-rp.stop:
+			return
+		}
+		if d := rp.dropped(); d > last {
+			rp.logger.Warn("captures dropped: the store cannot keep up", "dropped", d)
+			last = d
+		}
+	}
+}
+
+func (rp *runningProxy) dropped() int64 {
+	return rp.proxy.Stats().Dropped + rp.store.Stats().Dropped
+}
+
+// shutdown stops accepting, lets in-flight exchanges finish (up to
+// shutdownGrace), delivers every captured exchange to the store, and
+// closes it.
+func (rp *runningProxy) shutdown() error {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	var errs []error
+	if rp.srv != nil {
+		if err := rp.srv.Shutdown(ctx); err != nil {
+			rp.srv.Close()
+		}
+	}
+	if rp.ui != nil {
+		rp.ui.shutdown(ctx)
+	}
+	errs = append(errs, rp.proxy.Close())
+	close(rp.stop)
+	<-rp.done
+	errs = append(errs, rp.store.Close())
+	ps, ss := rp.proxy.Stats(), rp.store.Stats()
+	rp.logger.Info("stopped", "captured", ps.Captured, "stored", ss.Stored, "dropped", ps.Dropped+ss.Dropped, "store_errors", ss.Errors)
+	return errors.Join(errs...)
+}
