@@ -207,8 +207,16 @@ type Options struct {
 	FlushInterval time.Duration
 	// QueueBytes bounds the bytes of exchanges waiting to be written,
 	// counted as their body copies and 1 KiB each; Record drops (and
-	// counts) past it (default DefaultQueueBytes).
+	// counts) past it (default DefaultQueueBytes), unless RecordWait
+	// lets it wait.
 	QueueBytes int64
+	// RecordWait is how long Record may wait for room in a full queue
+	// before it drops. Zero never waits. A Tap calls Record from its
+	// delivery goroutine, so waiting there slows delivery, not requests,
+	// until the Tap's own queue fills (see bodytap.Config.QueueWait);
+	// the capturing proxy sets both, so that overload slows it down
+	// instead of losing captures.
+	RecordWait time.Duration
 
 	// Retention: 0 means no limit. See the package documentation.
 	MaxAge   time.Duration // older exchanges are deleted
@@ -447,13 +455,31 @@ func dsn(abs string, readOnly bool, pragmas []string) string {
 // goroutine (the Tap's delivery goroutine: some microseconds of CPU), and
 // keeps its body copies, unchanged, until they are written. When the
 // queue already holds Options.QueueBytes, and after Close (or on a
-// read-only store), it drops x and counts it in Stats.Dropped.
+// read-only store), it drops x and counts it in Stats.Dropped; with
+// Options.RecordWait it first waits that long for room.
 func (s *Store) Record(x *bodytap.Exchange) {
 	if x == nil {
 		return
 	}
 	c := cost(x)
+	var deadline *time.Timer
 	s.mu.Lock()
+	for !s.closed && s.w != nil && s.queued+c > s.opts.QueueBytes && s.queued > 0 && s.opts.RecordWait > 0 {
+		// Full: wait for the writer to finish a batch, up to RecordWait.
+		progress := s.progress
+		s.mu.Unlock()
+		if deadline == nil {
+			deadline = time.NewTimer(s.opts.RecordWait)
+			defer deadline.Stop()
+		}
+		select {
+		case <-progress:
+		case <-deadline.C:
+			s.drop()
+			return
+		}
+		s.mu.Lock()
+	}
 	if s.closed || s.w == nil || s.queued+c > s.opts.QueueBytes {
 		s.mu.Unlock()
 		s.drop()

@@ -20,7 +20,14 @@ const pageSize = 16384
 
 // Work the writer does per transaction when it has nothing else to do.
 const (
-	indexStepRows    = 256         // rows added to the full-text index
+	indexStepRows = 256 // rows added to the full-text index
+	// indexShare is the most of the writer's time that full-text
+	// indexing may take: after a step that took d, the next waits
+	// d×(1/indexShare−1). Trigram indexing costs more CPU than storing
+	// the exchange; bounded, it cannot starve the capture under
+	// sustained load. The index then lags, and searches read the rows
+	// not yet indexed directly, so they stay exact.
+	indexShare       = 0.2
 	expireStep       = 5000        // rows removed for their age
 	idleInterval     = time.Second // how often an idle writer enforces MaxAge
 	optimizeInterval = time.Hour   // how often the writer updates the planner's statistics
@@ -43,8 +50,9 @@ type writer struct {
 	terms      [numTermKinds]map[string]bool // known to be in terms
 	termsFull  int64
 	closed     bool
-	ftsPending bool // rows may wait for the full-text index
-	expiring   bool // rows may wait to be removed for their age
+	ftsPending bool      // rows may wait for the full-text index
+	ftsNext    time.Time // no index step before this (indexShare)
+	expiring   bool      // rows may wait to be removed for their age
 	lastExpire time.Time
 	optimized  time.Time // last PRAGMA optimize
 }
@@ -457,8 +465,11 @@ func (w *writer) maintain(ctx context.Context) (did bool, deleted int64, err err
 			return true, 0, err
 		}
 		return true, t.deleted, nil
-	case w.ftsPending:
+	case w.ftsPending && !time.Now().Before(w.ftsNext):
+		start := time.Now()
 		deleted, err := w.index(ctx, indexStepRows)
+		took := time.Since(start)
+		w.ftsNext = time.Now().Add(time.Duration(float64(took) * (1/indexShare - 1)))
 		return true, deleted, err
 	case time.Since(w.optimized) >= optimizeInterval:
 		w.optimized = time.Now()
@@ -544,6 +555,17 @@ func (w *writer) index(ctx context.Context, n int) (deleted int64, err error) {
 	return t.deleted, nil
 }
 
+// indexWait returns how long until the next full-text index step may
+// run, if one is pending; else 0.
+func (w *writer) indexWait() time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.ftsPending || w.closed {
+		return 0
+	}
+	return max(time.Until(w.ftsNext), time.Millisecond)
+}
+
 // run is the writer goroutine: it writes batches from the queue and,
 // while none is due, maintains the file.
 func (s *Store) run() {
@@ -570,6 +592,9 @@ func (s *Store) run() {
 				s.notifyCommit()
 			}
 			continue
+		}
+		if d := s.w.indexWait(); d > 0 && d < wait {
+			wait = d
 		}
 		timer.Reset(wait)
 		select {

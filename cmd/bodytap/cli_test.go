@@ -436,7 +436,7 @@ func TestDemo(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "demo.db")
 	r := bodytapCmd(t, nil, "demo", "--db", db, // not a terminal: exits after the traffic
-		 "--listen", "127.0.0.1:0", "--ui", "127.0.0.1:0")
+		"--listen", "127.0.0.1:0", "--ui", "127.0.0.1:0")
 	if r.code != 0 {
 		t.Fatalf("demo: exit %d\n%s", r.code, r.stderr)
 	}
@@ -495,4 +495,3 @@ func TestProxyMemory(t *testing.T) {
 	}
 	p.stop(t)
 }
-

@@ -1,0 +1,178 @@
+package proxy_test
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/proxy"
+	"github.com/bodytap/bodytap/store"
+)
+
+// The benchmarks here compare the capturing proxy, storing every exchange
+// in a real SQLite file, with a bare httputil.ReverseProxy in front of the
+// same upstream, in the same run:
+//
+//	go test -run XXX -bench 'Proxy(Throughput|Latency)' -count 6 ./proxy/ | go run ./internal/benchratio
+//
+// or scripts/bench-proxy.sh, which interleaves the rounds.
+
+// benchBody is the 1 KiB JSON document of the benchmark workload.
+var benchBody = `{"items":[` + strings.TrimSuffix(strings.Repeat(`{"id":12345,"name":"widget","ok":true},`, 26), ",") + `]}`
+
+func benchUpstream(b *testing.B) *url.URL {
+	b.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, benchBody)
+	}))
+	b.Cleanup(srv.Close)
+	u, _ := url.Parse(srv.URL)
+	return u
+}
+
+// benchProxies returns the two front ends to compare, by name.
+func benchFrontEnd(b *testing.B, variant string, up *url.URL) string {
+	b.Helper()
+	var h http.Handler
+	switch variant {
+	case "bare":
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 256
+		tr.DisableCompression = true
+		h = &httputil.ReverseProxy{
+			Rewrite:   func(pr *httputil.ProxyRequest) { pr.SetURL(up); pr.SetXForwarded() },
+			Transport: tr,
+		}
+	case "capture":
+		st, err := store.Open(filepath.Join(b.TempDir(), "bench.db"), store.Options{RecordWait: proxy.DefaultQueueWait})
+		if err != nil {
+			b.Fatal(err)
+		}
+		p, err := proxy.New(proxy.Config{Upstream: up, Tap: bodytap.Config{Sink: st}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() {
+			p.Close()
+			if s := p.Stats(); s.Dropped > 0 {
+				b.Errorf("the tap dropped %d captures", s.Dropped)
+			}
+			st.Close()
+			if s := st.Stats(); s.Dropped > 0 {
+				b.Errorf("the store dropped %d exchanges", s.Dropped)
+			}
+		})
+		h = p
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := proxy.NewServer(ln.Addr().String(), h)
+	go srv.Serve(ln)
+	b.Cleanup(func() { srv.Close() })
+	return "http://" + ln.Addr().String()
+}
+
+func benchClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, DisableCompression: true}}
+}
+
+func post(c *http.Client, u string) error {
+	resp, err := c.Post(u, "application/json", strings.NewReader(benchBody))
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err == nil && resp.StatusCode != 200 {
+		err = fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return err
+}
+
+// BenchmarkProxyThroughput measures requests per second through each front
+// end under full load: 1 KiB request and response bodies, keep-alive.
+func BenchmarkProxyThroughput(b *testing.B) {
+	up := benchUpstream(b)
+	for _, v := range []string{"bare", "capture"} {
+		b.Run("1KiB/"+v, func(b *testing.B) {
+			u := benchFrontEnd(b, v, up) + "/api"
+			c := benchClient()
+			b.SetParallelism(8)
+			b.ReportAllocs()
+			start := time.Now()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := post(c, u); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+		})
+	}
+}
+
+// BenchmarkProxyLatency measures latency at a moderate load: 4 clients
+// sending 250 requests a second each (1,000 req/s), reporting the median
+// and 99th percentile.
+func BenchmarkProxyLatency(b *testing.B) {
+	up := benchUpstream(b)
+	for _, v := range []string{"bare", "capture"} {
+		b.Run("1KiB/"+v, func(b *testing.B) {
+			u := benchFrontEnd(b, v, up) + "/api"
+			c := benchClient()
+			const clients = 4
+			const interval = 4 * time.Millisecond
+			var mu sync.Mutex
+			var lat []time.Duration
+			var wg sync.WaitGroup
+			per := max(b.N/clients, 1)
+			b.ResetTimer()
+			for range clients {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					mine := make([]time.Duration, 0, per)
+					tick := time.NewTicker(interval)
+					defer tick.Stop()
+					for range per {
+						<-tick.C
+						t0 := time.Now()
+						if err := post(c, u); err != nil {
+							b.Error(err)
+							return
+						}
+						mine = append(mine, time.Since(t0))
+					}
+					mu.Lock()
+					lat = append(lat, mine...)
+					mu.Unlock()
+				}()
+			}
+			wg.Wait()
+			b.StopTimer()
+			slices.Sort(lat)
+			if len(lat) == 0 {
+				return
+			}
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+		})
+	}
+}
