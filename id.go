@@ -29,6 +29,12 @@ func init() {
 	idState.seq.Store(binary.BigEndian.Uint64(b[2:]))
 }
 
+// NewID returns a new ID for an exchange that started at t, as the Tap
+// makes them: IDs of one process sort by t (to the millisecond), then by
+// the order they were made. Importers use it for exchanges that come
+// without one.
+func NewID(t time.Time) ID { return newID(t) }
+
 // newID returns a new ID for an exchange that started at t.
 func newID(t time.Time) ID {
 	var id ID

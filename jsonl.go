@@ -232,7 +232,7 @@ func (x *Exchange) decodeJSON(data []byte) error {
 		TimeToHeaders: time.Duration(j.TimeToHeadersNS),
 		Route:         j.Route,
 		Hijacked:      j.Hijacked,
-		Err:           errorFromText(j.Error),
+		Err:           ErrorFromText(j.Error),
 		Request: Request{
 			Method:        j.Request.Method,
 			Proto:         j.Request.Proto,
@@ -279,7 +279,7 @@ func bodyFromJSON(j *bodyJSON) (Body, error) {
 		Decoded:   j.Decoded,
 		Redacted:  j.Redacted,
 		Withheld:  j.Withheld,
-		Err:       errorFromText(j.Error),
+		Err:       ErrorFromText(j.Error),
 	}
 	switch {
 	case j.Encoding != "" && j.Encoding != "base64":
@@ -296,9 +296,12 @@ func bodyFromJSON(j *bodyJSON) (Body, error) {
 	return b, nil
 }
 
-// errorFromText rebuilds an error from its text. Text made by wrapping one
-// of the Tap's sentinel errors wraps it again.
-func errorFromText(s string) error {
+// ErrorFromText rebuilds an [Exchange.Err] from its text, as JSON Lines,
+// HAR files and the store keep it: text made by wrapping one of the Tap's
+// sentinel errors ([ErrClientGone], [ErrHandlerPanic], [ErrAborted],
+// [ErrHijacked]) wraps it again, so that errors.Is finds it. Empty text
+// gives nil.
+func ErrorFromText(s string) error {
 	if s == "" {
 		return nil
 	}

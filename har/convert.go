@@ -231,7 +231,7 @@ func toExchange(e *Entry) (*bodytap.Exchange, error) {
 			return nil, fmt.Errorf("_id %q: not a bodytap ID", e.ID)
 		}
 	} else {
-		x.ID = newID(e.StartedDateTime)
+		x.ID = bodytap.NewID(e.StartedDateTime)
 	}
 	t := &e.Timings
 	for _, v := range []float64{t.Blocked, t.DNS, t.Connect, t.Send, t.Wait} {
@@ -240,7 +240,7 @@ func toExchange(e *Entry) (*bodytap.Exchange, error) {
 		}
 	}
 	if e.Error != "" {
-		x.Err = parseError(e.Error)
+		x.Err = bodytap.ErrorFromText(e.Error)
 	}
 
 	rq := &e.Request
@@ -358,21 +358,6 @@ func guessSize(b *bodytap.Body, alt int64) {
 	if b.Size > n && b.Decoded == "" {
 		b.Truncated = true
 	}
-}
-
-// parseError rebuilds an exchange's error from its text, so that
-// errors.Is still finds bodytap's sentinel errors.
-func parseError(s string) error {
-	for _, sentinel := range []error{bodytap.ErrClientGone, bodytap.ErrHandlerPanic, bodytap.ErrAborted, bodytap.ErrHijacked} {
-		m := sentinel.Error()
-		if s == m {
-			return sentinel
-		}
-		if rest, ok := strings.CutPrefix(s, m+": "); ok {
-			return fmt.Errorf("%w: %s", sentinel, rest)
-		}
-	}
-	return errors.New(s)
 }
 
 // nameValues lists h in HAR form: names sorted, each value its own item.

@@ -28,7 +28,7 @@ func exchange(tb testing.TB) *bodytap.Exchange {
 		tb.Fatal(err)
 	}
 	return &bodytap.Exchange{
-		ID:            newID(t0),
+		ID:            bodytap.NewID(t0),
 		Start:         t0,
 		Duration:      1234567891 * time.Nanosecond,
 		TimeToHeaders: 1000001 * time.Nanosecond,

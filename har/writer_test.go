@@ -49,7 +49,7 @@ func exchanges(tb testing.TB, n int) []*bodytap.Exchange {
 	xs := make([]*bodytap.Exchange, n)
 	for i := range xs {
 		x := exchange(tb)
-		x.ID = newID(t0)
+		x.ID = bodytap.NewID(t0)
 		x.Route = fmt.Sprintf("GET /item/%d", i)
 		xs[i] = x
 	}

@@ -78,7 +78,7 @@ func pagingFile(b *testing.B) string {
 }
 
 func newIDBytes(t time.Time) []byte {
-	id := newID(t)
+	id := bodytap.NewID(t)
 	return id[:]
 }
 

@@ -72,7 +72,7 @@ func ingest(tb testing.TB, s *Store, tmpl []*bodytap.Exchange, n int, t0 time.Ti
 	for i := range n {
 		x := *tmpl[i%len(tmpl)]
 		x.Start = t0.Add(time.Duration(i) * 50 * time.Microsecond)
-		x.ID = newID(x.Start)
+		x.ID = bodytap.NewID(x.Start)
 		for {
 			s.mu.Lock()
 			full := s.queued > s.opts.QueueBytes/2

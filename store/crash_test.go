@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bodytap/bodytap"
 )
 
 const crashEnv = "BODYTAP_STORE_CRASH_CHILD"
@@ -45,7 +47,7 @@ func TestCrashHelper(t *testing.T) {
 	for i := 0; ; i++ {
 		x := *tmpl[i%len(tmpl)]
 		x.Start = t0.Add(time.Duration(i) * time.Microsecond)
-		x.ID = newID(x.Start)
+		x.ID = bodytap.NewID(x.Start)
 		s.Record(&x)
 		if s.Stats().Dropped > 0 {
 			time.Sleep(time.Millisecond) // let the writer catch up

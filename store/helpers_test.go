@@ -106,7 +106,7 @@ func (g *gen) next() *bodytap.Exchange {
 	}
 	statuses := []int{200, 200, 200, 201, 204, 301, 304, 400, 401, 404, 500, 502, 503, 0}
 	x := &bodytap.Exchange{
-		ID:            newID(g.t),
+		ID:            bodytap.NewID(g.t),
 		Start:         g.t,
 		Duration:      time.Duration(r.IntN(2000)) * time.Millisecond / 4,
 		TimeToHeaders: time.Duration(r.IntN(100)) * time.Millisecond,

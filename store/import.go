@@ -2,14 +2,9 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"iter"
-	"sync"
-	"sync/atomic"
-	"time"
 
 	"github.com/bodytap/bodytap"
 )
@@ -70,7 +65,7 @@ func (w *writer) importAll(ctx context.Context, xs iter.Seq2[*bodytap.Exchange, 
 		}
 		if x.ID.IsZero() {
 			y := *x
-			y.ID = newID(x.Start)
+			y.ID = bodytap.NewID(x.Start)
 			x = &y
 		}
 		r, err := newRow(x)
@@ -91,26 +86,4 @@ func (w *writer) importAll(ctx context.Context, xs iter.Seq2[*bodytap.Exchange, 
 		return 0, 0, err
 	}
 	return t.added, t.deleted, nil
-}
-
-// idState makes the IDs of imported exchanges that have none, laid out as
-// bodytap lays out its own (see bodytap.ID).
-var idState struct {
-	once sync.Once
-	hi   uint16
-	seq  atomic.Uint64
-}
-
-func newID(t time.Time) bodytap.ID {
-	idState.once.Do(func() {
-		var b [10]byte
-		rand.Read(b[:])
-		idState.hi = binary.BigEndian.Uint16(b[:2])
-		idState.seq.Store(binary.BigEndian.Uint64(b[2:]))
-	})
-	var id bodytap.ID
-	ms := uint64(t.UnixMilli()) & (1<<48 - 1)
-	binary.BigEndian.PutUint64(id[0:8], ms<<16|uint64(idState.hi))
-	binary.BigEndian.PutUint64(id[8:16], idState.seq.Add(1))
-	return id
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bodytap/bodytap"
 )
 
 // explain returns SQLite's plan of query.
@@ -37,7 +39,7 @@ func TestQueryPlans(t *testing.T) {
 	// A rare value and a rare path, that the probes find few of.
 	rare := *tmpl[0]
 	rare.Start = time.Now()
-	rare.ID = newID(rare.Start)
+	rare.ID = bodytap.NewID(rare.Start)
 	rare.Request.Method = "PROPFIND"
 	rare.Request.URL = mustURL("https://api.example.com/rare/path")
 	s.Record(&rare)

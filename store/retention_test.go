@@ -39,7 +39,7 @@ func TestRetentionBytes(t *testing.T) {
 		for i := range batch {
 			x := *tmpl[i%len(tmpl)]
 			x.Start = t0.Add(time.Duration(written) * time.Microsecond)
-			x.ID = newID(x.Start)
+			x.ID = bodytap.NewID(x.Start)
 			written += cost(&x)
 			s.Record(&x)
 		}
@@ -133,7 +133,7 @@ func TestRetentionAge(t *testing.T) {
 		default: // expired already
 			x.Start = now.Add(-time.Hour - time.Duration(i)*time.Second)
 		}
-		x.ID = newID(x.Start)
+		x.ID = bodytap.NewID(x.Start)
 		if i < 10 {
 			kept = append(kept, x.ID)
 		} else if i < 20 {

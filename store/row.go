@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/gob"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -381,13 +380,13 @@ func applyRaw(x *bodytap.Exchange, raw []byte) error {
 	set(&x.Request.Body.Decoded, r.ReqDecoded)
 	set(&x.Response.Body.Decoded, r.RespDecoded)
 	if r.Err != "" {
-		x.Err = errorFromText(r.Err)
+		x.Err = bodytap.ErrorFromText(r.Err)
 	}
 	if r.ReqErr != "" {
-		x.Request.Body.Err = errorFromText(r.ReqErr)
+		x.Request.Body.Err = bodytap.ErrorFromText(r.ReqErr)
 	}
 	if r.RespErr != "" {
-		x.Response.Body.Err = errorFromText(r.RespErr)
+		x.Response.Body.Err = bodytap.ErrorFromText(r.RespErr)
 	}
 	if r.ReqHeader != nil {
 		x.Request.Header = r.ReqHeader
@@ -404,21 +403,6 @@ func applyRaw(x *bodytap.Exchange, raw []byte) error {
 		}
 	}
 	return nil
-}
-
-// errorFromText rebuilds an error from its text as the JSON form does: one
-// made from a sentinel error of bodytap wraps it again.
-func errorFromText(s string) error {
-	for _, sentinel := range []error{bodytap.ErrClientGone, bodytap.ErrHandlerPanic, bodytap.ErrAborted, bodytap.ErrHijacked} {
-		m := sentinel.Error()
-		if s == m {
-			return sentinel
-		}
-		if rest, ok := strings.CutPrefix(s, m+": "); ok {
-			return fmt.Errorf("%w: %s", sentinel, rest)
-		}
-	}
-	return errors.New(s)
 }
 
 // decodeExchange rebuilds an exchange from its bodies row.

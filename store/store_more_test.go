@@ -268,7 +268,7 @@ func TestQueueBound(t *testing.T) {
 	for i := range 100 {
 		x := *tmpl[i%4]
 		x.Start = t0.Add(time.Duration(i) * time.Millisecond)
-		x.ID = newID(x.Start)
+		x.ID = bodytap.NewID(x.Start)
 		s.Record(&x) // never blocks
 	}
 	if time.Since(t0) > time.Second {
@@ -303,7 +303,7 @@ func TestFailedBatch(t *testing.T) {
 	for i := range 200 {
 		x := *tmpl[i%8]
 		x.Start = time.Now()
-		x.ID = newID(x.Start)
+		x.ID = bodytap.NewID(x.Start)
 		s.Record(&x)
 	}
 	flush(t, s)

@@ -17,7 +17,7 @@ func roundTripCases() []*bodytap.Exchange {
 	var xs []*bodytap.Exchange
 	add := func(x *bodytap.Exchange) {
 		x.Start = t0.Add(time.Duration(len(xs)) * time.Millisecond)
-		x.ID = newID(x.Start)
+		x.ID = bodytap.NewID(x.Start)
 		xs = append(xs, x)
 	}
 	binary := make([]byte, 256)
@@ -141,7 +141,7 @@ func TestRoundTrip(t *testing.T) {
 	if i != 0 {
 		t.Errorf("Scan yielded %d exchanges, want %d", len(xs)-i, len(xs))
 	}
-	if _, err := s.Get(ctx, newID(time.Now())); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Get(ctx, bodytap.NewID(time.Now())); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Get of an unknown ID: %v, want ErrNotFound", err)
 	}
 	// And after reopening the file.

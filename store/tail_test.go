@@ -59,7 +59,7 @@ func TestSubscribe(t *testing.T) {
 	// A long request: it started first (smallest ID) but commits last.
 	long := g.next()
 	long.Start = base.Add(-time.Hour)
-	long.ID = newID(long.Start)
+	long.ID = bodytap.NewID(long.Start)
 	start := time.Now()
 	for _, x := range xs {
 		s.Record(x)
