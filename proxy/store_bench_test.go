@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -26,7 +27,8 @@ import (
 //
 //	go test -run XXX -bench 'Proxy(Throughput|Latency)' -count 6 ./proxy/ | go run ./internal/benchratio
 //
-// or scripts/bench-proxy.sh, which interleaves the rounds.
+// or scripts/bench-proxy.sh, which interleaves the rounds. NOFTS=1 in the
+// environment stores without the full-text index, to see its share.
 
 // benchBody is the 1 KiB JSON document of the benchmark workload.
 var benchBody = `{"items":[` + strings.TrimSuffix(strings.Repeat(`{"id":12345,"name":"widget","ok":true},`, 26), ",") + `]}`
@@ -57,7 +59,7 @@ func benchFrontEnd(b *testing.B, variant string, up *url.URL) string {
 			Transport: tr,
 		}
 	case "capture":
-		st, err := store.Open(filepath.Join(b.TempDir(), "bench.db"), store.Options{RecordWait: proxy.DefaultQueueWait})
+		st, err := store.Open(filepath.Join(b.TempDir(), "bench.db"), store.Options{RecordWait: proxy.DefaultQueueWait, NoFullText: os.Getenv("NOFTS") != ""})
 		if err != nil {
 			b.Fatal(err)
 		}
