@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -300,11 +301,12 @@ func (r *Redaction) redactHeaderValues(k string, vv []string) []string {
 var headerWords = [...]string{"authorization", "token", "secret", "apikey", "password", "passwd", "session", "credential", "privatekey"}
 
 // fieldWords are the words that make a field name sensitive, compared as
-// headerWords are.
+// headerWords are. foldedName.sensitive spells them out for speed; keep
+// the two in step (TestSensitiveFieldWords checks that they are).
 var fieldWords = [...]string{"password", "passwd", "secret", "token", "apikey", "authorization", "credential", "privatekey"}
 
 // fieldNames are the field names that are sensitive whole, compared as
-// headerWords are.
+// headerWords are, and spelled out in foldedName.sensitive too.
 var fieldNames = [...]string{"cvv", "ssn", "cardnumber", "creditcard"}
 
 // sensitiveHeader reports whether the values of the header named k are
@@ -326,6 +328,35 @@ func (r *Redaction) sensitiveHeader(k string) bool {
 // sensitiveField reports whether the query parameter, form field or JSON
 // key named name has its value hidden.
 func sensitiveField[S string | []byte](r *Redaction, name S) bool {
+	return sensitiveName(name) || isField(r, name)
+}
+
+// sensitiveName reports whether name is sensitive by the built-in rules:
+// it contains one of fieldWords or is one of fieldNames. The answer
+// depends on name alone, not on the Redaction.
+func sensitiveName[S string | []byte](name S) bool {
+	var f foldedName
+	f.n = foldName(&f.b, name)
+	if f.n <= len(f.b) {
+		return f.sensitive()
+	}
+	return sensitiveWords(name)
+}
+
+// isField reports whether name is one of r.Fields, ignoring case.
+func isField[S string | []byte](r *Redaction, name S) bool {
+	for _, f := range r.Fields {
+		if equalFoldASCII(name, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// sensitiveWords reports whether name contains one of fieldWords or is
+// one of fieldNames, as sensitiveField matches them. It is the general
+// form of foldedName.sensitive, for names too long to fold.
+func sensitiveWords[S string | []byte](name S) bool {
 	for _, w := range fieldWords {
 		if containsWord(name, w) {
 			return true
@@ -336,12 +367,99 @@ func sensitiveField[S string | []byte](r *Redaction, name S) bool {
 			return true
 		}
 	}
-	for _, f := range r.Fields {
-		if equalFoldASCII(name, f) {
+	return false
+}
+
+// maxFolded is the longest folded name that a foldedName holds. Longer
+// names, which are rare, are matched by sensitiveWords instead.
+const maxFolded = 64
+
+// A foldedName is a field name in the form that the sensitive words are
+// matched against: ASCII letters in lower case, '-' and '_' left out.
+// Folding a name once and matching the words against the result is much
+// cheaper than matching each word against the name as written.
+type foldedName struct {
+	b [maxFolded]byte
+	n int // the length of the folded name; more than len(b) if it did not fit
+}
+
+// nameFold maps each byte of a name to its folded form: an ASCII letter to
+// its lower case, '-' and '_' to 0 (left out), NUL to 0x80 (so that 0 can
+// mean left out: neither matches a letter) and every other byte to itself.
+var nameFold = func() (t [256]byte) {
+	for c := range t {
+		t[c] = lowerASCII(byte(c))
+	}
+	t['-'], t['_'], t[0] = 0, 0, 0x80
+	return t
+}()
+
+// foldName folds name into b and returns the length of the folded name,
+// which is more than len(b) if it did not fit; b then holds its start.
+func foldName[S string | []byte](b *[maxFolded]byte, name S) int {
+	n := 0
+	for i := 0; i < len(name); i++ {
+		if c := nameFold[name[i]]; c != 0 {
+			if n < len(b) {
+				b[n] = c
+			}
+			n++
+		}
+	}
+	return n
+}
+
+// sensitive reports whether the folded name, which must fit in f.b,
+// contains one of fieldWords or is one of fieldNames.
+func (f *foldedName) sensitive() bool {
+	s := f.b[:f.n]
+	switch len(s) {
+	case 3:
+		return string(s) == "cvv" || string(s) == "ssn"
+	case 10:
+		if string(s) == "cardnumber" || string(s) == "creditcard" {
 			return true
 		}
 	}
+	// Every word is at least 5 letters long, and starts with one of few
+	// letters: most places need only a look in wordStart.
+	for i := 0; i+5 <= len(s); i++ {
+		if !wordStart[s[i]] {
+			continue
+		}
+		t := s[i:]
+		switch t[0] {
+		case 'p':
+			if hasWord(t, "passw") && (hasWord(t[5:], "ord") || hasWord(t[5:], "d")) || hasWord(t, "privatekey") {
+				return true
+			}
+		case 's':
+			if hasWord(t, "secret") {
+				return true
+			}
+		case 't':
+			if hasWord(t, "token") {
+				return true
+			}
+		case 'a':
+			if hasWord(t, "apikey") || hasWord(t, "authorization") {
+				return true
+			}
+		case 'c':
+			if hasWord(t, "credential") {
+				return true
+			}
+		}
+	}
 	return false
+}
+
+// wordStart marks the letters that words of fieldWords start with.
+var wordStart = [256]bool{'p': true, 's': true, 't': true, 'a': true, 'c': true}
+
+// hasWord reports whether s starts with w.
+func hasWord(s []byte, w string) bool {
+	return len(s) >= len(w) && string(s[:len(w)]) == w
 }
 
 // lowerASCII lower-cases an ASCII letter.
@@ -480,23 +598,50 @@ func (r *Redaction) redactURLString(v string) (string, bool) {
 }
 
 // A splicer builds a copy of an input with spans of it replaced. It copies
-// nothing until the first replacement, so that inputs with nothing to hide
-// cost nothing.
+// nothing until it has the spans of the whole input, or more spans than it
+// keeps (spliceBatch), so that an input with nothing to hide costs
+// nothing, and one with a few things to hide costs one allocation, of the
+// exact size of the copy.
 type splicer struct {
-	out  []byte
-	last int // in[last:] is not copied yet
-	n    int // spans replaced
+	out  []byte // the copy so far, nil until the first flush
+	last int    // in[last:] is not copied yet
+	n    int    // spans replaced
+	grow int    // how much the spans so far add to the length of in
+	kept int    // spans pending in span, not yet in out
+	span [spliceBatch]struct {
+		from, to int
+		with     string
+	}
 }
+
+// spliceBatch is how many spans a splicer keeps before it starts the copy.
+const spliceBatch = 16
 
 // splice replaces in[from:to] with with. Spans must come in order.
 func splice[S string | []byte](sp *splicer, in S, from, to int, with string) {
-	if sp.out == nil {
-		sp.out = make([]byte, 0, len(in)+len(with))
+	if sp.kept == len(sp.span) {
+		if sp.out == nil {
+			sp.out = make([]byte, 0, spliceEstimate(len(in), sp.grow, sp.span[sp.kept-1].to))
+		}
+		flushSpans(sp, in)
 	}
-	sp.out = append(sp.out, in[sp.last:from]...)
-	sp.out = append(sp.out, with...)
-	sp.last = to
+	p := &sp.span[sp.kept]
+	p.from, p.to, p.with = from, to, with
+	sp.kept++
 	sp.n++
+	sp.grow += len(with) - (to - from)
+}
+
+// spliceEstimate returns the capacity to give the copy of an input of n
+// bytes when spans ending at to have added grow bytes: the growth seen so
+// far, carried on to the end, and some room to spare. A short estimate
+// costs one more allocation.
+func spliceEstimate(n, grow, to int) int {
+	extra := n / 64
+	if grow > 0 {
+		extra += int(int64(grow) * int64(n) / int64(max(to, 1)))
+	}
+	return n + extra
 }
 
 // spliced returns the copy of in that sp built, or nil if nothing was
@@ -505,7 +650,32 @@ func spliced[S string | []byte](sp *splicer, in S) []byte {
 	if sp.n == 0 {
 		return nil
 	}
+	need := len(in) + sp.grow
+	if sp.out == nil {
+		sp.out = make([]byte, 0, need)
+	} else if cap(sp.out) < need {
+		sp.out = slices.Grow(sp.out, need-len(sp.out))
+	}
+	flushSpans(sp, in)
 	return append(sp.out, in[sp.last:]...)
+}
+
+// flushSpans copies the spans that sp keeps, and the input between them,
+// to sp.out.
+func flushSpans[S string | []byte](sp *splicer, in S) {
+	for k := range sp.kept {
+		p := &sp.span[k]
+		sp.out = append(sp.out, in[sp.last:p.from]...)
+		sp.out = append(sp.out, p.with...)
+		sp.last = p.to
+		p.with = ""
+	}
+	sp.kept = 0
+}
+
+// reset empties sp for a new copy of the same input, keeping its buffer.
+func (sp *splicer) reset() {
+	*sp = splicer{out: sp.out[:0]}
 }
 
 // Errors that withhold a body: recorded in Body.Err with Body.Withheld.

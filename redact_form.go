@@ -6,7 +6,6 @@ import (
 	"io"
 	"mime"
 	"net/textproto"
-	"net/url"
 	"strings"
 )
 
@@ -22,21 +21,31 @@ func redactPairs[S string | []byte](r *Redaction, s S) ([]byte, int) {
 	var sp splicer
 	var repl string
 	for pos := 0; pos < len(s); {
-		end := pos
-		for end < len(s) && s[end] != '&' && s[end] != ';' {
-			end++
-		}
-		pair := s[pos:end]
-		eq := 0
-		for eq < len(pair) && pair[eq] != '=' {
-			eq++
-		}
-		if eq < len(pair)-1 && formNameSensitive(r, pair[:eq]) {
-			if repl == "" {
-				repl = formEscape(r.replacement())
+		// Find the end of the pair, its first '=', and whether the name
+		// before it has escapes, in one pass.
+		end, eq, esc := pos, -1, false
+		for ; end < len(s); end++ {
+			k := formByte[s[end]]
+			if k == 0 {
+				continue
 			}
-			if string(pair[eq+1:]) != repl {
-				splice(&sp, s, pos+eq+1, end, repl)
+			if k == formSep {
+				break
+			}
+			if eq < 0 {
+				if k == formEq {
+					eq = end
+				} else {
+					esc = true
+				}
+			}
+		}
+		if eq >= 0 && eq < end-1 && formNameSensitive(r, s[pos:eq], esc) {
+			if repl == "" {
+				repl = formRepl.of(r.replacement())
+			}
+			if string(s[eq+1:end]) != repl {
+				splice(&sp, s, eq+1, end, repl)
 			}
 		}
 		pos = end + 1
@@ -44,20 +53,67 @@ func redactPairs[S string | []byte](r *Redaction, s S) ([]byte, int) {
 	return spliced(&sp, s), sp.n
 }
 
-// formNameSensitive reports whether the form field named name (escaped)
-// is sensitive.
-func formNameSensitive[S string | []byte](r *Redaction, name S) bool {
+// formByte classes the bytes that redactPairs looks for.
+var formByte = [256]uint8{'&': formSep, ';': formSep, '=': formEq, '%': formEsc, '+': formEsc}
+
+const (
+	formSep = 1 + iota // ends a pair
+	formEq             // ends the name
+	formEsc            // escapes in the name
+)
+
+// formNameSensitive reports whether the form field named name is
+// sensitive, as written or, if it has escapes ('%' or '+'), unescaped.
+func formNameSensitive[S string | []byte](r *Redaction, name S, esc bool) bool {
 	if sensitiveField(r, name) {
 		return true
 	}
-	for i := 0; i < len(name); i++ {
-		if name[i] == '%' || name[i] == '+' {
-			u, err := url.QueryUnescape(string(name))
-			return err == nil && sensitiveField(r, u)
+	if !esc {
+		return false
+	}
+	var buf [64]byte // enough for most names; longer ones allocate
+	u, ok := queryUnescape(buf[:0], name)
+	return ok && sensitiveField(r, u)
+}
+
+// queryUnescape appends s to dst unescaped as url.QueryUnescape does it,
+// and reports false where that would fail: for a '%' not followed by two
+// hexadecimal digits.
+func queryUnescape[S string | []byte](dst []byte, s S) ([]byte, bool) {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '%':
+			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+				return nil, false
+			}
+			dst = append(dst, unhex(s[i+1])<<4|unhex(s[i+2]))
+			i += 2
+		case '+':
+			dst = append(dst, ' ')
+		default:
+			dst = append(dst, c)
 		}
 	}
-	return false
+	return dst, true
 }
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// unhex returns the value of the hexadecimal digit c.
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
+}
+
+// formRepl caches the replacement escaped for forms and query strings.
+var formRepl = encodedRepl{encode: formEscape}
 
 // formEscape escapes s for a query string or form value, leaving the
 // characters that need no escaping there as they are, so that the default

@@ -2,9 +2,13 @@ package bodytap
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // JSON redaction works on the bytes: a small scanner walks the document,
@@ -17,6 +21,13 @@ import (
 // Input that the scanner cannot follow (it is not JSON after all, or is
 // nested deeper than maxJSONDepth) is redacted textually instead, a
 // cruder pass that errs towards hiding too much.
+//
+// Every JSON body a Tap keeps goes through the scanner, so it is written
+// for speed: strings are skipped eight bytes at a time, key names are
+// looked up in a keyMemo rather than matched each time, and nothing is
+// copied or allocated until there is something to hide. Its results must
+// stay byte for byte those of the plainer code it replaced, which the
+// tests keep as a reference (redact_ref_test.go).
 
 // maxJSONDepth bounds the nesting the scanner follows, and so the memory
 // it needs; deeper documents are redacted textually.
@@ -26,7 +37,10 @@ const maxJSONDepth = 10000
 const maxTextKey = 128
 
 // redactJSON returns the JSON (or JSON stream) b with sensitive values
-// replaced, and how many were.
+// replaced, and how many were. With nothing to replace, it returns nil
+// and allocates nothing (but a keyMemo when the pool has none to give);
+// otherwise it allocates the copy, once, at its exact size unless there
+// are more than spliceBatch values to replace.
 func (r *Redaction) redactJSON(b []byte) ([]byte, int, error) {
 	if len(b) >= 2 && (b[0] == 0 || b[1] == 0 || b[0] == 0xFE && b[1] == 0xFF || b[0] == 0xFF && b[1] == 0xFE) {
 		// UTF-16 or UTF-32: nothing below would find a key.
@@ -41,10 +55,12 @@ func (r *Redaction) redactJSON(b []byte) ([]byte, int, error) {
 			}
 		}
 	}
+	s.keys = keyMemos.Get().(*keyMemo)
 	if !s.scan() {
-		s.sp = splicer{}
+		s.sp.reset()
 		s.text()
 	}
+	keyMemos.Put(s.keys)
 	return spliced(&s.sp, b), s.sp.n, nil
 }
 
@@ -53,21 +69,48 @@ type jsonScrubber struct {
 	r     *Redaction
 	in    []byte
 	sp    splicer
-	repl  string     // the replacement as a JSON string, made on first use
+	repl  string     // the replacement as a JSON string, looked up on first use
 	paths [][]jpStep // Redaction.JSONPaths, parsed
 	stack []jpElem   // where the scanner is, kept only when there are paths
+	keys  *keyMemo
 }
 
 // hide replaces in[from:to].
 func (s *jsonScrubber) hide(from, to int) {
 	if s.repl == "" {
-		var q bytes.Buffer
-		e := json.NewEncoder(&q)
-		e.SetEscapeHTML(false) // keep "<hidden>" readable
-		e.Encode(s.r.replacement())
-		s.repl = strings.TrimSuffix(q.String(), "\n")
+		s.repl = jsonRepl.of(s.r.replacement())
 	}
 	splice(&s.sp, s.in, from, to, s.repl)
+}
+
+// jsonRepl caches the replacement encoded as a JSON string.
+var jsonRepl = encodedRepl{encode: jsonString}
+
+// jsonString returns s encoded as a JSON string, as encoding/json encodes
+// it without HTML escaping (to keep "<hidden>" readable).
+func jsonString(s string) string {
+	var q bytes.Buffer
+	e := json.NewEncoder(&q)
+	e.SetEscapeHTML(false)
+	e.Encode(s)
+	return strings.TrimSuffix(q.String(), "\n")
+}
+
+// An encodedRepl caches a replacement encoded for one format, so that a
+// replacement is not encoded again for every body.
+type encodedRepl struct {
+	encode func(string) string
+	last   atomic.Pointer[[2]string] // the last replacement, and encoded
+}
+
+// of returns repl encoded.
+func (e *encodedRepl) of(repl string) string {
+	if p := e.last.Load(); p != nil && p[0] == repl {
+		return p[1]
+	}
+	enc := e.encode(repl)
+	e.last.Store(&[2]string{repl, enc})
+	return enc
 }
 
 func (s *jsonScrubber) push(e jpElem) {
@@ -99,139 +142,263 @@ func (s *jsonScrubber) pathHidden() bool {
 	return false
 }
 
+// utf8BOM is the byte order mark that the scanner skips at the start.
+var utf8BOM = []byte("\xEF\xBB\xBF")
+
 // scan redacts s.in as a sequence of JSON values, and reports false if it
 // found bytes that cannot be JSON (s.sp then holds a partial result). The
 // end of the input may come anywhere: what was seen is redacted, and a
 // sensitive value cut off is replaced up to the end.
+//
+// scan is the hot loop of JSON redaction. It is a state machine whose
+// three states are the labels value, key and after, so that each step
+// goes straight to the next; strings are skipped eight bytes at a time,
+// and whether a key is sensitive is mostly looked up in s.keys.
 func (s *jsonScrubber) scan() bool {
-	const (
-		value = iota // a value comes next
-		key          // a key comes next
-		after        // a value has ended
-	)
 	b := s.in
 	i := 0
-	if bytes.HasPrefix(b, []byte("\xEF\xBB\xBF")) {
+	if bytes.HasPrefix(b, utf8BOM) {
 		i = 3
 	}
 	var buf [64]bool
 	objs := buf[:0] // open containers, innermost last: true for an object
-	state := value
-	open := false // a container was just opened, so it may close at once
+	open := false   // a container was just opened, so it may close at once
 	hidden := s.pathHidden()
-	for {
-		i = skipJSONSpace(b, i)
+	var c byte
+
+value: // A value comes next.
+	i = skipJSONSpace(b, i)
+	if i >= len(b) {
+		return true
+	}
+	c = b[i]
+	if open && c == ']' {
+		objs = objs[:len(objs)-1]
+		s.pop()
+		i, open = i+1, false
+		goto after
+	}
+	open = false
+	if hidden {
+		end, ok := skipJSONValue(b, i)
+		if !ok {
+			return false
+		}
+		s.hide(i, end)
+		i, hidden = end, false
+		goto after
+	}
+	switch c {
+	case '"':
+		i, _ = jsonStringEnd(b, i)
+		goto after
+	case '{', '[':
+		if len(objs) >= maxJSONDepth {
+			return false
+		}
+		objs = append(objs, c == '{')
+		i, open = i+1, true
+		if c == '{' {
+			goto key
+		}
+		s.push(jpElem{isIndex: true})
+		hidden = s.pathHidden()
+		goto value
+	}
+	if end, ok := jsonScalarEnd(b, i); ok {
+		i = end
+		goto after
+	}
+	return false
+
+key: // A key comes next.
+	i = skipJSONSpace(b, i)
+	if i >= len(b) {
+		return true
+	}
+	c = b[i]
+	if open && c == '}' {
+		objs = objs[:len(objs)-1]
+		i, open = i+1, false
+		goto after
+	}
+	open = false
+	if c != '"' {
+		return false
+	}
+	{
+		end, closed, escaped := keyEnd(b, i)
+		if escaped {
+			end, closed = jsonStringEnd(b, i)
+		}
+		if !closed {
+			return true // cut in the key: no value to hide
+		}
+		k := b[i+1 : end-1]
+		var sensitive bool
+		if escaped {
+			var u string
+			if json.Unmarshal(b[i:end], &u) != nil {
+				return false
+			}
+			k = []byte(u)
+			sensitive = sensitiveField(s.r, k)
+		} else {
+			sensitive = s.keys.sensitive(k, b, i+1) || isField(s.r, k)
+		}
+		i = skipJSONSpace(b, end)
 		if i >= len(b) {
 			return true
 		}
-		c := b[i]
-		switch state {
-		case value:
-			if open && c == ']' {
-				objs = objs[:len(objs)-1]
-				s.pop()
-				i, state, open = i+1, after, false
-				continue
-			}
-			open = false
-			if hidden {
-				end, ok := skipJSONValue(b, i)
-				if !ok {
-					return false
-				}
-				s.hide(i, end)
-				i, state, hidden = end, after, false
-				continue
-			}
-			switch c {
-			case '{', '[':
-				if len(objs) >= maxJSONDepth {
-					return false
-				}
-				objs = append(objs, c == '{')
-				i, open = i+1, true
-				if c == '{' {
-					state = key
-				} else {
-					s.push(jpElem{isIndex: true})
-					hidden = s.pathHidden()
-				}
-			case '"':
-				i, _ = jsonStringEnd(b, i)
-				state = after
-			default:
-				end, ok := jsonScalarEnd(b, i)
-				if !ok {
-					return false
-				}
-				i, state = end, after
-			}
-		case key:
-			if open && c == '}' {
-				objs = objs[:len(objs)-1]
-				i, state, open = i+1, after, false
-				continue
-			}
-			open = false
-			if c != '"' {
-				return false
-			}
-			end, closed := jsonStringEnd(b, i)
-			if !closed {
-				return true // cut in the key: no value to hide
-			}
-			name := b[i+1 : end-1]
-			if bytes.IndexByte(name, '\\') >= 0 {
-				var u string
-				if json.Unmarshal(b[i:end], &u) != nil {
-					return false
-				}
-				name = []byte(u)
-			}
-			i = skipJSONSpace(b, end)
-			if i >= len(b) {
-				return true
-			}
-			if b[i] != ':' {
-				return false
-			}
+		if b[i] != ':' {
+			return false
+		}
+		i++
+		s.push(jpElem{key: k})
+		hidden = sensitive || s.paths != nil && s.pathHidden()
+	}
+	goto value
+
+after: // A value has ended.
+	i = skipJSONSpace(b, i)
+	if i >= len(b) {
+		return true
+	}
+	c = b[i]
+	if len(objs) == 0 {
+		// Another top-level value, as in NDJSON, JSON Lines and JSON
+		// text sequences (whose records start with RS).
+		if c == 0x1E {
 			i++
-			s.push(jpElem{key: name})
-			hidden = sensitiveField(s.r, name) || s.pathHidden()
-			state = value
-		case after:
-			if len(objs) == 0 {
-				// Another top-level value, as in NDJSON, JSON Lines and
-				// JSON text sequences (whose records start with RS).
-				if c == 0x1E {
-					i++
-				}
-				state, hidden = value, s.pathHidden()
-				continue
-			}
-			obj := objs[len(objs)-1]
-			switch {
-			case c == ',' && obj:
-				s.pop()
-				i, state = i+1, key
-			case c == ',':
-				s.nextIndex()
-				i, state, hidden = i+1, value, s.pathHidden()
-			case c == '}' && obj, c == ']' && !obj:
-				s.pop()
-				objs = objs[:len(objs)-1]
-				i++
-			default:
-				return false
-			}
+		}
+		hidden = s.pathHidden()
+		goto value
+	}
+	switch obj := objs[len(objs)-1]; {
+	case c == ',' && obj:
+		s.pop()
+		i++
+		goto key
+	case c == ',':
+		s.nextIndex()
+		i, hidden = i+1, s.pathHidden()
+		goto value
+	case c == '}' && obj, c == ']' && !obj:
+		s.pop()
+		objs = objs[:len(objs)-1]
+		i++
+		goto after
+	}
+	return false
+}
+
+// keyEnd returns the index just past the key string that starts with the
+// quote at b[i], and whether it is closed, as jsonStringEnd does, unless
+// the key has a backslash in it: it then stops there and reports escaped.
+func keyEnd(b []byte, i int) (end int, closed, escaped bool) {
+	j := i + 1
+	for j+8 <= len(b) {
+		x := binary.LittleEndian.Uint64(b[j:])
+		q := swarMatch(x, '"')
+		m := q | swarMatch(x, '\\')
+		if m == 0 {
+			j += 8
+			continue
+		}
+		// The lowest bit of m is for a quote or for a backslash, whichever
+		// comes first.
+		j += bits.TrailingZeros64(m) / 8
+		if m&-m&q != 0 {
+			return j + 1, true, false
+		}
+		return j, false, true
+	}
+	for ; j < len(b); j++ {
+		switch b[j] {
+		case '"':
+			return j + 1, true, false
+		case '\\':
+			return j, false, true
 		}
 	}
+	return len(b), false, false
 }
+
+// A keyMemo remembers which of the keys seen lately are sensitive by the
+// built-in rules. Most bodies use the same few keys again and again (think
+// of an array of objects of one kind), and looking a key up costs less
+// than matching it. It remembers keys of up to 16 bytes by their length
+// and their first and last 8 bytes, which is all of their bytes: none need
+// comparing. A key has two places it may be in, so that two keys seldom
+// keep pushing each other out.
+//
+// What a keyMemo holds depends on the keys alone, not on the Redaction
+// (Redaction.Fields are matched apart), so memos are shared between
+// bodies, through keyMemos: a small body then finds its keys known
+// already.
+type keyMemo [keyMemoSize]struct {
+	first, last uint64
+	tag         uint8 // length<<1 | sensitive; 0 for none
+}
+
+// keyMemos holds the keyMemos not in use.
+var keyMemos = sync.Pool{New: func() any { return new(keyMemo) }}
+
+// keyMemoBits is the log2 of keyMemoSize, the number of keys a keyMemo
+// holds.
+const (
+	keyMemoBits = 6
+	keyMemoSize = 1 << keyMemoBits
+)
+
+// sensitive reports whether the key k, at b[off:] in the input, is
+// sensitive by the built-in rules, as sensitiveName does.
+func (m *keyMemo) sensitive(k, b []byte, off int) bool {
+	n := len(k)
+	if n == 0 || n > 16 {
+		return sensitiveName(k)
+	}
+	// The key's first and last 8 bytes, zero past its end.
+	var first, last uint64
+	if n >= 8 {
+		first = binary.LittleEndian.Uint64(k)
+		last = binary.LittleEndian.Uint64(k[n-8:])
+	} else if off+8 <= len(b) {
+		// Load past the key, from b, and keep only the key's bytes.
+		first = binary.LittleEndian.Uint64(b[off:]) & (1<<(8*n) - 1)
+	} else {
+		for j := n - 1; j >= 0; j-- {
+			first = first<<8 | uint64(k[j])
+		}
+	}
+	h := (first ^ bits.RotateLeft64(last, 29) ^ uint64(n)) * 0x9E3779B97F4A7C15
+	e1, e2 := &m[h>>(64-keyMemoBits)], &m[h>>(64-2*keyMemoBits)%keyMemoSize]
+	if e1.first == first && e1.last == last && int(e1.tag>>1) == n {
+		return e1.tag&1 != 0
+	}
+	if e2.first == first && e2.last == last && int(e2.tag>>1) == n {
+		return e2.tag&1 != 0
+	}
+	// Not there: match it and keep it, in an empty place if there is one.
+	e := e2
+	if e1.tag == 0 {
+		e = e1
+	}
+	sensitive := sensitiveName(k)
+	e.first, e.last, e.tag = first, last, uint8(n<<1)
+	if sensitive {
+		e.tag |= 1
+	}
+	return sensitive
+}
+
+// jsonSpace marks the JSON whitespace bytes.
+var jsonSpace = [256]bool{' ': true, '\t': true, '\n': true, '\r': true}
 
 // skipJSONSpace returns the index of the first byte at or after i that is
 // not JSON whitespace.
 func skipJSONSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+	for i < len(b) && b[i] <= ' ' && jsonSpace[b[i]] {
 		i++
 	}
 	return i
@@ -242,7 +409,26 @@ func skipJSONSpace(b []byte, i int) int {
 // the end of b. Quotes of either kind work, for the textual pass.
 func jsonStringEnd(b []byte, i int) (int, bool) {
 	q := b[i]
-	for j := i + 1; j < len(b); j++ {
+	j := i + 1
+	// Most strings are short: look for the quote or a backslash eight
+	// bytes at a time.
+	for j+8 <= len(b) {
+		if j-i > 64 {
+			return jsonStringEndLong(b, i, j)
+		}
+		x := binary.LittleEndian.Uint64(b[j:])
+		m := swarMatch(x, q) | swarMatch(x, '\\')
+		if m == 0 {
+			j += 8
+			continue
+		}
+		j += bits.TrailingZeros64(m) / 8
+		if b[j] == q {
+			return j + 1, true
+		}
+		j += 2 // the backslash and the byte it escapes
+	}
+	for ; j < len(b); j++ {
 		switch b[j] {
 		case '\\':
 			j++
@@ -253,24 +439,72 @@ func jsonStringEnd(b []byte, i int) (int, bool) {
 	return len(b), false
 }
 
+// jsonStringEndLong is jsonStringEnd for a long string, from b[j] on, which
+// must not be escaped. A backslash escapes the byte after it, so a quote
+// ends the string when an even number of backslashes comes before it: the
+// search can jump from quote to quote with bytes.IndexByte, and count the
+// backslashes back.
+func jsonStringEndLong(b []byte, i, j int) (int, bool) {
+	q := b[i]
+	for ; ; j++ {
+		k := bytes.IndexByte(b[j:], q)
+		if k < 0 {
+			return len(b), false
+		}
+		j += k
+		// b[i] is a quote, so the count stops there at the latest.
+		e := j
+		for b[e-1] == '\\' {
+			e--
+		}
+		if (j-e)%2 == 0 {
+			return j + 1, true
+		}
+	}
+}
+
+// SWAR ("SIMD within a register") constants: a one and a high bit in each
+// byte of a word.
+const (
+	swarOnes  = 0x0101010101010101
+	swarHighs = 0x8080808080808080
+)
+
+// swarMatch returns a word with the high bit of the lowest byte of x that
+// equals c set, and zero if no byte equals c. Bits above that one may be
+// set too, in bytes that do not equal c, so only the lowest set bit
+// counts.
+func swarMatch(x uint64, c byte) uint64 {
+	v := x ^ swarOnes*uint64(c)
+	return (v - swarOnes) &^ v & swarHighs
+}
+
+// jsonNumber marks the bytes that the scanner takes as part of a number.
+var jsonNumber = func() (t [256]bool) {
+	for _, c := range []byte("0123456789+-.eE") {
+		t[c] = true
+	}
+	return t
+}()
+
 // jsonScalarEnd returns the index just past the number or literal at b[i],
 // or false if there is none there. A literal cut off by the end of b is
 // accepted.
 func jsonScalarEnd(b []byte, i int) (int, bool) {
 	var lit string
 	switch c := b[i]; {
+	case c == '-' || '0' <= c && c <= '9':
+		j := i + 1
+		for j < len(b) && jsonNumber[b[j]] {
+			j++
+		}
+		return j, true
 	case c == 't':
 		lit = "true"
 	case c == 'f':
 		lit = "false"
 	case c == 'n':
 		lit = "null"
-	case c == '-' || '0' <= c && c <= '9':
-		j := i + 1
-		for j < len(b) && strings.IndexByte("0123456789+-.eE", b[j]) >= 0 {
-			j++
-		}
-		return j, true
 	default:
 		return i, false
 	}

@@ -1,0 +1,178 @@
+package bodytap
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"testing"
+)
+
+// redactBenchSizes are the body sizes the redaction benchmarks run at.
+var redactBenchSizes = []struct {
+	name string
+	n    int
+}{
+	{"1KiB", 1 << 10},
+	{"64KiB", 64 << 10},
+	{"1MiB", 1 << 20},
+}
+
+var (
+	benchFirst = []string{"Alice", "Bob", "Chloé", "Dmitri", "Eve", "Farah", "Gustavo", "Hiroshi", "Ingrid", "Jamal"}
+	benchLast  = []string{"Smith", "Okafor", "Müller", "Ivanova", "Nakamura", "García", "O'Brien", "Haddad"}
+	benchTags  = []string{"admin", "beta", "billing", "eu-west", "trial", "vip", "support", "mobile"}
+)
+
+// benchJSON returns a realistic API response of about n bytes: a page of
+// user records with ids, names, e-mail addresses, timestamps, nested
+// objects and arrays, in compact form. With secrets, every eighth record
+// (the first included) carries credentials under sensitive keys. With
+// indent, the document is pretty-printed as many APIs send it.
+func benchJSON(n int, secrets, indent bool) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"data":[`)
+	for i := 0; ; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		first, last := benchFirst[i%len(benchFirst)], benchLast[i%len(benchLast)]
+		fmt.Fprintf(&b, `{"id":%d,"uuid":"%08x-4e2b-9c1d-%012x","type":"user","attributes":{`, 100000+i, i*2654435761%(1<<32), i*40503)
+		fmt.Fprintf(&b, `"first_name":%q,"last_name":%q,"email":"%s.%s%d@example.com",`, first, last, first, last, i)
+		fmt.Fprintf(&b, `"created_at":"2024-0%d-1%dT0%d:%02d:%02dZ","active":%t,"score":%d.%02d,"balance":-%de%d,`, 1+i%9, i%10, i%10, i%60, (i*7)%60, i%3 != 0, i%1000, i%100, i%50, i%5)
+		fmt.Fprintf(&b, `"tags":[%q,%q],"address":{"street":"%d Main St","city":"Springfield","zip":"%05d","geo":[%d.%d,-%d.%d]},`, benchTags[i%len(benchTags)], benchTags[(i+3)%len(benchTags)], i%900+1, i*37%100000, i%90, i%1000, i%180, i%1000)
+		b.WriteString(`"note":"Line one\nLine \"two\" with a \\ backslash and \u00e9",`)
+		if secrets && i%8 == 0 {
+			fmt.Fprintf(&b, `"password":"hunter%d!","api_key":"ak_live_%016x","credentials":{"token":"%032x","refresh":"r%d"},`, i, i*977, i*7919, i)
+		}
+		fmt.Fprintf(&b, `"roles":[{"id":%d,"name":%q,"permissions":["read","write"]}],"manager_id":null}}`, i%7, benchTags[i%5])
+		if b.Len() >= n-40 {
+			break
+		}
+	}
+	fmt.Fprintf(&b, `],"meta":{"page":1,"per_page":%d,"total":12345,"next":"/v1/users?page=2"}}`, 100)
+	if secrets {
+		// One more at the top level, as an auth response would have.
+		b.Truncate(b.Len() - 1)
+		b.WriteString(`,"authorization":"Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig","client_secret":"cs_123"}`)
+	}
+	if !indent {
+		return b.Bytes()
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, b.Bytes(), "", "  "); err != nil {
+		panic(err)
+	}
+	return out.Bytes()
+}
+
+// benchForm returns an application/x-www-form-urlencoded body of about n
+// bytes; with secrets, some of its fields are sensitive.
+func benchForm(n int, secrets bool) []byte {
+	var b bytes.Buffer
+	for i := 0; b.Len() < n; i++ {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		switch {
+		case secrets && i%16 == 3:
+			fmt.Fprintf(&b, "password=hunter%d%%21", i)
+		case secrets && i%16 == 11:
+			fmt.Fprintf(&b, "access_token=at_%016x", i*7919)
+		default:
+			fmt.Fprintf(&b, "field_%d=%s+%s&email%d=%s.%s%%40example.com&item%%5B%d%%5D%%5Bqty%%5D=%d", i, benchFirst[i%len(benchFirst)], benchLast[i%len(benchLast)], i, benchFirst[i%len(benchFirst)], benchTags[i%len(benchTags)], i, i%17)
+		}
+	}
+	return b.Bytes()
+}
+
+// BenchmarkRedactJSON measures JSON body redaction, by itself, on bodies
+// with nothing to hide ("clean"), with a few secrets ("secrets"), and
+// pretty-printed with nothing to hide ("indented").
+func BenchmarkRedactJSON(b *testing.B) {
+	benchRedactJSON(b, (*Redaction).redactJSON)
+}
+
+// BenchmarkRedactJSONReference is BenchmarkRedactJSON for the code as it
+// was before it was made fast (redact_ref_test.go), to compare with.
+func BenchmarkRedactJSONReference(b *testing.B) {
+	benchRedactJSON(b, refRedactJSON)
+}
+
+func benchRedactJSON(b *testing.B, redact func(*Redaction, []byte) ([]byte, int, error)) {
+	r := &Redaction{}
+	for _, kind := range []struct {
+		name            string
+		secrets, indent bool
+	}{
+		{"clean", false, false},
+		{"secrets", true, false},
+		{"indented", false, true},
+	} {
+		for _, sz := range redactBenchSizes {
+			body := benchJSON(sz.n, kind.secrets, kind.indent)
+			b.Run(kind.name+"/"+sz.name, func(b *testing.B) {
+				b.SetBytes(int64(len(body)))
+				b.ReportAllocs()
+				for b.Loop() {
+					out, n, err := redact(r, body)
+					if err != nil || (n > 0) != kind.secrets || (out == nil) != (n == 0) {
+						b.Fatalf("redactJSON: %d replaced, %v", n, err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkRedactForm measures urlencoded form redaction.
+func BenchmarkRedactForm(b *testing.B) {
+	benchRedactForm(b, redactPairs[[]byte])
+}
+
+// BenchmarkRedactFormReference is BenchmarkRedactForm for the code as it
+// was before it was made fast.
+func BenchmarkRedactFormReference(b *testing.B) {
+	benchRedactForm(b, refRedactPairs[[]byte])
+}
+
+func benchRedactForm(b *testing.B, redact func(*Redaction, []byte) ([]byte, int)) {
+	r := &Redaction{}
+	for _, kind := range []struct {
+		name    string
+		secrets bool
+	}{
+		{"clean", false},
+		{"secrets", true},
+	} {
+		for _, sz := range redactBenchSizes[:2] {
+			body := benchForm(sz.n, kind.secrets)
+			b.Run(kind.name+"/"+sz.name, func(b *testing.B) {
+				b.SetBytes(int64(len(body)))
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, n := redact(r, body); (n > 0) != kind.secrets {
+						b.Fatalf("redactPairs: %d replaced", n)
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkSensitiveField measures the name check on its own, over names
+// typical of APIs.
+func BenchmarkSensitiveField(b *testing.B) {
+	r := &Redaction{}
+	names := []string{"id", "uuid", "type", "attributes", "first_name", "last_name", "email", "created_at", "active", "score", "tags", "address", "street", "city", "zip", "roles", "permissions", "manager_id", "access_token", "password"}
+	var bn [][]byte
+	for _, n := range names {
+		bn = append(bn, []byte(n))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, n := range bn {
+			sensitiveField(r, n)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(bn)), "ns/name")
+}
