@@ -6,11 +6,11 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/internal/cputime"
 )
 
 // jsonBody returns about n bytes of JSON.
@@ -139,9 +139,6 @@ func BenchmarkFullTextIndex(b *testing.B) {
 // Benchmarks report it per exchange next to the rate, which other work
 // on the machine skews.
 func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	d, _ := cputime.Process()
+	return d
 }

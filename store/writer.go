@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/bodytap/bodytap/internal/cputime"
 )
 
 // pageSize is the page size of new store files. Larger pages cost fewer
@@ -21,13 +24,21 @@ const pageSize = 16384
 // Work the writer does per transaction when it has nothing else to do.
 const (
 	indexStepRows = 256 // rows added to the full-text index
-	// indexShare is the most of the writer's time that full-text
-	// indexing may take: after a step that took d, the next waits
-	// d×(1/indexShare−1). Trigram indexing costs more CPU than storing
-	// the exchange; bounded, it cannot starve the capture under
-	// sustained load. The index then lags, and searches read the rows
-	// not yet indexed directly, so they stay exact.
+	// Full-text indexing (trigram tokenizing costs more CPU than storing
+	// the exchange) uses the CPU the process leaves idle, and yields when
+	// the process is busy, so that it never costs captures under load:
+	// after a step that took d, the next waits d×(1/share−1), where share
+	// is indexShareBusy while the process used more than busyLoad of its
+	// CPUs (GOMAXPROCS) over the last loadWindow, and 1 (no wait) when it
+	// did not. When the process cannot tell its CPU time, or the index has
+	// fallen maxIndexLag rows behind, share is at least indexShare. A
+	// lagging index costs only search speed: searches read the rows not
+	// yet indexed directly, so they stay exact.
 	indexShare       = 0.2
+	indexShareBusy   = 0.05
+	busyLoad         = 0.8
+	loadWindow       = 250 * time.Millisecond
+	maxIndexLag      = 100_000
 	expireStep       = 5000        // rows removed for their age
 	idleInterval     = time.Second // how often an idle writer enforces MaxAge
 	optimizeInterval = time.Hour   // how often the writer updates the planner's statistics
@@ -52,7 +63,9 @@ type writer struct {
 	closed     bool
 	ftsPending bool      // rows may wait for the full-text index
 	ftsNext    time.Time // no index step before this (indexShare)
-	expiring   bool      // rows may wait to be removed for their age
+	ftsLag     int64     // rows committed since the index last caught up
+	load       loadMeter
+	expiring   bool // rows may wait to be removed for their age
 	lastExpire time.Time
 	optimized  time.Time // last PRAGMA optimize
 }
@@ -255,6 +268,7 @@ func (t *txn) commit() error {
 	w.termsFull = t.full
 	if t.added > 0 {
 		w.ftsPending = !w.opts.NoFullText
+		w.ftsLag += t.added
 	}
 	return nil
 }
@@ -468,8 +482,14 @@ func (w *writer) maintain(ctx context.Context) (did bool, deleted int64, err err
 	case w.ftsPending && !time.Now().Before(w.ftsNext):
 		start := time.Now()
 		deleted, err := w.index(ctx, indexStepRows)
-		took := time.Since(start)
-		w.ftsNext = time.Now().Add(time.Duration(float64(took) * (1/indexShare - 1)))
+		now := time.Now()
+		took := now.Sub(start)
+		w.load.own += took
+		share := w.load.share(now)
+		if w.ftsLag > maxIndexLag {
+			share = max(share, indexShare)
+		}
+		w.ftsNext = now.Add(time.Duration(float64(took) * (1/share - 1)))
 		return true, deleted, err
 	case time.Since(w.optimized) >= optimizeInterval:
 		w.optimized = time.Now()
@@ -477,6 +497,50 @@ func (w *writer) maintain(ctx context.Context) (did bool, deleted int64, err err
 		return true, 0, err
 	}
 	return false, 0, nil
+}
+
+// A loadMeter tells whether the process is busy: whether it used more
+// than busyLoad of its CPUs over the last loadWindow, not counting the
+// time the writer spent indexing (own).
+type loadMeter struct {
+	at   time.Time
+	cpu  time.Duration
+	own  time.Duration
+	last float64 // the share decided for the last window
+
+	procs   int                          // CPUs the process may use; 0 means GOMAXPROCS
+	readCPU func() (time.Duration, bool) // nil means cputime.Process
+}
+
+// share returns the share of the writer's time that indexing may take,
+// decided by the load over the last window that ended by now.
+func (m *loadMeter) share(now time.Time) float64 {
+	d := now.Sub(m.at)
+	if d < loadWindow && m.last > 0 {
+		return m.last
+	}
+	read, procs := m.readCPU, m.procs
+	if read == nil {
+		read = cputime.Process
+	}
+	if procs <= 0 {
+		procs = runtime.GOMAXPROCS(0)
+	}
+	cpu, ok := read()
+	switch {
+	case !ok:
+		m.last = indexShare
+	case m.at.IsZero():
+		m.last = indexShareBusy // no window yet: assume the worst
+	default:
+		used := cpu - m.cpu - m.own
+		m.last = 1
+		if float64(used) > busyLoad*float64(d)*float64(procs) {
+			m.last = indexShareBusy
+		}
+	}
+	m.at, m.cpu, m.own = now, cpu, 0
+	return m.last
 }
 
 // indexStep adds up to n exchanges' bodies to the full-text index.
@@ -552,6 +616,9 @@ func (w *writer) index(ctx context.Context, n int) (deleted int64, err error) {
 		return 0, err
 	}
 	w.ftsPending = seen == n
+	if w.ftsLag -= int64(seen); !w.ftsPending || w.ftsLag < 0 {
+		w.ftsLag = 0
+	}
 	return t.deleted, nil
 }
 

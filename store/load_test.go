@@ -1,0 +1,49 @@
+package store
+
+import (
+	"testing"
+	"time"
+)
+
+// TestLoadMeter checks the share of the writer's time that full-text
+// indexing gets: all of it while the process has CPU to spare,
+// indexShareBusy while it is busy (its own indexing not counted), and
+// indexShare when the CPU time cannot be read.
+func TestLoadMeter(t *testing.T) {
+	var cpu time.Duration
+	m := &loadMeter{procs: 2, readCPU: func() (time.Duration, bool) { return cpu, true }}
+	t0 := time.Unix(1e9, 0)
+	if s := m.share(t0); s != indexShareBusy {
+		t.Fatalf("first share = %v, want %v until a window has been seen", s, indexShareBusy)
+	}
+	steps := []struct {
+		name      string
+		used, own time.Duration // over the next window of 1 s (2 CPU-seconds available)
+		want      float64
+	}{
+		{"idle", 100 * time.Millisecond, 0, 1},
+		{"busy", 1900 * time.Millisecond, 0, indexShareBusy},
+		{"busy only with its own indexing", 1900 * time.Millisecond, 900 * time.Millisecond, 1},
+		{"just under busyLoad", 1500 * time.Millisecond, 0, 1},
+		{"just over busyLoad", 1700 * time.Millisecond, 0, indexShareBusy},
+	}
+	at := t0
+	for _, st := range steps {
+		at = at.Add(time.Second)
+		cpu += st.used
+		m.own = st.own
+		if s := m.share(at); s != st.want {
+			t.Errorf("%s: share = %v, want %v", st.name, s, st.want)
+		}
+	}
+	// Within a window the last decision holds, however the CPU moved.
+	cpu += 10 * time.Second
+	if s := m.share(at.Add(loadWindow / 2)); s != indexShareBusy {
+		t.Errorf("within the window: share = %v, want the last one, %v", s, indexShareBusy)
+	}
+
+	blind := &loadMeter{readCPU: func() (time.Duration, bool) { return 0, false }}
+	if s := blind.share(t0); s != indexShare {
+		t.Errorf("CPU time unknown: share = %v, want %v", s, indexShare)
+	}
+}
