@@ -54,6 +54,9 @@ type Exchange struct {
 	// url holds the copy that Request.URL points to, so that building an
 	// Exchange costs one allocation less.
 	url url.URL
+
+	// notes are the functions Annotate added, run before redaction.
+	notes []func(*Exchange)
 }
 
 // Request is the request half of an [Exchange].

@@ -17,6 +17,7 @@ func (x *Exchange) Clone() *Exchange {
 		return nil
 	}
 	y := *x
+	y.notes = nil
 	y.url = url.URL{}
 	if x.Request.URL != nil {
 		y.url = *x.Request.URL

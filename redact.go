@@ -152,9 +152,10 @@ type Redaction struct {
 // gzip and deflate that the Tap decodes by itself.
 type DecodeFunc func(contentEncoding string, body []byte, limit int64, truncated bool) (decoded []byte, removed string, err error)
 
-// prepare readies x for the sink, in the delivery goroutine: decode and
-// redact.
+// prepare readies x for the sink, in the delivery goroutine: run the
+// functions Annotate added, decode and redact.
 func (t *Tap) prepare(x *Exchange) {
+	x.runNotes()
 	r := &t.redact
 	on := !r.Disabled
 	// Body formats come from the headers as sent, read before any copy.
