@@ -3,7 +3,6 @@ package proxy
 import (
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/bodytap/bodytap"
 )
@@ -11,14 +10,9 @@ import (
 // The proxy knows things about an exchange that the Tap cannot see: that
 // the client went away (the Tap sees only ReverseProxy's abort), that the
 // upstream failed (the Tap sees a 502 like any other), that the
-// connection switched protocols (the Tap sees only a hijack). The Tap
-// offers no way to attach them to the record on the request path, but it
-// does call Config.Route there, with the request, after the handler has
-// returned. So the proxy's Route function returns the note, encoded after
-// a prefix no real route can start with, and the proxy's Redact.Func,
-// which runs in the delivery goroutine before any sink, decodes it into
-// the record and puts the real route back. Nothing else looks at the
-// route in between: rules and sampling do not use it.
+// connection switched protocols (the Tap sees only a hijack). It notes
+// them in the request's state on the way, and hands them to the record
+// with bodytap.Annotate before the handler returns.
 
 // noteKind is what a note tells.
 type noteKind uint8
@@ -31,43 +25,18 @@ const (
 	noteUpgraded          // the upstream switched protocols (101) and the connection was handed over
 )
 
-// notePrefix starts an encoded note: "\x00bodytap-proxy\x00", the kind as a
-// digit, the message (one line, no NUL), NUL, and the real route.
-const notePrefix = "\x00bodytap-proxy\x00"
-
-// noteRoute returns the Tap's Route function: route's result (empty if
-// route is nil), carrying the request's note if it has one.
-func noteRoute(route func(*http.Request) string) func(*http.Request) string {
-	return func(r *http.Request) string {
-		s := ""
-		if route != nil {
-			s = route(r)
-		}
-		st := stateFrom(r.Context())
-		if st == nil || st.note == noteNone {
-			return s
-		}
-		return fmt.Sprintf("%s%d%s\x00%s", notePrefix, st.note, strings.ReplaceAll(st.msg, "\x00", ""), s)
-	}
-}
-
-// applyNote decodes the note in x.Route, if any, into x, and tidies the
-// response header. It runs in the delivery goroutine, before any sink.
-func applyNote(x *bodytap.Exchange) {
-	// A header present with no value stopped the server from adding it
-	// (see modifyResponse); it was not sent.
-	for k, v := range x.Response.Header {
-		if v == nil {
-			delete(x.Response.Header, k)
-		}
-	}
-	rest, ok := strings.CutPrefix(x.Route, notePrefix)
-	if !ok || rest == "" {
+// annotate hands the request's note, if it has one, to the record of the
+// exchange w belongs to. It must run before the handler returns.
+func (st *state) annotate(w http.ResponseWriter) {
+	if st.note == noteNone {
 		return
 	}
-	kind := noteKind(rest[0] - '0')
-	msg, route, _ := strings.Cut(rest[1:], "\x00")
-	x.Route = route
+	kind, msg := st.note, st.msg
+	bodytap.Annotate(w, func(x *bodytap.Exchange) { applyNote(x, kind, msg) })
+}
+
+// applyNote tells x what a note of this kind and message says.
+func applyNote(x *bodytap.Exchange, kind noteKind, msg string) {
 	switch kind {
 	case noteGone:
 		x.Err = bodytap.ErrClientGone
@@ -78,6 +47,18 @@ func applyNote(x *bodytap.Exchange) {
 	case noteUpgraded:
 		if x.Response.Status == 0 {
 			x.Response.Status = http.StatusSwitchingProtocols
+		}
+	}
+}
+
+// tidyHeader removes from the recorded response header the names present
+// with no value: they stopped the server from adding a header of its own
+// (see modifyResponse) and were not sent. It runs in the delivery
+// goroutine, before any sink.
+func tidyHeader(x *bodytap.Exchange) {
+	for k, v := range x.Response.Header {
+		if v == nil {
+			delete(x.Response.Header, k)
 		}
 	}
 }

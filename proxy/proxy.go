@@ -137,10 +137,12 @@ func New(cfg Config) (*Proxy, error) {
 	if tc.QueueWait == 0 {
 		tc.QueueWait = DefaultQueueWait
 	}
-	tc.Route = noteRoute(tc.Route)
+	if tc.Route == nil {
+		tc.Route = func(*http.Request) string { return "" }
+	}
 	userFunc := tc.Redact.Func
 	tc.Redact.Func = func(x *bodytap.Exchange) {
-		applyNote(x)
+		tidyHeader(x)
 		if userFunc != nil {
 			userFunc(x)
 		}
@@ -218,6 +220,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 			// connection without ending the response properly.
 			p.aborted(r, st)
 		}
+		st.annotate(w)
 	}()
 	p.rp.ServeHTTP(st, r)
 	returned = true
