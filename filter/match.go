@@ -165,10 +165,13 @@ func (e *evaluator) path(p Path) bool {
 	return matchGlob(p.Glob, path)
 }
 
-// hostname returns the request host without port: from the URL, or else
-// from Request.Host.
-func (e *evaluator) hostname() string {
-	r := &e.x.Request
+// hostname returns the request host without port, as ~d sees it.
+func (e *evaluator) hostname() string { return Domain(&e.x.Request) }
+
+// Domain returns the host that ~d matches: the request's host without its
+// port, from the URL, or else from Request.Host. A store that indexes it
+// finds what Match would.
+func Domain(r *bodytap.Request) string {
 	if r.URL != nil {
 		if h := r.URL.Hostname(); h != "" {
 			return h

@@ -82,7 +82,7 @@ func newRow(x *bodytap.Exchange) (*row, error) {
 		start:    x.Start.UnixNano(),
 		method:   x.Request.Method,
 		host:     x.Request.Host,
-		domain:   hostname(&x.Request),
+		domain:   filter.Domain(&x.Request),
 		remote:   x.Request.RemoteAddr,
 		status:   x.Response.Status,
 		duration: int64(x.Duration),
@@ -154,39 +154,6 @@ var (
 	assetFilter     = &filter.Filter{Root: filter.Flag{Op: filter.OpAsset}}
 	websocketFilter = &filter.Filter{Root: filter.Flag{Op: filter.OpWebsocket}}
 )
-
-// hostname returns the request host without port, as the filter ~d
-// matches it: from the URL, or else from Host.
-func hostname(r *bodytap.Request) string {
-	if r.URL != nil {
-		if h := r.URL.Hostname(); h != "" {
-			return h
-		}
-	}
-	h, _ := splitHostPort(r.Host)
-	return h
-}
-
-// splitHostPort splits "host", "host:port", "[v6]" or "[v6]:port"; a bare
-// IPv6 address (more than one colon, no brackets) is all host. What it
-// cannot split is host. (As package filter splits it.)
-func splitHostPort(hostport string) (host, port string) {
-	if strings.HasPrefix(hostport, "[") {
-		end := strings.IndexByte(hostport, ']')
-		if end < 0 {
-			return hostport, ""
-		}
-		host, rest := hostport[1:end], hostport[end+1:]
-		if p, ok := strings.CutPrefix(rest, ":"); ok {
-			port = p
-		}
-		return host, port
-	}
-	if i := strings.IndexByte(hostport, ':'); i >= 0 && strings.IndexByte(hostport[i+1:], ':') < 0 {
-		return hostport[:i], hostport[i+1:]
-	}
-	return hostport, ""
-}
 
 // contentTypes returns the values of the Content-Type header in h, under
 // any spelling of its name, as the filters ~t, ~tq and ~ts see them.
