@@ -21,7 +21,9 @@ import (
 )
 
 // exchangeJSON is the fixed JSON schema of an Exchange, documented at
-// Exchange.MarshalJSON.
+// Exchange.MarshalJSON. decodeJSON reads it with encoding/json;
+// appendJSONExchange (jsonl_encode.go) writes it by hand, byte for byte
+// as encoding/json would.
 type exchangeJSON struct {
 	ID              ID           `json:"id"`
 	Start           time.Time    `json:"start"`
@@ -134,71 +136,14 @@ type bodyJSON struct {
 // MarshalJSON fails only for a Start outside the years 0 to 9999. It does
 // not escape HTML characters.
 func (x Exchange) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	if err := encodeExchange(&buf, &x); err != nil {
+	b, err := appendJSONExchange(make([]byte, 0, jsonSizeHint(&x)), &x)
+	if err != nil {
 		return nil, err
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
+	return b, nil
 }
 
-// encodeExchange appends the JSON form of x and a newline to buf.
-func encodeExchange(buf *bytes.Buffer, x *Exchange) error {
-	j := exchangeJSON{
-		ID:              x.ID,
-		Start:           x.Start.UTC(),
-		DurationNS:      int64(x.Duration),
-		TimeToHeadersNS: int64(x.TimeToHeaders),
-		Route:           x.Route,
-		Hijacked:        x.Hijacked,
-		Error:           errText(x.Err),
-		Request: requestJSON{
-			Method:        x.Request.Method,
-			Proto:         x.Request.Proto,
-			Host:          x.Request.Host,
-			RemoteAddr:    x.Request.RemoteAddr,
-			Header:        x.Request.Header,
-			ContentLength: x.Request.ContentLength,
-			Body:          bodyToJSON(&x.Request.Body, x.Request.Header),
-		},
-		Response: responseJSON{
-			Status:  x.Response.Status,
-			Header:  x.Response.Header,
-			Trailer: x.Response.Trailer,
-			Body:    bodyToJSON(&x.Response.Body, x.Response.Header),
-		},
-	}
-	if x.Request.URL != nil {
-		j.Request.URL = x.Request.URL.String()
-	}
-	for _, i := range x.Response.Informational {
-		j.Response.Informational = append(j.Response.Informational, informationalJSON(i))
-	}
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	return enc.Encode(&j)
-}
-
-func bodyToJSON(b *Body, h http.Header) bodyJSON {
-	j := bodyJSON{
-		Size:      b.Size,
-		Truncated: b.Truncated,
-		EOF:       b.EOF,
-		Decoded:   b.Decoded,
-		Redacted:  b.Redacted,
-		Withheld:  b.Withheld,
-		Error:     errText(b.Err),
-	}
-	if len(b.Bytes) > 0 {
-		if utf8.Valid(b.Bytes) && isTextBody(h, b, b.Bytes) {
-			j.Text = string(b.Bytes)
-		} else {
-			j.Base64 = b.Bytes
-			j.Encoding = "base64"
-		}
-	}
-	return j
-}
-
+// errText returns the text of err, "" for nil.
 func errText(err error) string {
 	if err == nil {
 		return ""
@@ -435,8 +380,8 @@ type JSONLines struct {
 	mu      sync.Mutex // guards all but the counters and err
 	w       io.Writer
 	file    *rotatingFile // nil unless opened with OpenJSONLinesFile
-	buf     bytes.Buffer
-	partial bool // the last write stopped inside a line
+	buf     []byte        // the line being written, kept for its capacity
+	partial bool          // the last write stopped inside a line
 	closed  bool
 
 	errMu sync.Mutex
@@ -498,12 +443,13 @@ func (s *JSONLines) Record(x *Exchange) {
 		s.fail(ErrSinkClosed)
 		return
 	}
-	s.buf.Reset()
-	if err := encodeExchange(&s.buf, x); err != nil {
+	line, err := appendJSONExchange(s.buf[:0], x)
+	if err != nil {
 		s.fail(fmt.Errorf("bodytap: encode exchange %s: %w", x.ID, err))
 		return
 	}
-	line := s.buf.Bytes()
+	line = append(line, '\n')
+	s.buf = line
 	if s.file != nil {
 		need := int64(len(line))
 		if s.partial {
