@@ -33,9 +33,16 @@ type queue struct {
 	room chan struct{}
 }
 
+// initialQueueCap is the room a queue starts with; it grows (up to its
+// bound) only as far as a burst needs. Reserving the whole bound up front
+// would cost nothing to allocate but a lot to keep: the garbage collector
+// scans every slot of the array in each cycle, 512 KiB of them for a
+// bound of 65,536.
+const initialQueueCap = 256
+
 func newQueue(n int, maxBytes int64, wait time.Duration) *queue {
 	return &queue{
-		items:    make([]*Exchange, 0, n),
+		items:    make([]*Exchange, 0, min(n, initialQueueCap)),
 		maxLen:   n,
 		maxBytes: maxBytes,
 		wait:     wait,
@@ -159,7 +166,7 @@ func (q *queue) close() bool {
 func (t *Tap) deliver() {
 	defer close(t.q.done)
 	q := t.q
-	spare := make([]*Exchange, 0, q.maxLen)
+	spare := make([]*Exchange, 0, min(q.maxLen, initialQueueCap))
 	timer := time.NewTimer(linger)
 	timer.Stop()
 	for {
