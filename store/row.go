@@ -73,7 +73,11 @@ func newRow(x *bodytap.Exchange) (*row, error) {
 	if err != nil {
 		return nil, err
 	}
-	raw, err := encodeRaw(x)
+	var urlText string
+	if u := x.Request.URL; u != nil {
+		urlText = u.String()
+	}
+	raw, err := encodeRaw(x, urlText)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +111,7 @@ func newRow(x *bodytap.Exchange) (*row, error) {
 	}
 	if u := x.Request.URL; u != nil {
 		r.path = u.Path
-		r.url = u.String()
+		r.url = urlText
 	}
 	if x.Err != nil {
 		r.errText = x.Err.Error()
@@ -259,9 +263,10 @@ type rawStrings struct {
 	Info                                             map[int]http.Header
 }
 
-// encodeRaw returns what rawStrings holds for x, gob-encoded, or nil if
-// all of x's strings are valid UTF-8 (as they almost always are).
-func encodeRaw(x *bodytap.Exchange) ([]byte, error) {
+// encodeRaw returns what rawStrings holds for x (whose URL's text is
+// urlText), gob-encoded, or nil if all of x's strings are valid UTF-8 (as
+// they almost always are).
+func encodeRaw(x *bodytap.Exchange, urlText string) ([]byte, error) {
 	var r rawStrings
 	found := false
 	str := func(dst *string, s string) {
@@ -288,7 +293,7 @@ func encodeRaw(x *bodytap.Exchange) ([]byte, error) {
 	}
 	str(&r.Method, x.Request.Method)
 	if x.Request.URL != nil {
-		str(&r.URL, x.Request.URL.String())
+		str(&r.URL, urlText)
 	}
 	str(&r.Proto, x.Request.Proto)
 	str(&r.Host, x.Request.Host)
