@@ -19,6 +19,6 @@ for i in $(seq "$count"); do
 	"$bin" -test.run XXX -test.bench 'InProcess|Loopback' -test.benchmem -test.benchtime "$benchtime" | tee -a "$out" >&2
 done
 echo
-echo "go: $(go version | cut -d' ' -f3), $(nproc) cores, $(date -u +%Y-%m-%d), medians of $count runs (COUNT=$count BENCHTIME=$benchtime scripts/bench-core.sh)"
+echo "go: $(go version | cut -d' ' -f3), $(nproc) cores, $(date -u +%Y-%m-%d), medians of $count runs, ratios as medians of per-round ratios with their interquartile range (COUNT=$count BENCHTIME=$benchtime scripts/bench-core.sh)"
 echo
-go run ./internal/benchratio < "$out"
+go run ./internal/benchratio -paired < "$out"

@@ -17,6 +17,6 @@ for i in $(seq "$count"); do
 	(cd proxy && "$bin" -test.run XXX -test.bench 'Proxy(Throughput|Latency)' -test.benchmem -test.benchtime "$benchtime") | tee -a "$out" >&2
 done
 echo
-echo "go: $(go version | cut -d' ' -f3), $(nproc) cores, $(date -u +%Y-%m-%d), load $(cut -d' ' -f1-3 /proc/loadavg), medians of $count runs (COUNT=$count BENCHTIME=$benchtime scripts/bench-proxy.sh)"
+echo "go: $(go version | cut -d' ' -f3), $(nproc) cores, $(date -u +%Y-%m-%d), load $(cut -d' ' -f1-3 /proc/loadavg), medians of $count runs, ratios as medians of per-round ratios with their interquartile range (COUNT=$count BENCHTIME=$benchtime scripts/bench-proxy.sh)"
 echo
-go run ./internal/benchratio < "$out"
+go run ./internal/benchratio -paired < "$out"

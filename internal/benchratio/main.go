@@ -7,6 +7,12 @@
 // Loopback/1KiB, variant capture. The baseline variant is "bare" unless
 // -base says otherwise.
 //
+// With -paired, each ratio is instead the median of the per-round ratios
+// (the i-th result of a variant against the i-th of the baseline), with
+// their interquartile range: on a shared machine whose speed drifts from
+// minute to minute, comparing each round with the baseline measured next
+// to it cancels most of the drift.
+//
 //	go test -run XXX -bench . -count 6 . | go run ./internal/benchratio
 package main
 
@@ -31,6 +37,7 @@ type key struct{ row, variant string }
 func main() {
 	log.SetFlags(0)
 	base := flag.String("base", "bare", "baseline variant")
+	paired := flag.Bool("paired", false, "ratios are medians of per-round ratios, with their interquartile range")
 	flag.Parse()
 	vals, rows, variants, units, err := parse(os.Stdin)
 	if err != nil {
@@ -65,7 +72,9 @@ func main() {
 					continue
 				}
 				ratio := ""
-				if b, ok := median(vals[key{r, *base}][u]); ok && b != 0 {
+				if *paired {
+					ratio = pairedRatio(m[u], vals[key{r, *base}][u])
+				} else if b, ok := median(vals[key{r, *base}][u]); ok && b != 0 {
 					ratio = strconv.FormatFloat(med/b, 'f', 2, 64)
 				}
 				fmt.Fprintf(w, " %s | %s |", format(med), ratio)
@@ -116,6 +125,29 @@ func parse(r io.Reader) (map[key]map[string][]float64, []string, []string, []str
 		}
 	}
 	return vals, rows, variants, units, sc.Err()
+}
+
+// pairedRatio returns the median of v[i]/base[i] and the interquartile
+// range of those ratios, as "1.04 (1.01–1.07)".
+func pairedRatio(v, base []float64) string {
+	var rs []float64
+	for i := range min(len(v), len(base)) {
+		if base[i] != 0 {
+			rs = append(rs, v[i]/base[i])
+		}
+	}
+	med, ok := median(rs)
+	if !ok {
+		return ""
+	}
+	// Quartiles as the medians of the lower and upper halves.
+	sort.Float64s(rs)
+	q1, _ := median(rs[:len(rs)/2])
+	q3, _ := median(rs[(len(rs)+1)/2:])
+	if len(rs) == 1 {
+		q1, q3 = rs[0], rs[0]
+	}
+	return fmt.Sprintf("%.2f (%.2f–%.2f)", med, q1, q3)
 }
 
 func median(v []float64) (float64, bool) {
