@@ -63,8 +63,13 @@ func (id ID) String() string {
 
 // MarshalText implements encoding.TextMarshaler.
 func (id ID) MarshalText() ([]byte, error) {
+	return id.appendText(make([]byte, 0, 26)), nil
+}
+
+// appendText appends the 26-character ULID form of id to b.
+func (id ID) appendText(b []byte) []byte {
 	// 128 bits in 26 base32 digits: the first digit carries the top 3 bits.
-	out := make([]byte, 26)
+	var out [26]byte
 	hi := binary.BigEndian.Uint64(id[0:8])
 	lo := binary.BigEndian.Uint64(id[8:16])
 	for i := 25; i >= 0; i-- {
@@ -72,7 +77,7 @@ func (id ID) MarshalText() ([]byte, error) {
 		lo = lo>>5 | hi<<59
 		hi >>= 5
 	}
-	return out, nil
+	return append(b, out[:]...)
 }
 
 // ErrBadID is returned when parsing text that is not a ULID.

@@ -2,7 +2,6 @@ package bodytap
 
 import (
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"net/http"
 	"reflect"
@@ -56,18 +55,11 @@ func jsonStartError(t time.Time) error {
 }
 
 // appendJSONID appends the quoted ULID text of id, as [ID.MarshalText]
-// writes it, without allocating.
+// writes it.
 func appendJSONID(b []byte, id ID) []byte {
-	var out [28]byte // 26 digits between quotes
-	out[0], out[27] = '"', '"'
-	hi := binary.BigEndian.Uint64(id[0:8])
-	lo := binary.BigEndian.Uint64(id[8:16])
-	for i := 26; i >= 1; i-- {
-		out[i] = crockford[lo&31]
-		lo = lo>>5 | hi<<59
-		hi >>= 5
-	}
-	return append(b, out[:]...)
+	b = append(b, '"')
+	b = id.appendText(b)
+	return append(b, '"')
 }
 
 // appendJSONRequest appends the "request" object of the JSON form.
