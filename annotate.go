@@ -25,7 +25,9 @@ func Annotate(w http.ResponseWriter, fn func(x *Exchange)) bool {
 	for w != nil {
 		if s, ok := w.(interface{ tapState() *rw }); ok {
 			c := s.tapState()
-			if c.t == nil || c.done {
+			if c.r == nil {
+				// Not begun, or finished: the record is no longer the
+				// request's.
 				return false
 			}
 			c.x.notes = append(c.x.notes, fn)

@@ -34,7 +34,6 @@ type rw struct {
 	head     bool   // final headers sent (or implied)
 	flushed  bool   // the server may have sent part of the body before the end
 	returned bool   // the handler returned normally
-	done     bool   // finish has run: the record is no longer the request's
 	werr     error  // first error writing the response
 	inline   [inlineBytes]byte
 }
@@ -293,7 +292,6 @@ func (c *rw) finish(r *http.Request) {
 	// writer (a bug in the handler) fail instead of touching it.
 	c.w = detached{}
 	c.r = nil
-	c.done = true
 
 	if c.keep(r) {
 		t.captured.Add(1)

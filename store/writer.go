@@ -62,7 +62,7 @@ type writer struct {
 	termsFull  int64
 	closed     bool
 	ftsPending bool      // rows may wait for the full-text index
-	ftsNext    time.Time // no index step before this (indexShare)
+	ftsNext    time.Time // no index step before this (see indexShare)
 	ftsLag     int64     // rows committed since the index last caught up
 	load       loadMeter
 	expiring   bool // rows may wait to be removed for their age
