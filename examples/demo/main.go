@@ -1,6 +1,7 @@
-// Command demo runs a small sample API behind a bodytap Tap, sends it some
-// traffic (JSON, a Server-Sent Events stream, a gzip body, a large
-// download), and logs every captured exchange with log/slog.
+// Command demo runs the sample API of `bodytap demo` behind a bodytap Tap,
+// sends it the same sample traffic (JSON, a login with secrets to redact, a
+// Server-Sent Events stream, a gzip body, an image, a download), and logs
+// every captured exchange with log/slog.
 //
 //	go run ./examples/demo                        # sample traffic, then exit
 //	go run ./examples/demo -listen 127.0.0.1:8080 # then keep serving for curl
@@ -8,7 +9,6 @@ package main
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"flag"
 	"fmt"
@@ -18,12 +18,12 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 	"unicode/utf8"
 
 	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/internal/sample"
 )
 
 func main() {
@@ -58,85 +58,25 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{Handler: tap.Handler(sampleAPI()), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: tap.Handler(sample.Handler()), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	base := "http://" + ln.Addr().String()
 
-	if err := sampleTraffic(base); err != nil {
+	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	if err := sample.Send(ctx, client, base); err != nil {
 		return err
 	}
 	if *listen == "" {
 		time.Sleep(20 * time.Millisecond) // let the last exchanges reach the sink
 		return srv.Shutdown(ctx)
 	}
-	fmt.Fprintf(out, "\nserving on %s; try:\n  curl -d '{\"name\":\"you\"}' %s/api/greet\n  curl -N %s/events\nCtrl-C to stop\n", base, base, base)
+	fmt.Fprintf(out, "\nserving on %s; try:\n  curl -d '{\"name\":\"you\"}' %s/api/users\n  curl -N %s/events\nCtrl-C to stop\n", base, base, base)
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return srv.Shutdown(sctx)
-}
-
-// sampleAPI is the server the demo captures.
-func sampleAPI() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /api/greet", func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"greeting":"hello","you_sent":%q}`, b)
-	})
-	mux.HandleFunc("GET /events", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/event-stream")
-		for i := range 3 {
-			fmt.Fprintf(w, "data: tick %d\n\n", i)
-			w.(http.Flusher).Flush()
-			time.Sleep(10 * time.Millisecond)
-		}
-	})
-	mux.HandleFunc("GET /gzip", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain")
-		w.Header().Set("Content-Encoding", "gzip")
-		zw := gzip.NewWriter(w)
-		io.WriteString(zw, strings.Repeat("compressed on the wire. ", 20))
-		zw.Close()
-	})
-	mux.HandleFunc("GET /download", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/octet-stream")
-		io.Copy(w, io.LimitReader(zeros{}, 8<<20))
-	})
-	return mux
-}
-
-type zeros struct{}
-
-func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
-
-func sampleTraffic(base string) error {
-	reqs := []struct{ method, path, body string }{
-		{"POST", "/api/greet", `{"name":"gopher"}`},
-		{"GET", "/events", ""},
-		{"GET", "/gzip", ""},
-		{"GET", "/download", ""},
-		{"GET", "/missing", ""},
-	}
-	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
-	for _, r := range reqs {
-		req, err := http.NewRequest(r.method, base+r.path, strings.NewReader(r.body))
-		if err != nil {
-			return err
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return fmt.Errorf("%s %s: %w", r.method, r.path, err)
-		}
-		_, err = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			return fmt.Errorf("%s %s: %w", r.method, r.path, err)
-		}
-	}
-	return nil
 }
 
 func logExchange(l *slog.Logger, x *bodytap.Exchange) {
