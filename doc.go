@@ -69,5 +69,3 @@
 // A Tap is safe for concurrent use. The Sink's Record method is called from
 // one goroutine at a time; the Exchange it receives is the sink's to keep.
 package bodytap
-
-//go:generate go run ./internal/wrapgen -type rw -prefix tap -new newWriter -o wrap_gen.go

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/bodytap/bodytap/internal/wrap"
 )
 
 //go:generate go run ./internal/wrapgen -type rewriter -prefix rew -new newRewriter -o rewrite_wrap_gen.go
@@ -711,7 +713,7 @@ func (c *rewriter) finish() {
 	}
 	w, passing := c.w, c.passing
 	// The handler is done with its ResponseWriter: late use fails.
-	c.w, c.passing = detached{}, true
+	c.w, c.passing = wrap.Detached{}, true
 	switch {
 	case passing:
 	case !c.returned:
