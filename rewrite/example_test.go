@@ -152,7 +152,7 @@ func ExampleNew_contentDigest() {
 
 // The question's X-Process-Time header needs no buffering at all: the
 // Tap's BeforeHeaders hook adds it just before the headers go out, so the
-// response still streams. Rewrite is for changes that need the body.
+// response still streams. rewrite.New is for changes that need the body.
 func ExampleNew_processTime() {
 	tap := bodytap.New(bodytap.Config{
 		BeforeHeaders: func(r *http.Request, status int, h http.Header, elapsed time.Duration) {

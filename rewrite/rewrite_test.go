@@ -2004,3 +2004,26 @@ func TestAllocs(t *testing.T) {
 		t.Errorf("Rewrite adds %.1f allocations per request, want at most 6", d)
 	}
 }
+
+// TestAnnotateThrough: bodytap.Annotate finds a Tap outside the rewrite
+// through the rewrite's writer, which unwraps to the Tap's.
+func TestAnnotateThrough(t *testing.T) {
+	got := make(chan *bodytap.Exchange, 1)
+	tap := bodytap.New(bodytap.Config{Sink: bodytap.SinkFunc(func(x *bodytap.Exchange) { got <- x })})
+	defer tap.Close()
+	h := tap.Handler(New(noRewrite, Config{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !bodytap.Annotate(w, func(x *bodytap.Exchange) { x.Route = "/annotated" }) {
+			t.Error("Annotate did not find the Tap through the rewrite")
+		}
+		io.WriteString(w, "ok")
+	})))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	select {
+	case x := <-got:
+		if x.Route != "/annotated" {
+			t.Errorf("Route: got %q, want %q", x.Route, "/annotated")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no exchange recorded within 10s")
+	}
+}
