@@ -1,6 +1,10 @@
 package bodytap
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/bodytap/bodytap/internal/wrap"
+)
 
 // Annotate arranges for fn to run on the record of the exchange that w
 // belongs to, so that a handler (or a middleware inside the Tap) can add
@@ -23,15 +27,16 @@ import "net/http"
 // returns, and not concurrently with them.
 func Annotate(w http.ResponseWriter, fn func(x *Exchange)) bool {
 	for w != nil {
-		if s, ok := w.(interface{ tapState() *rw }); ok {
-			c := s.tapState()
-			if c.r == nil {
-				// Not begun, or finished: the record is no longer the
-				// request's.
-				return false
+		if core, ok := wrap.CoreOf(w); ok {
+			if c, ok := core.(*rw); ok {
+				if c.r == nil {
+					// Not begun, or finished: the record is no longer
+					// the request's.
+					return false
+				}
+				c.x.notes = append(c.x.notes, fn)
+				return true
 			}
-			c.x.notes = append(c.x.notes, fn)
-			return true
 		}
 		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
 		if !ok {
@@ -41,10 +46,6 @@ func Annotate(w http.ResponseWriter, fn func(x *Exchange)) bool {
 	}
 	return false
 }
-
-// tapState returns c: the generated wrappers embed rw, so every writer the
-// Tap hands out has this method, and Annotate finds it among others'.
-func (c *rw) tapState() *rw { return c }
 
 // runNotes runs the functions Annotate added to x, once.
 func (x *Exchange) runNotes() {

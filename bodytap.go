@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
+
+	"github.com/bodytap/bodytap/internal/wrap"
 )
 
 // DefaultMaxBodyBytes is the number of bytes kept per body when
@@ -311,7 +313,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if decided && action == HeadersOnly {
 		reqMax, respMax = -1, -1
 	}
-	c, ww := newWriter(w)
+	c := &rw{w: w}
+	ww := wrap.New(&c.ws, c, w)
 	c.begin(t, r, respMax)
 	c.action, c.decided, c.sampled = action, decided, sampled
 	hr := r

@@ -16,9 +16,12 @@
 // [Tap.Handler] wraps the handler's ResponseWriter and request body. Every
 // Write goes straight to the client; the Tap only copies the first
 // [Config.MaxBodyBytes] bytes on the side and counts the rest. Flush, Hijack,
-// ReadFrom (sendfile), Push and the rest pass through: the wrapper
-// implements exactly the optional interfaces of the writer it wraps, and
-// Unwrap lets http.ResponseController reach deadlines and full duplex.
+// ReadFrom (sendfile), Push and the rest pass through: of the seven
+// optional interfaces that httpsnoop preserves (http.Flusher, FlushError()
+// error, http.CloseNotifier, http.Hijacker, io.ReaderFrom, http.Pusher,
+// io.StringWriter), the wrapper implements exactly those the writer it
+// wraps implements, no more and no fewer, plus Unwrap, through which
+// http.ResponseController reaches deadlines and full duplex.
 // The request body is never read ahead or cut: the handler reads what it
 // reads, and the record says how much that was.
 //
@@ -64,10 +67,14 @@
 // status and the live header map, so a middleware can still add headers
 // that depend on the handler's work, such as X-Process-Time.
 //
+// # Changing responses
+//
+// A Tap only records. Package [github.com/bodytap/bodytap/rewrite] is a
+// middleware that buffers a response up to a cap and lets a function
+// change its status, headers and body, streaming it unchanged past the cap.
+//
 // # Ownership and concurrency
 //
 // A Tap is safe for concurrent use. The Sink's Record method is called from
 // one goroutine at a time; the Exchange it receives is the sink's to keep.
 package bodytap
-
-//go:generate go run ./internal/wrapgen -type rw -prefix tap -new newWriter -o wrap_gen.go

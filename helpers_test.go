@@ -1,22 +1,10 @@
 package bodytap
 
 import (
-	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
 )
-
-var testTap = New(Config{})
-
-// tapWrapForTest wraps under as the Tap's handler would, for the generated
-// exhaustive interface test.
-func tapWrapForTest(under http.ResponseWriter) http.ResponseWriter {
-	c, w := newWriter(under)
-	c.begin(testTap, httptest.NewRequest("GET", "/", nil), testTap.respMax)
-	return w
-}
 
 // collector is a Sink that keeps every exchange.
 type collector struct {

@@ -2,7 +2,6 @@ package bodytap
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -11,16 +10,20 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bodytap/bodytap/internal/wrap"
 )
 
-// rw is the state of one request through the Tap and the core of the
-// ResponseWriter the handler gets. The generated wrappers (wrap_gen.go)
-// embed it and add exactly the optional interfaces of the writer it wraps.
+// rw is the state of one request through the Tap and the [wrap.Core] of
+// the ResponseWriter the handler gets, which lives in its State: that
+// writer has exactly the optional interfaces of the writer it wraps, and
+// forwards them to the methods of the same names here.
 //
-// Everything a request needs lives in this one allocation, the Exchange
-// and small body copies included.
+// Everything a request needs lives in this one allocation, the Exchange,
+// small body copies and the handler's writer included.
 type rw struct {
 	w        http.ResponseWriter // the writer wrapped
+	ws       wrap.State          // the handler's writer
 	t        *Tap
 	r        *http.Request
 	x        Exchange
@@ -37,6 +40,8 @@ type rw struct {
 	werr     error  // first error writing the response
 	inline   [inlineBytes]byte
 }
+
+var _ wrap.Core = (*rw)(nil)
 
 // begin starts the record of r.
 func (c *rw) begin(t *Tap, r *http.Request, respMax int64) {
@@ -126,7 +131,7 @@ func (c *rw) noteErr(err error) {
 	}
 }
 
-func (c *rw) writeString(s string) (int, error) {
+func (c *rw) WriteString(s string) (int, error) {
 	if !c.head {
 		c.sendHeader(http.StatusOK)
 	}
@@ -136,10 +141,10 @@ func (c *rw) writeString(s string) (int, error) {
 	return n, err
 }
 
-// readFrom keeps sendfile and splice working: the bytes that fit under the
+// ReadFrom keeps sendfile and splice working: the bytes that fit under the
 // cap go through the wrapped writer's ReadFrom by way of a reader that
 // copies them, and the rest go to it straight from src.
-func (c *rw) readFrom(src io.Reader) (int64, error) {
+func (c *rw) ReadFrom(src io.Reader) (int64, error) {
 	wasHead := c.head
 	if !c.head {
 		c.sendHeader(http.StatusOK)
@@ -185,7 +190,7 @@ func (c *rw) readFrom(src io.Reader) (int64, error) {
 	return n, err
 }
 
-func (c *rw) flush() {
+func (c *rw) Flush() {
 	if !c.head {
 		c.sendHeader(http.StatusOK)
 	}
@@ -193,7 +198,7 @@ func (c *rw) flush() {
 	c.w.(http.Flusher).Flush()
 }
 
-func (c *rw) flushError() error {
+func (c *rw) FlushError() error {
 	if !c.head {
 		c.sendHeader(http.StatusOK)
 	}
@@ -203,12 +208,12 @@ func (c *rw) flushError() error {
 	return err
 }
 
-func (c *rw) closeNotify() <-chan bool {
+func (c *rw) CloseNotify() <-chan bool {
 	//lint:ignore SA1019 forwarding a deprecated interface that handlers still use
 	return c.w.(http.CloseNotifier).CloseNotify()
 }
 
-func (c *rw) hijack() (net.Conn, *bufio.ReadWriter, error) {
+func (c *rw) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, brw, err := c.w.(http.Hijacker).Hijack()
 	if err == nil {
 		c.x.Hijacked = true
@@ -216,20 +221,8 @@ func (c *rw) hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return conn, brw, err
 }
 
-func (c *rw) push(target string, opts *http.PushOptions) error {
+func (c *rw) Push(target string, opts *http.PushOptions) error {
 	return c.w.(http.Pusher).Push(target, opts)
-}
-
-func (c *rw) setReadDeadline(t time.Time) error {
-	return c.w.(interface{ SetReadDeadline(time.Time) error }).SetReadDeadline(t)
-}
-
-func (c *rw) setWriteDeadline(t time.Time) error {
-	return c.w.(interface{ SetWriteDeadline(time.Time) error }).SetWriteDeadline(t)
-}
-
-func (c *rw) enableFullDuplex() error {
-	return c.w.(interface{ EnableFullDuplex() error }).EnableFullDuplex()
 }
 
 // finish runs, deferred, when the handler has returned or panicked: it
@@ -290,7 +283,7 @@ func (c *rw) finish(r *http.Request) {
 	// The Exchange outlives the request in the sink: drop what would keep
 	// the server's connection state alive, and make late use of the
 	// writer (a bug in the handler) fail instead of touching it.
-	c.w = detached{}
+	c.w = wrap.Detached{}
 	c.r = nil
 
 	if c.keep(r) {
@@ -412,27 +405,6 @@ func trailers(sent, h http.Header) http.Header {
 	}
 	return tr
 }
-
-// errDetached is what a handler gets for using its ResponseWriter after it
-// returned, which net/http forbids.
-var errDetached = errors.New("bodytap: ResponseWriter used after the handler returned")
-
-// detached stands in for the wrapped writer once the handler has returned.
-type detached struct{}
-
-func (detached) Header() http.Header                          { return http.Header{} }
-func (detached) Write([]byte) (int, error)                    { return 0, errDetached }
-func (detached) WriteHeader(int)                              {}
-func (detached) Flush()                                       {}
-func (detached) FlushError() error                            { return errDetached }
-func (detached) CloseNotify() <-chan bool                     { return make(chan bool) }
-func (detached) Hijack() (net.Conn, *bufio.ReadWriter, error) { return nil, nil, errDetached }
-func (detached) ReadFrom(io.Reader) (int64, error)            { return 0, errDetached }
-func (detached) Push(string, *http.PushOptions) error         { return errDetached }
-func (detached) WriteString(string) (int, error)              { return 0, errDetached }
-func (detached) SetReadDeadline(time.Time) error              { return errDetached }
-func (detached) SetWriteDeadline(time.Time) error             { return errDetached }
-func (detached) EnableFullDuplex() error                      { return errDetached }
 
 // capReader feeds the wrapped writer's ReadFrom the first bytes of src, up
 // to the capture's room, keeping a copy of each; then it reports EOF.

@@ -1,4 +1,4 @@
-package bodytap_test
+package rewrite_test
 
 import (
 	"bufio"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/rewrite"
 )
 
 // get fetches url and prints the status, the headers named, and the body.
@@ -33,8 +34,8 @@ func get(url string, headers ...string) {
 // Add a field to every JSON response. With Decode, compressed responses
 // are decoded for the function and encoded again after it. The
 // Content-Length is fixed to fit the new body.
-func ExampleRewrite() {
-	addVersion := bodytap.Rewrite(func(r *http.Request, resp *bodytap.Buffered) error {
+func ExampleNew() {
+	addVersion := rewrite.New(func(r *http.Request, resp *rewrite.Response) error {
 		if resp.Header.Get("Content-Type") != "application/json" || resp.DecodeErr != nil {
 			return nil
 		}
@@ -49,7 +50,7 @@ func ExampleRewrite() {
 		}
 		resp.Body = b
 		return nil
-	}, bodytap.RewriteConfig{Decode: true})
+	}, rewrite.Config{Decode: true})
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/user", func(w http.ResponseWriter, r *http.Request) {
@@ -69,8 +70,8 @@ func ExampleRewrite() {
 
 // Replace the body of error responses with a uniform problem document
 // (RFC 9457), whatever the handler wrote.
-func ExampleRewrite_errorPages() {
-	problems := bodytap.Rewrite(func(r *http.Request, resp *bodytap.Buffered) error {
+func ExampleNew_errorPages() {
+	problems := rewrite.New(func(r *http.Request, resp *rewrite.Response) error {
 		if resp.Status < 400 {
 			return nil
 		}
@@ -85,7 +86,7 @@ func ExampleRewrite_errorPages() {
 		resp.Header.Del("Content-Encoding")
 		resp.Body = b
 		return nil
-	}, bodytap.RewriteConfig{})
+	}, rewrite.Config{})
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/ok", func(w http.ResponseWriter, r *http.Request) {
@@ -110,14 +111,14 @@ func ExampleRewrite_errorPages() {
 // in the headers, which go out before the body: this is the case that
 // needs the whole body buffered. Responses too large to buffer, or
 // streamed, go out without one, and OnFallback says so.
-func ExampleRewrite_contentDigest() {
-	digest := bodytap.Rewrite(func(r *http.Request, resp *bodytap.Buffered) error {
+func ExampleNew_contentDigest() {
+	digest := rewrite.New(func(r *http.Request, resp *rewrite.Response) error {
 		sum := sha256.Sum256(resp.Body)
 		resp.Header.Set("Content-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(sum[:])+":")
 		return nil
-	}, bodytap.RewriteConfig{
+	}, rewrite.Config{
 		MaxBytes: 64 << 10,
-		OnFallback: func(r *http.Request, reason bodytap.FallbackReason) {
+		OnFallback: func(r *http.Request, reason rewrite.FallbackReason) {
 			fmt.Printf("%s: no digest (%v)\n", r.URL.Path, reason)
 		},
 	})
@@ -151,8 +152,8 @@ func ExampleRewrite_contentDigest() {
 
 // The question's X-Process-Time header needs no buffering at all: the
 // Tap's BeforeHeaders hook adds it just before the headers go out, so the
-// response still streams. Rewrite is for changes that need the body.
-func ExampleRewrite_processTime() {
+// response still streams. rewrite.New is for changes that need the body.
+func ExampleNew_processTime() {
 	tap := bodytap.New(bodytap.Config{
 		BeforeHeaders: func(r *http.Request, status int, h http.Header, elapsed time.Duration) {
 			h.Set("X-Process-Time", fmt.Sprintf("%.6f", elapsed.Seconds()))
@@ -195,16 +196,16 @@ func ExampleRewrite_processTime() {
 // A streamed response is never held back: Server-Sent Events fall back to
 // streaming as soon as the handler sets their Content-Type, and OnFallback
 // is told why.
-func ExampleRewriteConfig_onFallback() {
-	rewrite := bodytap.Rewrite(func(r *http.Request, resp *bodytap.Buffered) error {
+func ExampleConfig_onFallback() {
+	noSSE := rewrite.New(func(r *http.Request, resp *rewrite.Response) error {
 		resp.Body = []byte("never seen\n")
 		return nil
-	}, bodytap.RewriteConfig{
-		OnFallback: func(r *http.Request, reason bodytap.FallbackReason) {
+	}, rewrite.Config{
+		OnFallback: func(r *http.Request, reason rewrite.FallbackReason) {
 			fmt.Println("not rewritten:", reason)
 		},
 	})
-	h := rewrite(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := noSSE(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		io.WriteString(w, "data: tick\n\n")
 	}))

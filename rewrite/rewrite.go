@@ -1,11 +1,7 @@
-package bodytap
+package rewrite
 
 import (
 	"bufio"
-	"bytes"
-	"compress/flate"
-	"compress/gzip"
-	"compress/zlib"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -16,45 +12,43 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
+
+	"github.com/bodytap/bodytap/internal/wrap"
 )
 
-//go:generate go run ./internal/wrapgen -type rewriter -prefix rew -new newRewriter -o rewrite_wrap_gen.go
+// DefaultMaxBytes is how many bytes of a response [New] buffers
+// when [Config.MaxBytes] is zero: 1 MiB.
+const DefaultMaxBytes = 1 << 20
 
-// DefaultRewriteMaxBytes is how many bytes of a response [Rewrite] buffers
-// when [RewriteConfig.MaxBytes] is zero: 1 MiB.
-const DefaultRewriteMaxBytes = 1 << 20
-
-// Errors a rewrite can end with. [RewriteConfig.ErrorHandler] receives
+// Errors a rewrite can end with. [Config.ErrorHandler] receives
 // them, wrapped with details; test for them with errors.Is.
 var (
-	// ErrRewritePanic: the rewrite function panicked. The wrapping error
+	// ErrPanic: the rewrite function panicked. The wrapping error
 	// carries the panic value and the stack.
-	ErrRewritePanic = errors.New("bodytap: rewrite function panicked")
+	ErrPanic = errors.New("bodytap: rewrite function panicked")
 
-	// ErrRewriteStatus: the rewrite function set a status that cannot be
+	// ErrStatus: the rewrite function set a status that cannot be
 	// a final response status (below 200 or above 999).
-	ErrRewriteStatus = errors.New("bodytap: rewrite set an invalid status")
+	ErrStatus = errors.New("bodytap: rewrite set an invalid status")
 
-	// ErrUnsupportedEncoding is [Buffered.DecodeErr] when the body is in
+	// ErrUnsupportedEncoding is [Response.DecodeErr] when the body is in
 	// a content coding that the standard library cannot decode (br, zstd,
 	// compress, several codings stacked, or an unknown one).
 	ErrUnsupportedEncoding = errors.New("bodytap: unsupported content coding")
 
-	// ErrDecodedTooLarge is [Buffered.DecodeErr] when the decoded body
-	// would be larger than [RewriteConfig.MaxDecodedBytes].
+	// ErrDecodedTooLarge is [Response.DecodeErr] when the decoded body
+	// would be larger than [Config.MaxDecodedBytes].
 	ErrDecodedTooLarge = errors.New("bodytap: decoded body too large")
 )
 
-// A FallbackReason says why [Rewrite] gave up buffering a response and let
+// A FallbackReason says why the middleware gave up buffering a response and let
 // it stream through unchanged.
 type FallbackReason uint8
 
 // The reasons for a fallback.
 const (
 	// FallbackTooLarge: the handler wrote more than
-	// RewriteConfig.MaxBytes, or declared a larger Content-Length.
+	// Config.MaxBytes, or declared a larger Content-Length.
 	FallbackTooLarge FallbackReason = iota + 1
 
 	// FallbackFlush: the handler flushed (http.Flusher or
@@ -66,7 +60,7 @@ const (
 	FallbackHijack
 
 	// FallbackStreaming: the response is a streaming one, as
-	// RewriteConfig.Stream judged from its status and headers.
+	// Config.Stream judged from its status and headers.
 	FallbackStreaming
 
 	// FallbackUpgrade: the request asks for a protocol upgrade (an
@@ -91,29 +85,29 @@ func (r FallbackReason) String() string {
 	return "FallbackReason(" + strconv.Itoa(int(r)) + ")"
 }
 
-// RewriteConfig configures [Rewrite]. The zero value is valid: it buffers
-// up to DefaultRewriteMaxBytes, leaves encoded bodies encoded, and answers
+// Config configures [New]. The zero value is valid: it buffers
+// up to DefaultMaxBytes, leaves encoded bodies encoded, and answers
 // a failed rewrite with a plain 500.
-type RewriteConfig struct {
+type Config struct {
 	// MaxBytes is the most a response's body may hold (as the handler
 	// writes it, encoded or not) and still be rewritten. A handler that
 	// writes more makes the rewrite fall back: the response streams
-	// through unchanged. Zero means DefaultRewriteMaxBytes (1 MiB); a
+	// through unchanged. Zero means DefaultMaxBytes (1 MiB); a
 	// negative value buffers no body at all, so that only bodyless
 	// responses (redirects, 204, 304) are rewritten.
 	MaxBytes int64
 
 	// Decode asks for bodies in a content coding the standard library
 	// can decode (gzip, x-gzip, deflate) to be handed to the function
-	// decoded, with Buffered.Decoded set. How they are encoded again is
-	// described in [Rewrite]. Bodies in any other coding (br, zstd) are
-	// handed over as they are, with Buffered.DecodeErr saying why. False
+	// decoded, with Response.Decoded set. How they are encoded again is
+	// described in the package documentation. Bodies in any other coding (br, zstd) are
+	// handed over as they are, with Response.DecodeErr saying why. False
 	// hands every body over as the handler wrote it.
 	Decode bool
 
 	// MaxDecodedBytes bounds a decoded body, so that a small compressed
 	// body cannot expand into gigabytes. A body that would decode to more
-	// is handed over encoded, with Buffered.DecodeErr set to
+	// is handed over encoded, with Response.DecodeErr set to
 	// ErrDecodedTooLarge. Zero means 8 × MaxBytes.
 	MaxDecodedBytes int64
 
@@ -144,12 +138,12 @@ type RewriteConfig struct {
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 }
 
-// Buffered is a complete response, held back by [Rewrite] for its function
-// to read and change before anything of it is sent.
+// Response is a complete response, held back by the middleware for its
+// function to read and change before anything of it is sent.
 //
 // The function may change any field. It must not use resp after it
 // returns, except that it may keep Body: the middleware never reuses it.
-type Buffered struct {
+type Response struct {
 	// Status is the final status the handler chose: 200 if it wrote
 	// without calling WriteHeader, or never wrote at all. Informational
 	// 1xx responses have already been sent and are not seen here. The
@@ -159,7 +153,7 @@ type Buffered struct {
 	// Header is a copy of the header map as it was when the handler
 	// committed its status (as the server would have sent it), trailers
 	// excepted. Content-Length is recomputed from the final body; see
-	// [Rewrite] for it and for ETag and digests.
+	// the package documentation for it and for ETag and digests.
 	Header http.Header
 
 	// Body is the body as the handler wrote it, or decoded if Decoded
@@ -172,12 +166,12 @@ type Buffered struct {
 	// (http.TrailerPrefix) unless Header declares them.
 	Trailer http.Header
 
-	// Decoded reports that RewriteConfig.Decode asked for decoding and
+	// Decoded reports that Config.Decode asked for decoding and
 	// Body holds the content decoded from the coding that Header's
 	// Content-Encoding names (gzip or deflate).
 	Decoded bool
 
-	// DecodeErr says why a body that RewriteConfig.Decode asked to decode
+	// DecodeErr says why a body that Config.Decode asked to decode
 	// was handed over still encoded: ErrUnsupportedEncoding (br, zstd,
 	// ...), ErrDecodedTooLarge, or the decoder's error for a corrupt
 	// body. Nil when the body was decoded, had no content coding, or
@@ -185,97 +179,33 @@ type Buffered struct {
 	DecodeErr error
 }
 
-// Rewrite returns a middleware that buffers each response, lets fn change
-// its status, headers, body and trailers, and then sends it: the "rebuild
-// the response" pattern, made safe for streaming.
+// New returns a middleware that buffers each response, lets fn change its
+// status, headers, body and trailers, and then sends it. Responses that
+// cannot be buffered without changing what the client experiences fall
+// back to streaming through unchanged; see the package documentation.
 //
 // fn runs on the request path once the handler has returned. If it returns
 // an error or panics, nothing of the handler's response is sent: its
-// headers are dropped and RewriteConfig.ErrorHandler answers instead (a
-// 500 by default). A panic with http.ErrAbortHandler is not recovered.
+// headers are dropped and Config.ErrorHandler answers instead (a 500 by
+// default). A panic with http.ErrAbortHandler is not recovered.
 //
 // The middleware is safe for concurrent use: fn and the hooks of c run on
 // the goroutine of the request they are called for, concurrently for
 // different requests.
 //
-// # Fallback
-//
-// A response is rewritten only if it can be buffered without changing
-// what the client experiences. When the handler writes more than
-// RewriteConfig.MaxBytes, flushes, hijacks the connection, answers 101, or
-// sends a streaming content type (RewriteConfig.Stream; by default
-// Server-Sent Events, multipart/x-mixed-replace, gRPC, NDJSON), the rewrite
-// is abandoned for that response: what was buffered goes out as it was
-// (the same status, and the headers as the handler had set them when it
-// committed the status), the rest streams through untouched, and
-// RewriteConfig.OnFallback is told why. A response is never truncated, and
-// never held past the cap; within it, what the handler writes waits for
-// the handler to return, so a handler whose client must see something
-// before that has to flush, as it must already for net/http's own
-// buffers. Requests that ask for a protocol upgrade (WebSocket) or use
-// CONNECT pass through unwrapped, with OnFallback told FallbackUpgrade.
-//
-// The ResponseWriter the handler gets implements exactly the optional
-// interfaces (http.Flusher, http.Hijacker, io.ReaderFrom, ...) of the one
-// it wraps, and Unwrap. Flush sends what was buffered and streams from
-// then on. Hijack sends what the handler had written before it, if
-// anything (the server itself flushes that before it hands over the
-// connection), and forwards the call; if the handler had written nothing,
-// nothing is sent. ReadFrom buffers while the body fits under the cap;
-// past it, the rest goes to the wrapped writer's ReadFrom, so sendfile
-// still works. 1xx informational responses (103 Early Hints) are sent at
-// once, never buffered.
-//
-// If the handler panics before the response falls back, nothing of it is
-// sent and its headers are dropped; the panic goes on up to the server
-// (or to an outer recovering middleware, which then starts clean).
-//
-// # Headers after a rewrite
-//
-//   - Content-Length is set to the length of the body sent, whatever the
-//     handler or fn set, except that it is left as it is for HEAD
-//     requests whose final body is empty, for statuses that have no body
-//     (204, 304), and when the response has trailers or a
-//     Transfer-Encoding (then a stale one is removed).
-//   - The body counts as changed when the bytes sent differ from those the
-//     handler wrote. Then the handler's ETag is removed if the content
-//     changed, or made weak (W/) if only the content coding did, unless
-//     fn set a different ETag; Content-Digest, Repr-Digest, Digest and
-//     Content-MD5 are removed unless fn set different ones.
-//   - For HEAD requests and for 204 and 304 statuses, no body is sent,
-//     whatever Body holds.
-//   - Content-Range is fn's responsibility when it changes a 206 body.
-//
-// # Content encoding
-//
-// With RewriteConfig.Decode, a body in gzip or deflate is handed to fn
-// decoded and Content-Encoding is left in Header. When fn returns, if
-// Content-Encoding still names the same coding, the body is encoded again
-// with it (the handler's original bytes are sent if fn changed neither);
-// if fn removed Content-Encoding, the decoded body is sent as it is; if fn
-// set another coding, Body must already be in it. Bodies in br or zstd,
-// which the standard library cannot decode, are handed over encoded with
-// Buffered.DecodeErr set: fn should leave them alone or replace them
-// whole. Without Decode, fn gets the bytes exactly as the handler wrote
-// them and must check Content-Encoding itself.
-//
-// Rewrite works on either side of a compression middleware: outside it,
-// fn sees the compressed body (decoded, with Decode); inside it, fn sees
-// the plain body and the compressor encodes what fn leaves.
-//
-// Rewrite panics if fn is nil.
-func Rewrite(fn func(r *http.Request, resp *Buffered) error, c RewriteConfig) func(http.Handler) http.Handler {
-	cfg := newRewriteConfig(fn, c)
+// New panics if fn is nil.
+func New(fn func(r *http.Request, resp *Response) error, c Config) func(http.Handler) http.Handler {
+	cfg := newConfig(fn, c)
 	return func(next http.Handler) http.Handler {
-		return &rewriteHandler{c: cfg, next: next}
+		return &handler{c: cfg, next: next}
 	}
 }
 
-func newRewriteConfig(fn func(*http.Request, *Buffered) error, c RewriteConfig) *rewriteConfig {
+func newConfig(fn func(*http.Request, *Response) error, c Config) *config {
 	if fn == nil {
-		panic("bodytap: Rewrite called with a nil function")
+		panic("bodytap: rewrite.New called with a nil function")
 	}
-	cfg := &rewriteConfig{
+	cfg := &config{
 		fn:         fn,
 		max:        c.MaxBytes,
 		decode:     c.Decode,
@@ -287,7 +217,7 @@ func newRewriteConfig(fn func(*http.Request, *Buffered) error, c RewriteConfig) 
 	}
 	switch {
 	case cfg.max == 0:
-		cfg.max = DefaultRewriteMaxBytes
+		cfg.max = DefaultMaxBytes
 	case cfg.max < 0:
 		cfg.max = 0
 	}
@@ -305,8 +235,8 @@ func newRewriteConfig(fn func(*http.Request, *Buffered) error, c RewriteConfig) 
 	return cfg
 }
 
-type rewriteConfig struct {
-	fn         func(*http.Request, *Buffered) error
+type config struct {
+	fn         func(*http.Request, *Response) error
 	max        int64
 	decode     bool
 	maxDecoded int64
@@ -316,12 +246,12 @@ type rewriteConfig struct {
 	onError    func(http.ResponseWriter, *http.Request, error)
 }
 
-type rewriteHandler struct {
-	c    *rewriteConfig
+type handler struct {
+	c    *config
 	next http.Handler
 }
 
-func (h *rewriteHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.c.skip != nil && h.c.skip(r) {
 		h.next.ServeHTTP(w, r)
 		return
@@ -333,7 +263,8 @@ func (h *rewriteHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.next.ServeHTTP(w, r)
 		return
 	}
-	c, ww := newRewriter(w)
+	c := &rewriter{w: w}
+	ww := wrap.New(&c.ws, c, w)
 	c.init(h.c, r)
 	defer c.finish()
 	h.next.ServeHTTP(ww, r)
@@ -359,55 +290,10 @@ func isUpgradeRequest(r *http.Request) bool {
 	return false
 }
 
-// streamingTypes are the media types that IsStreamingResponse takes for
-// streams.
-var streamingTypes = []string{
-	"text/event-stream",
-	"multipart/x-mixed-replace",
-	"application/grpc",
-	"application/grpc-web",
-	"application/grpc-web-text",
-	"application/x-ndjson",
-	"application/jsonl",
-	"application/json-seq",
-}
-
-// IsStreamingResponse is the default [RewriteConfig.Stream]. It reports
-// whether a response with header h is meant to reach the client as it is
-// written: when its Content-Type is text/event-stream (Server-Sent Events),
-// multipart/x-mixed-replace (MJPEG and other pushed frames),
-// application/grpc or application/grpc-web (with any +suffix),
-// application/x-ndjson, application/jsonl or application/json-seq, or when
-// the handler set X-Accel-Buffering: no, the header with which servers ask
-// proxies not to buffer them. The status is not used.
-func IsStreamingResponse(status int, h http.Header) bool {
-	if v := h["X-Accel-Buffering"]; len(v) > 0 && strings.EqualFold(v[0], "no") {
-		return true
-	}
-	v := h["Content-Type"]
-	if len(v) == 0 {
-		return false
-	}
-	ct := v[0]
-	if i := strings.IndexByte(ct, ';'); i >= 0 {
-		ct = ct[:i]
-	}
-	ct = strings.TrimSpace(ct)
-	if i := strings.IndexByte(ct, '+'); i >= 0 && len(ct) > 16 && strings.EqualFold(ct[:16], "application/grpc") {
-		ct = ct[:i]
-	}
-	for _, s := range streamingTypes {
-		if len(ct) == len(s) && strings.EqualFold(ct, s) {
-			return true
-		}
-	}
-	return false
-}
-
-// rewriter is the state of one response through Rewrite and the core of
-// the ResponseWriter the handler gets. The generated wrappers
-// (rewrite_wrap_gen.go) embed it and add exactly the optional interfaces
-// of the writer it wraps.
+// rewriter is the state of one response through the middleware and the
+// [wrap.Core] of the ResponseWriter the handler gets, which lives in its
+// State: that writer has exactly the optional interfaces of the writer it
+// wraps, and forwards them to the methods of the same names here.
 //
 // Until it falls back, it holds the response back: WriteHeader notes the
 // status and a copy of the headers, as the server itself would, and
@@ -415,7 +301,8 @@ func IsStreamingResponse(status int, h http.Header) bool {
 // to w.
 type rewriter struct {
 	w            http.ResponseWriter // the writer wrapped
-	c            *rewriteConfig
+	ws           wrap.State          // the handler's writer
+	c            *config
 	r            *http.Request
 	hdr          http.Header // w.Header(), the live map the handler changes
 	outer        http.Header // hdr as it was when the request reached us; nil if empty
@@ -428,12 +315,14 @@ type rewriter struct {
 	declared     int64       // Content-Length the handler declared, -1 if none
 	sniffed      bool        // a ReadFrom call read sniffLen bytes: the server would have flushed
 	buf          []byte
-	resp         Buffered
+	resp         Response
 	clen         [1]string
 	inline       [inlineBytes]byte
 }
 
-func (c *rewriter) init(cfg *rewriteConfig, r *http.Request) {
+var _ wrap.Core = (*rewriter)(nil)
+
+func (c *rewriter) init(cfg *config, r *http.Request) {
 	c.c = cfg
 	c.r = r
 	c.hdr = c.w.Header()
@@ -582,7 +471,7 @@ func (c *rewriter) Write(p []byte) (int, error) {
 	return c.w.Write(p)
 }
 
-func (c *rewriter) writeString(s string) (int, error) {
+func (c *rewriter) WriteString(s string) (int, error) {
 	if !c.passing {
 		if ok, err := c.room(len(s)); err != nil {
 			return 0, err
@@ -594,14 +483,14 @@ func (c *rewriter) writeString(s string) (int, error) {
 	return c.w.(io.StringWriter).WriteString(s)
 }
 
-// readFrom buffers src while it fits under the cap. Past the cap it falls
+// ReadFrom buffers src while it fits under the cap. Past the cap it falls
 // back and hands the rest of src to the wrapped writer's ReadFrom, so
 // that sendfile and splice still do the bulk of the work.
 //
 // It follows the server's own ReadFrom: the status is committed only once
 // a first byte has arrived, and before switching to sendfile the headers
 // are sent once sniffLen bytes have.
-func (c *rewriter) readFrom(src io.Reader) (int64, error) {
+func (c *rewriter) ReadFrom(src io.Reader) (int64, error) {
 	var n int64
 	var probe []byte
 	for !c.passing {
@@ -655,14 +544,14 @@ func (c *rewriter) readFrom(src io.Reader) (int64, error) {
 	return n + m, err
 }
 
-func (c *rewriter) flush() {
+func (c *rewriter) Flush() {
 	if !c.passing && (c.committed || c.commit(http.StatusOK)) {
 		c.fallback(FallbackFlush)
 	}
 	c.w.(http.Flusher).Flush()
 }
 
-func (c *rewriter) flushError() error {
+func (c *rewriter) FlushError() error {
 	if !c.passing && (c.committed || c.commit(http.StatusOK)) {
 		if err := c.fallback(FallbackFlush); err != nil {
 			return err
@@ -671,7 +560,7 @@ func (c *rewriter) flushError() error {
 	return c.w.(interface{ FlushError() error }).FlushError()
 }
 
-func (c *rewriter) hijack() (net.Conn, *bufio.ReadWriter, error) {
+func (c *rewriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if !c.passing {
 		// What the handler wrote before hijacking reaches the client, as
 		// the server flushes it before handing over the connection.
@@ -682,25 +571,13 @@ func (c *rewriter) hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return c.w.(http.Hijacker).Hijack()
 }
 
-func (c *rewriter) closeNotify() <-chan bool {
+func (c *rewriter) CloseNotify() <-chan bool {
 	//lint:ignore SA1019 forwarding a deprecated interface that handlers still use
 	return c.w.(http.CloseNotifier).CloseNotify()
 }
 
-func (c *rewriter) push(target string, opts *http.PushOptions) error {
+func (c *rewriter) Push(target string, opts *http.PushOptions) error {
 	return c.w.(http.Pusher).Push(target, opts)
-}
-
-func (c *rewriter) setReadDeadline(t time.Time) error {
-	return c.w.(interface{ SetReadDeadline(time.Time) error }).SetReadDeadline(t)
-}
-
-func (c *rewriter) setWriteDeadline(t time.Time) error {
-	return c.w.(interface{ SetWriteDeadline(time.Time) error }).SetWriteDeadline(t)
-}
-
-func (c *rewriter) enableFullDuplex() error {
-	return c.w.(interface{ EnableFullDuplex() error }).EnableFullDuplex()
 }
 
 // finish runs, deferred, when the handler has returned or panicked.
@@ -711,7 +588,7 @@ func (c *rewriter) finish() {
 	}
 	w, passing := c.w, c.passing
 	// The handler is done with its ResponseWriter: late use fails.
-	c.w, c.passing = detached{}, true
+	c.w, c.passing = wrap.Detached{}, true
 	switch {
 	case passing:
 	case !c.returned:
@@ -726,7 +603,7 @@ func (c *rewriter) finish() {
 	}
 }
 
-var rewriteSeed = maphash.MakeSeed()
+var seed = maphash.MakeSeed()
 
 // Headers that describe the exact bytes of a body and go stale when they
 // change.
@@ -741,7 +618,7 @@ func (c *rewriter) rewrite(w http.ResponseWriter) {
 		c.snap, c.snapTrailers = cloneHeader(c.hdr)
 	}
 	resp := &c.resp
-	*resp = Buffered{Status: c.status, Header: c.snap, Body: c.buf}
+	*resp = Response{Status: c.status, Header: c.snap, Body: c.buf}
 
 	// Trailers: declared ones with the values the handler set by now,
 	// and those named with the prefix. Undeclared ones that were in the
@@ -786,11 +663,11 @@ func (c *rewriter) rewrite(w http.ResponseWriter) {
 	for i, k := range digestHeaders {
 		digests[i] = slices.Clone(resp.Header[k])
 	}
-	n0, sum0 := len(resp.Body), maphash.Bytes(rewriteSeed, resp.Body)
+	n0, sum0 := len(resp.Body), maphash.Bytes(seed, resp.Body)
 
 	err := c.call(resp)
 	if err == nil && (resp.Status < 200 || resp.Status > 999) {
-		err = fmt.Errorf("%w: %d", ErrRewriteStatus, resp.Status)
+		err = fmt.Errorf("%w: %d", ErrStatus, resp.Status)
 	}
 	if err != nil {
 		replaceHeader(c.hdr, c.outer)
@@ -802,7 +679,7 @@ func (c *rewriter) rewrite(w http.ResponseWriter) {
 	if h == nil {
 		h = http.Header{}
 	}
-	contentChanged := len(resp.Body) != n0 || maphash.Bytes(rewriteSeed, resp.Body) != sum0
+	contentChanged := len(resp.Body) != n0 || maphash.Bytes(seed, resp.Body) != sum0
 	out, wireChanged := resp.Body, contentChanged
 	if resp.Decoded {
 		switch final := contentCoding(h); {
@@ -881,14 +758,14 @@ func (c *rewriter) rewrite(w http.ResponseWriter) {
 }
 
 // call runs the function, turning a panic into an error.
-func (c *rewriter) call(resp *Buffered) (err error) {
+func (c *rewriter) call(resp *Response) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
 				replaceHeader(c.hdr, c.outer)
 				panic(p)
 			}
-			err = fmt.Errorf("%w: %v\n%s", ErrRewritePanic, p, debug.Stack())
+			err = fmt.Errorf("%w: %v\n%s", ErrPanic, p, debug.Stack())
 		}
 	}()
 	return c.c.fn(c.r, resp)
@@ -955,107 +832,4 @@ func headerEqual(a, b http.Header) bool {
 		}
 	}
 	return true
-}
-
-// contentCoding returns the content coding h names, normalized: "" for
-// none or identity, "gzip" (for gzip and x-gzip), "deflate", or, for any
-// other coding or several, the header's value as it is.
-func contentCoding(h http.Header) string {
-	v := h["Content-Encoding"]
-	if len(v) == 0 {
-		return ""
-	}
-	all := strings.Join(v, ",")
-	var codings []string
-	for c := range strings.SplitSeq(all, ",") {
-		if c = strings.ToLower(strings.TrimSpace(c)); c != "" && c != "identity" {
-			codings = append(codings, c)
-		}
-	}
-	switch {
-	case len(codings) == 0:
-		return ""
-	case len(codings) > 1:
-		return all
-	case codings[0] == "x-gzip":
-		return "gzip"
-	}
-	return codings[0]
-}
-
-var (
-	gzipReaders sync.Pool // *gzip.Reader
-	gzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
-	zlibWriters = sync.Pool{New: func() any { return zlib.NewWriter(nil) }}
-)
-
-// decodeBody decodes b from coding ("gzip" or "deflate"), refusing to
-// produce more than limit bytes. Deflate is zlib (RFC 9110), or raw
-// deflate as some servers send it.
-func decodeBody(b []byte, coding string, limit int64) ([]byte, error) {
-	var zr io.Reader
-	switch coding {
-	case "gzip":
-		gr, _ := gzipReaders.Get().(*gzip.Reader)
-		var err error
-		if gr == nil {
-			gr, err = gzip.NewReader(bytes.NewReader(b))
-		} else {
-			err = gr.Reset(bytes.NewReader(b))
-		}
-		if err != nil {
-			return nil, fmt.Errorf("bodytap: decode gzip: %w", err)
-		}
-		defer gzipReaders.Put(gr)
-		zr = gr
-	case "deflate":
-		r, err := zlib.NewReader(bytes.NewReader(b))
-		if err != nil {
-			r = flate.NewReader(bytes.NewReader(b))
-		}
-		defer r.Close()
-		zr = r
-	default:
-		return nil, fmt.Errorf("%w: %q", ErrUnsupportedEncoding, coding)
-	}
-	out := bytes.NewBuffer(make([]byte, 0, min(int64(4*len(b)), limit)+1))
-	n, err := out.ReadFrom(io.LimitReader(zr, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("bodytap: decode %s: %w", coding, err)
-	}
-	if n > limit {
-		return nil, fmt.Errorf("%w: more than %d bytes", ErrDecodedTooLarge, limit)
-	}
-	return out.Bytes(), nil
-}
-
-// encodeBody encodes b with coding ("gzip" or "deflate", as zlib).
-func encodeBody(b []byte, coding string) ([]byte, error) {
-	var out bytes.Buffer
-	out.Grow(len(b)/2 + 64)
-	switch coding {
-	case "gzip":
-		zw := gzipWriters.Get().(*gzip.Writer)
-		defer func() { zw.Reset(io.Discard); gzipWriters.Put(zw) }()
-		zw.Reset(&out)
-		if _, err := zw.Write(b); err != nil {
-			return nil, err
-		}
-		if err := zw.Close(); err != nil {
-			return nil, err
-		}
-	case "deflate":
-		zw := zlibWriters.Get().(*zlib.Writer)
-		defer func() { zw.Reset(io.Discard); zlibWriters.Put(zw) }()
-		zw.Reset(&out)
-		if _, err := zw.Write(b); err != nil {
-			return nil, err
-		}
-		if err := zw.Close(); err != nil {
-			return nil, err
-		}
-	default:
-		return nil, fmt.Errorf("%w: %q", ErrUnsupportedEncoding, coding)
-	}
-	return out.Bytes(), nil
 }

@@ -1,4 +1,4 @@
-package bodytap
+package rewrite
 
 import (
 	"bufio"
@@ -27,19 +27,30 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/internal/wrap"
+	"github.com/bodytap/bodytap/internal/wrap/wraptest"
 )
 
-// rewWrapForTest wraps under as Rewrite would, for the generated
-// exhaustive interface test, and lets it fall back at once: a buffering
-// writer rightly keeps a small ReadFrom or WriteString to itself, and the
-// test checks that every method reaches under. The fallback paths have
-// tests of their own.
-func rewWrapForTest(under http.ResponseWriter) http.ResponseWriter {
-	cfg := newRewriteConfig(noRewrite, RewriteConfig{})
-	c, w := newRewriter(under)
-	c.init(cfg, httptest.NewRequest("GET", "/", nil))
-	c.passing = true
-	return w
+// TestInterfaces checks, for every combination of the optional
+// interfaces, that the writer the handler gets implements exactly those of
+// the server's writer, that each reaches it, and that Unwrap returns it.
+// The writer has fallen back: a buffering one rightly keeps a small
+// ReadFrom or WriteString to itself. The fallback paths have tests of
+// their own.
+func TestInterfaces(t *testing.T) {
+	cfg := newConfig(noRewrite, Config{})
+	for mask := range uint(wraptest.Combinations) {
+		under, calls := wraptest.New(mask)
+		c := &rewriter{w: under}
+		w := wrap.New(&c.ws, c, under)
+		c.init(cfg, httptest.NewRequest("GET", "/", nil))
+		c.passing = true
+		if err := wraptest.Check(w, under, mask, calls); err != nil {
+			t.Error(err)
+		}
+	}
 }
 
 // rewShort returns a printable excerpt of a body for failure messages.
@@ -150,7 +161,7 @@ func (r *reasons) get() []FallbackReason {
 	return slices.Clone(r.rs)
 }
 
-func noRewrite(*http.Request, *Buffered) error { return nil }
+func noRewrite(*http.Request, *Response) error { return nil }
 
 // outerHeader is a middleware that sets a header before Rewrite runs, as a
 // CORS or request-ID middleware would: it must survive a failed rewrite.
@@ -161,9 +172,9 @@ func outerHeader(next http.Handler) http.Handler {
 	})
 }
 
-// TestRewriteRules checks the status, method and header rules of a
+// TestRules checks the status, method and header rules of a
 // rewritten response, over HTTP/1.1 and HTTP/2.
-func TestRewriteRules(t *testing.T) {
+func TestRules(t *testing.T) {
 	big := strings.Repeat("b", 3000)
 	type want struct {
 		status int
@@ -175,8 +186,8 @@ func TestRewriteRules(t *testing.T) {
 		name    string
 		method  string
 		handler http.HandlerFunc
-		fn      func(*http.Request, *Buffered) error
-		cfg     RewriteConfig
+		fn      func(*http.Request, *Response) error
+		cfg     Config
 		want    want
 		errIs   error // what ErrorHandler must get
 	}{
@@ -189,7 +200,7 @@ func TestRewriteRules(t *testing.T) {
 				w.Header().Set("Content-Type", "application/json")
 				io.WriteString(w, `{"a":1}`)
 			},
-			fn: func(r *http.Request, b *Buffered) error {
+			fn: func(r *http.Request, b *Response) error {
 				b.Body = []byte(`{"a":1,"b":2}`)
 				return nil
 			},
@@ -201,7 +212,7 @@ func TestRewriteRules(t *testing.T) {
 				w.Header().Set("ETag", `"v1"`)
 				io.WriteString(w, "abc")
 			},
-			fn: func(r *http.Request, b *Buffered) error {
+			fn: func(r *http.Request, b *Response) error {
 				b.Body[0] = 'X'
 				return nil
 			},
@@ -213,7 +224,7 @@ func TestRewriteRules(t *testing.T) {
 				w.Header().Set("ETag", `"v1"`)
 				io.WriteString(w, "abc")
 			},
-			fn: func(r *http.Request, b *Buffered) error {
+			fn: func(r *http.Request, b *Response) error {
 				b.Body = append(b.Body, "def"...)
 				b.Header.Set("ETag", `"v2"`)
 				return nil
@@ -227,7 +238,7 @@ func TestRewriteRules(t *testing.T) {
 				w.Header().Set("Content-Digest", "sha-256=:x:")
 				io.WriteString(w, "abc")
 			},
-			fn: func(r *http.Request, b *Buffered) error {
+			fn: func(r *http.Request, b *Response) error {
 				b.Header.Set("X-Seen", strconv.Itoa(len(b.Body)))
 				return nil
 			},
@@ -239,7 +250,7 @@ func TestRewriteRules(t *testing.T) {
 				w.Header().Set("Content-Length", "3")
 				io.WriteString(w, "abc")
 			},
-			fn: func(r *http.Request, b *Buffered) error {
+			fn: func(r *http.Request, b *Response) error {
 				b.Body = []byte("a")
 				return nil
 			},
@@ -259,7 +270,7 @@ func TestRewriteRules(t *testing.T) {
 			handler: func(w http.ResponseWriter, r *http.Request) {
 				io.WriteString(w, "hello")
 			},
-			fn: func(r *http.Request, b *Buffered) error {
+			fn: func(r *http.Request, b *Response) error {
 				b.Body = append(b.Body, " world"...)
 				return nil
 			},
@@ -271,7 +282,7 @@ func TestRewriteRules(t *testing.T) {
 			handler: func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Length", "1234")
 			},
-			fn: func(r *http.Request, b *Buffered) error {
+			fn: func(r *http.Request, b *Response) error {
 				b.Header.Set("X-Rewritten", "yes")
 				return nil
 			},
@@ -285,7 +296,7 @@ func TestRewriteRules(t *testing.T) {
 					panic(fmt.Sprintf("write after 204: got %v, want ErrBodyNotAllowed", err))
 				}
 			},
-			fn: func(r *http.Request, b *Buffered) error {
+			fn: func(r *http.Request, b *Response) error {
 				if len(b.Body) != 0 {
 					return errors.New("204 came with a body")
 				}
@@ -300,7 +311,7 @@ func TestRewriteRules(t *testing.T) {
 				w.Header().Set("ETag", `"v1"`)
 				w.WriteHeader(http.StatusNotModified)
 			},
-			fn: func(r *http.Request, b *Buffered) error {
+			fn: func(r *http.Request, b *Response) error {
 				b.Header.Set("X-Rewritten", "yes")
 				return nil
 			},
@@ -312,7 +323,7 @@ func TestRewriteRules(t *testing.T) {
 				w.Header().Set("ETag", `"v1"`)
 				io.WriteString(w, "full body")
 			},
-			fn: func(r *http.Request, b *Buffered) error {
+			fn: func(r *http.Request, b *Response) error {
 				b.Status = http.StatusNotModified
 				return nil
 			},
@@ -323,7 +334,7 @@ func TestRewriteRules(t *testing.T) {
 			handler: func(w http.ResponseWriter, r *http.Request) {
 				w.WriteHeader(http.StatusNoContent)
 			},
-			fn: func(r *http.Request, b *Buffered) error {
+			fn: func(r *http.Request, b *Response) error {
 				b.Status = http.StatusOK
 				b.Body = []byte("now with content")
 				return nil
@@ -335,7 +346,7 @@ func TestRewriteRules(t *testing.T) {
 			handler: func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("X-H", "1")
 			},
-			fn: func(r *http.Request, b *Buffered) error {
+			fn: func(r *http.Request, b *Response) error {
 				if b.Status != 200 || len(b.Body) != 0 || b.Header.Get("X-H") != "1" {
 					return fmt.Errorf("got status %d, body %q, X-H %q", b.Status, b.Body, b.Header.Get("X-H"))
 				}
@@ -352,7 +363,7 @@ func TestRewriteRules(t *testing.T) {
 				w.Header().Set("X-Late", "lost")
 				io.WriteString(w, "x")
 			},
-			fn: func(r *http.Request, b *Buffered) error {
+			fn: func(r *http.Request, b *Response) error {
 				if b.Header.Get("X-Late") != "" {
 					return errors.New("function saw a header set after WriteHeader")
 				}
@@ -379,7 +390,7 @@ func TestRewriteRules(t *testing.T) {
 				w.Header().Set("Content-Type", "application/json")
 				io.WriteString(w, `{"partial":`)
 			},
-			fn: func(r *http.Request, b *Buffered) error {
+			fn: func(r *http.Request, b *Response) error {
 				return errors.New("cannot rewrite")
 			},
 			want: want{500, "Internal Server Error\n", -2, map[string]string{"Set-Cookie": "", "X-Outer": "kept", "Content-Type": "text/plain; charset=utf-8"}},
@@ -389,22 +400,22 @@ func TestRewriteRules(t *testing.T) {
 			handler: func(w http.ResponseWriter, r *http.Request) {
 				io.WriteString(w, "x")
 			},
-			fn: func(r *http.Request, b *Buffered) error {
+			fn: func(r *http.Request, b *Response) error {
 				b.Status = 103
 				return nil
 			},
 			want:  want{500, "Internal Server Error\n", -2, nil},
-			errIs: ErrRewriteStatus,
+			errIs: ErrStatus,
 		},
 		{
 			name: "ErrorHandler chooses the answer",
 			handler: func(w http.ResponseWriter, r *http.Request) {
 				io.WriteString(w, "x")
 			},
-			fn: func(r *http.Request, b *Buffered) error {
+			fn: func(r *http.Request, b *Response) error {
 				return errUpstream
 			},
-			cfg: RewriteConfig{ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			cfg: Config{ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 				w.WriteHeader(http.StatusBadGateway)
 				io.WriteString(w, err.Error())
 			}},
@@ -417,11 +428,11 @@ func TestRewriteRules(t *testing.T) {
 				w.Header().Set("Set-Cookie", "secret=1")
 				io.WriteString(w, "PARTIAL")
 			},
-			fn: func(r *http.Request, b *Buffered) error {
+			fn: func(r *http.Request, b *Response) error {
 				panic("rewrite bug")
 			},
 			want:  want{500, "Internal Server Error\n", -2, map[string]string{"Set-Cookie": "", "X-Outer": "kept"}},
-			errIs: ErrRewritePanic,
+			errIs: ErrPanic,
 		},
 	}
 	for _, p := range protos {
@@ -442,7 +453,7 @@ func TestRewriteRules(t *testing.T) {
 							eh(w, r, err)
 						}
 					}
-					h := outerHeader(Rewrite(c.fn, cfg)(c.handler))
+					h := outerHeader(New(c.fn, cfg)(c.handler))
 					srv, client := newServer(t, h, p.h2)
 					method := c.method
 					if method == "" {
@@ -502,9 +513,9 @@ func gunzip(t testing.TB, b []byte) string {
 	return string(out)
 }
 
-// TestRewriteDecode checks the content-coding rules: what the function
+// TestDecode checks the content-coding rules: what the function
 // gets, and what is sent for what it leaves.
-func TestRewriteDecode(t *testing.T) {
+func TestDecode(t *testing.T) {
 	const text = `{"hello":"world","pad":"` + "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz" + `"}`
 	gz := gzipped(t, text)
 	var zl, raw bytes.Buffer
@@ -526,7 +537,7 @@ func TestRewriteDecode(t *testing.T) {
 		body     []byte
 		noDecode bool
 		maxDec   int64
-		edit     func(b *Buffered)
+		edit     func(b *Response)
 		seen     seen
 		// what the client gets
 		coding2 string
@@ -535,7 +546,7 @@ func TestRewriteDecode(t *testing.T) {
 	}{
 		{
 			name: "gzip, body changed: encoded again", coding: "gzip", body: gz,
-			edit:    func(b *Buffered) { b.Body = bytes.ToUpper(b.Body) },
+			edit:    func(b *Response) { b.Body = bytes.ToUpper(b.Body) },
 			seen:    seen{text, true, nil},
 			coding2: "gzip", etag: "",
 			check: func(t *testing.T, body []byte) {
@@ -546,7 +557,7 @@ func TestRewriteDecode(t *testing.T) {
 		},
 		{
 			name: "gzip, body unchanged: the handler's bytes", coding: "gzip", body: gz,
-			edit:    func(b *Buffered) { b.Header.Set("X-Len", strconv.Itoa(len(b.Body))) },
+			edit:    func(b *Response) { b.Header.Set("X-Len", strconv.Itoa(len(b.Body))) },
 			seen:    seen{text, true, nil},
 			coding2: "gzip", etag: `"v1"`,
 			check: func(t *testing.T, body []byte) {
@@ -557,7 +568,7 @@ func TestRewriteDecode(t *testing.T) {
 		},
 		{
 			name: "x-gzip is gzip", coding: "x-gzip", body: gz,
-			edit:    func(b *Buffered) { b.Body = append(b.Body, '\n') },
+			edit:    func(b *Response) { b.Body = append(b.Body, '\n') },
 			seen:    seen{text, true, nil},
 			coding2: "x-gzip", etag: "",
 			check: func(t *testing.T, body []byte) {
@@ -568,7 +579,7 @@ func TestRewriteDecode(t *testing.T) {
 		},
 		{
 			name: "gzip, function drops the coding: identity, ETag made weak", coding: "gzip", body: gz,
-			edit:    func(b *Buffered) { b.Header.Del("Content-Encoding") },
+			edit:    func(b *Response) { b.Header.Del("Content-Encoding") },
 			seen:    seen{text, true, nil},
 			coding2: "", etag: `W/"v1"`,
 			check: func(t *testing.T, body []byte) {
@@ -579,7 +590,7 @@ func TestRewriteDecode(t *testing.T) {
 		},
 		{
 			name: "deflate (zlib)", coding: "deflate", body: zl.Bytes(),
-			edit:    func(b *Buffered) { b.Body = bytes.ToUpper(b.Body) },
+			edit:    func(b *Response) { b.Body = bytes.ToUpper(b.Body) },
 			seen:    seen{text, true, nil},
 			coding2: "deflate",
 			check: func(t *testing.T, body []byte) {
@@ -595,7 +606,7 @@ func TestRewriteDecode(t *testing.T) {
 		},
 		{
 			name: "raw deflate, as some servers send it, is decoded too", coding: "deflate", body: raw.Bytes(),
-			edit:    func(b *Buffered) {},
+			edit:    func(b *Response) {},
 			seen:    seen{text, true, nil},
 			coding2: "deflate", etag: `"v1"`,
 			check: func(t *testing.T, body []byte) {
@@ -606,7 +617,7 @@ func TestRewriteDecode(t *testing.T) {
 		},
 		{
 			name: "br cannot be decoded: handed over encoded, sent as it was", coding: "br", body: []byte("\x0b\x02\x80opaque"),
-			edit:    func(b *Buffered) { b.Header.Set("X-Seen", "1") },
+			edit:    func(b *Response) { b.Header.Set("X-Seen", "1") },
 			seen:    seen{"\x0b\x02\x80opaque", false, ErrUnsupportedEncoding},
 			coding2: "br", etag: `"v1"`,
 			check: func(t *testing.T, body []byte) {
@@ -617,32 +628,32 @@ func TestRewriteDecode(t *testing.T) {
 		},
 		{
 			name: "stacked codings are not decoded", coding: "gzip, br", body: []byte("opaque"),
-			edit:    func(b *Buffered) {},
+			edit:    func(b *Response) {},
 			seen:    seen{"opaque", false, ErrUnsupportedEncoding},
 			coding2: "gzip, br", etag: `"v1"`,
 		},
 		{
 			name: "corrupt gzip: handed over encoded with the error", coding: "gzip", body: []byte("not gzip at all"),
-			edit:    func(b *Buffered) {},
+			edit:    func(b *Response) {},
 			seen:    seen{"not gzip at all", false, gzip.ErrHeader},
 			coding2: "gzip", etag: `"v1"`,
 		},
 		{
 			name: "decoding bomb stops at MaxDecodedBytes", coding: "gzip", body: gzipped(t, strings.Repeat("0", 1<<20)),
 			maxDec:  4096,
-			edit:    func(b *Buffered) {},
+			edit:    func(b *Response) {},
 			seen:    seen{string(gzipped(t, strings.Repeat("0", 1<<20))), false, ErrDecodedTooLarge},
 			coding2: "gzip", etag: `"v1"`,
 		},
 		{
 			name: "Decode off: the bytes as written", coding: "gzip", body: gz, noDecode: true,
-			edit:    func(b *Buffered) {},
+			edit:    func(b *Response) {},
 			seen:    seen{string(gz), false, nil},
 			coding2: "gzip", etag: `"v1"`,
 		},
 		{
 			name: "identity", coding: "identity", body: []byte(text),
-			edit:    func(b *Buffered) {},
+			edit:    func(b *Response) {},
 			seen:    seen{text, false, nil},
 			coding2: "identity", etag: `"v1"`,
 		},
@@ -650,12 +661,12 @@ func TestRewriteDecode(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var got seen
-			fn := func(r *http.Request, b *Buffered) error {
+			fn := func(r *http.Request, b *Response) error {
 				got = seen{string(b.Body), b.Decoded, b.DecodeErr}
 				c.edit(b)
 				return nil
 			}
-			h := Rewrite(fn, RewriteConfig{Decode: !c.noDecode, MaxDecodedBytes: c.maxDec})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h := New(fn, Config{Decode: !c.noDecode, MaxDecodedBytes: c.maxDec})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Encoding", c.coding)
 				w.Header().Set("ETag", `"v1"`)
 				w.Write(c.body)
@@ -758,7 +769,7 @@ func (g *gzipWriter) close() {
 }
 
 // addField adds "rewritten":true to a JSON object body.
-func addField(r *http.Request, b *Buffered) error {
+func addField(r *http.Request, b *Response) error {
 	if !strings.HasPrefix(b.Header.Get("Content-Type"), "application/json") {
 		return nil
 	}
@@ -773,9 +784,9 @@ func addField(r *http.Request, b *Buffered) error {
 	return nil
 }
 
-// TestRewriteWithCompression runs Rewrite on both sides of a compression
+// TestWithCompression runs Rewrite on both sides of a compression
 // middleware, for a buffered JSON response and a streamed one.
-func TestRewriteWithCompression(t *testing.T) {
+func TestWithCompression(t *testing.T) {
 	json := `{"items":[` + strings.Repeat(`"item",`, 200) + `"last"]}`
 	want := json[:len(json)-1] + `,"rewritten":true}`
 	orders := []struct {
@@ -789,7 +800,7 @@ func TestRewriteWithCompression(t *testing.T) {
 		for _, o := range orders {
 			t.Run(p.name+"/"+o.name, func(t *testing.T) {
 				var rs reasons
-				rw := Rewrite(addField, RewriteConfig{Decode: true, OnFallback: rs.note})
+				rw := New(addField, Config{Decode: true, OnFallback: rs.note})
 				mux := http.NewServeMux()
 				mux.HandleFunc("/json", func(w http.ResponseWriter, r *http.Request) {
 					w.Header().Set("Content-Type", "application/json")
@@ -857,16 +868,16 @@ func TestRewriteWithCompression(t *testing.T) {
 	}
 }
 
-// TestRewriteEarlyHints: a 103 reaches the client at once, while the final
+// TestEarlyHints: a 103 reaches the client at once, while the final
 // response is still being buffered.
-func TestRewriteEarlyHints(t *testing.T) {
+func TestEarlyHints(t *testing.T) {
 	for _, p := range protos {
 		t.Run(p.name, func(t *testing.T) {
 			hinted := make(chan struct{})
-			h := Rewrite(func(r *http.Request, b *Buffered) error {
+			h := New(func(r *http.Request, b *Response) error {
 				b.Body = append(b.Body, '!')
 				return nil
-			}, RewriteConfig{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			}, Config{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Add("Link", "</style.css>; rel=preload; as=style")
 				w.WriteHeader(http.StatusEarlyHints)
 				select {
@@ -899,9 +910,9 @@ func TestRewriteEarlyHints(t *testing.T) {
 	}
 }
 
-// TestRewriteStreams: streamed responses reach the client as they are
+// TestStreams: streamed responses reach the client as they are
 // written, and the caller is told why they were not rewritten.
-func TestRewriteStreams(t *testing.T) {
+func TestStreams(t *testing.T) {
 	cases := []struct {
 		name   string
 		ctype  string
@@ -919,10 +930,10 @@ func TestRewriteStreams(t *testing.T) {
 				var rs reasons
 				called := false
 				got := make(chan struct{})
-				h := Rewrite(func(*http.Request, *Buffered) error {
+				h := New(func(*http.Request, *Response) error {
 					called = true
 					return nil
-				}, RewriteConfig{OnFallback: rs.note})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				}, Config{OnFallback: rs.note})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					w.Header().Set("Content-Type", c.ctype)
 					for i := range 3 {
 						fmt.Fprintf(w, "data: %d\n", i)
@@ -964,7 +975,7 @@ func TestRewriteStreams(t *testing.T) {
 	}
 }
 
-func TestRewriteIsStreamingResponse(t *testing.T) {
+func TestIsStreamingResponse(t *testing.T) {
 	cases := []struct {
 		h    http.Header
 		want bool
@@ -988,7 +999,7 @@ func TestRewriteIsStreamingResponse(t *testing.T) {
 	}
 }
 
-func TestRewriteFallbackReasonString(t *testing.T) {
+func TestFallbackReasonString(t *testing.T) {
 	for r, want := range map[FallbackReason]string{
 		FallbackTooLarge: "too large", FallbackFlush: "flush", FallbackHijack: "hijack",
 		FallbackStreaming: "streaming", FallbackUpgrade: "upgrade", 0: "FallbackReason(0)", 99: "FallbackReason(99)",
@@ -999,9 +1010,9 @@ func TestRewriteFallbackReasonString(t *testing.T) {
 	}
 }
 
-// TestRewriteHandlerPanic: a handler that panics while its response is
+// TestHandlerPanic: a handler that panics while its response is
 // buffered leaks nothing of it, neither body nor headers.
-func TestRewriteHandlerPanic(t *testing.T) {
+func TestHandlerPanic(t *testing.T) {
 	recoverer := func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			defer func() {
@@ -1026,7 +1037,7 @@ func TestRewriteHandlerPanic(t *testing.T) {
 	for _, pr := range protos {
 		t.Run(pr.name, func(t *testing.T) {
 			called := false
-			rw := Rewrite(func(*http.Request, *Buffered) error { called = true; return nil }, RewriteConfig{})
+			rw := New(func(*http.Request, *Response) error { called = true; return nil }, Config{})
 
 			// Behind a recovering middleware: its 500, clean.
 			srv, client := newServer(t, outerHeader(recoverer(rw(handler("boom")))), pr.h2)
@@ -1057,10 +1068,10 @@ func TestRewriteHandlerPanic(t *testing.T) {
 	}
 }
 
-// TestRewriteFuncAbort: a rewrite function that panics with
+// TestFuncAbort: a rewrite function that panics with
 // http.ErrAbortHandler aborts the response; the panic is not swallowed.
-func TestRewriteFuncAbort(t *testing.T) {
-	h := Rewrite(func(*http.Request, *Buffered) error { panic(http.ErrAbortHandler) }, RewriteConfig{})(
+func TestFuncAbort(t *testing.T) {
+	h := New(func(*http.Request, *Response) error { panic(http.ErrAbortHandler) }, Config{})(
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("X-Handler", "1")
 			io.WriteString(w, "PARTIAL")
@@ -1079,19 +1090,19 @@ func TestRewriteFuncAbort(t *testing.T) {
 	}
 }
 
-// TestRewriteTrailers: trailers the handler sets, declared or not, reach
+// TestTrailers: trailers the handler sets, declared or not, reach
 // the client after a rewrite, and the function can change and add some.
-func TestRewriteTrailers(t *testing.T) {
+func TestTrailers(t *testing.T) {
 	for _, p := range protos {
 		t.Run(p.name, func(t *testing.T) {
 			var seen http.Header
-			h := Rewrite(func(r *http.Request, b *Buffered) error {
+			h := New(func(r *http.Request, b *Response) error {
 				seen = b.Trailer.Clone()
 				b.Body = bytes.ToUpper(b.Body)
 				b.Trailer.Set("X-Sum", "rewritten")
 				b.Trailer.Set("X-Added", "by fn")
 				return nil
-			}, RewriteConfig{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			}, Config{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Trailer", "X-Sum")
 				w.Header().Set("Content-Length", "5")
 				io.WriteString(w, "hello")
@@ -1151,10 +1162,10 @@ func (c *rewReadFromCounter) ReadFrom(src io.Reader) (int64, error) {
 	return n, err
 }
 
-// TestRewriteReadFrom: a body copied in with ReadFrom is buffered while it
+// TestReadFrom: a body copied in with ReadFrom is buffered while it
 // fits, and past the cap the rest goes to the wrapped writer's ReadFrom
 // with the file itself, so that sendfile still works.
-func TestRewriteReadFrom(t *testing.T) {
+func TestReadFrom(t *testing.T) {
 	const size, capBytes = 1 << 20, 4 << 10
 	content := bytes.Repeat([]byte("0123456789abcdef"), size/16)
 	path := filepath.Join(t.TempDir(), "blob")
@@ -1180,10 +1191,10 @@ func TestRewriteReadFrom(t *testing.T) {
 	t.Run("under the cap", func(t *testing.T) {
 		var body []byte
 		var rs reasons
-		h := Rewrite(func(r *http.Request, b *Buffered) error {
+		h := New(func(r *http.Request, b *Response) error {
 			body = bytes.Clone(b.Body)
 			return nil
-		}, RewriteConfig{MaxBytes: capBytes, OnFallback: rs.note})(serve(capBytes, false))
+		}, Config{MaxBytes: capBytes, OnFallback: rs.note})(serve(capBytes, false))
 		under := &rewReadFromCounter{h: http.Header{}}
 		h.ServeHTTP(under, httptest.NewRequest("GET", "/", nil))
 		if !bytes.Equal(body, content[:capBytes]) {
@@ -1198,10 +1209,10 @@ func TestRewriteReadFrom(t *testing.T) {
 	})
 	t.Run("past the cap", func(t *testing.T) {
 		var rs reasons
-		h := Rewrite(func(r *http.Request, b *Buffered) error {
+		h := New(func(r *http.Request, b *Response) error {
 			t.Error("rewrite function called for a response past the cap")
 			return nil
-		}, RewriteConfig{MaxBytes: capBytes, OnFallback: rs.note})(serve(size, false))
+		}, Config{MaxBytes: capBytes, OnFallback: rs.note})(serve(size, false))
 		under := &rewReadFromCounter{h: http.Header{}}
 		h.ServeHTTP(under, httptest.NewRequest("GET", "/", nil))
 		if !under.sawFile {
@@ -1216,7 +1227,7 @@ func TestRewriteReadFrom(t *testing.T) {
 	})
 	t.Run("declared past the cap", func(t *testing.T) {
 		var rs reasons
-		h := Rewrite(noRewrite, RewriteConfig{MaxBytes: capBytes, OnFallback: rs.note})(serve(size, true))
+		h := New(noRewrite, Config{MaxBytes: capBytes, OnFallback: rs.note})(serve(size, true))
 		under := &rewReadFromCounter{h: http.Header{}}
 		h.ServeHTTP(under, httptest.NewRequest("GET", "/", nil))
 		// Like the server's own ReadFrom, the first sniffLen bytes are
@@ -1231,10 +1242,10 @@ func TestRewriteReadFrom(t *testing.T) {
 	})
 }
 
-// TestRewriteHijack: upgrade requests pass through unwrapped; a handler
+// TestHijack: upgrade requests pass through unwrapped; a handler
 // that hijacks a plain request gets the connection, and what it wrote
 // before reaches the client as it would without Rewrite.
-func TestRewriteHijack(t *testing.T) {
+func TestHijack(t *testing.T) {
 	echo := func(w http.ResponseWriter, r *http.Request) {
 		conn, brw, err := http.NewResponseController(w).Hijack()
 		if err != nil {
@@ -1309,7 +1320,7 @@ func TestRewriteHijack(t *testing.T) {
 				return strings.Join(lines, "\r\n")
 			}
 			want := raw(handler)
-			got := raw(Rewrite(noRewrite, RewriteConfig{OnFallback: rs.note})(handler))
+			got := raw(New(noRewrite, Config{OnFallback: rs.note})(handler))
 			if got != want {
 				t.Errorf("client saw\n%q\nwant\n%q", got, want)
 			}
@@ -1323,44 +1334,49 @@ func TestRewriteHijack(t *testing.T) {
 	}
 }
 
-// TestRewriteWithTap: a Tap outside Rewrite records what the client got,
-// one inside records what the handler wrote.
-func TestRewriteWithTap(t *testing.T) {
-	upper := Rewrite(func(r *http.Request, b *Buffered) error {
+// TestWithTap: a Tap outside the rewrite records what the client
+// got, one inside records what the handler wrote.
+func TestWithTap(t *testing.T) {
+	upper := New(func(r *http.Request, b *Response) error {
 		b.Body = bytes.ToUpper(b.Body)
 		return nil
-	}, RewriteConfig{})
+	}, Config{})
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "quiet") })
 	for _, c := range []struct {
 		name   string
-		wrap   func(tap *Tap) http.Handler
+		wrap   func(tap *bodytap.Tap) http.Handler
 		record string
 	}{
-		{"tap outside", func(tap *Tap) http.Handler { return tap.Handler(upper(h)) }, "QUIET"},
-		{"tap inside", func(tap *Tap) http.Handler { return upper(tap.Handler(h)) }, "quiet"},
+		{"tap outside", func(tap *bodytap.Tap) http.Handler { return tap.Handler(upper(h)) }, "QUIET"},
+		{"tap inside", func(tap *bodytap.Tap) http.Handler { return upper(tap.Handler(h)) }, "quiet"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			col := newCollector()
-			tap := New(Config{Sink: col})
+			got := make(chan *bodytap.Exchange, 1)
+			tap := bodytap.New(bodytap.Config{Sink: bodytap.SinkFunc(func(x *bodytap.Exchange) { got <- x })})
 			defer tap.Close()
 			srv, client := newServer(t, c.wrap(tap), false)
 			res := rewDo(t, client, "GET", srv.URL, nil)
 			if string(res.body) != "QUIET" {
 				t.Errorf("client got %q, want %q", res.body, "QUIET")
 			}
-			if x := col.next(t); string(x.Response.Body.Bytes) != c.record {
-				t.Errorf("tap recorded %q, want %q", x.Response.Body.Bytes, c.record)
+			select {
+			case x := <-got:
+				if string(x.Response.Body.Bytes) != c.record {
+					t.Errorf("tap recorded %q, want %q", x.Response.Body.Bytes, c.record)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("no exchange recorded within 10s")
 			}
 		})
 	}
 }
 
-func TestRewriteSkip(t *testing.T) {
+func TestSkip(t *testing.T) {
 	var under http.ResponseWriter
-	h := Rewrite(func(*http.Request, *Buffered) error {
+	h := New(func(*http.Request, *Response) error {
 		t.Error("rewrite function called for a skipped request")
 		return nil
-	}, RewriteConfig{Skip: func(r *http.Request) bool { return r.URL.Path == "/skip" }})(
+	}, Config{Skip: func(r *http.Request) bool { return r.URL.Path == "/skip" }})(
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { under = w }))
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/skip", nil))
@@ -1369,11 +1385,103 @@ func TestRewriteSkip(t *testing.T) {
 	}
 }
 
-func TestRewriteResponseController(t *testing.T) {
-	h := Rewrite(func(r *http.Request, b *Buffered) error {
+// controllerResult is what http.ResponseController's deadline and full
+// duplex methods returned in a handler, and whether a write after a write
+// deadline in the past failed.
+type controllerResult struct {
+	readDeadline, writeDeadline, fullDuplex string
+	writeFailed                             bool
+}
+
+func errString(err error) string {
+	switch {
+	case err == nil:
+		return "nil"
+	case errors.Is(err, http.ErrNotSupported):
+		return "ErrNotSupported"
+	}
+	return err.Error()
+}
+
+// controllerHandler uses http.NewResponseController on its writer and
+// sends what it saw on ch. Its first write is buffered; the Flush after it
+// makes the rewrite fall back.
+func controllerHandler(ch chan<- controllerResult) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		var res controllerResult
+		res.readDeadline = errString(rc.SetReadDeadline(time.Now().Add(time.Minute)))
+		res.writeDeadline = errString(rc.SetWriteDeadline(time.Now().Add(time.Minute)))
+		res.fullDuplex = errString(rc.EnableFullDuplex())
+		rc.SetWriteDeadline(time.Now().Add(-time.Second))
+		chunk := make([]byte, 64<<10)
+		for range 64 {
+			if _, err := w.Write(chunk); err != nil {
+				res.writeFailed = true
+				break
+			}
+			if err := rc.Flush(); err != nil {
+				res.writeFailed = true
+				break
+			}
+		}
+		ch <- res
+	})
+}
+
+// runController serves one request with h on a real loopback server and
+// returns what the handler saw.
+func runController(t *testing.T, h http.Handler, ch <-chan controllerResult, h2 bool) controllerResult {
+	t.Helper()
+	srv, client := newServer(t, h, h2)
+	resp, err := client.Get(srv.URL)
+	if err == nil {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	select {
+	case res := <-ch:
+		return res
+	case <-time.After(10 * time.Second):
+		t.Fatal("handler did not finish within 10s")
+		return controllerResult{}
+	}
+}
+
+// TestResponseController: SetReadDeadline, SetWriteDeadline and
+// EnableFullDuplex reach the server's writer through Unwrap, with the
+// results they have without the middleware, over HTTP/1.1 and HTTP/2.
+func TestResponseController(t *testing.T) {
+	for _, p := range protos {
+		t.Run(p.name, func(t *testing.T) {
+			ch := make(chan controllerResult, 1)
+			bare := runController(t, controllerHandler(ch), ch, p.h2)
+			got := runController(t, New(noRewrite, Config{})(controllerHandler(ch)), ch, p.h2)
+			if got != bare {
+				t.Errorf("through the rewrite: got %+v, want %+v as without it", got, bare)
+			}
+			if got.readDeadline != "nil" || got.writeDeadline != "nil" {
+				t.Errorf("deadlines: got %+v, want nil errors", got)
+			}
+			if !got.writeFailed {
+				t.Error("writes went on after a write deadline in the past")
+			}
+			if !p.h2 && got.fullDuplex != "nil" {
+				t.Errorf("EnableFullDuplex on HTTP/1.1: got %s, want nil", got.fullDuplex)
+			}
+			t.Logf("%+v", got)
+		})
+	}
+}
+
+// TestResponseControllerBuffered: deadlines set through Unwrap do not
+// make a buffered response fall back.
+func TestResponseControllerBuffered(t *testing.T) {
+
+	h := New(func(r *http.Request, b *Response) error {
 		b.Body = append(b.Body, " and rewritten"...)
 		return nil
-	}, RewriteConfig{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	}, Config{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rc := http.NewResponseController(w)
 		if err := rc.SetWriteDeadline(time.Now().Add(time.Minute)); err != nil {
 			t.Errorf("SetWriteDeadline through Unwrap: %v", err)
@@ -1390,20 +1498,20 @@ func TestRewriteResponseController(t *testing.T) {
 	}
 }
 
-func TestRewriteNilFuncPanics(t *testing.T) {
+func TestNilFuncPanics(t *testing.T) {
 	defer func() {
 		if p := recover(); p == nil || !strings.HasPrefix(fmt.Sprint(p), "bodytap: ") {
 			t.Errorf("recovered %v, want a bodytap: panic", p)
 		}
 	}()
-	Rewrite(nil, RewriteConfig{})
+	New(nil, Config{})
 }
 
-// TestRewriteLateUse: a handler that keeps its ResponseWriter and writes
+// TestLateUse: a handler that keeps its ResponseWriter and writes
 // after returning gets an error, and cannot touch the response.
-func TestRewriteLateUse(t *testing.T) {
+func TestLateUse(t *testing.T) {
 	var kept http.ResponseWriter
-	h := Rewrite(noRewrite, RewriteConfig{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := New(noRewrite, Config{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		kept = w
 		io.WriteString(w, "done")
 	}))
@@ -1691,13 +1799,13 @@ func testRewScript(t *testing.T, d *rewDiffServer, s *rewScript, file string) {
 	var rs reasons
 	var fnBody []byte
 	var fnCalled bool
-	fn := func(r *http.Request, b *Buffered) error {
+	fn := func(r *http.Request, b *Response) error {
 		fnCalled = true
 		fnBody = bytes.Clone(b.Body)
 		return nil
 	}
 	done = make(chan struct{})
-	got := d.run(t, s, Rewrite(fn, RewriteConfig{MaxBytes: s.max, OnFallback: rs.note})(s.handler(t, file, &results, done)))
+	got := d.run(t, s, New(fn, Config{MaxBytes: s.max, OnFallback: rs.note})(s.handler(t, file, &results, done)))
 	wait(done)
 	fellBack := len(rs.get()) > 0
 	if s.want != nil && !slices.Equal(rs.get(), s.want) {
@@ -1727,7 +1835,7 @@ func testRewScript(t *testing.T, d *rewDiffServer, s *rewScript, file string) {
 	}
 	gh, wh := got.header.Clone(), want.header.Clone()
 	if !fellBack {
-		// Buffered: a Content-Length is allowed where the server chunked,
+		// Response: a Content-Length is allowed where the server chunked,
 		// and must then be right.
 		if cl := gh.Get("Content-Length"); cl != "" && s.method != "HEAD" && cl != strconv.Itoa(len(got.body)) {
 			t.Errorf("Content-Length %s for a %d-byte body", cl, len(got.body))
@@ -1752,11 +1860,11 @@ func testRewScript(t *testing.T, d *rewDiffServer, s *rewScript, file string) {
 	}
 }
 
-var rewDiffN = flag.Int("rew.n", 0, "random scripts per protocol in TestRewriteDifferential (0: the default)")
+var rewDiffN = flag.Int("rew.n", 0, "random scripts per protocol in TestDifferential (0: the default)")
 
-// TestRewriteDifferential plays the hand-written scripts and random ones
+// TestDifferential plays the hand-written scripts and random ones
 // over HTTP/1.1 and HTTP/2, with and without Rewrite.
-func TestRewriteDifferential(t *testing.T) {
+func TestDifferential(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "content")
 	if err := os.WriteFile(file, rewContent, 0o644); err != nil {
 		t.Fatal(err)
@@ -1821,7 +1929,7 @@ func rewBenchModes() []struct {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(rewJSON1K)
 	})
-	jsonField := func(r *http.Request, b *Buffered) error {
+	jsonField := func(r *http.Request, b *Response) error {
 		var v map[string]any
 		if err := json.Unmarshal(b.Body, &v); err != nil {
 			return err
@@ -1836,9 +1944,9 @@ func rewBenchModes() []struct {
 		h    http.Handler
 	}{
 		{"bare", h},
-		{"noop", Rewrite(noRewrite, RewriteConfig{})(h)},
-		{"splice", Rewrite(addField, RewriteConfig{})(h)},
-		{"json", Rewrite(jsonField, RewriteConfig{})(h)},
+		{"noop", New(noRewrite, Config{})(h)},
+		{"splice", New(addField, Config{})(h)},
+		{"json", New(jsonField, Config{})(h)},
 	}
 }
 
@@ -1875,10 +1983,10 @@ func BenchmarkRewrite(b *testing.B) {
 	}
 }
 
-// TestRewriteAllocs guards the cost of buffering: a 1 KiB response through
+// TestAllocs guards the cost of buffering: a 1 KiB response through
 // a Rewrite that changes nothing costs at most 6 allocations more than
 // without it.
-func TestRewriteAllocs(t *testing.T) {
+func TestAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("race build: allocation counts differ")
 	}
@@ -1894,5 +2002,28 @@ func TestRewriteAllocs(t *testing.T) {
 	t.Logf("allocs/request: %v", allocs)
 	if d := allocs["noop"] - allocs["bare"]; d > 6 {
 		t.Errorf("Rewrite adds %.1f allocations per request, want at most 6", d)
+	}
+}
+
+// TestAnnotateThrough: bodytap.Annotate finds a Tap outside the rewrite
+// through the rewrite's writer, which unwraps to the Tap's.
+func TestAnnotateThrough(t *testing.T) {
+	got := make(chan *bodytap.Exchange, 1)
+	tap := bodytap.New(bodytap.Config{Sink: bodytap.SinkFunc(func(x *bodytap.Exchange) { got <- x })})
+	defer tap.Close()
+	h := tap.Handler(New(noRewrite, Config{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !bodytap.Annotate(w, func(x *bodytap.Exchange) { x.Route = "/annotated" }) {
+			t.Error("Annotate did not find the Tap through the rewrite")
+		}
+		io.WriteString(w, "ok")
+	})))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	select {
+	case x := <-got:
+		if x.Route != "/annotated" {
+			t.Errorf("Route: got %q, want %q", x.Route, "/annotated")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no exchange recorded within 10s")
 	}
 }

@@ -1,0 +1,83 @@
+package wrap
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+)
+
+// Core is what a wrapper forwards to: the middleware's per-request state.
+// Its methods are called only when the wrapped writer has the matching
+// interface, so they may assert it without checking. Unwrap should return
+// the wrapped writer while the handler runs.
+type Core interface {
+	Header() http.Header
+	Write(p []byte) (int, error)
+	WriteHeader(code int)
+	Unwrap() http.ResponseWriter
+
+	Flush()
+	FlushError() error
+	CloseNotify() <-chan bool
+	Hijack() (net.Conn, *bufio.ReadWriter, error)
+	ReadFrom(src io.Reader) (int64, error)
+	Push(target string, opts *http.PushOptions) error
+	WriteString(s string) (int, error)
+}
+
+// State is the memory a wrapper lives in. A middleware keeps one by value
+// in its per-request struct and passes a pointer to [New]; the zero value
+// is ready for New.
+type State struct{ base }
+
+// base holds what every combination has; embedding it in State promotes
+// its methods to each generated type.
+type base struct{ core Core }
+
+func (b *base) Header() http.Header         { return b.core.Header() }
+func (b *base) Write(p []byte) (int, error) { return b.core.Write(p) }
+func (b *base) WriteHeader(code int)        { b.core.WriteHeader(code) }
+
+// Unwrap returns the wrapped writer, as the Core says, for
+// http.ResponseController.
+func (b *base) Unwrap() http.ResponseWriter { return b.core.Unwrap() }
+
+func (b *base) wrapCore() Core { return b.core }
+
+// New returns the writer for core over w, living in s: it implements
+// exactly the optional interfaces that w implements, forwards every method
+// to core, and unwraps to core.Unwrap(). It does not allocate.
+func New(s *State, core Core, w http.ResponseWriter) http.ResponseWriter {
+	s.core = core
+	return combine(s, mask(w))
+}
+
+// CoreOf returns the Core of w, if w is a writer made by [New].
+func CoreOf(w http.ResponseWriter) (Core, bool) {
+	if x, ok := w.(interface{ wrapCore() Core }); ok {
+		return x.wrapCore(), true
+	}
+	return nil, false
+}
+
+// ErrDetached is what a handler gets for using its ResponseWriter after it
+// returned, which net/http forbids.
+var ErrDetached = errors.New("bodytap: ResponseWriter used after the handler returned")
+
+// Detached stands in for the wrapped writer once the handler has
+// returned: a middleware swaps it in so that late use of the writer (a
+// bug in the handler) fails instead of touching the response.
+type Detached struct{}
+
+func (Detached) Header() http.Header                          { return http.Header{} }
+func (Detached) Write([]byte) (int, error)                    { return 0, ErrDetached }
+func (Detached) WriteHeader(int)                              {}
+func (Detached) Flush()                                       {}
+func (Detached) FlushError() error                            { return ErrDetached }
+func (Detached) CloseNotify() <-chan bool                     { return make(chan bool) }
+func (Detached) Hijack() (net.Conn, *bufio.ReadWriter, error) { return nil, nil, ErrDetached }
+func (Detached) ReadFrom(io.Reader) (int64, error)            { return 0, ErrDetached }
+func (Detached) Push(string, *http.PushOptions) error         { return ErrDetached }
+func (Detached) WriteString(string) (int, error)              { return 0, ErrDetached }

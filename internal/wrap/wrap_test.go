@@ -1,0 +1,88 @@
+package wrap_test
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/bodytap/bodytap/internal/wrap"
+	"github.com/bodytap/bodytap/internal/wrap/wraptest"
+)
+
+// passCore forwards everything to w.
+type passCore struct{ w http.ResponseWriter }
+
+func (c *passCore) Header() http.Header         { return c.w.Header() }
+func (c *passCore) Write(p []byte) (int, error) { return c.w.Write(p) }
+func (c *passCore) WriteHeader(code int)        { c.w.WriteHeader(code) }
+func (c *passCore) Unwrap() http.ResponseWriter { return c.w }
+func (c *passCore) Flush()                      { c.w.(http.Flusher).Flush() }
+func (c *passCore) FlushError() error           { return c.w.(interface{ FlushError() error }).FlushError() }
+func (c *passCore) CloseNotify() <-chan bool {
+	return c.w.(interface{ CloseNotify() <-chan bool }).CloseNotify()
+}
+func (c *passCore) Hijack() (net.Conn, *bufio.ReadWriter, error) { return c.w.(http.Hijacker).Hijack() }
+func (c *passCore) ReadFrom(src io.Reader) (int64, error)        { return c.w.(io.ReaderFrom).ReadFrom(src) }
+func (c *passCore) Push(target string, opts *http.PushOptions) error {
+	return c.w.(http.Pusher).Push(target, opts)
+}
+func (c *passCore) WriteString(s string) (int, error) { return c.w.(io.StringWriter).WriteString(s) }
+
+var _ wrap.Core = (*passCore)(nil)
+
+// request is what a middleware keeps per request, State inside.
+type request struct {
+	passCore
+	s wrap.State
+}
+
+func TestNewDoesNotAllocate(t *testing.T) {
+	under := httptest.NewRecorder()
+	r := &request{}
+	var w http.ResponseWriter
+	n := testing.AllocsPerRun(100, func() {
+		r.passCore.w = under
+		w = wrap.New(&r.s, &r.passCore, under)
+	})
+	if n != 0 {
+		t.Errorf("New: %v allocations, want 0", n)
+	}
+	if _, ok := w.(http.Flusher); !ok {
+		t.Error("writer over a ResponseRecorder is not an http.Flusher")
+	}
+}
+
+func TestCoreOfOther(t *testing.T) {
+	if c, ok := wrap.CoreOf(httptest.NewRecorder()); ok || c != nil {
+		t.Errorf("CoreOf(ResponseRecorder) = %v, %v; want nil, false", c, ok)
+	}
+}
+
+// TestCheckCatches: wraptest.Check reports a writer that hides an
+// interface, one that adds one, and one that does not unwrap.
+func TestCheckCatches(t *testing.T) {
+	const all = wraptest.Combinations - 1
+	under, calls := wraptest.New(all)
+	if err := wraptest.Check(struct{ http.ResponseWriter }{under}, under, all, calls); err == nil {
+		t.Error("Check accepted a writer with no optional interface for the full mask")
+	}
+	if err := wraptest.Check(under, under, 0, calls); err == nil {
+		t.Error("Check accepted a writer with every interface for mask 0")
+	}
+	var s wrap.State
+	w := wrap.New(&s, &passCore{w: wrap.Detached{}}, under)
+	if err := wraptest.Check(w, under, all, calls); err == nil {
+		t.Error("Check accepted a writer that neither forwards nor unwraps to under")
+	}
+}
+
+func TestDetached(t *testing.T) {
+	var d wrap.Detached
+	if _, err := d.Write([]byte("x")); !errors.Is(err, wrap.ErrDetached) {
+		t.Errorf("Write: got %v, want ErrDetached", err)
+	}
+}
