@@ -1,11 +1,13 @@
 package bodytap
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
 	"sync/atomic"
 	"time"
 
+	"github.com/bodytap/bodytap/internal/spill"
 	"github.com/bodytap/bodytap/internal/wrap"
 )
 
@@ -172,7 +174,7 @@ type Tap struct {
 	respMax       int64
 	rules         []Rule
 	sampling      Sampling
-	spill         *spiller
+	spill         *spill.Dir
 	skip          func(*http.Request) bool
 	beforeHeaders func(*http.Request, int, http.Header, time.Duration)
 	route         func(*http.Request) string
@@ -210,13 +212,15 @@ func New(c Config) *Tap {
 		respMax:       c.MaxResponseBodyBytes,
 		rules:         append([]Rule(nil), c.Rules...),
 		sampling:      c.Sampling,
-		spill:         newSpiller(c.SpillDir, c.MaxSpillBytes, c.SpillQuota),
 		skip:          c.Skip,
 		beforeHeaders: c.BeforeHeaders,
 		route:         c.Route,
 		redact:        c.Redact,
 		decode:        c.Decode,
 		decodeLimit:   c.DecodeLimit,
+	}
+	if c.SpillDir != "" {
+		t.spill = spill.New(c.SpillDir, cmp.Or(max(c.MaxSpillBytes, 0), DefaultMaxSpillBytes), cmp.Or(max(c.SpillQuota, 0), DefaultSpillQuota))
 	}
 	if t.decodeLimit <= 0 {
 		t.decodeLimit = 4 << 20

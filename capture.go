@@ -1,5 +1,7 @@
 package bodytap
 
+import "github.com/bodytap/bodytap/internal/spill"
+
 // inlineBytes is the room for a body copy held inside the per-request
 // state itself, so that small bodies cost no allocation of their own.
 const inlineBytes = 1 << 10
@@ -11,24 +13,24 @@ type capture struct {
 	max  int64 // bytes to keep; < 0 keeps none
 	size int64 // bytes that passed
 	hint int64 // expected size if known (Content-Length), else 0
-	sp   spillState
+	sp   spill.Writer
 }
 
 // reset prepares c to keep up to max bytes, starting in the inline
 // storage.
-func (c *capture) reset(max int64, inline []byte, sp *spiller) {
+func (c *capture) reset(max int64, inline []byte, sp *spill.Dir) {
 	c.max = max
 	c.buf = inline[:0]
 	c.size = 0
 	c.hint = 0
-	c.sp = spillState{sp: sp, done: sp == nil || max < 0}
+	c.sp.Reset(sp, max < 0)
 }
 
 // stop keeps no more bytes, in memory or on disk.
 func (c *capture) stop() {
 	c.max = -1
 	c.buf = nil
-	c.sp.done = true
+	c.sp.Stop()
 }
 
 // room is how many more bytes c would keep in memory.
@@ -41,15 +43,7 @@ func (c *capture) room() int64 {
 
 // roomWithSpill is room plus what the spill file could still take.
 func (c *capture) roomWithSpill() int64 {
-	r := c.room()
-	if !c.sp.done {
-		used := int64(0)
-		if c.sp.file != nil {
-			used = c.sp.file.size
-		}
-		r += c.sp.sp.max - used
-	}
-	return r
+	return c.room() + c.sp.Room()
 }
 
 // keep counts p and copies what fits under the cap.
@@ -67,8 +61,8 @@ func (c *capture) save(p []byte) {
 		c.buf = append(c.buf, p[:k]...)
 		p = p[k:]
 	}
-	if !c.sp.done && len(p) > 0 {
-		c.sp.write(p)
+	if c.sp.Active() && len(p) > 0 {
+		c.sp.Write(p)
 	}
 }
 
@@ -81,8 +75,8 @@ func (c *capture) keepString(s string) {
 		c.buf = append(c.buf, s[:k]...)
 		s = s[k:]
 	}
-	if !c.sp.done && len(s) > 0 {
-		c.sp.write([]byte(s))
+	if c.sp.Active() && len(s) > 0 {
+		c.sp.Write([]byte(s))
 	}
 }
 
@@ -112,9 +106,9 @@ func (c *capture) body(eof bool) Body {
 	if len(c.buf) > 0 {
 		b.Bytes = c.buf
 	}
-	b.spill = c.sp.finish()
+	b.spill = c.sp.Finish()
 	b.Truncated = c.size > int64(len(c.buf))+b.Spilled()
-	b.Err = c.sp.err
+	b.Err = c.sp.Err()
 	if b.Err == ErrSpillQuota && !b.Truncated {
 		b.Err = nil
 	}

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/bodytap/bodytap/internal/spill"
 )
 
 // An Exchange is one request and its response as they passed through a
@@ -156,5 +158,5 @@ type Body struct {
 	Err error
 
 	// spill is the part of the copy past Bytes, on disk (Config.SpillDir).
-	spill *spillFile
+	spill *spill.File
 }

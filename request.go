@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io"
 	"sync"
+
+	"github.com/bodytap/bodytap/internal/spill"
 )
 
 // errBodyAfterReturn is what a request body read after the handler
@@ -22,7 +24,7 @@ type reqTee struct {
 	inline [inlineBytes]byte
 }
 
-func (b *reqTee) init(rc io.ReadCloser, max, contentLength int64, sp *spiller) {
+func (b *reqTee) init(rc io.ReadCloser, max, contentLength int64, sp *spill.Dir) {
 	b.rc = rc
 	b.c.reset(max, b.inline[:], sp)
 	if contentLength > 0 {

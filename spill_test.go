@@ -14,7 +14,7 @@ import (
 
 func spillFiles(t testing.TB, dir string) []string {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(dir, spillPattern))
+	files, err := filepath.Glob(filepath.Join(dir, "bodytap-*.spill"))
 	if err != nil {
 		t.Fatal(err)
 	}
