@@ -2,11 +2,11 @@ package bodytap
 
 import (
 	"fmt"
-	"mime"
 	"net/http"
-	"path"
 	"strconv"
 	"strings"
+
+	"github.com/bodytap/bodytap/internal/match"
 )
 
 // An Action says what the Tap keeps of an exchange that a [Rule] matches.
@@ -136,108 +136,15 @@ func decide(rules []Rule, s stage, req *http.Request, status int, respHeader htt
 }
 
 func (r *Rule) matchRequest(req *http.Request) bool {
-	if r.Method != "" && !anyOf(r.Method, func(m string) bool { return strings.EqualFold(m, req.Method) }) {
-		return false
-	}
-	if r.Path != "" && !matchPath(r.Path, req.URL.Path) {
-		return false
-	}
-	if r.Host != "" {
-		host := req.Host
-		if h, _, ok := strings.Cut(host, ":"); ok && !strings.Contains(h, "]") && h != "" {
-			host = h
-		}
-		if ok, _ := path.Match(strings.ToLower(r.Host), strings.ToLower(host)); !ok {
-			return false
-		}
-	}
-	if r.RequestType != "" && !matchType(r.RequestType, req.Header.Get("Content-Type")) {
-		return false
-	}
-	return true
+	return (r.Method == "" || match.List(r.Method, func(m string) bool { return strings.EqualFold(m, req.Method) })) &&
+		(r.Path == "" || match.Path(r.Path, req.URL.Path)) &&
+		(r.Host == "" || match.Host(r.Host, req.Host)) &&
+		(r.RequestType == "" || match.MediaType(r.RequestType, req.Header.Get("Content-Type")))
 }
 
 func (r *Rule) matchResponse(status int, h http.Header) bool {
-	if r.Status != "" && !anyOf(r.Status, func(s string) bool { return matchStatus(s, status) }) {
-		return false
-	}
-	if r.ResponseType != "" && !matchType(r.ResponseType, h.Get("Content-Type")) {
-		return false
-	}
-	return true
-}
-
-// anyOf reports whether f holds for any element of the comma-separated
-// list.
-func anyOf(list string, f func(string) bool) bool {
-	for item := range strings.SplitSeq(list, ",") {
-		if item = strings.TrimSpace(item); item != "" && f(item) {
-			return true
-		}
-	}
-	return false
-}
-
-func matchType(patterns, contentType string) bool {
-	mt, _, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		mt = strings.ToLower(strings.TrimSpace(contentType))
-	}
-	return anyOf(patterns, func(p string) bool {
-		p = strings.ToLower(p)
-		if typ, ok := strings.CutSuffix(p, "/*"); ok {
-			return strings.HasPrefix(mt, typ+"/")
-		}
-		return p == mt || (p == "*" || p == "*/*")
-	})
-}
-
-func matchStatus(p string, status int) bool {
-	p = strings.ToLower(p)
-	if len(p) == 3 && strings.HasSuffix(p, "xx") && p[0] >= '1' && p[0] <= '5' {
-		return status/100 == int(p[0]-'0')
-	}
-	if lo, hi, ok := strings.Cut(p, "-"); ok {
-		l, err1 := strconv.Atoi(strings.TrimSpace(lo))
-		h, err2 := strconv.Atoi(strings.TrimSpace(hi))
-		return err1 == nil && err2 == nil && status >= l && status <= h
-	}
-	n, err := strconv.Atoi(p)
-	return err == nil && n == status
-}
-
-// matchPath matches a URL path against a rule's path glob.
-func matchPath(pattern, p string) bool {
-	if strings.HasSuffix(pattern, "/") {
-		pattern += "**"
-	}
-	return matchSegments(strings.Split(pattern, "/"), strings.Split(p, "/"))
-}
-
-func matchSegments(pat, segs []string) bool {
-	for len(pat) > 0 {
-		ps := pat[0]
-		if ps == "**" || (strings.HasPrefix(ps, "{") && strings.HasSuffix(ps, "...}")) {
-			rest := pat[1:]
-			for i := 0; i <= len(segs); i++ {
-				if matchSegments(rest, segs[i:]) {
-					return true
-				}
-			}
-			return false
-		}
-		if len(segs) == 0 {
-			return false
-		}
-		if strings.HasPrefix(ps, "{") && strings.HasSuffix(ps, "}") {
-			ps = "*"
-		}
-		if ok, _ := path.Match(ps, segs[0]); !ok {
-			return false
-		}
-		pat, segs = pat[1:], segs[1:]
-	}
-	return len(segs) == 0
+	return (r.Status == "" || match.List(r.Status, func(s string) bool { return match.Status(s, status) })) &&
+		(r.ResponseType == "" || match.MediaType(r.ResponseType, h.Get("Content-Type")))
 }
 
 // ParseRules reads rules written one per line as space-separated
