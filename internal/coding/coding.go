@@ -130,7 +130,7 @@ func (d *Decoder) Decode(ce string, body []byte, limit int64, prefix bool) (Resu
 	if hint/4 != len(body) { // overflow
 		hint = lim
 	}
-	out, cut, err := d.run(names, bytes.NewReader(body), lim, hint)
+	out, cut, err := d.Run(names, bytes.NewReader(body), lim, hint)
 	if err != nil {
 		if !prefix || !endedEarly(err) {
 			return Result{Bytes: body}, err
@@ -182,8 +182,12 @@ func endedEarly(err error) bool {
 	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
 }
 
-// run undoes codings on src and reads at most limit bytes of output.
-func (d *Decoder) run(names []string, src io.Reader, limit, hint int) ([]byte, bool, error) {
+// Run undoes the codings names (as Parse returns them) on src and reads
+// at most limit bytes of output, starting the buffer at hint bytes; cut
+// reports that there was more. Decoders are chained as readers, so no
+// intermediate stage is ever held whole, and src is read only as far as
+// the output needs.
+func (d *Decoder) Run(names []string, src io.Reader, limit, hint int) (out []byte, cut bool, err error) {
 	var closers []io.Closer
 	defer func() {
 		for _, c := range closers {
