@@ -689,7 +689,7 @@ func TestRedactWithheldWhenUndecodable(t *testing.T) {
 		{"corrupt deflate", "deflate", []byte{0xff, 0xff, 0xff, 0xff}, true,
 			"bodytap: cannot decode deflate to redact it: flate: corrupt input before offset 1"},
 		{"too many codings", "gzip,gzip,gzip,gzip,gzip,gzip", gz, false,
-			"bodytap: cannot decode gzip, gzip, gzip, gzip, gzip, gzip to redact it: more than 5 codings"},
+			"bodytap: cannot decode gzip, gzip, gzip, gzip, gzip, gzip to redact it: 6 codings stacked, at most 5 are undone"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
