@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
+
+	"github.com/bodytap/bodytap/internal/redact"
 )
 
 // DefaultMaxBodyBytes is the number of bytes kept per body when
@@ -176,6 +178,7 @@ type Tap struct {
 	route         func(*http.Request) string
 
 	redact      Redaction
+	scrub       redact.Options // the rules of redact, for the scanners
 	decode      DecodeFunc
 	decodeLimit int64
 
@@ -213,11 +216,12 @@ func New(c Config) *Tap {
 		beforeHeaders: c.BeforeHeaders,
 		route:         c.Route,
 		redact:        c.Redact,
+		scrub:         c.Redact.options(),
 		decode:        c.Decode,
 		decodeLimit:   c.DecodeLimit,
 	}
 	if t.decodeLimit <= 0 {
-		t.decodeLimit = 4 << 20
+		t.decodeLimit = DefaultDecodeLimit
 	}
 	max := c.MaxBodyBytes
 	if max == 0 {

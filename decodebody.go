@@ -7,31 +7,32 @@ import (
 	"net/http"
 
 	"github.com/bodytap/bodytap/internal/coding"
+	"github.com/bodytap/bodytap/internal/redact"
 )
 
 // DefaultDecodeLimit bounds a decoded copy when [Config.DecodeLimit] is
 // zero.
 const DefaultDecodeLimit = 4 << 20
 
-// prepareBody decodes and, with redact, redacts one body of x; h is the
+// prepareBody decodes and, with hide, redacts one body of x; h is the
 // header of its message, as sent. See [Redaction] for what happens when.
-func (t *Tap) prepareBody(b *Body, h http.Header, redact bool) {
+func (t *Tap) prepareBody(b *Body, h http.Header, hide bool) {
 	if len(b.Bytes) == 0 && b.Spilled() == 0 {
 		return
 	}
 	ce := coding.Header(h)
-	decode := coding.Count(ce) > 0 && (redact || t.decode != nil)
+	decode := coding.Count(ce) > 0 && (hide || t.decode != nil)
 	var ct string
 	if v := h.Values("Content-Type"); len(v) > 0 {
 		ct = v[0]
 	}
-	if b.Spilled() > 0 && (decode || redact && formatOf(ct, b.Bytes) != formatNone) {
+	if b.Spilled() > 0 && (decode || hide && redact.FormatOf(ct, b.Bytes) != redact.FormatNone) {
 		t.unspill(b)
 	}
 	if decode {
 		out, removed, cut, err := t.decodeCopy(ce, b.Bytes, b.Truncated || !b.EOF)
 		if err != nil {
-			if redact {
+			if hide {
 				withhold(b, ce, err)
 			} else {
 				addErr(b, fmt.Errorf("bodytap: cannot decode %s: %w", coding.Names(ce), causeOf(err)))
@@ -43,10 +44,10 @@ func (t *Tap) prepareBody(b *Body, h http.Header, redact bool) {
 			b.Truncated = true
 		}
 	}
-	if !redact {
+	if !hide {
 		return
 	}
-	out, n, err := t.redact.redactBody(ct, b.Bytes, 0)
+	out, n, err := t.scrub.Body(ct, b.Bytes)
 	switch {
 	case err != nil:
 		withhold(b, "", err)
@@ -65,7 +66,7 @@ func (t *Tap) unspill(b *Body) {
 		b.Release()
 		b.spill = nil
 	}()
-	limit := t.decodeLimitOrDefault()
+	limit := t.decodeLimit
 	rc, err := b.Open()
 	if err != nil {
 		b.Truncated = true
@@ -120,20 +121,12 @@ func addErr(b *Body, err error) {
 	}
 }
 
-// decodeLimitOrDefault returns Config.DecodeLimit, or its default.
-func (t *Tap) decodeLimitOrDefault() int64 {
-	if t.decodeLimit <= 0 {
-		return DefaultDecodeLimit
-	}
-	return t.decodeLimit
-}
-
 // decodeCopy undoes the codings ce on a body copy, with Config.Decode or
 // the built-in decoder (gzip and deflate), producing at most the decode
 // limit. prefix says the copy is only the start of the body. cut reports
 // that the output was cut at the limit.
 func (t *Tap) decodeCopy(ce string, body []byte, prefix bool) (out []byte, removed string, cut bool, err error) {
-	limit := t.decodeLimitOrDefault()
+	limit := t.decodeLimit
 	if t.decode == nil {
 		res, err := coding.Std.Decode(ce, body, limit, prefix)
 		if err != nil {
