@@ -72,8 +72,9 @@ const DefaultReplacement = "[REDACTED]"
 // the NDJSON / JSON Lines / JSON sequence types; the form field rules for
 // application/x-www-form-urlencoded; parts for multipart/* (each part
 // named by its Content-Disposition; a part holding JSON or a form is
-// redacted inside). A form, text/plain, generic or missing type whose body
-// starts with '{' or '[' is read as JSON too. JSON is redacted in place,
+// redacted inside). A form, text/plain, JavaScript, generic
+// (application/octet-stream, */*, ...) or missing type whose body starts
+// with '{' or '[' is read as JSON too. JSON is redacted in place,
 // byte for byte: layout and key order are kept, only the sensitive values
 // change. A capture cut at its cap is redacted as far as it goes, and a
 // sensitive value cut off by the end is replaced up to the end. JSON that
