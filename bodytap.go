@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bodytap/bodytap/internal/redact"
 	"github.com/bodytap/bodytap/internal/spill"
 	"github.com/bodytap/bodytap/internal/wrap"
 )
@@ -180,6 +181,7 @@ type Tap struct {
 	route         func(*http.Request) string
 
 	redact      Redaction
+	scrub       redact.Options // the rules of redact, for the scanners
 	decode      DecodeFunc
 	decodeLimit int64
 
@@ -216,6 +218,7 @@ func New(c Config) *Tap {
 		beforeHeaders: c.BeforeHeaders,
 		route:         c.Route,
 		redact:        c.Redact,
+		scrub:         c.Redact.options(),
 		decode:        c.Decode,
 		decodeLimit:   c.DecodeLimit,
 	}
@@ -223,7 +226,7 @@ func New(c Config) *Tap {
 		t.spill = spill.New(c.SpillDir, cmp.Or(max(c.MaxSpillBytes, 0), DefaultMaxSpillBytes), cmp.Or(max(c.SpillQuota, 0), DefaultSpillQuota))
 	}
 	if t.decodeLimit <= 0 {
-		t.decodeLimit = 4 << 20
+		t.decodeLimit = DefaultDecodeLimit
 	}
 	max := c.MaxBodyBytes
 	if max == 0 {

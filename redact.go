@@ -1,12 +1,9 @@
 package bodytap
 
 import (
-	"errors"
-	"maps"
-	"net/http"
 	"net/url"
-	"slices"
-	"strings"
+
+	"github.com/bodytap/bodytap/internal/redact"
 )
 
 // Redaction, for the package documentation:
@@ -75,8 +72,9 @@ const DefaultReplacement = "[REDACTED]"
 // the NDJSON / JSON Lines / JSON sequence types; the form field rules for
 // application/x-www-form-urlencoded; parts for multipart/* (each part
 // named by its Content-Disposition; a part holding JSON or a form is
-// redacted inside). A form, text/plain, generic or missing type whose body
-// starts with '{' or '[' is read as JSON too. JSON is redacted in place,
+// redacted inside). A form, text/plain, JavaScript, generic
+// (application/octet-stream, */*, ...) or missing type whose body starts
+// with '{' or '[' is read as JSON too. JSON is redacted in place,
 // byte for byte: layout and key order are kept, only the sensitive values
 // change. A capture cut at its cap is redacted as far as it goes, and a
 // sensitive value cut off by the end is replaced up to the end. JSON that
@@ -161,8 +159,8 @@ func (t *Tap) prepare(x *Exchange) {
 	// Body formats come from the headers as sent, read before any copy.
 	reqH, respH := x.Request.Header, x.Response.Header
 	if on {
-		r.redactRequest(x)
-		r.redactResponse(x)
+		t.redactRequest(x)
+		t.redactResponse(x)
 	}
 	t.prepareBody(&x.Request.Body, reqH, on)
 	t.prepareBody(&x.Response.Body, respH, on)
@@ -179,27 +177,27 @@ func (r *Redaction) replacement() string {
 	return r.Replacement
 }
 
+// options returns the rules of r for the scanners of package redact.
+func (r *Redaction) options() redact.Options {
+	return redact.Options{Headers: r.Headers, Fields: r.Fields, JSONPaths: r.JSONPaths, Replacement: r.replacement()}
+}
+
 // redactRequest hides the sensitive parts of the request line and headers.
-func (r *Redaction) redactRequest(x *Exchange) {
-	x.Request.Header = r.redactHeader(x.Request.Header)
+func (t *Tap) redactRequest(x *Exchange) {
+	x.Request.Header = t.scrub.Header(x.Request.Header)
 	u := x.Request.URL
 	if u == nil {
 		return
 	}
-	var q string
-	var qn int
+	q, qchanged := "", false
 	if u.RawQuery != "" {
-		var out []byte
-		out, qn = r.redactForm(u.RawQuery)
-		if qn > 0 {
-			q = string(out)
-		}
+		q, qchanged = t.scrub.Query(u.RawQuery)
 	}
 	pw := false
 	if u.User != nil {
 		_, pw = u.User.Password()
 	}
-	if qn == 0 && !pw {
+	if !qchanged && !pw {
 		return
 	}
 	if u != &x.url {
@@ -209,571 +207,21 @@ func (r *Redaction) redactRequest(x *Exchange) {
 		u = &c
 		x.Request.URL = u
 	}
-	if qn > 0 {
+	if qchanged {
 		u.RawQuery = q
 	}
 	if pw {
-		u.User = url.UserPassword(u.User.Username(), r.replacement())
+		u.User = url.UserPassword(u.User.Username(), t.scrub.Replacement)
 	}
 }
 
 // redactResponse hides the sensitive headers of the response, its trailers
 // and its 1xx responses.
-func (r *Redaction) redactResponse(x *Exchange) {
-	x.Response.Header = r.redactHeader(x.Response.Header)
-	x.Response.Trailer = r.redactHeader(x.Response.Trailer)
+func (t *Tap) redactResponse(x *Exchange) {
+	x.Response.Header = t.scrub.Header(x.Response.Header)
+	x.Response.Trailer = t.scrub.Header(x.Response.Trailer)
 	for i := range x.Response.Informational {
 		in := &x.Response.Informational[i]
-		in.Header = r.redactHeader(in.Header)
+		in.Header = t.scrub.Header(in.Header)
 	}
-}
-
-// redactHeader returns h with the values of sensitive headers replaced. It
-// never writes to h: when something changes it returns a new map that
-// shares the unchanged value slices with h. It does not allocate when
-// nothing changes.
-func (r *Redaction) redactHeader(h http.Header) http.Header {
-	var out http.Header
-	for k, vv := range h {
-		nv := r.redactHeaderValues(k, vv)
-		if nv == nil {
-			continue
-		}
-		if out == nil {
-			out = maps.Clone(h)
-		}
-		out[k] = nv
-	}
-	if out == nil {
-		return h
-	}
-	return out
-}
-
-// redactHeaderValues returns the values of the header named k with secrets
-// replaced, in a new slice, or nil if nothing needs to change.
-func (r *Redaction) redactHeaderValues(k string, vv []string) []string {
-	const (
-		cookie = iota + 1
-		setCookie
-		secret
-		withURL
-	)
-	var kind int
-	switch {
-	case equalFoldASCII(k, "Cookie"):
-		kind = cookie
-	case equalFoldASCII(k, "Set-Cookie"):
-		kind = setCookie
-	case r.sensitiveHeader(k):
-		kind = secret
-	case equalFoldASCII(k, "Referer") || equalFoldASCII(k, "Location") || equalFoldASCII(k, "Content-Location"):
-		kind = withURL
-	default:
-		return nil
-	}
-	repl := r.replacement()
-	var out []string
-	for i, v := range vv {
-		var nv string
-		var changed bool
-		switch kind {
-		case cookie, setCookie:
-			nv, changed = redactCookies(v, kind == setCookie, repl)
-		case secret:
-			nv, changed = repl, v != "" && v != repl
-		case withURL:
-			nv, changed = r.redactURLString(v)
-		}
-		if !changed {
-			continue
-		}
-		if out == nil {
-			out = make([]string, len(vv))
-			copy(out, vv)
-		}
-		out[i] = nv
-	}
-	return out
-}
-
-// headerWords are the words that make a header name sensitive, compared
-// after lower-casing it and dropping '-' and '_'.
-var headerWords = [...]string{"authorization", "token", "secret", "apikey", "password", "passwd", "session", "credential", "privatekey"}
-
-// fieldWords are the words that make a field name sensitive, compared as
-// headerWords are. foldedName.sensitive spells them out for speed; keep
-// the two in step (TestSensitiveFieldWords checks that they are).
-var fieldWords = [...]string{"password", "passwd", "secret", "token", "apikey", "authorization", "credential", "privatekey"}
-
-// fieldNames are the field names that are sensitive whole, compared as
-// headerWords are, and spelled out in foldedName.sensitive too.
-var fieldNames = [...]string{"cvv", "ssn", "cardnumber", "creditcard"}
-
-// sensitiveHeader reports whether the values of the header named k are
-// hidden (Cookie and Set-Cookie aside, which are hidden cookie by cookie).
-func (r *Redaction) sensitiveHeader(k string) bool {
-	for _, w := range headerWords {
-		if containsWord(k, w) {
-			return true
-		}
-	}
-	for _, h := range r.Headers {
-		if equalFoldASCII(k, h) {
-			return true
-		}
-	}
-	return false
-}
-
-// sensitiveField reports whether the query parameter, form field or JSON
-// key named name has its value hidden.
-func sensitiveField[S string | []byte](r *Redaction, name S) bool {
-	return sensitiveName(name) || isField(r, name)
-}
-
-// sensitiveName reports whether name is sensitive by the built-in rules:
-// it contains one of fieldWords or is one of fieldNames. The answer
-// depends on name alone, not on the Redaction.
-func sensitiveName[S string | []byte](name S) bool {
-	var f foldedName
-	f.n = foldName(&f.b, name)
-	if f.n <= len(f.b) {
-		return f.sensitive()
-	}
-	return sensitiveWords(name)
-}
-
-// isField reports whether name is one of r.Fields, ignoring case.
-func isField[S string | []byte](r *Redaction, name S) bool {
-	for _, f := range r.Fields {
-		if equalFoldASCII(name, f) {
-			return true
-		}
-	}
-	return false
-}
-
-// sensitiveWords reports whether name contains one of fieldWords or is
-// one of fieldNames, as sensitiveField matches them. It is the general
-// form of foldedName.sensitive, for names too long to fold.
-func sensitiveWords[S string | []byte](name S) bool {
-	for _, w := range fieldWords {
-		if containsWord(name, w) {
-			return true
-		}
-	}
-	for _, w := range fieldNames {
-		if isWord(name, w) {
-			return true
-		}
-	}
-	return false
-}
-
-// maxFolded is the longest folded name that a foldedName holds. Longer
-// names, which are rare, are matched by sensitiveWords instead.
-const maxFolded = 64
-
-// A foldedName is a field name in the form that the sensitive words are
-// matched against: ASCII letters in lower case, '-' and '_' left out.
-// Folding a name once and matching the words against the result is much
-// cheaper than matching each word against the name as written.
-type foldedName struct {
-	b [maxFolded]byte
-	n int // the length of the folded name; more than len(b) if it did not fit
-}
-
-// nameFold maps each byte of a name to its folded form: an ASCII letter to
-// its lower case, '-' and '_' to 0 (left out), NUL to 0x80 (so that 0 can
-// mean left out: neither matches a letter) and every other byte to itself.
-var nameFold = func() (t [256]byte) {
-	for c := range t {
-		t[c] = lowerASCII(byte(c))
-	}
-	t['-'], t['_'], t[0] = 0, 0, 0x80
-	return t
-}()
-
-// foldName folds name into b and returns the length of the folded name,
-// which is more than len(b) if it did not fit; b then holds its start.
-func foldName[S string | []byte](b *[maxFolded]byte, name S) int {
-	n := 0
-	for i := 0; i < len(name); i++ {
-		if c := nameFold[name[i]]; c != 0 {
-			if n < len(b) {
-				b[n] = c
-			}
-			n++
-		}
-	}
-	return n
-}
-
-// sensitive reports whether the folded name, which must fit in f.b,
-// contains one of fieldWords or is one of fieldNames.
-func (f *foldedName) sensitive() bool {
-	s := f.b[:f.n]
-	switch len(s) {
-	case 3:
-		return string(s) == "cvv" || string(s) == "ssn"
-	case 10:
-		if string(s) == "cardnumber" || string(s) == "creditcard" {
-			return true
-		}
-	}
-	// Every word is at least 5 letters long, and starts with one of few
-	// letters: most places need only a look in wordStart.
-	for i := 0; i+5 <= len(s); i++ {
-		if !wordStart[s[i]] {
-			continue
-		}
-		t := s[i:]
-		switch t[0] {
-		case 'p':
-			if hasWord(t, "passw") && (hasWord(t[5:], "ord") || hasWord(t[5:], "d")) || hasWord(t, "privatekey") {
-				return true
-			}
-		case 's':
-			if hasWord(t, "secret") {
-				return true
-			}
-		case 't':
-			if hasWord(t, "token") {
-				return true
-			}
-		case 'a':
-			if hasWord(t, "apikey") || hasWord(t, "authorization") {
-				return true
-			}
-		case 'c':
-			if hasWord(t, "credential") {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// wordStart marks the letters that words of fieldWords start with.
-var wordStart = [256]bool{'p': true, 's': true, 't': true, 'a': true, 'c': true}
-
-// hasWord reports whether s starts with w.
-func hasWord(s []byte, w string) bool {
-	return len(s) >= len(w) && string(s[:len(w)]) == w
-}
-
-// lowerASCII lower-cases an ASCII letter.
-func lowerASCII(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
-}
-
-// ignorable are the bytes that name matching skips, so that api_key,
-// api-key and apiKey are all "apikey".
-func ignorable(c byte) bool { return c == '-' || c == '_' }
-
-// containsWord reports whether s contains word (lower-case ASCII), ignoring
-// ASCII case and the bytes '-' and '_' in s.
-func containsWord[S string | []byte](s S, word string) bool {
-	for i := 0; i+len(word) <= len(s); i++ {
-		if ignorable(s[i]) || lowerASCII(s[i]) != word[0] {
-			continue
-		}
-		if _, ok := matchWord(s[i:], word); ok {
-			return true
-		}
-	}
-	return false
-}
-
-// matchWord matches word against the start of s, ignoring ASCII case and
-// the bytes '-' and '_' of s, and returns the bytes of s consumed.
-func matchWord[S string | []byte](s S, word string) (int, bool) {
-	j := 0
-	for k := 0; k < len(word); {
-		if j >= len(s) {
-			return j, false
-		}
-		c := s[j]
-		j++
-		if ignorable(c) {
-			continue
-		}
-		if lowerASCII(c) != word[k] {
-			return j, false
-		}
-		k++
-	}
-	return j, true
-}
-
-// isWord reports whether s is word, ignoring as containsWord does.
-func isWord[S string | []byte](s S, word string) bool {
-	j, ok := matchWord(s, word)
-	if !ok {
-		return false
-	}
-	for ; j < len(s); j++ {
-		if !ignorable(s[j]) {
-			return false
-		}
-	}
-	return true
-}
-
-// equalFoldASCII reports whether s and t are equal ignoring ASCII case.
-func equalFoldASCII[S string | []byte](s S, t string) bool {
-	if len(s) != len(t) {
-		return false
-	}
-	for i := 0; i < len(t); i++ {
-		if lowerASCII(s[i]) != lowerASCII(t[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-// redactCookies hides the values in a Cookie header value ("a=1; b=2"), or
-// with set, the value of a Set-Cookie header ("a=1; Path=/; HttpOnly"),
-// whose attributes are kept. A cookie without '=' is hidden whole.
-func redactCookies(v string, set bool, repl string) (string, bool) {
-	var sp splicer
-	for pos := 0; pos <= len(v); {
-		end := strings.IndexByte(v[pos:], ';')
-		if end < 0 {
-			end = len(v)
-		} else {
-			end += pos
-		}
-		part := v[pos:end]
-		// The value starts after '=', or at the first non-blank byte of a
-		// cookie without a name.
-		start := strings.IndexByte(part, '=') + 1
-		if start == 0 {
-			start = len(part) - len(strings.TrimLeft(part, " \t"))
-		}
-		stop := len(strings.TrimRight(part, " \t"))
-		if stop > start && part[start:stop] != repl {
-			splice(&sp, v, pos+start, pos+stop, repl)
-		}
-		if set {
-			break // the rest are attributes
-		}
-		pos = end + 1
-	}
-	if sp.n == 0 {
-		return v, false
-	}
-	return string(spliced(&sp, v)), true
-}
-
-// redactURLString hides the sensitive query parameters and the userinfo
-// password of a URL in a header value, such as Referer.
-func (r *Redaction) redactURLString(v string) (string, bool) {
-	changed := false
-	if strings.IndexByte(v, '@') >= 0 {
-		if u, err := url.Parse(v); err == nil && u.User != nil {
-			if _, ok := u.User.Password(); ok {
-				u.User = url.UserPassword(u.User.Username(), r.replacement())
-				v, changed = u.String(), true
-			}
-		}
-	}
-	q := strings.IndexByte(v, '?')
-	if q < 0 {
-		return v, changed
-	}
-	end := len(v)
-	if h := strings.IndexByte(v[q:], '#'); h >= 0 {
-		end = q + h
-	}
-	out, n := r.redactForm(v[q+1 : end])
-	if n == 0 {
-		return v, changed
-	}
-	return v[:q+1] + string(out) + v[end:], true
-}
-
-// A splicer builds a copy of an input with spans of it replaced. It copies
-// nothing until it has the spans of the whole input, or more spans than it
-// keeps (spliceBatch), so that an input with nothing to hide costs
-// nothing, and one with a few things to hide costs one allocation, of the
-// exact size of the copy.
-type splicer struct {
-	out  []byte // the copy so far, nil until the first flush
-	last int    // in[last:] is not copied yet
-	n    int    // spans replaced
-	grow int    // how much the spans so far add to the length of in
-	kept int    // spans pending in span, not yet in out
-	span [spliceBatch]struct {
-		from, to int
-		with     string
-	}
-}
-
-// spliceBatch is how many spans a splicer keeps before it starts the copy.
-const spliceBatch = 16
-
-// splice replaces in[from:to] with with. Spans must come in order.
-func splice[S string | []byte](sp *splicer, in S, from, to int, with string) {
-	if sp.kept == len(sp.span) {
-		if sp.out == nil {
-			sp.out = make([]byte, 0, spliceEstimate(len(in), sp.grow, sp.span[sp.kept-1].to))
-		}
-		flushSpans(sp, in)
-	}
-	p := &sp.span[sp.kept]
-	p.from, p.to, p.with = from, to, with
-	sp.kept++
-	sp.n++
-	sp.grow += len(with) - (to - from)
-}
-
-// spliceEstimate returns the capacity to give the copy of an input of n
-// bytes when spans ending at to have added grow bytes: the growth seen so
-// far, carried on to the end, and some room to spare. A short estimate
-// costs one more allocation.
-func spliceEstimate(n, grow, to int) int {
-	extra := n / 64
-	if grow > 0 {
-		extra += int(int64(grow) * int64(n) / int64(max(to, 1)))
-	}
-	return n + extra
-}
-
-// spliced returns the copy of in that sp built, or nil if nothing was
-// replaced.
-func spliced[S string | []byte](sp *splicer, in S) []byte {
-	if sp.n == 0 {
-		return nil
-	}
-	need := len(in) + sp.grow
-	if sp.out == nil {
-		sp.out = make([]byte, 0, need)
-	} else if cap(sp.out) < need {
-		sp.out = slices.Grow(sp.out, need-len(sp.out))
-	}
-	flushSpans(sp, in)
-	return append(sp.out, in[sp.last:]...)
-}
-
-// flushSpans copies the spans that sp keeps, and the input between them,
-// to sp.out.
-func flushSpans[S string | []byte](sp *splicer, in S) {
-	for k := range sp.kept {
-		p := &sp.span[k]
-		sp.out = append(sp.out, in[sp.last:p.from]...)
-		sp.out = append(sp.out, p.with...)
-		sp.last = p.to
-		p.with = ""
-	}
-	sp.kept = 0
-}
-
-// reset empties sp for a new copy of the same input, keeping its buffer.
-func (sp *splicer) reset() {
-	*sp = splicer{out: sp.out[:0]}
-}
-
-// Errors that withhold a body: recorded in Body.Err with Body.Withheld.
-var (
-	errNoBoundary   = errors.New("bodytap: cannot find the multipart boundary to redact the body; withheld")
-	errPartsTooDeep = errors.New("bodytap: multipart nested too deep to redact; withheld")
-	errJSONNotUTF8  = errors.New("bodytap: cannot redact a JSON body that is not UTF-8; withheld")
-)
-
-// maxPartDepth bounds how deep multipart bodies nested in multipart bodies
-// are looked into.
-const maxPartDepth = 4
-
-// redactBody returns b with its sensitive values replaced, reading it as the
-// Content-Type ct says, and the number of values replaced; out is nil when
-// none was. An error means that b cannot be made safe and must not be kept.
-func (r *Redaction) redactBody(ct string, b []byte, depth int) (out []byte, n int, err error) {
-	switch formatOf(ct, b) {
-	case formatJSON:
-		return r.redactJSON(b)
-	case formatForm:
-		out, n := redactPairs(r, b)
-		return out, n, nil
-	case formatMultipart:
-		if depth >= maxPartDepth {
-			return nil, 0, errPartsTooDeep
-		}
-		return r.redactMultipart(ct, b, depth)
-	}
-	return nil, 0, nil
-}
-
-// A bodyFormat is how redaction reads a body.
-type bodyFormat uint8
-
-const (
-	formatNone bodyFormat = iota // not looked into
-	formatJSON
-	formatForm
-	formatMultipart
-)
-
-// formatOf returns how redaction reads a body b whose Content-Type is ct.
-func formatOf(ct string, b []byte) bodyFormat {
-	mt := mediaType(ct)
-	switch {
-	case isJSONType(mt):
-		return formatJSON
-	case equalFoldASCII(mt, "application/x-www-form-urlencoded"):
-		// Clients that send JSON labelled as a form are common enough.
-		if looksLikeJSON(b) {
-			return formatJSON
-		}
-		return formatForm
-	case hasPrefixFoldASCII(mt, "multipart/"):
-		return formatMultipart
-	case mt == "" || equalFoldASCII(mt, "text/plain") || equalFoldASCII(mt, "application/octet-stream"):
-		if looksLikeJSON(b) {
-			return formatJSON
-		}
-	}
-	return formatNone
-}
-
-// mediaType returns the media type of a Content-Type value, without
-// parameters and blanks, in its original case.
-func mediaType(ct string) string {
-	if i := strings.IndexByte(ct, ';'); i >= 0 {
-		ct = ct[:i]
-	}
-	return strings.TrimSpace(ct)
-}
-
-// isJSONType reports whether the media type mt is JSON, or a stream of it.
-func isJSONType(mt string) bool {
-	for _, t := range jsonTypes {
-		if equalFoldASCII(mt, t) {
-			return true
-		}
-	}
-	return len(mt) > 5 && equalFoldASCII(mt[len(mt)-5:], "+json")
-}
-
-var jsonTypes = [...]string{
-	"application/json", "text/json", "application/x-json",
-	"application/x-ndjson", "application/ndjson", "application/jsonl",
-	"application/x-jsonlines", "application/jsonlines", "application/json-seq",
-}
-
-// looksLikeJSON reports whether b starts, after blanks, with '{' or '['.
-func looksLikeJSON(b []byte) bool {
-	i := skipJSONSpace(b, 0)
-	return i < len(b) && (b[i] == '{' || b[i] == '[')
-}
-
-// hasPrefixFoldASCII reports whether s starts with prefix, ignoring ASCII
-// case.
-func hasPrefixFoldASCII(s, prefix string) bool {
-	return len(s) >= len(prefix) && equalFoldASCII(s[:len(prefix)], prefix)
 }

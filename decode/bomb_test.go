@@ -158,11 +158,11 @@ func TestDecodeBombStopsReading(t *testing.T) {
 		t.Run(coding, func(t *testing.T) {
 			body := bomb(t, coding)
 			src := &countingReader{r: bytes.NewReader(body)}
-			codings, err := parseCodings(coding)
+			codings, err := decoder.Parse(coding)
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, cut, err := run(codings, src, limit, limit)
+			out, cut, err := decoder.Run(codings, src, limit, limit)
 			if err != nil || !cut || len(out) != limit {
 				t.Fatalf("got %d bytes, cut %v, %v, want %d, true, nil", len(out), cut, err, limit)
 			}

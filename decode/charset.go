@@ -2,13 +2,13 @@ package decode
 
 import (
 	"bytes"
-	"net/http"
-	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/htmlindex"
+
+	"github.com/bodytap/bodytap/internal/media"
 )
 
 // IsText reports whether a body of the given Content-Type is text that a
@@ -18,7 +18,7 @@ import (
 // and the +json, +xml and +yaml structured suffixes are text; other specific
 // types (image/png, application/pdf, …) are not. When the type is missing or
 // generic (application/octet-stream and the like), body decides: it is text
-// when [http.DetectContentType] finds no binary signature and body is valid
+// when [net/http.DetectContentType] finds no binary signature and body is valid
 // UTF-8 (or starts with a UTF-16 byte order mark) without the control bytes
 // that only binary data holds. A multi-byte character cut off at the very
 // end of body, as a capture truncated at its cap may be, does not count
@@ -27,75 +27,7 @@ import (
 // IsText says nothing about the charset; [ToUTF8] converts, and may still
 // fail on a body that IsText accepts.
 func IsText(contentType string, body []byte) bool {
-	mt, _ := parseContentType(contentType)
-	if isTextType(mt) {
-		return true
-	}
-	if !genericTypes[mt] {
-		return false
-	}
-	if len(body) == 0 {
-		return true
-	}
-	sniffed, charset := parseContentType(http.DetectContentType(body))
-	if !strings.HasPrefix(sniffed, "text/") {
-		return false
-	}
-	if charset == "utf-16le" || charset == "utf-16be" {
-		return true // a byte order mark
-	}
-	_, ok := utf8Text(body, true)
-	return ok && !hasBinaryBytes(body)
-}
-
-// textTypes are the media types, outside text/*, whose bodies are text.
-var textTypes = map[string]bool{
-	"application/json":                  true,
-	"application/x-ndjson":              true,
-	"application/ndjson":                true,
-	"application/jsonl":                 true,
-	"application/json-seq":              true,
-	"application/xml":                   true,
-	"application/javascript":            true,
-	"application/x-javascript":          true,
-	"application/ecmascript":            true,
-	"application/x-www-form-urlencoded": true,
-	"application/graphql":               true,
-	"application/yaml":                  true,
-	"application/x-yaml":                true,
-	"application/toml":                  true,
-	"application/sql":                   true,
-	"application/csv":                   true,
-	"application/x-sh":                  true,
-	"application/jwt":                   true,
-}
-
-// genericTypes say nothing about the body, so the body is sniffed.
-var genericTypes = map[string]bool{
-	"":                         true,
-	"*/*":                      true,
-	"application/octet-stream": true,
-	"binary/octet-stream":      true,
-	"application/unknown":      true,
-	"application/x-unknown":    true,
-	"unknown/unknown":          true,
-}
-
-func isTextType(mt string) bool {
-	return strings.HasPrefix(mt, "text/") || textTypes[mt] ||
-		strings.HasSuffix(mt, "+json") || strings.HasSuffix(mt, "+xml") || strings.HasSuffix(mt, "+yaml")
-}
-
-// hasBinaryBytes reports whether b holds a control byte that text does not:
-// the set http.DetectContentType calls binary, checked over all of b rather
-// than its first 512 bytes.
-func hasBinaryBytes(b []byte) bool {
-	for _, c := range b {
-		if c <= 0x08 || c == 0x0B || (0x0E <= c && c <= 0x1A) || (0x1C <= c && c <= 0x1F) {
-			return true
-		}
-	}
-	return false
+	return media.IsText(contentType, body)
 }
 
 // ToUTF8 converts a text body to UTF-8, using the charset that the
@@ -134,7 +66,7 @@ func toUTF8(contentType string, body []byte, prefix bool) (string, bool) {
 	case bytes.HasPrefix(body, []byte("\xFF\xFE")):
 		return utf16Text(body[2:], false, prefix)
 	}
-	_, label := parseContentType(contentType)
+	_, label := media.Parse(contentType)
 	enc, err := htmlindex.Get(label)
 	if label == "" || err != nil {
 		switch {
@@ -183,47 +115,16 @@ func legacyText(enc encoding.Encoding, body []byte) (string, bool) {
 	return string(out), true
 }
 
-// parseContentType returns the lower-cased media type and charset label of a
-// Content-Type value. It is lenient, as a capture may hold any header.
-func parseContentType(ct string) (mediaType, charset string) {
-	mt, params, _ := strings.Cut(ct, ";")
-	mediaType = strings.ToLower(strings.TrimSpace(mt))
-	for params != "" {
-		var param string
-		param, params, _ = strings.Cut(params, ";")
-		key, value, ok := strings.Cut(param, "=")
-		if ok && strings.EqualFold(strings.TrimSpace(key), "charset") {
-			value = strings.Trim(strings.TrimSpace(value), `"'`)
-			return mediaType, strings.ToLower(strings.TrimSpace(value))
-		}
-	}
-	return mediaType, ""
-}
-
 // utf8Text returns b as a string if it is valid UTF-8. If b is a prefix, a
 // multi-byte character cut off at its end is dropped.
 func utf8Text(b []byte, prefix bool) (string, bool) {
 	if prefix {
-		b = b[:len(b)-incompleteRuneLen(b)]
+		b = media.TrimCutRune(b)
 	}
 	if !utf8.Valid(b) {
 		return "", false
 	}
 	return string(b), true
-}
-
-// incompleteRuneLen returns the length of the valid but unfinished UTF-8
-// sequence that ends b, or 0.
-func incompleteRuneLen(b []byte) int {
-	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax+1; i-- {
-		if utf8.RuneStart(b[i]) {
-			if utf8.FullRune(b[i:]) {
-				return 0
-			}
-			return len(b) - i
-		}
-	}
-	return 0
 }
 
 // utf16Text decodes UTF-16 to UTF-8. An odd length or an unpaired surrogate

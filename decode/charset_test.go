@@ -148,22 +148,3 @@ func TestToUTF8Prefix(t *testing.T) {
 		})
 	}
 }
-
-func TestParseContentType(t *testing.T) {
-	tests := []struct{ in, mediaType, charset string }{
-		{"", "", ""},
-		{"text/html", "text/html", ""},
-		{" Text/HTML ; Charset = \"UTF-8\" ", "text/html", "utf-8"},
-		{"text/plain; foo=bar; charset='latin1'", "text/plain", "latin1"},
-		{"text/plain; charset", "text/plain", ""},
-		{";charset=utf-8", "", "utf-8"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			mt, cs := parseContentType(tt.in)
-			if mt != tt.mediaType || cs != tt.charset {
-				t.Errorf("got %q, %q, want %q, %q", mt, cs, tt.mediaType, tt.charset)
-			}
-		})
-	}
-}

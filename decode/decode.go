@@ -1,24 +1,19 @@
 package decode
 
 import (
-	"bufio"
-	"bytes"
-	"compress/flate"
-	"compress/gzip"
-	"compress/zlib"
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	"strings"
 
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/bodytap/bodytap/internal/coding"
 )
 
 // DefaultLimit is the output limit, 10 MiB, that [Decode] uses when it is
 // given a limit of zero or less.
-const DefaultLimit = 10 << 20
+const DefaultLimit = coding.DefaultLimit
 
 // ErrUnsupported is wrapped by the error [Decode] returns when the
 // Content-Encoding names a coding this package cannot undo, or stacks more
@@ -47,11 +42,6 @@ type Result struct {
 	// prefix of the decoded body. Cut and Partial are never both set.
 	Partial bool
 }
-
-// maxCodings is the deepest stack of codings Decode undoes. Each coding costs
-// a decoder and its window, so a header such as "gzip, gzip, gzip, …" must
-// not buy unbounded memory. Five is curl's limit too.
-const maxCodings = 5
 
 // zstdMaxWindow is the largest zstd window accepted. RFC 9659 caps the window
 // of the "zstd" content coding at 8 MB, and browsers enforce it; it is also
@@ -90,123 +80,25 @@ const zstdMaxWindow = 8 << 20
 //
 // Decode is safe for concurrent use.
 func Decode(contentEncoding string, body []byte, limit int64, inputTruncated bool) (Result, error) {
-	lim := clampLimit(limit)
-	codings, err := parseCodings(contentEncoding)
-	if err != nil {
-		return Result{Bytes: body}, err
-	}
-	if len(codings) == 0 {
-		if len(body) > lim {
-			return Result{Bytes: body[:lim], Cut: true}, nil
-		}
-		return Result{Bytes: body, Partial: inputTruncated}, nil
-	}
-	encoding := strings.Join(codings, ", ")
-	if len(body) == 0 {
-		// An empty body with a coding is what HEAD, 204 and 304 responses
-		// carry: there is nothing to decode, and nothing is wrong.
-		return Result{Bytes: body, Encoding: encoding, Partial: inputTruncated}, nil
-	}
-
-	// Start the output at a guess from the input size, so that small bodies
-	// do not allocate the whole limit up front.
-	hint := 4 * len(body)
-	if hint/4 != len(body) { // overflow
-		hint = lim
-	}
-	out, cut, err := run(codings, bytes.NewReader(body), lim, hint)
-	if err != nil {
-		if !inputTruncated || !endedEarly(err) {
-			return Result{Bytes: body}, err
-		}
-		return Result{Bytes: out, Encoding: encoding, Partial: true}, nil
-	}
-	return Result{Bytes: out, Encoding: encoding, Cut: cut, Partial: inputTruncated && !cut}, nil
-}
-
-// clampLimit turns Decode's limit into a slice length.
-func clampLimit(limit int64) int {
+	res, err := decoder.Decode(contentEncoding, body, limit, inputTruncated)
+	var ue *coding.UnsupportedError
+	var tm *coding.TooManyError
 	switch {
-	case limit <= 0:
-		return DefaultLimit
-	case uint64(limit) > math.MaxInt:
-		return math.MaxInt
+	case errors.As(err, &ue):
+		err = fmt.Errorf("%w: %q", ErrUnsupported, ue.Name)
+	case errors.As(err, &tm):
+		err = fmt.Errorf("%w: %d codings stacked, at most %d are undone", ErrUnsupported, tm.N, coding.MaxCodings)
 	}
-	return int(limit)
+	return Result{Bytes: res.Bytes, Encoding: res.Codings, Cut: res.Cut, Partial: res.Partial}, err
 }
 
-// parseCodings returns the canonical names of the codings listed in a
-// Content-Encoding value, in listing order, without identity.
-func parseCodings(contentEncoding string) ([]string, error) {
-	var codings []string
-	for name := range strings.SplitSeq(contentEncoding, ",") {
-		name = strings.ToLower(strings.Trim(name, " \t"))
-		switch name {
-		case "", "identity":
-			continue
-		case "x-gzip":
-			name = "gzip"
-		case "gzip", "deflate", "br", "zstd":
-		default:
-			return nil, fmt.Errorf("%w: %q", ErrUnsupported, name)
-		}
-		codings = append(codings, name)
-	}
-	if len(codings) > maxCodings {
-		return nil, fmt.Errorf("%w: %d codings stacked, at most %d are undone", ErrUnsupported, len(codings), maxCodings)
-	}
-	return codings, nil
-}
-
-// endedEarly reports whether err means only that the input ran out.
-func endedEarly(err error) bool {
-	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
-}
-
-// run undoes codings on the stream src and reads at most limit bytes of
-// output. Decoders are chained as readers, so no intermediate stage is ever
-// held whole in memory.
-func run(codings []string, src io.Reader, limit, hint int) (out []byte, cut bool, err error) {
-	var closers []func()
-	defer func() {
-		for _, c := range closers {
-			c()
-		}
-	}()
-	r := src
-	for i := len(codings) - 1; i >= 0; i-- {
-		coding := codings[i]
-		next, closer, err := newReader(coding, r)
-		if closer != nil {
-			closers = append(closers, closer)
-		}
-		if err != nil {
-			return nil, false, wrap(coding, err)
-		}
-		r = &codingReader{coding: coding, r: next}
-	}
-	return readAtMost(r, limit, hint)
-}
-
-// newReader returns a reader that undoes coding on r.
-func newReader(coding string, r io.Reader) (io.Reader, func(), error) {
-	switch coding {
-	case "gzip":
-		zr, err := gzip.NewReader(r)
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		return zr, nil, err
-	case "deflate":
-		br := bufio.NewReader(r)
-		if hdr, _ := br.Peek(2); isZlibHeader(hdr) {
-			zr, err := zlib.NewReader(br)
-			return zr, nil, err
-		}
-		return flate.NewReader(br), nil, nil
-	case "br":
-		return brotli.NewReader(r), nil, nil
-	case "zstd":
+// decoder is the one content-coding decoder (gzip and deflate) with br
+// and zstd added.
+var decoder = &coding.Decoder{Extra: map[string]coding.Func{
+	"br": func(r io.Reader) (io.ReadCloser, error) {
+		return io.NopCloser(brotli.NewReader(r)), nil
+	},
+	"zstd": func(r io.Reader) (io.ReadCloser, error) {
 		zr, err := zstd.NewReader(r,
 			zstd.WithDecoderConcurrency(1), // decode in this goroutine, one block at a time
 			zstd.WithDecoderLowmem(true),
@@ -215,105 +107,8 @@ func newReader(coding string, r io.Reader) (io.Reader, func(), error) {
 			zstd.WithDecodeBuffersBelow(0), // never decode a whole buffer at once
 		)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		return zr, zr.Close, nil
-	}
-	panic("decode: unknown coding " + coding) // parseCodings lets none through
-}
-
-// isZlibHeader reports whether hdr starts a zlib stream (RFC 1950) that
-// zlib.NewReader accepts: DEFLATE method, a window of at most 32 KiB, a valid
-// check value and no preset dictionary. Anything else is taken as raw DEFLATE,
-// which is what browsers fall back to.
-func isZlibHeader(hdr []byte) bool {
-	if len(hdr) < 2 {
-		return false
-	}
-	cmf, flg := hdr[0], hdr[1]
-	return cmf&0x0f == 8 && cmf>>4 <= 7 && (uint16(cmf)<<8|uint16(flg))%31 == 0 && flg&0x20 == 0
-}
-
-// readAtMost reads r to its end or to limit bytes, whichever comes first, and
-// reports whether more output was there past the limit. The buffer grows by
-// doubling from hint but never past limit, so it costs at most about twice
-// limit however much r could produce.
-func readAtMost(r io.Reader, limit, hint int) (buf []byte, cut bool, err error) {
-	buf = make([]byte, 0, min(limit, max(hint, 512)))
-	empty := 0
-	for {
-		if len(buf) == cap(buf) {
-			if len(buf) == limit {
-				more, err := hasMore(r)
-				return buf, more, err
-			}
-			grown := make([]byte, len(buf), min(limit, 2*cap(buf)))
-			copy(grown, buf)
-			buf = grown
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		switch {
-		case err == io.EOF:
-			return buf, false, nil
-		case err != nil:
-			return buf, false, err
-		case n == 0:
-			if empty++; empty > 100 {
-				return buf, false, io.ErrNoProgress
-			}
-		default:
-			empty = 0
-		}
-	}
-}
-
-// hasMore reports whether r has at least one more byte before its end.
-func hasMore(r io.Reader) (bool, error) {
-	var probe [64]byte
-	for range 100 {
-		n, err := r.Read(probe[:])
-		switch {
-		case n > 0:
-			return true, nil
-		case err == io.EOF:
-			return false, nil
-		case err != nil:
-			return false, err
-		}
-	}
-	return false, io.ErrNoProgress
-}
-
-// codingReader names its coding in the errors of the reader it wraps.
-type codingReader struct {
-	coding string
-	r      io.Reader
-}
-
-func (c *codingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	if err != nil && err != io.EOF {
-		err = wrap(c.coding, err)
-	}
-	return n, err
-}
-
-// codingError is an error from the decoder of one coding.
-type codingError struct {
-	coding string
-	err    error
-}
-
-func (e *codingError) Error() string { return "decode " + e.coding + ": " + e.err.Error() }
-func (e *codingError) Unwrap() error { return e.err }
-
-// wrap names coding in err, unless err already names the inner coding it
-// came from: with stacked codings an inner decoder's error passes through
-// the outer ones, and it is the inner one that failed.
-func wrap(coding string, err error) error {
-	if ce := (*codingError)(nil); errors.As(err, &ce) {
-		return err
-	}
-	return &codingError{coding: coding, err: err}
-}
+		return zr.IOReadCloser(), nil
+	},
+}}

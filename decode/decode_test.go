@@ -333,36 +333,6 @@ func TestDecodeZstdWindow(t *testing.T) {
 	}
 }
 
-func TestIsZlibHeader(t *testing.T) {
-	var raw, zl bytes.Buffer
-	fw, _ := flate.NewWriter(&raw, flate.BestCompression)
-	fw.Write([]byte("x"))
-	fw.Close()
-	zw := zlib.NewWriter(&zl)
-	zw.Write([]byte("x"))
-	zw.Close()
-	tests := []struct {
-		name string
-		hdr  []byte
-		want bool
-	}{
-		{"zlib", zl.Bytes(), true},
-		{"zlib best", []byte{0x78, 0xda}, true},
-		{"zlib fast", []byte{0x78, 0x01}, true},
-		{"raw deflate", raw.Bytes(), false},
-		{"preset dictionary", []byte{0x78, 0xbb}, false},
-		{"short", []byte{0x78}, false},
-		{"bad check", []byte{0x78, 0x9d}, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := isZlibHeader(tt.hdr); got != tt.want {
-				t.Errorf("isZlibHeader(%x): got %v, want %v", tt.hdr, got, tt.want)
-			}
-		})
-	}
-}
-
 // trim shortens b for failure messages.
 func trim(b []byte) []byte {
 	if len(b) > 64 {

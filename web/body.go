@@ -14,6 +14,8 @@ import (
 
 	"github.com/bodytap/bodytap"
 	"github.com/bodytap/bodytap/decode"
+	"github.com/bodytap/bodytap/internal/coding"
+	"github.com/bodytap/bodytap/internal/media"
 )
 
 const (
@@ -54,22 +56,12 @@ type decodedBody struct {
 	err     error  // the coding could not be undone: bytes are as captured
 }
 
-// contentEncoding returns a header's Content-Encoding, repeated lines
-// joined.
-func contentEncoding(h http.Header) string {
-	return strings.Join(h.Values("Content-Encoding"), ", ")
-}
-
 // decodeBody undoes the Content-Encoding of a body, unless the Tap did
 // already, with at most limit bytes of output.
 func decodeBody(b *bodytap.Body, h http.Header, limit int64) decodedBody {
-	ce := contentEncoding(h)
-	if b.Decoded != "" || strings.TrimSpace(ce) == "" {
-		d := decodedBody{bytes: b.Bytes, partial: b.Truncated}
-		if int64(len(d.bytes)) > limit {
-			d.bytes, d.cut = d.bytes[:limit], true
-		}
-		return d
+	ce := coding.Header(h)
+	if b.Decoded != "" {
+		ce = "" // the Tap did already
 	}
 	res, err := decode.Decode(ce, b.Bytes, limit, b.Truncated)
 	if err != nil {
@@ -146,7 +138,7 @@ func newBodyView(id bodytap.ID, part string, b *bodytap.Body, h http.Header) bod
 		data = data[:lazyLimit]
 	}
 	ct := h.Get("Content-Type")
-	mt := shortType(ct)
+	mt := media.Type(ct)
 	switch {
 	case d.err == nil && rasterTypes[http.DetectContentType(data)]:
 		v.Kind, v.Image = "image", bodyURL(id, part, "image")
@@ -161,12 +153,12 @@ func newBodyView(id bodytap.ID, part string, b *bodytap.Body, h http.Header) bod
 		return v
 	case large:
 		v.Kind, v.Lazy = "lazy", bodyURL(id, part, "text")
-		if isJSON(mt, data) {
+		if media.IsJSON(ct, data) {
 			v.Lazy += "?pretty=1"
 		}
 		return v
 	}
-	if isJSON(mt, data) {
+	if media.IsJSON(ct, data) {
 		if t, err := parseJSONTree(data); err == nil {
 			v.Kind, v.JSON = "json", t
 			return v
@@ -177,7 +169,7 @@ func newBodyView(id bodytap.ID, part string, b *bodytap.Body, h http.Header) bod
 				v.Marks = append(v.Marks, mark{"info", "JSON too large to fold: shown indented"})
 				return v
 			}
-		} else if mt == "application/json" || strings.HasSuffix(mt, "+json") {
+		} else if media.IsJSONType(mt) {
 			v.Marks = append(v.Marks, mark{"warn", "not valid JSON: shown as text"})
 		}
 	}
@@ -233,22 +225,8 @@ func isText(ct string, b []byte) bool {
 	if decode.IsText(ct, b) {
 		return true
 	}
-	mt := shortType(ct)
+	mt := media.Type(ct)
 	return strings.HasPrefix(mt, "multipart/") && utf8.Valid(b) && !bytes.ContainsRune(b, 0)
-}
-
-// isJSON reports whether a body is JSON: by its type, or by its first byte
-// when its type is generic or plain text.
-func isJSON(mt string, b []byte) bool {
-	if mt == "application/json" || strings.HasSuffix(mt, "+json") {
-		return true
-	}
-	switch mt {
-	case "", "text/plain", "application/octet-stream", "text/javascript", "application/javascript":
-		t := bytes.TrimSpace(b)
-		return len(t) > 1 && (t[0] == '{' || t[0] == '[') && json.Valid(t)
-	}
-	return false
 }
 
 // toText converts a text body to UTF-8 from the charset its Content-Type

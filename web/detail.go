@@ -14,6 +14,8 @@ import (
 
 	"github.com/bodytap/bodytap"
 	"github.com/bodytap/bodytap/decode"
+	"github.com/bodytap/bodytap/internal/coding"
+	"github.com/bodytap/bodytap/internal/media"
 	"github.com/bodytap/bodytap/store"
 )
 
@@ -191,7 +193,7 @@ func (s *Server) handleBody(w http.ResponseWriter, r *http.Request) {
 	switch view {
 	case "raw":
 		ext := extension(h.Get("Content-Type"))
-		if ce := contentEncoding(h); b.Decoded == "" && ce != "" && !strings.EqualFold(ce, "identity") {
+		if ce := coding.Header(h); b.Decoded == "" && coding.Count(ce) > 0 {
 			ext += codingExt(ce)
 		}
 		serveAttachment(w, r, name+ext, b.Bytes)
@@ -261,7 +263,7 @@ func serveText(w http.ResponseWriter, r *http.Request, text string) {
 // extension returns a file name extension for a media type: only from a
 // fixed list, so that a captured Content-Type never makes up a file name.
 func extension(ct string) string {
-	mt := shortType(ct)
+	mt := media.Type(ct)
 	switch {
 	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
 		return ".json"

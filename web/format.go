@@ -2,13 +2,13 @@ package web
 
 import (
 	"fmt"
-	"mime"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/internal/media"
 	"github.com/bodytap/bodytap/store"
 )
 
@@ -90,7 +90,7 @@ func newRow(s *store.Summary, now time.Time) row {
 		Dur:       fmtDuration(s.Duration),
 		Req:       fmtSize(s.ReqSize),
 		Resp:      fmtSize(s.RespSize),
-		Type:      shortType(s.ContentType),
+		Type:      media.Type(s.ContentType),
 		Title:     title,
 		Flags:     strings.Join(flags, " "),
 	}
@@ -180,16 +180,4 @@ func fmtCount(n int64) string {
 		b.WriteRune(c)
 	}
 	return b.String()
-}
-
-// shortType returns the media type of a Content-Type, without parameters.
-func shortType(ct string) string {
-	if ct == "" {
-		return ""
-	}
-	if mt, _, err := mime.ParseMediaType(ct); err == nil {
-		return mt
-	}
-	mt, _, _ := strings.Cut(ct, ";")
-	return strings.ToLower(strings.TrimSpace(mt))
 }

@@ -15,6 +15,8 @@ import (
 
 	"github.com/bodytap/bodytap"
 	"github.com/bodytap/bodytap/decode"
+	"github.com/bodytap/bodytap/internal/coding"
+	"github.com/bodytap/bodytap/internal/media"
 	"github.com/bodytap/bodytap/store"
 )
 
@@ -166,15 +168,12 @@ func writeBodySection(w io.Writer, what string, b *bodytap.Body, h http.Header) 
 	writeBody(w, b, h)
 }
 
-// showDecodeLimit bounds what show decodes of a compressed body.
-const showDecodeLimit = 16 << 20
-
 // writeBody prints a body decoded for reading: content codings undone,
 // JSON indented, text in UTF-8, anything else as a hex dump.
 func writeBody(w io.Writer, b *bodytap.Body, h http.Header) {
 	p := b.Bytes
-	if ce := h.Get("Content-Encoding"); ce != "" && b.Decoded == "" && len(p) > 0 {
-		r, err := decode.Decode(ce, p, showDecodeLimit, b.Truncated)
+	if ce := coding.Header(h); coding.Count(ce) > 0 && b.Decoded == "" && len(p) > 0 {
+		r, err := decode.Decode(ce, p, decode.DefaultLimit, b.Truncated)
 		if err != nil {
 			fmt.Fprintf(w, "(cannot decode %s: %v; showing the bytes as captured)\n", ce, err)
 		} else {
@@ -185,7 +184,7 @@ func writeBody(w io.Writer, b *bodytap.Body, h http.Header) {
 		return
 	}
 	ct := h.Get("Content-Type")
-	if isJSON(ct, p) {
+	if media.IsJSON(ct, p) {
 		var out bytes.Buffer
 		if json.Indent(&out, p, "", "  ") == nil {
 			out.WriteByte('\n')
@@ -203,13 +202,4 @@ func writeBody(w io.Writer, b *bodytap.Body, h http.Header) {
 		}
 	}
 	io.WriteString(w, hex.Dump(p))
-}
-
-func isJSON(contentType string, p []byte) bool {
-	ct := strings.ToLower(contentType)
-	if strings.Contains(ct, "json") {
-		return true
-	}
-	t := bytes.TrimSpace(p)
-	return len(t) > 0 && (t[0] == '{' || t[0] == '[') && json.Valid(t)
 }

@@ -1,4 +1,4 @@
-package bodytap
+package redact
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ import (
 // many inputs, valid and not, the outputs must be the same, byte for byte.
 
 // diffConfigs are the redaction configurations compared.
-var diffConfigs = []Redaction{
+var diffConfigs = []Options{
 	{},
 	{Fields: []string{"email", "First_Name", "x", "ÉTÉ", "a\"b"}},
 	{JSONPaths: []string{"user.email", "items[*].card", "$..iban", "[1].x", `$["odd.key"]`, "list[1]", "m.*.v", "$..note", "data[0].attributes"}},
@@ -224,7 +224,7 @@ func damage(r *rand.Rand, b []byte) []byte {
 }
 
 // checkJSONSame fails t if redactJSON and the reference differ on in.
-func checkJSONSame(t *testing.T, r *Redaction, in []byte) {
+func checkJSONSame(t *testing.T, r *Options, in []byte) {
 	t.Helper()
 	out, n, err := r.redactJSON(in)
 	rout, rn, rerr := refRedactJSON(r, in)
@@ -262,7 +262,7 @@ func TestRedactJSONMatchesReference(t *testing.T) {
 	// all with JSONPaths past a depth of 1000: matching paths costs time
 	// in the square of the depth, in both versions.
 	var deep [][]byte
-	for _, depth := range []int{63, 64, 65, 1000, maxJSONDepth - 1, maxJSONDepth, maxJSONDepth + 1} {
+	for _, depth := range []int{63, 64, 65, 1000, MaxJSONDepth - 1, MaxJSONDepth, MaxJSONDepth + 1} {
 		open, close := strings.Repeat("[", depth), strings.Repeat("]", depth)
 		deep = append(deep,
 			[]byte(open+`{"token":"x","a":1}`+close),
@@ -351,7 +351,7 @@ func TestSensitiveFieldMatchesReference(t *testing.T) {
 // is sensitive, and none is once any of its letters is changed (unless
 // that spells another one).
 func TestSensitiveFieldWords(t *testing.T) {
-	r := &Redaction{}
+	r := &Options{}
 	sensitive := func(name string) bool {
 		var f foldedName
 		f.n = foldName(&f.b, name)

@@ -1,4 +1,4 @@
-package bodytap
+package redact
 
 // This file keeps the redaction code as it was before it was made fast
 // (commit eee5d4a), renamed with a "ref" prefix: the reference that the
@@ -24,7 +24,7 @@ var refFieldNames = [...]string{"cvv", "ssn", "cardnumber", "creditcard"}
 
 // refSensitiveField reports whether the query parameter, form field or JSON
 // key named name has its value hidden.
-func refSensitiveField[S string | []byte](r *Redaction, name S) bool {
+func refSensitiveField[S string | []byte](r *Options, name S) bool {
 	for _, w := range refFieldWords {
 		if refContainsWord(name, w) {
 			return true
@@ -148,7 +148,7 @@ func refSpliced[S string | []byte](sp *refSplicer, in S) []byte {
 
 // refRedactJSON returns the JSON (or JSON stream) b with sensitive values
 // replaced, and how many were.
-func refRedactJSON(r *Redaction, b []byte) ([]byte, int, error) {
+func refRedactJSON(r *Options, b []byte) ([]byte, int, error) {
 	if len(b) >= 2 && (b[0] == 0 || b[1] == 0 || b[0] == 0xFE && b[1] == 0xFF || b[0] == 0xFF && b[1] == 0xFE) {
 		// UTF-16 or UTF-32: nothing below would find a key.
 		return nil, 0, errJSONNotUTF8
@@ -171,11 +171,11 @@ func refRedactJSON(r *Redaction, b []byte) ([]byte, int, error) {
 
 // A refJsonScrubber redacts one JSON body.
 type refJsonScrubber struct {
-	r     *Redaction
+	r     *Options
 	in    []byte
 	sp    refSplicer
 	repl  string     // the replacement as a JSON string, made on first use
-	paths [][]jpStep // Redaction.JSONPaths, parsed
+	paths [][]jpStep // Options.JSONPaths, parsed
 	stack []jpElem   // where the scanner is, kept only when there are paths
 }
 
@@ -266,7 +266,7 @@ func (s *refJsonScrubber) scan() bool {
 			}
 			switch c {
 			case '{', '[':
-				if len(objs) >= maxJSONDepth {
+				if len(objs) >= MaxJSONDepth {
 					return false
 				}
 				objs = append(objs, c == '{')
@@ -534,7 +534,7 @@ func refIsIdentByte(c byte) bool {
 	return refIsIdentStart(c) || '0' <= c && c <= '9' || c == '-'
 }
 
-// refJpParse parses a JSON path as Redaction.JSONPaths describes. It accepts
+// refJpParse parses a JSON path as Options.JSONPaths describes. It accepts
 // anything, reading what it does not understand as key names; it reports
 // false only for an empty path.
 func refJpParse(p string) ([]jpStep, bool) {
@@ -636,7 +636,7 @@ func refJpMatch(steps []jpStep, at []jpElem) bool {
 // many values it replaced (nil, 0 if none). Pairs are split on '&' and
 // also on ';', which some servers take as a separator too. A name is
 // matched both as written and unescaped. Empty values stay empty.
-func refRedactPairs[S string | []byte](r *Redaction, s S) ([]byte, int) {
+func refRedactPairs[S string | []byte](r *Options, s S) ([]byte, int) {
 	var sp refSplicer
 	var repl string
 	for pos := 0; pos < len(s); {
@@ -664,7 +664,7 @@ func refRedactPairs[S string | []byte](r *Redaction, s S) ([]byte, int) {
 
 // refFormNameSensitive reports whether the form field named name (escaped)
 // is sensitive.
-func refFormNameSensitive[S string | []byte](r *Redaction, name S) bool {
+func refFormNameSensitive[S string | []byte](r *Options, name S) bool {
 	if refSensitiveField(r, name) {
 		return true
 	}

@@ -1,4 +1,4 @@
-package bodytap
+package redact
 
 import (
 	"bufio"
@@ -10,14 +10,14 @@ import (
 )
 
 // redactForm hides the values of sensitive parameters in a query string.
-func (r *Redaction) redactForm(q string) ([]byte, int) { return redactPairs(r, q) }
+func (r *Options) redactForm(q string) ([]byte, int) { return redactPairs(r, q) }
 
 // redactPairs hides the values of sensitive fields in a query string or an
 // application/x-www-form-urlencoded body, and returns the copy and how
 // many values it replaced (nil, 0 if none). Pairs are split on '&' and
 // also on ';', which some servers take as a separator too. A name is
 // matched both as written and unescaped. Empty values stay empty.
-func redactPairs[S string | []byte](r *Redaction, s S) ([]byte, int) {
+func redactPairs[S string | []byte](r *Options, s S) ([]byte, int) {
 	var sp splicer
 	var repl string
 	for pos := 0; pos < len(s); {
@@ -64,7 +64,7 @@ const (
 
 // formNameSensitive reports whether the form field named name is
 // sensitive, as written or, if it has escapes ('%' or '+'), unescaped.
-func formNameSensitive[S string | []byte](r *Redaction, name S, esc bool) bool {
+func formNameSensitive[S string | []byte](r *Options, name S, esc bool) bool {
 	if sensitiveField(r, name) {
 		return true
 	}
@@ -146,7 +146,7 @@ func formEscape(s string) string {
 // A part is sensitive when the name in its Content-Disposition is. A part
 // that cannot itself be made safe is replaced whole. A body whose boundary
 // cannot be found is an error: it is withheld.
-func (r *Redaction) redactMultipart(ct string, b []byte, depth int) ([]byte, int, error) {
+func (r *Options) redactMultipart(ct string, b []byte, depth int) ([]byte, int, error) {
 	_, params, err := mime.ParseMediaType(ct)
 	boundary := params["boundary"]
 	if err != nil || boundary == "" {

@@ -1,4 +1,4 @@
-package bodytap
+package redact
 
 import (
 	"bytes"
@@ -19,7 +19,7 @@ import (
 // large bodies) is redacted as far as it goes instead of failing to parse.
 //
 // Input that the scanner cannot follow (it is not JSON after all, or is
-// nested deeper than maxJSONDepth) is redacted textually instead, a
+// nested deeper than MaxJSONDepth) is redacted textually instead, a
 // cruder pass that errs towards hiding too much.
 //
 // Every JSON body a Tap keeps goes through the scanner, so it is written
@@ -29,9 +29,9 @@ import (
 // stay byte for byte those of the plainer code it replaced, which the
 // tests keep as a reference (redact_ref_test.go).
 
-// maxJSONDepth bounds the nesting the scanner follows, and so the memory
+// MaxJSONDepth bounds the nesting the scanner follows, and so the memory
 // it needs; deeper documents are redacted textually.
-const maxJSONDepth = 10000
+const MaxJSONDepth = 10000
 
 // maxTextKey is the longest name the textual pass takes for a key.
 const maxTextKey = 128
@@ -41,7 +41,7 @@ const maxTextKey = 128
 // and allocates nothing (but a keyMemo when the pool has none to give);
 // otherwise it allocates the copy, once, at its exact size unless there
 // are more than spliceBatch values to replace.
-func (r *Redaction) redactJSON(b []byte) ([]byte, int, error) {
+func (r *Options) redactJSON(b []byte) ([]byte, int, error) {
 	if len(b) >= 2 && (b[0] == 0 || b[1] == 0 || b[0] == 0xFE && b[1] == 0xFF || b[0] == 0xFF && b[1] == 0xFE) {
 		// UTF-16 or UTF-32: nothing below would find a key.
 		return nil, 0, errJSONNotUTF8
@@ -66,11 +66,11 @@ func (r *Redaction) redactJSON(b []byte) ([]byte, int, error) {
 
 // A jsonScrubber redacts one JSON body.
 type jsonScrubber struct {
-	r     *Redaction
+	r     *Options
 	in    []byte
 	sp    splicer
 	repl  string     // the replacement as a JSON string, looked up on first use
-	paths [][]jpStep // Redaction.JSONPaths, parsed
+	paths [][]jpStep // Options.JSONPaths, parsed
 	stack []jpElem   // where the scanner is, kept only when there are paths
 	keys  *keyMemo
 }
@@ -193,7 +193,7 @@ value: // A value comes next.
 		i, _ = jsonStringEnd(b, i)
 		goto after
 	case '{', '[':
-		if len(objs) >= maxJSONDepth {
+		if len(objs) >= MaxJSONDepth {
 			return false
 		}
 		objs = append(objs, c == '{')
@@ -332,8 +332,8 @@ func keyEnd(b []byte, i int) (end int, closed, escaped bool) {
 // comparing. A key has two places it may be in, so that two keys seldom
 // keep pushing each other out.
 //
-// What a keyMemo holds depends on the keys alone, not on the Redaction
-// (Redaction.Fields are matched apart), so memos are shared between
+// What a keyMemo holds depends on the keys alone, not on the Options
+// (Options.Fields are matched apart), so memos are shared between
 // bodies, through keyMemos: a small body then finds its keys known
 // already.
 type keyMemo [keyMemoSize]struct {
@@ -669,7 +669,7 @@ type jpElem struct {
 	isIndex bool
 }
 
-// jpParse parses a JSON path as Redaction.JSONPaths describes. It accepts
+// jpParse parses a JSON path as Options.JSONPaths describes. It accepts
 // anything, reading what it does not understand as key names; it reports
 // false only for an empty path.
 func jpParse(p string) ([]jpStep, bool) {

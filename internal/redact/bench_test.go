@@ -1,4 +1,4 @@
-package bodytap
+package redact
 
 import (
 	"bytes"
@@ -89,7 +89,7 @@ func benchForm(n int, secrets bool) []byte {
 // with nothing to hide ("clean"), with a few secrets ("secrets"), and
 // pretty-printed with nothing to hide ("indented").
 func BenchmarkRedactJSON(b *testing.B) {
-	benchRedactJSON(b, (*Redaction).redactJSON)
+	benchRedactJSON(b, (*Options).redactJSON)
 }
 
 // BenchmarkRedactJSONReference is BenchmarkRedactJSON for the code as it
@@ -98,8 +98,8 @@ func BenchmarkRedactJSONReference(b *testing.B) {
 	benchRedactJSON(b, refRedactJSON)
 }
 
-func benchRedactJSON(b *testing.B, redact func(*Redaction, []byte) ([]byte, int, error)) {
-	r := &Redaction{}
+func benchRedactJSON(b *testing.B, redact func(*Options, []byte) ([]byte, int, error)) {
+	r := &Options{}
 	for _, kind := range []struct {
 		name            string
 		secrets, indent bool
@@ -135,8 +135,8 @@ func BenchmarkRedactFormReference(b *testing.B) {
 	benchRedactForm(b, refRedactPairs[[]byte])
 }
 
-func benchRedactForm(b *testing.B, redact func(*Redaction, []byte) ([]byte, int)) {
-	r := &Redaction{}
+func benchRedactForm(b *testing.B, redact func(*Options, []byte) ([]byte, int)) {
+	r := &Options{}
 	for _, kind := range []struct {
 		name    string
 		secrets bool
@@ -162,7 +162,7 @@ func benchRedactForm(b *testing.B, redact func(*Redaction, []byte) ([]byte, int)
 // BenchmarkSensitiveField measures the name check on its own, over names
 // typical of APIs.
 func BenchmarkSensitiveField(b *testing.B) {
-	r := &Redaction{}
+	r := &Options{}
 	names := []string{"id", "uuid", "type", "attributes", "first_name", "last_name", "email", "created_at", "active", "score", "tags", "address", "street", "city", "zip", "roles", "permissions", "manager_id", "access_token", "password"}
 	var bn [][]byte
 	for _, n := range names {
