@@ -1,118 +1,108 @@
 package rewrite
 
 import (
-	"bytes"
-	"compress/flate"
-	"compress/gzip"
-	"compress/zlib"
+	"errors"
 	"fmt"
-	"io"
+	"math"
 	"net/http"
 	"strings"
-	"sync"
+
+	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/internal/coding"
 )
 
-// The content codings the standard library can undo, for Config.Decode.
+// Decoding for Config.DecodeBodies, with the decoder the Tap uses, and
+// encoding again with the codings the standard library can write.
 
-// contentCoding returns the content coding h names, normalized: "" for
-// none or identity, "gzip" (for gzip and x-gzip), "deflate", or, for any
-// other coding or several, the header's value as it is.
-func contentCoding(h http.Header) string {
-	v := h["Content-Encoding"]
-	if len(v) == 0 {
+// codingList returns the content codings h's Content-Encoding lists,
+// normalized for comparison: lower-cased, identity left out, x-gzip
+// spelled gzip, joined with ", ". "" means none.
+func codingList(h http.Header) string {
+	ce := coding.Header(h)
+	if coding.Count(ce) == 0 {
 		return ""
 	}
-	all := strings.Join(v, ",")
-	var codings []string
-	for c := range strings.SplitSeq(all, ",") {
-		if c = strings.ToLower(strings.TrimSpace(c)); c != "" && c != "identity" {
-			codings = append(codings, c)
+	var names []string
+	for name := range strings.SplitSeq(ce, ",") {
+		name = strings.ToLower(strings.Trim(name, " \t"))
+		switch name {
+		case "", "identity":
+			continue
+		case "x-gzip":
+			name = "gzip"
 		}
+		names = append(names, name)
 	}
-	switch {
-	case len(codings) == 0:
-		return ""
-	case len(codings) > 1:
-		return all
-	case codings[0] == "x-gzip":
-		return "gzip"
-	}
-	return codings[0]
+	return strings.Join(names, ", ")
 }
 
-var (
-	gzipReaders sync.Pool // *gzip.Reader
-	gzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
-	zlibWriters = sync.Pool{New: func() any { return zlib.NewWriter(nil) }}
-)
-
-// decodeBody decodes b from coding ("gzip" or "deflate"), refusing to
-// produce more than limit bytes. Deflate is zlib (RFC 9110), or raw
-// deflate as some servers send it.
-func decodeBody(b []byte, coding string, limit int64) ([]byte, error) {
-	var zr io.Reader
-	switch coding {
-	case "gzip":
-		gr, _ := gzipReaders.Get().(*gzip.Reader)
-		var err error
-		if gr == nil {
-			gr, err = gzip.NewReader(bytes.NewReader(b))
-		} else {
-			err = gr.Reset(bytes.NewReader(b))
-		}
-		if err != nil {
-			return nil, fmt.Errorf("bodytap: decode gzip: %w", err)
-		}
-		defer gzipReaders.Put(gr)
-		zr = gr
-	case "deflate":
-		r, err := zlib.NewReader(bytes.NewReader(b))
-		if err != nil {
-			r = flate.NewReader(bytes.NewReader(b))
-		}
-		defer r.Close()
-		zr = r
-	default:
-		return nil, fmt.Errorf("%w: %q", ErrUnsupportedEncoding, coding)
-	}
-	out := bytes.NewBuffer(make([]byte, 0, min(int64(4*len(b)), limit)+1))
-	n, err := out.ReadFrom(io.LimitReader(zr, limit+1))
+// stdDecode is the decoder used when Config.Decode is nil: the built-in
+// one the Tap uses, for gzip and deflate, stacked up to coding.MaxCodings.
+func stdDecode(ce string, body []byte, limit int64, truncated bool) ([]byte, string, error) {
+	res, err := coding.Std.Decode(ce, body, limit, truncated)
 	if err != nil {
-		return nil, fmt.Errorf("bodytap: decode %s: %w", coding, err)
+		return nil, "", err
 	}
-	if n > limit {
-		return nil, fmt.Errorf("%w: more than %d bytes", ErrDecodedTooLarge, limit)
-	}
-	return out.Bytes(), nil
+	return res.Bytes, res.Codings, nil
 }
 
-// encodeBody encodes b with coding ("gzip" or "deflate", as zlib).
-func encodeBody(b []byte, coding string) ([]byte, error) {
-	var out bytes.Buffer
-	out.Grow(len(b)/2 + 64)
-	switch coding {
-	case "gzip":
-		zw := gzipWriters.Get().(*gzip.Writer)
-		defer func() { zw.Reset(io.Discard); gzipWriters.Put(zw) }()
-		zw.Reset(&out)
-		if _, err := zw.Write(b); err != nil {
-			return nil, err
+var _ bodytap.DecodeFunc = stdDecode
+
+// decodeBody undoes the codings ce on b with dec, producing at most limit
+// bytes. It returns the decoded body and the codings removed, in
+// Content-Encoding order; the error is what Response.DecodeErr reports.
+func decodeBody(dec bodytap.DecodeFunc, ce string, b []byte, limit int64) (out []byte, removed []string, err error) {
+	// One byte more than the limit tells a body that is too large from
+	// one that fits exactly, as the Tap does.
+	out, list, err := dec(ce, b, min(limit, math.MaxInt64-1)+1, false)
+	if err != nil {
+		var ue *coding.UnsupportedError
+		var tm *coding.TooManyError
+		var de *coding.DecodeError
+		switch {
+		case errors.As(err, &ue):
+			return nil, nil, fmt.Errorf("%w %s", ErrUnsupportedEncoding, ue.Name)
+		case errors.As(err, &tm):
+			return nil, nil, fmt.Errorf("%w: %v", ErrUnsupportedEncoding, tm)
+		case errors.As(err, &de):
+			return nil, nil, fmt.Errorf("bodytap: %w", err)
 		}
-		if err := zw.Close(); err != nil {
-			return nil, err
-		}
-	case "deflate":
-		zw := zlibWriters.Get().(*zlib.Writer)
-		defer func() { zw.Reset(io.Discard); zlibWriters.Put(zw) }()
-		zw.Reset(&out)
-		if _, err := zw.Write(b); err != nil {
-			return nil, err
-		}
-		if err := zw.Close(); err != nil {
-			return nil, err
-		}
-	default:
-		return nil, fmt.Errorf("%w: %q", ErrUnsupportedEncoding, coding)
+		return nil, nil, fmt.Errorf("bodytap: decode %s: %w", coding.Names(ce), err)
 	}
-	return out.Bytes(), nil
+	if coding.Count(list) < coding.Count(ce) {
+		return nil, nil, fmt.Errorf("bodytap: decode %s: the decoder removed only %q", coding.Names(ce), list)
+	}
+	if int64(len(out)) > limit {
+		return nil, nil, fmt.Errorf("%w: more than %d bytes", ErrDecodedTooLarge, limit)
+	}
+	for name := range strings.SplitSeq(list, ",") {
+		if name = strings.ToLower(strings.Trim(name, " \t")); name != "" && name != "identity" {
+			removed = append(removed, name)
+		}
+	}
+	return out, removed, nil
+}
+
+// encodable reports whether the standard library can apply every one of
+// the codings names.
+func encodable(names []string) bool {
+	for _, name := range names {
+		if name != "gzip" && name != "x-gzip" && name != "deflate" {
+			return false
+		}
+	}
+	return true
+}
+
+// encodeBody applies the codings names to b in Content-Encoding order: the
+// first listed is applied first. Every one must be encodable.
+func encodeBody(b []byte, names []string) ([]byte, error) {
+	for _, name := range names {
+		out, err := coding.Encode(nil, name, b)
+		if err != nil {
+			return nil, fmt.Errorf("encode %s: %w", name, err)
+		}
+		b = out
+	}
+	return b, nil
 }

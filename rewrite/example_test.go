@@ -31,7 +31,7 @@ func get(url string, headers ...string) {
 	fmt.Println(string(body))
 }
 
-// Add a field to every JSON response. With Decode, compressed responses
+// Add a field to every JSON response. With DecodeBodies, compressed responses
 // are decoded for the function and encoded again after it. The
 // Content-Length is fixed to fit the new body.
 func ExampleNew() {
@@ -50,7 +50,7 @@ func ExampleNew() {
 		}
 		resp.Body = b
 		return nil
-	}, rewrite.Config{Decode: true})
+	}, rewrite.Config{DecodeBodies: true})
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/user", func(w http.ResponseWriter, r *http.Request) {

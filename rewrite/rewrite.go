@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/bodytap/bodytap"
 	"github.com/bodytap/bodytap/internal/wrap"
 )
 
@@ -31,9 +32,9 @@ var (
 	// a final response status (below 200 or above 999).
 	ErrStatus = errors.New("bodytap: rewrite set an invalid status")
 
-	// ErrUnsupportedEncoding is [Response.DecodeErr] when the body is in
-	// a content coding that the standard library cannot decode (br, zstd,
-	// compress, several codings stacked, or an unknown one).
+	// ErrUnsupportedEncoding is [Response.DecodeErr] when the built-in
+	// decoder (Config.Decode nil) meets a content coding it cannot undo
+	// (br, zstd, compress, an unknown one) or more than five stacked.
 	ErrUnsupportedEncoding = errors.New("bodytap: unsupported content coding")
 
 	// ErrDecodedTooLarge is [Response.DecodeErr] when the decoded body
@@ -97,13 +98,24 @@ type Config struct {
 	// responses (redirects, 204, 304) are rewritten.
 	MaxBytes int64
 
-	// Decode asks for bodies in a content coding the standard library
-	// can decode (gzip, x-gzip, deflate) to be handed to the function
-	// decoded, with Response.Decoded set. How they are encoded again is
-	// described in the package documentation. Bodies in any other coding (br, zstd) are
-	// handed over as they are, with Response.DecodeErr saying why. False
-	// hands every body over as the handler wrote it.
-	Decode bool
+	// DecodeBodies asks for bodies with a Content-Encoding to be handed
+	// to the function decoded by Decode, with Response.Decoded set. How
+	// they are encoded again is described in the package documentation.
+	// A body that cannot be decoded is handed over as the handler wrote
+	// it, with Response.DecodeErr saying why. False hands every body over
+	// as the handler wrote it.
+	DecodeBodies bool
+
+	// Decode undoes the content codings of a body for DecodeBodies. It is
+	// the hook of [bodytap.Config].Decode, with the same default: nil is
+	// the built-in decoder, which undoes gzip (and x-gzip) and deflate
+	// (zlib-wrapped, or raw as some servers send it), stacked up to five;
+	// decode.Func (package github.com/bodytap/bodytap/decode) adds br and
+	// zstd. It is called with the whole body, truncated false, and a
+	// limit one byte over MaxDecodedBytes, and must remove every coding
+	// listed. It runs on the request path, concurrently for different
+	// requests.
+	Decode bodytap.DecodeFunc
 
 	// MaxDecodedBytes bounds a decoded body, so that a small compressed
 	// body cannot expand into gigabytes. A body that would decode to more
@@ -166,16 +178,17 @@ type Response struct {
 	// (http.TrailerPrefix) unless Header declares them.
 	Trailer http.Header
 
-	// Decoded reports that Config.Decode asked for decoding and
-	// Body holds the content decoded from the coding that Header's
-	// Content-Encoding names (gzip or deflate).
+	// Decoded reports that Config.DecodeBodies asked for decoding and
+	// Body holds the content decoded from the codings that Header's
+	// Content-Encoding lists.
 	Decoded bool
 
-	// DecodeErr says why a body that Config.Decode asked to decode
-	// was handed over still encoded: ErrUnsupportedEncoding (br, zstd,
-	// ...), ErrDecodedTooLarge, or the decoder's error for a corrupt
-	// body. Nil when the body was decoded, had no content coding, or
-	// Decode was not asked for.
+	// DecodeErr says why a body that Config.DecodeBodies asked to decode
+	// was handed over still encoded: ErrUnsupportedEncoding (from the
+	// built-in decoder: br, zstd, ...), ErrDecodedTooLarge, or, wrapped,
+	// the decoder's error for a corrupt body or the error that a
+	// Config.Decode function returned. Nil when the body was decoded, had
+	// no content coding, or DecodeBodies was not asked for.
 	DecodeErr error
 }
 
@@ -221,6 +234,11 @@ func newConfig(fn func(*http.Request, *Response) error, c Config) *config {
 	case cfg.max < 0:
 		cfg.max = 0
 	}
+	if !c.DecodeBodies {
+		cfg.decode = nil
+	} else if cfg.decode == nil {
+		cfg.decode = stdDecode
+	}
 	if cfg.maxDecoded <= 0 {
 		cfg.maxDecoded = 8 * max(cfg.max, 1<<10)
 	}
@@ -238,7 +256,7 @@ func newConfig(fn func(*http.Request, *Response) error, c Config) *config {
 type config struct {
 	fn         func(*http.Request, *Response) error
 	max        int64
-	decode     bool
+	decode     bodytap.DecodeFunc // nil: DecodeBodies off
 	maxDecoded int64
 	stream     func(int, http.Header) bool
 	skip       func(*http.Request) bool
@@ -638,20 +656,16 @@ func (c *rewriter) rewrite(w http.ResponseWriter) {
 		}
 	}
 
-	orig, coding := c.buf, ""
-	if c.c.decode && len(orig) > 0 {
-		coding = contentCoding(resp.Header)
-		switch coding {
-		case "":
-		case "gzip", "deflate":
-			if b, err := decodeBody(orig, coding, c.c.maxDecoded); err != nil {
+	orig, codings := c.buf, ""
+	var removed []string
+	if c.c.decode != nil && len(orig) > 0 {
+		if codings = codingList(resp.Header); codings != "" {
+			b, names, err := decodeBody(c.c.decode, codings, orig, c.c.maxDecoded)
+			if err != nil {
 				resp.DecodeErr = err
 			} else {
-				resp.Body = b
-				resp.Decoded = true
+				resp.Body, removed, resp.Decoded = b, names, true
 			}
-		default:
-			resp.DecodeErr = fmt.Errorf("%w: %q", ErrUnsupportedEncoding, coding)
 		}
 	}
 
@@ -682,17 +696,24 @@ func (c *rewriter) rewrite(w http.ResponseWriter) {
 	contentChanged := len(resp.Body) != n0 || maphash.Bytes(seed, resp.Body) != sum0
 	out, wireChanged := resp.Body, contentChanged
 	if resp.Decoded {
-		switch final := contentCoding(h); {
-		case final == coding && !contentChanged:
+		switch final := codingList(h); {
+		case final != codings:
+			// fn removed the codings (the decoded body is sent as it
+			// is) or set others (Body must be in them).
+			wireChanged = true
+		case !contentChanged:
 			out, wireChanged = orig, false
-		case final == coding:
-			if out, err = encodeBody(resp.Body, coding); err != nil {
+		case encodable(removed):
+			if out, err = encodeBody(resp.Body, removed); err != nil {
 				replaceHeader(c.hdr, c.outer)
-				c.c.onError(w, c.r, fmt.Errorf("bodytap: rewrite: encode %s: %w", coding, err))
+				c.c.onError(w, c.r, fmt.Errorf("bodytap: rewrite: %w", err))
 				return
 			}
 		default:
-			wireChanged = true
+			// br, zstd: the standard library cannot write them, so the
+			// new body goes out as identity. Vary stays: the response
+			// still depends on Accept-Encoding for caches.
+			delete(h, "Content-Encoding")
 		}
 	}
 

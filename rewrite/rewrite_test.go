@@ -666,7 +666,7 @@ func TestDecode(t *testing.T) {
 				c.edit(b)
 				return nil
 			}
-			h := New(fn, Config{Decode: !c.noDecode, MaxDecodedBytes: c.maxDec})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h := New(fn, Config{DecodeBodies: !c.noDecode, MaxDecodedBytes: c.maxDec})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Encoding", c.coding)
 				w.Header().Set("ETag", `"v1"`)
 				w.Write(c.body)
@@ -800,7 +800,7 @@ func TestWithCompression(t *testing.T) {
 		for _, o := range orders {
 			t.Run(p.name+"/"+o.name, func(t *testing.T) {
 				var rs reasons
-				rw := New(addField, Config{Decode: true, OnFallback: rs.note})
+				rw := New(addField, Config{DecodeBodies: true, OnFallback: rs.note})
 				mux := http.NewServeMux()
 				mux.HandleFunc("/json", func(w http.ResponseWriter, r *http.Request) {
 					w.Header().Set("Content-Type", "application/json")
