@@ -139,7 +139,9 @@ type Config struct {
 
 	// Decode undoes content codings (gzip, br, ...) of captured copies so
 	// that they can be redacted and read. Nil handles gzip and deflate with
-	// the standard library; package decode adds br and zstd.
+	// the standard library; package decode adds br and zstd. The same hook,
+	// with the same default, decodes the bodies that package rewrite hands
+	// to its function (rewrite.Config.Decode).
 	Decode DecodeFunc
 
 	// DecodeLimit bounds a decoded copy, against decompression bombs. Zero

@@ -144,7 +144,8 @@ type Redaction struct {
 // the Content-Encoding header) on a captured copy, producing at most limit
 // bytes. truncated says the copy is only the first part of the body, so a
 // stream that ends early is expected. It returns the decoded bytes and the
-// codings it removed.
+// codings it removed. It is the type of both [Config].Decode and
+// rewrite.Config.Decode, and is called concurrently.
 //
 // Package decode provides one, decode.Func, which adds br and zstd to the
 // gzip and deflate that the Tap decodes by itself.

@@ -17,7 +17,9 @@
 // streams ([IsStreamingResponse]), and answers a failed rewrite with a
 // plain 500. Its hooks are function fields, each nil by default: Stream
 // (nil: IsStreamingResponse), Skip (nil: skip nothing), OnFallback (nil:
-// not told) and ErrorHandler (nil: a plain-text 500 that logs nothing).
+// not told), ErrorHandler (nil: a plain-text 500 that logs nothing) and
+// Decode (nil: the built-in gzip and deflate decoder, used only with
+// DecodeBodies).
 //
 // # Fallback
 //
@@ -73,22 +75,38 @@
 //
 // # Content encoding
 //
-// With Config.Decode, a body in gzip or deflate is handed to the function
-// decoded and Content-Encoding is left in Header. When the function
-// returns, if Content-Encoding still names the same coding, the body is
-// encoded again with it (the handler's original bytes are sent if the
-// function changed neither); if the function removed Content-Encoding, the
-// decoded body is sent as it is; if it set another coding, Body must
-// already be in it. Bodies in br or zstd, which the standard library
-// cannot decode, are handed over encoded with [Response].DecodeErr set:
-// the function should leave them alone or replace them whole. Without
-// Decode, the function gets the bytes exactly as the handler wrote them
-// and must check Content-Encoding itself.
+// With Config.DecodeBodies, a body with a Content-Encoding is handed to
+// the function decoded, and Content-Encoding is left in Header. The
+// decoder is Config.Decode, the same hook as the Tap's
+// ([github.com/bodytap/bodytap.Config].Decode) with the same default: nil
+// undoes gzip, x-gzip and deflate, stacked up to five deep ("gzip,
+// gzip"); decode.Func (package [github.com/bodytap/bodytap/decode]) adds
+// br and zstd. The decoded body is bounded by Config.MaxDecodedBytes.
+//
+// When the function returns, if Content-Encoding still lists the same
+// codings:
+//
+//   - if the function left the body as it was, the handler's original
+//     bytes are sent, untouched;
+//   - if it changed the body and every coding is gzip or deflate, the body
+//     is encoded again with them, in the same order;
+//   - if it changed the body and a coding is one the standard library
+//     cannot write (br, zstd), the new body is sent as identity:
+//     Content-Encoding is removed (Vary is kept, as the response still
+//     depends on Accept-Encoding), and Content-Length fits the new body.
+//
+// If the function removed Content-Encoding, the decoded body is sent as it
+// is; if it set other codings, Body must already be in them. A body that
+// cannot be decoded (a coding the decoder does not know, a corrupt stream,
+// more than MaxDecodedBytes) is handed over as the handler wrote it, with
+// [Response].DecodeErr set: the function should leave it alone or replace
+// it whole. Without DecodeBodies, the function gets the bytes exactly as
+// the handler wrote them and must check Content-Encoding itself.
 //
 // The middleware works on either side of a compression middleware:
 // outside it, the function sees the compressed body (decoded, with
-// Decode); inside it, the function sees the plain body and the compressor
-// encodes what it leaves.
+// DecodeBodies); inside it, the function sees the plain body and the
+// compressor encodes what it leaves.
 //
 // # Capturing too
 //
