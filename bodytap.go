@@ -2,7 +2,9 @@ package bodytap
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -41,6 +43,27 @@ var (
 	// ErrClosed is returned by [Tap.Close] when called more than once.
 	ErrClosed = errors.New("bodytap: tap already closed")
 )
+
+// ErrorFromText rebuilds an [Exchange.Err] from its text, as JSON Lines
+// (package jsonl), HAR files and the store keep it: text made by wrapping
+// one of the Tap's sentinel errors ([ErrClientGone], [ErrHandlerPanic],
+// [ErrAborted], [ErrHijacked]) wraps it again, so that errors.Is finds
+// it. Empty text gives nil.
+func ErrorFromText(s string) error {
+	if s == "" {
+		return nil
+	}
+	for _, sentinel := range []error{ErrClientGone, ErrHandlerPanic, ErrAborted, ErrHijacked} {
+		m := sentinel.Error()
+		if s == m {
+			return sentinel
+		}
+		if rest, ok := strings.CutPrefix(s, m+": "); ok {
+			return fmt.Errorf("%w: %s", sentinel, rest)
+		}
+	}
+	return errors.New(s)
+}
 
 // A Sink receives finished exchanges. Record is called from a single
 // delivery goroutine, one exchange at a time, never on the request path: a

@@ -141,8 +141,8 @@ func (s *SlogSink) Record(x *Exchange) {
 // is binary. A preview shows at most DefaultSlogBodyBytes (1 KiB) of the
 // copy, cut at a character boundary and ended with "…" when cut; bytes
 // that are not UTF-8 show as U+FFFD. Binary copies are not shown (base64
-// makes long lines that no one reads in a log): use [JSONLines] to keep
-// them. Empty groups, such as the body of a GET, are left out by slog.
+// makes long lines that no one reads in a log): use package jsonl to
+// keep them. Empty groups, such as the body of a GET, are left out by slog.
 //
 // Headers are not part of LogValue; a [SlogSink] adds them when
 // [SlogOptions.Headers] is set, as groups of name=value, with the values

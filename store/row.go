@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"encoding/gob"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/bodytap/bodytap"
 	"github.com/bodytap/bodytap/filter"
+	"github.com/bodytap/bodytap/jsonl"
 )
 
 // rowOverhead is what the queue counts for an exchange besides its body
@@ -215,13 +215,13 @@ func firstOfList(s string) string {
 	return s
 }
 
-// encodeMeta returns the JSON form of x (see bodytap.Exchange.MarshalJSON)
+// encodeMeta returns the JSON form of x (see package jsonl)
 // without the body copies, which go in columns of their own.
 func encodeMeta(x *bodytap.Exchange) ([]byte, error) {
 	y := *x
 	y.Request.Body.Bytes = nil
 	y.Response.Body.Bytes = nil
-	b, err := y.MarshalJSON() // not json.Marshal, which would compact it again
+	b, err := jsonl.Marshal(&y)
 	if err != nil {
 		return nil, fmt.Errorf("encode exchange %s: %w", x.ID, err)
 	}
@@ -380,7 +380,7 @@ func applyRaw(x *bodytap.Exchange, raw []byte) error {
 // decodeExchange rebuilds an exchange from its bodies row.
 func decodeExchange(meta []byte, shape int64, req, resp, raw []byte) (*bodytap.Exchange, error) {
 	x := new(bodytap.Exchange)
-	if err := json.Unmarshal(meta, x); err != nil {
+	if err := jsonl.Unmarshal(meta, x); err != nil {
 		return nil, err
 	}
 	if raw != nil {

@@ -55,7 +55,7 @@
 //     come in no order, touch only the newest segment's part of them (a
 //     query seeks each segment).
 //   - bodies: the rest, read only by Get and Scan: the exchange in its
-//     JSON form (see bodytap.Exchange.MarshalJSON) without the body
+//     JSON form (see package jsonl) without the body
 //     copies, and the two copies as blobs.
 //   - bodies_fts: an FTS5 index of the trigrams of the body copies that
 //     are text.
