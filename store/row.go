@@ -15,10 +15,6 @@ import (
 	"github.com/bodytap/bodytap/jsonl"
 )
 
-// rowOverhead is what the queue counts for an exchange besides its body
-// copies: the metadata, the row and the bookkeeping.
-const rowOverhead = 1024
-
 // maxIndexBytes is the longest body copy that goes into the full-text
 // index; longer ones are searched by reading them.
 const maxIndexBytes = 256 << 10
@@ -42,9 +38,6 @@ type row struct {
 	shape             int64
 	req, resp         []byte
 	raw               []byte
-
-	cost int64     // what the queue counts for it
-	at   time.Time // when it was queued
 }
 
 // Bits of bodies.shape: what the JSON form of an exchange does not tell
@@ -61,11 +54,6 @@ const (
 	shapeInfoHeader = 1 << 6
 	maxShapeInfo    = 56
 )
-
-// cost is what the queue counts for x.
-func cost(x *bodytap.Exchange) int64 {
-	return rowOverhead + int64(len(x.Request.Body.Bytes)+len(x.Response.Body.Bytes))
-}
 
 // newRow computes the column values of x.
 func newRow(x *bodytap.Exchange) (*row, error) {
@@ -101,7 +89,6 @@ func newRow(x *bodytap.Exchange) (*row, error) {
 		req:      x.Request.Body.Bytes,
 		resp:     x.Response.Body.Bytes,
 		raw:      raw,
-		cost:     cost(x),
 	}
 	if len(r.req) == 0 {
 		r.req = nil

@@ -29,8 +29,7 @@ type testEnv struct {
 }
 
 // storeOptions are the options of the test stores: the defaults, so
-// that the live tests measure what a user gets (a recorded exchange waits
-// up to store.DefaultFlushInterval to be written).
+// that the live tests measure what a user gets.
 var storeOptions = store.Options{}
 
 // newEnv starts a viewer with cfg on a new store in a temporary directory.
