@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/internal/httpx"
 	"github.com/bodytap/bodytap/internal/wrap"
 	"github.com/bodytap/bodytap/internal/wrap/wraptest"
 )
@@ -1218,8 +1219,8 @@ func TestReadFrom(t *testing.T) {
 		if !under.sawFile {
 			t.Error("the file never reached the underlying ReadFrom: sendfile lost")
 		}
-		if under.writes+under.readFromN != size || under.writes > capBytes+sniffLen {
-			t.Errorf("underlying: Write %d bytes, ReadFrom %d; want %d in all, at most %d written", under.writes, under.readFromN, size, capBytes+sniffLen)
+		if under.writes+under.readFromN != size || under.writes > capBytes+httpx.SniffLen {
+			t.Errorf("underlying: Write %d bytes, ReadFrom %d; want %d in all, at most %d written", under.writes, under.readFromN, size, capBytes+httpx.SniffLen)
 		}
 		if r := rs.get(); !slices.Equal(r, []FallbackReason{FallbackTooLarge}) {
 			t.Errorf("fallbacks: got %v, want [too large]", r)
@@ -1230,11 +1231,11 @@ func TestReadFrom(t *testing.T) {
 		h := New(noRewrite, Config{MaxBytes: capBytes, OnFallback: rs.note})(serve(size, true))
 		under := &rewReadFromCounter{h: http.Header{}}
 		h.ServeHTTP(under, httptest.NewRequest("GET", "/", nil))
-		// Like the server's own ReadFrom, the first sniffLen bytes are
+		// Like the server's own ReadFrom, the first httpx.SniffLen bytes are
 		// written (they commit the status), the rest goes to sendfile.
-		if under.readFromCall != 1 || !under.sawFile || under.readFromN+under.writes != size || under.writes != sniffLen {
+		if under.readFromCall != 1 || !under.sawFile || under.readFromN+under.writes != size || under.writes != httpx.SniffLen {
 			t.Errorf("underlying: %d ReadFrom calls, file %t, %d bytes, %d written; want 1, true, %d, %d",
-				under.readFromCall, under.sawFile, under.readFromN, under.writes, size-sniffLen, sniffLen)
+				under.readFromCall, under.sawFile, under.readFromN, under.writes, size-httpx.SniffLen, httpx.SniffLen)
 		}
 		if r := rs.get(); !slices.Equal(r, []FallbackReason{FallbackTooLarge}) {
 			t.Errorf("fallbacks: got %v, want [too large]", r)
