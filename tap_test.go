@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -19,37 +18,13 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bodytap/bodytap/internal/testutil"
 )
 
-// newServer starts a real server for h over HTTP/1.1 or, with h2, over
-// HTTP/2 with TLS, and returns it with a client for it.
-func newServer(t testing.TB, h http.Handler, h2 bool) (*httptest.Server, *http.Client) {
-	t.Helper()
-	s := httptest.NewUnstartedServer(h)
-	s.Config.ErrorLog = log.New(io.Discard, "", 0)
-	if h2 {
-		s.EnableHTTP2 = true
-		s.StartTLS()
-	} else {
-		s.Start()
-	}
-	t.Cleanup(s.Close)
-	c := s.Client()
-	if !h2 {
-		c = &http.Client{Transport: &http.Transport{}}
-		t.Cleanup(c.CloseIdleConnections)
-	}
-	return s, c
-}
-
-var protos = []struct {
-	name string
-	h2   bool
-}{{"HTTP/1.1", false}, {"HTTP/2", true}}
-
 func TestCaptureBasics(t *testing.T) {
-	for _, p := range protos {
-		t.Run(p.name, func(t *testing.T) {
+	for _, p := range testutil.Protos {
+		t.Run(p.Name, func(t *testing.T) {
 			col := newCollector()
 			tap := New(Config{Sink: col, MaxBodyBytes: 10})
 			defer tap.Close()
@@ -67,7 +42,7 @@ func TestCaptureBasics(t *testing.T) {
 				w.Header().Set("X-Sum", "42")
 				w.Header().Set(http.TrailerPrefix+"X-Late", "yes")
 			})
-			srv, client := newServer(t, tap.Handler(mux), p.h2)
+			srv, client := newServer(t, tap.Handler(mux), p.H2)
 			resp, err := client.Post(srv.URL+"/items/7?q=1", "text/plain", strings.NewReader("0123456789abcdef"))
 			if err != nil {
 				t.Fatal(err)
@@ -178,8 +153,8 @@ func TestBeforeHeadersAddsProcessTime(t *testing.T) {
 // TestStreamingDoesNotWait: a handler that flushes a chunk and waits until
 // the client has it must not deadlock through the tap.
 func TestStreamingDoesNotWait(t *testing.T) {
-	for _, p := range protos {
-		t.Run(p.name, func(t *testing.T) {
+	for _, p := range testutil.Protos {
+		t.Run(p.Name, func(t *testing.T) {
 			col := newCollector()
 			tap := New(Config{Sink: col})
 			defer tap.Close()
@@ -197,7 +172,7 @@ func TestStreamingDoesNotWait(t *testing.T) {
 					}
 				}
 			}))
-			srv, client := newServer(t, h, p.h2)
+			srv, client := newServer(t, h, p.H2)
 			resp, err := client.Get(srv.URL)
 			if err != nil {
 				t.Fatal(err)

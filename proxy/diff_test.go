@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/internal/testutil"
 )
 
 var (
@@ -519,7 +520,7 @@ func scriptsPerProtocol() int {
 	switch {
 	case *diffN > 0:
 		return *diffN
-	case testing.Short(), raceEnabled:
+	case testing.Short(), testutil.RaceEnabled:
 		return 25
 	}
 	return 80
@@ -532,7 +533,7 @@ func scriptsPerProtocol() int {
 func TestDifferential(t *testing.T) {
 	n := scriptsPerProtocol()
 	big := 1 << 20
-	if raceEnabled {
+	if testutil.RaceEnabled {
 		big = 256 << 10
 	}
 	for _, proto := range []struct {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/internal/testutil"
 )
 
 // collector is a Sink that hands every exchange to the test.
@@ -165,19 +166,7 @@ func (e *env) warnings() []string {
 
 // newUpstream starts an upstream server for h: HTTP/1.1 over TCP, or with
 // tlsH2 HTTP/2 over TLS. Its error log is discarded.
-func newUpstream(tb testing.TB, h http.Handler, tlsH2 bool) *httptest.Server {
-	tb.Helper()
-	s := httptest.NewUnstartedServer(h)
-	s.Config.ErrorLog = log.New(io.Discard, "", 0)
-	if tlsH2 {
-		s.EnableHTTP2 = true
-		s.StartTLS()
-	} else {
-		s.Start()
-	}
-	tb.Cleanup(s.Close)
-	return s
-}
+var newUpstream = testutil.StartServer
 
 // get does a GET of path through the proxy and returns the response with
 // its body read.

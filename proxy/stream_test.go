@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/internal/testutil"
 )
 
 // TestServerSentEvents checks that a stream passes event by event: the
@@ -305,7 +306,7 @@ func TestFullDuplex(t *testing.T) {
 // Content-Length and chunked: the upstream gets every byte, in order.
 func TestLargeUpload(t *testing.T) {
 	size := int64(64 << 20)
-	if testing.Short() || raceEnabled {
+	if testing.Short() || testutil.RaceEnabled {
 		size = 16 << 20
 	}
 	var wantSum [32]byte

@@ -30,6 +30,7 @@ import (
 
 	"github.com/bodytap/bodytap"
 	"github.com/bodytap/bodytap/internal/httpx"
+	"github.com/bodytap/bodytap/internal/testutil"
 	"github.com/bodytap/bodytap/internal/wrap"
 	"github.com/bodytap/bodytap/internal/wrap/wraptest"
 )
@@ -436,8 +437,8 @@ func TestRules(t *testing.T) {
 			errIs: ErrPanic,
 		},
 	}
-	for _, p := range protos {
-		t.Run(p.name, func(t *testing.T) {
+	for _, p := range testutil.Protos {
+		t.Run(p.Name, func(t *testing.T) {
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
 					var gotErr error
@@ -455,7 +456,7 @@ func TestRules(t *testing.T) {
 						}
 					}
 					h := outerHeader(New(c.fn, cfg)(c.handler))
-					srv, client := newServer(t, h, p.h2)
+					srv, client := testutil.NewServer(t, h, p.H2)
 					method := c.method
 					if method == "" {
 						method = "GET"
@@ -797,9 +798,9 @@ func TestWithCompression(t *testing.T) {
 		{"rewrite outside compressor", func(rw func(http.Handler) http.Handler, h http.Handler) http.Handler { return rw(gzipMiddleware(h)) }},
 		{"compressor outside rewrite", func(rw func(http.Handler) http.Handler, h http.Handler) http.Handler { return gzipMiddleware(rw(h)) }},
 	}
-	for _, p := range protos {
+	for _, p := range testutil.Protos {
 		for _, o := range orders {
-			t.Run(p.name+"/"+o.name, func(t *testing.T) {
+			t.Run(p.Name+"/"+o.name, func(t *testing.T) {
 				var rs reasons
 				rw := New(addField, Config{Decode: true, OnFallback: rs.note})
 				mux := http.NewServeMux()
@@ -822,7 +823,7 @@ func TestWithCompression(t *testing.T) {
 						}
 					}
 				})
-				srv, client := newServer(t, o.wrap(rw, mux), p.h2)
+				srv, client := testutil.NewServer(t, o.wrap(rw, mux), p.H2)
 				res := rewDo(t, client, "GET", srv.URL+"/json", http.Header{"Accept-Encoding": {"gzip"}})
 				if res.err != nil {
 					t.Fatal(res.err)
@@ -872,8 +873,8 @@ func TestWithCompression(t *testing.T) {
 // TestEarlyHints: a 103 reaches the client at once, while the final
 // response is still being buffered.
 func TestEarlyHints(t *testing.T) {
-	for _, p := range protos {
-		t.Run(p.name, func(t *testing.T) {
+	for _, p := range testutil.Protos {
+		t.Run(p.Name, func(t *testing.T) {
 			hinted := make(chan struct{})
 			h := New(func(r *http.Request, b *Response) error {
 				b.Body = append(b.Body, '!')
@@ -888,7 +889,7 @@ func TestEarlyHints(t *testing.T) {
 				}
 				io.WriteString(w, "page")
 			}))
-			srv, client := newServer(t, h, p.h2)
+			srv, client := testutil.NewServer(t, h, p.H2)
 			ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
 				Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
 					if code == 103 {
@@ -925,9 +926,9 @@ func TestStreams(t *testing.T) {
 		{"ndjson", "application/x-ndjson", true, FallbackStreaming},
 		{"flush", "text/plain", true, FallbackFlush},
 	}
-	for _, p := range protos {
+	for _, p := range testutil.Protos {
 		for _, c := range cases {
-			t.Run(p.name+"/"+c.name, func(t *testing.T) {
+			t.Run(p.Name+"/"+c.name, func(t *testing.T) {
 				var rs reasons
 				called := false
 				got := make(chan struct{})
@@ -947,7 +948,7 @@ func TestStreams(t *testing.T) {
 						}
 					}
 				}))
-				srv, client := newServer(t, h, p.h2)
+				srv, client := testutil.NewServer(t, h, p.H2)
 				resp, err := client.Get(srv.URL)
 				if err != nil {
 					t.Fatal(err)
@@ -1035,13 +1036,13 @@ func TestHandlerPanic(t *testing.T) {
 			panic(p)
 		})
 	}
-	for _, pr := range protos {
-		t.Run(pr.name, func(t *testing.T) {
+	for _, pr := range testutil.Protos {
+		t.Run(pr.Name, func(t *testing.T) {
 			called := false
 			rw := New(func(*http.Request, *Response) error { called = true; return nil }, Config{})
 
 			// Behind a recovering middleware: its 500, clean.
-			srv, client := newServer(t, outerHeader(recoverer(rw(handler("boom")))), pr.h2)
+			srv, client := testutil.NewServer(t, outerHeader(recoverer(rw(handler("boom")))), pr.H2)
 			res := rewDo(t, client, "GET", srv.URL, nil)
 			if res.err != nil {
 				t.Fatal(res.err)
@@ -1056,7 +1057,7 @@ func TestHandlerPanic(t *testing.T) {
 			// Straight to the server: the response breaks, and nothing of it
 			// arrives.
 			for _, p := range []any{"boom", http.ErrAbortHandler} {
-				srv, client := newServer(t, rw(handler(p)), pr.h2)
+				srv, client := testutil.NewServer(t, rw(handler(p)), pr.H2)
 				res := rewDo(t, client, "GET", srv.URL, nil)
 				if res.err == nil || bytes.Contains(res.body, []byte("PARTIAL")) {
 					t.Errorf("panic %v: got %d %q, %v; want a broken response", p, res.status, res.body, res.err)
@@ -1094,8 +1095,8 @@ func TestFuncAbort(t *testing.T) {
 // TestTrailers: trailers the handler sets, declared or not, reach
 // the client after a rewrite, and the function can change and add some.
 func TestTrailers(t *testing.T) {
-	for _, p := range protos {
-		t.Run(p.name, func(t *testing.T) {
+	for _, p := range testutil.Protos {
+		t.Run(p.Name, func(t *testing.T) {
 			var seen http.Header
 			h := New(func(r *http.Request, b *Response) error {
 				seen = b.Trailer.Clone()
@@ -1110,7 +1111,7 @@ func TestTrailers(t *testing.T) {
 				w.Header().Set("X-Sum", "42")
 				w.Header().Set(http.TrailerPrefix+"X-Late", "yes")
 			}))
-			srv, client := newServer(t, h, p.h2)
+			srv, client := testutil.NewServer(t, h, p.H2)
 			res := rewDo(t, client, "GET", srv.URL, nil)
 			if res.err != nil {
 				t.Fatal(res.err)
@@ -1291,7 +1292,7 @@ func TestHijack(t *testing.T) {
 			})
 			var rs reasons
 			raw := func(h http.Handler) string {
-				srv, _ := newServer(t, h, false)
+				srv, _ := testutil.NewServer(t, h, false)
 				conn, err := net.Dial("tcp", srv.Listener.Addr().String())
 				if err != nil {
 					t.Fatal(err)
@@ -1355,7 +1356,7 @@ func TestWithTap(t *testing.T) {
 			got := make(chan *bodytap.Exchange, 1)
 			tap := bodytap.New(bodytap.Config{Sink: bodytap.SinkFunc(func(x *bodytap.Exchange) { got <- x })})
 			defer tap.Close()
-			srv, client := newServer(t, c.wrap(tap), false)
+			srv, client := testutil.NewServer(t, c.wrap(tap), false)
 			res := rewDo(t, client, "GET", srv.URL, nil)
 			if string(res.body) != "QUIET" {
 				t.Errorf("client got %q, want %q", res.body, "QUIET")
@@ -1386,92 +1387,12 @@ func TestSkip(t *testing.T) {
 	}
 }
 
-// controllerResult is what http.ResponseController's deadline and full
-// duplex methods returned in a handler, and whether a write after a write
-// deadline in the past failed.
-type controllerResult struct {
-	readDeadline, writeDeadline, fullDuplex string
-	writeFailed                             bool
-}
-
-func errString(err error) string {
-	switch {
-	case err == nil:
-		return "nil"
-	case errors.Is(err, http.ErrNotSupported):
-		return "ErrNotSupported"
-	}
-	return err.Error()
-}
-
-// controllerHandler uses http.NewResponseController on its writer and
-// sends what it saw on ch. Its first write is buffered; the Flush after it
-// makes the rewrite fall back.
-func controllerHandler(ch chan<- controllerResult) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rc := http.NewResponseController(w)
-		var res controllerResult
-		res.readDeadline = errString(rc.SetReadDeadline(time.Now().Add(time.Minute)))
-		res.writeDeadline = errString(rc.SetWriteDeadline(time.Now().Add(time.Minute)))
-		res.fullDuplex = errString(rc.EnableFullDuplex())
-		rc.SetWriteDeadline(time.Now().Add(-time.Second))
-		chunk := make([]byte, 64<<10)
-		for range 64 {
-			if _, err := w.Write(chunk); err != nil {
-				res.writeFailed = true
-				break
-			}
-			if err := rc.Flush(); err != nil {
-				res.writeFailed = true
-				break
-			}
-		}
-		ch <- res
-	})
-}
-
-// runController serves one request with h on a real loopback server and
-// returns what the handler saw.
-func runController(t *testing.T, h http.Handler, ch <-chan controllerResult, h2 bool) controllerResult {
-	t.Helper()
-	srv, client := newServer(t, h, h2)
-	resp, err := client.Get(srv.URL)
-	if err == nil {
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-	}
-	select {
-	case res := <-ch:
-		return res
-	case <-time.After(10 * time.Second):
-		t.Fatal("handler did not finish within 10s")
-		return controllerResult{}
-	}
-}
-
 // TestResponseController: SetReadDeadline, SetWriteDeadline and
 // EnableFullDuplex reach the server's writer through Unwrap, with the
 // results they have without the middleware, over HTTP/1.1 and HTTP/2.
 func TestResponseController(t *testing.T) {
-	for _, p := range protos {
-		t.Run(p.name, func(t *testing.T) {
-			ch := make(chan controllerResult, 1)
-			bare := runController(t, controllerHandler(ch), ch, p.h2)
-			got := runController(t, New(noRewrite, Config{})(controllerHandler(ch)), ch, p.h2)
-			if got != bare {
-				t.Errorf("through the rewrite: got %+v, want %+v as without it", got, bare)
-			}
-			if got.readDeadline != "nil" || got.writeDeadline != "nil" {
-				t.Errorf("deadlines: got %+v, want nil errors", got)
-			}
-			if !got.writeFailed {
-				t.Error("writes went on after a write deadline in the past")
-			}
-			if !p.h2 && got.fullDuplex != "nil" {
-				t.Errorf("EnableFullDuplex on HTTP/1.1: got %s, want nil", got.fullDuplex)
-			}
-			t.Logf("%+v", got)
-		})
+	for _, p := range testutil.Protos {
+		t.Run(p.Name, func(t *testing.T) { testutil.CheckController(t, New(noRewrite, Config{}), p.H2) })
 	}
 }
 
@@ -1492,7 +1413,7 @@ func TestResponseControllerBuffered(t *testing.T) {
 		}
 		io.WriteString(w, "buffered")
 	}))
-	srv, client := newServer(t, h, false)
+	srv, client := testutil.NewServer(t, h, false)
 	res := rewDo(t, client, "GET", srv.URL, nil)
 	if string(res.body) != "buffered and rewritten" {
 		t.Errorf("got %q, %v", res.body, res.err)
@@ -1758,7 +1679,7 @@ type rewDiffServer struct {
 
 func newRewDiffServer(t testing.TB, h2 bool) *rewDiffServer {
 	d := &rewDiffServer{h2: h2}
-	srv, client := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv, client := testutil.NewServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, _ := d.handlers.Load(r.Header.Get("X-Script"))
 		h.(http.Handler).ServeHTTP(w, r)
 	}), h2)
@@ -1874,12 +1795,12 @@ func TestDifferential(t *testing.T) {
 	switch {
 	case *rewDiffN > 0:
 		n = *rewDiffN
-	case testing.Short() || raceEnabled:
+	case testing.Short() || testutil.RaceEnabled:
 		n = 40
 	}
-	for _, p := range protos {
-		t.Run(p.name, func(t *testing.T) {
-			d := newRewDiffServer(t, p.h2)
+	for _, p := range testutil.Protos {
+		t.Run(p.Name, func(t *testing.T) {
+			d := newRewDiffServer(t, p.H2)
 			for i := range rewScripts {
 				s := rewScripts[i]
 				if s.method == "" {
@@ -1958,18 +1879,18 @@ func BenchmarkRewrite(b *testing.B) {
 	for _, m := range rewBenchModes() {
 		b.Run("1KiB-JSON/"+m.name, func(b *testing.B) {
 			req, _ := http.NewRequest("GET", "http://example.com/api", nil)
-			w := &discardWriter{h: http.Header{}}
+			w := &testutil.DiscardWriter{H: http.Header{}}
 			b.SetBytes(int64(len(rewJSON1K)))
 			b.ReportAllocs()
 			for b.Loop() {
-				clear(w.h)
+				clear(w.H)
 				m.h.ServeHTTP(w, req)
 			}
 		})
 	}
 	for _, m := range rewBenchModes() {
 		b.Run("1KiB-JSON-loopback/"+m.name, func(b *testing.B) {
-			srv, client := newServer(b, m.h, false)
+			srv, client := testutil.NewServer(b, m.h, false)
 			b.SetBytes(int64(len(rewJSON1K)))
 			b.ReportAllocs()
 			for b.Loop() {
@@ -1988,15 +1909,15 @@ func BenchmarkRewrite(b *testing.B) {
 // a Rewrite that changes nothing costs at most 6 allocations more than
 // without it.
 func TestAllocs(t *testing.T) {
-	if raceEnabled {
+	if testutil.RaceEnabled {
 		t.Skip("race build: allocation counts differ")
 	}
 	allocs := map[string]float64{}
 	for _, m := range rewBenchModes() {
 		req, _ := http.NewRequest("GET", "http://example.com/api", nil)
-		w := &discardWriter{h: http.Header{}}
+		w := &testutil.DiscardWriter{H: http.Header{}}
 		allocs[m.name] = testing.AllocsPerRun(1000, func() {
-			clear(w.h)
+			clear(w.H)
 			m.h.ServeHTTP(w, req)
 		})
 	}
