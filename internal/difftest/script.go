@@ -65,6 +65,7 @@ const (
 	SetHeader      StepKind = iota // w.Header().Set(name, value)
 	AddHeader                      // w.Header().Add(name, value)
 	DelHeader                      // w.Header().Del(name)
+	Suppress                       // w.Header()[name] = nil: the server adds no Date or Content-Type
 	ContentLength                  // w.Header().Set("Content-Length", n)
 	DeclareTrailer                 // w.Header().Add("Trailer", name)
 	SetTrailer                     // w.Header().Set(name, value) for a declared trailer
@@ -90,6 +91,7 @@ var stepNames = [...]string{
 	SetHeader:      "Set",
 	AddHeader:      "Add",
 	DelHeader:      "Del",
+	Suppress:       "Suppress",
 	ContentLength:  "ContentLength",
 	DeclareTrailer: "DeclareTrailer",
 	SetTrailer:     "SetTrailer",
@@ -137,7 +139,7 @@ func (st Step) String() string {
 	switch st.Kind {
 	case SetHeader, AddHeader, SetTrailer, PrefixTrailer:
 		return fmt.Sprintf("%s %s: %q", s, st.Name, st.Value)
-	case DelHeader, DeclareTrailer:
+	case DelHeader, Suppress, DeclareTrailer:
 		return s + " " + st.Name
 	case ContentLength:
 		return fmt.Sprintf("%s %d", s, st.N)
@@ -194,11 +196,22 @@ func (s *Script) Aborts() bool {
 	return slices.ContainsFunc(s.Steps, func(st Step) bool { return st.Kind == Abort })
 }
 
-// Options scales the sizes the generator picks.
+// Options shape the scripts Gen writes.
 type Options struct {
 	Big int // the largest body: several MiB normally, less under -race
+
+	// Upstream keeps to what an upstream behind a proxy does: headers
+	// (Suppress among them), 1xx, reads of the request body before the
+	// response starts, a status, writes and flushes, trailers. No aborts,
+	// no Close or reads of the request body once the response may have
+	// started, no echo, no shuffled order: through a proxy those give
+	// different, and correct, behaviour (an abort before the headers is a
+	// 502 there).
+	Upstream bool
 }
 
+// DefaultOptions returns the Options for a handler behind a middleware,
+// scaled down under the race detector.
 func DefaultOptions() Options {
 	if testutil.RaceEnabled {
 		return Options{Big: 640 << 10}
@@ -244,8 +257,8 @@ func (l Options) bodySize(r *rand.Rand) int {
 
 var (
 	diffCaps         = []int64{0, 1, 100, 4096, 1 << 20, -1}
-	diffHeaderNames  = []string{"X-Alpha", "X-Beta", "X-Multi", "Cache-Control", "Content-Type", "Vary", "Set-Cookie", "x-lower"}
-	diffHeaderValues = []string{"", "a", "no-store", "text/plain; charset=utf-8", "application/json", "text/html", "id=1; Path=/", "Accept-Encoding", "x y z"}
+	diffHeaderNames  = []string{"X-Alpha", "X-Beta", "X-Multi", "Cache-Control", "Content-Type", "Vary", "Set-Cookie", "ETag", "x-lower"}
+	diffHeaderValues = []string{"", "a", "no-store", "text/plain; charset=utf-8", "application/json", "text/html", "id=1; Path=/", "Accept-Encoding", "x y z", "x  y"}
 	diffTrailerNames = []string{"X-Trailer-A", "X-Trailer-B", "Grpc-Status"}
 	diffPrefixNames  = []string{"X-Late-A", "X-Late-B"}
 	diffFinalCodes   = []int{200, 200, 201, 202, 204, 206, 304, 400, 404, 418, 500, 503}
@@ -335,6 +348,9 @@ func Gen(r *rand.Rand, seed uint64, l Options) *Script {
 	for range r.IntN(4) {
 		add(genHeaderStep(r))
 	}
+	if l.Upstream && r.IntN(5) == 0 {
+		add(Step{Kind: Suppress, Name: pickOne(r, []string{"Date", "Content-Type"})})
+	}
 	var declared []string
 	if r.IntN(4) == 0 {
 		// Distinct names: a trailer declared twice goes out twice over
@@ -356,7 +372,7 @@ func Gen(r *rand.Rand, seed uint64, l Options) *Script {
 		for range r.IntN(3) {
 			add(genReadStep(r, s, l))
 		}
-		if r.IntN(6) == 0 {
+		if !l.Upstream && r.IntN(6) == 0 {
 			add(Step{Kind: CloseBody})
 		}
 	}
@@ -375,6 +391,8 @@ func Gen(r *rand.Rand, seed uint64, l Options) *Script {
 			add(Step{Kind: FlushRC})
 		case p < 8:
 			add(genHeaderStep(r))
+		case l.Upstream && p < 12:
+			// No reads, Close or echo once the response may have started.
 		case p < 10:
 			add(genReadStep(r, s, l))
 		case p < 11:
@@ -395,7 +413,7 @@ func Gen(r *rand.Rand, seed uint64, l Options) *Script {
 			add(Step{Kind: PrefixTrailer, Name: pickOne(r, diffPrefixNames), Value: randToken(r)})
 		}
 	}
-	if r.IntN(8) == 0 {
+	if !l.Upstream && r.IntN(8) == 0 {
 		add(Step{Kind: Echo})
 	}
 
@@ -415,6 +433,10 @@ func Gen(r *rand.Rand, seed uint64, l Options) *Script {
 			at = r.IntN(len(steps) + 1)
 		}
 		steps = slices.Insert(steps, at, Step{Kind: ContentLength, N: total})
+	}
+	if l.Upstream {
+		s.Steps = steps
+		return s
 	}
 	if r.IntN(100) < 12 {
 		steps = slices.Insert(steps, r.IntN(len(steps)+1), Step{Kind: Abort})
@@ -514,8 +536,9 @@ func (s *Script) Prepare(tb testing.TB, dir string) {
 
 // Obs is what a script's handler saw in one run.
 type Obs struct {
-	ContentLength int64 // r.ContentLength
-	NoBody        bool  // r.Body was nil or http.NoBody
+	Header        http.Header // r.Header
+	ContentLength int64       // r.ContentLength
+	NoBody        bool        // r.Body was nil or http.NoBody
 	Read          []byte
 	ReadEOF       bool     // a Read returned io.EOF
 	ReadErr       string   // the last Read error other than io.EOF
@@ -571,6 +594,7 @@ type OnlyReader struct{ io.Reader }
 func (s *Script) Handler(o *Obs) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer close(o.done)
+		o.Header = r.Header.Clone()
 		o.ContentLength = r.ContentLength
 		o.NoBody = r.Body == nil || r.Body == http.NoBody
 		for i := range s.Steps {
@@ -586,6 +610,8 @@ func (st *Step) play(i int, w http.ResponseWriter, r *http.Request, o *Obs) {
 		h.Set(st.Name, st.Value)
 	case AddHeader:
 		h.Add(st.Name, st.Value)
+	case Suppress:
+		h[st.Name] = nil
 	case DelHeader:
 		h.Del(st.Name)
 	case ContentLength:

@@ -32,7 +32,7 @@ const ScriptHeader = "X-Diff-Script"
 // ScriptHeader, the handler registered for it.
 type Server struct {
 	Srv      *httptest.Server
-	h2       bool
+	H2       bool     // HTTP/2 over TLS, else HTTP/1.1
 	handlers sync.Map // id → http.Handler
 	ids      atomic.Uint64
 }
@@ -41,7 +41,7 @@ type Server struct {
 // TLS. It is closed when the test ends.
 func NewServer(tb testing.TB, h2 bool) *Server {
 	tb.Helper()
-	d := &Server{h2: h2}
+	d := &Server{H2: h2}
 	d.Srv = testutil.StartServer(tb, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, ok := d.handlers.Load(r.Header.Get(ScriptHeader))
 		if !ok {
@@ -66,7 +66,7 @@ func (d *Server) Register(h http.Handler) (id string, unregister func()) {
 // Transport would retry a request whose handler aborted, and run the
 // handler twice. Neither asks for compression.
 func (d *Server) Client() (*http.Client, func()) {
-	if d.h2 {
+	if d.H2 {
 		return d.Srv.Client(), func() {}
 	}
 	tr := &http.Transport{ForceAttemptHTTP2: false, DisableCompression: true, ExpectContinueTimeout: 500 * time.Millisecond}
