@@ -9,7 +9,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -29,6 +28,7 @@ import (
 	"time"
 
 	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/internal/difftest"
 	"github.com/bodytap/bodytap/internal/httpx"
 	"github.com/bodytap/bodytap/internal/testutil"
 	"github.com/bodytap/bodytap/internal/wrap"
@@ -55,46 +55,12 @@ func TestInterfaces(t *testing.T) {
 	}
 }
 
-// rewShort returns a printable excerpt of a body for failure messages.
-func rewShort(b []byte) string {
-	if len(b) > 64 {
-		return fmt.Sprintf("%q... (%d bytes)", b[:64], len(b))
-	}
-	return fmt.Sprintf("%q", b)
-}
-
-// rewReaderOnly hides every method but Read, so that io.Copy has to use the
-// writer's ReadFrom (or Write) instead of the source's WriteTo.
-type rewReaderOnly struct{ io.Reader }
-
-// rewResult is what a client saw of one response.
-type rewResult struct {
-	err     error
-	status  int
-	header  http.Header // without Date
-	clen    int64
-	te      []string
-	body    []byte
-	trailer http.Header
-	infos   []string // 1xx responses: "103 [Link values]"
-}
-
 // rewDo sends a request with method and extra headers to url and reads the
 // whole response.
-func rewDo(t testing.TB, client *http.Client, method, url string, hdr http.Header) *rewResult {
+func rewDo(t testing.TB, client *http.Client, method, url string, hdr http.Header) *difftest.Result {
 	t.Helper()
-	res := &rewResult{}
-	var mu sync.Mutex
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
-			mu.Lock()
-			res.infos = append(res.infos, fmt.Sprintf("%d %q", code, h.Values("Link")))
-			mu.Unlock()
-			return nil
-		},
-	})
 	req, err := http.NewRequestWithContext(ctx, method, url, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -102,47 +68,7 @@ func rewDo(t testing.TB, client *http.Client, method, url string, hdr http.Heade
 	for k, v := range hdr {
 		req.Header[k] = v
 	}
-	resp, err := client.Do(req)
-	if err == nil {
-		res.status = resp.StatusCode
-		res.header = resp.Header.Clone()
-		res.header.Del("Date")
-		res.clen = resp.ContentLength
-		res.te = resp.TransferEncoding
-		res.body, err = io.ReadAll(resp.Body)
-		resp.Body.Close()
-		res.trailer = rewWireTrailers(resp.Trailer)
-	}
-	res.err = err
-	mu.Lock()
-	defer mu.Unlock()
-	return res
-}
-
-// rewWireTrailers drops the trailers declared but never sent, which the
-// client lists with no value.
-func rewWireTrailers(h http.Header) http.Header {
-	t := http.Header{}
-	for k, vv := range h {
-		if len(vv) > 0 {
-			t[k] = vv
-		}
-	}
-	return t
-}
-
-func rewFmtHeader(h http.Header) string {
-	var b strings.Builder
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range h {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
-		fmt.Fprintf(&b, "%s: %q\n", k, h[k])
-	}
-	return b.String()
+	return difftest.Do(t, client, req)
 }
 
 // reasons records the fallbacks of a Rewrite.
@@ -462,20 +388,20 @@ func TestRules(t *testing.T) {
 						method = "GET"
 					}
 					res := rewDo(t, client, method, srv.URL, nil)
-					if res.err != nil {
-						t.Fatal(res.err)
+					if res.Err != nil {
+						t.Fatal(res.Err)
 					}
-					if res.status != c.want.status {
-						t.Errorf("status: got %d, want %d", res.status, c.want.status)
+					if res.Status != c.want.status {
+						t.Errorf("status: got %d, want %d", res.Status, c.want.status)
 					}
-					if string(res.body) != c.want.body {
-						t.Errorf("body: got %q, want %q", res.body, c.want.body)
+					if string(res.Body) != c.want.body {
+						t.Errorf("body: got %q, want %q", res.Body, c.want.body)
 					}
-					if c.want.clen != -2 && res.clen != c.want.clen {
-						t.Errorf("ContentLength: got %d, want %d", res.clen, c.want.clen)
+					if c.want.clen != -2 && res.CLen != c.want.clen {
+						t.Errorf("ContentLength: got %d, want %d", res.CLen, c.want.clen)
 					}
 					for k, v := range c.want.header {
-						if got := res.header.Get(k); got != v {
+						if got := res.Header.Get(k); got != v {
 							t.Errorf("header %s: got %q, want %q", k, got, v)
 						}
 					}
@@ -676,7 +602,7 @@ func TestDecode(t *testing.T) {
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
 			if got.body != c.seen.body || got.decoded != c.seen.decoded {
-				t.Errorf("function saw body %s, Decoded %t; want %s, %t", rewShort([]byte(got.body)), got.decoded, rewShort([]byte(c.seen.body)), c.seen.decoded)
+				t.Errorf("function saw body %s, Decoded %t; want %s, %t", difftest.Excerpt([]byte(got.body)), got.decoded, difftest.Excerpt([]byte(c.seen.body)), c.seen.decoded)
 			}
 			if (got.decodeErr == nil) != (c.seen.decodeErr == nil) || (c.seen.decodeErr != nil && !errors.Is(got.decodeErr, c.seen.decodeErr)) {
 				t.Errorf("DecodeErr: got %v, want %v", got.decodeErr, c.seen.decodeErr)
@@ -825,17 +751,17 @@ func TestWithCompression(t *testing.T) {
 				})
 				srv, client := testutil.NewServer(t, o.wrap(rw, mux), p.H2)
 				res := rewDo(t, client, "GET", srv.URL+"/json", http.Header{"Accept-Encoding": {"gzip"}})
-				if res.err != nil {
-					t.Fatal(res.err)
+				if res.Err != nil {
+					t.Fatal(res.Err)
 				}
-				if ce := res.header.Get("Content-Encoding"); ce != "gzip" {
+				if ce := res.Header.Get("Content-Encoding"); ce != "gzip" {
 					t.Fatalf("Content-Encoding: got %q, want gzip", ce)
 				}
-				if got := gunzip(t, res.body); got != want {
-					t.Errorf("body: got %s, want %s", rewShort([]byte(got)), rewShort([]byte(want)))
+				if got := gunzip(t, res.Body); got != want {
+					t.Errorf("body: got %s, want %s", difftest.Excerpt([]byte(got)), difftest.Excerpt([]byte(want)))
 				}
-				if res.clen >= 0 && res.clen != int64(len(res.body)) {
-					t.Errorf("ContentLength %d, body %d bytes", res.clen, len(res.body))
+				if res.CLen >= 0 && res.CLen != int64(len(res.Body)) {
+					t.Errorf("ContentLength %d, body %d bytes", res.CLen, len(res.Body))
 				}
 
 				// Streamed: each chunk reaches the client, compressed.
@@ -1044,14 +970,14 @@ func TestHandlerPanic(t *testing.T) {
 			// Behind a recovering middleware: its 500, clean.
 			srv, client := testutil.NewServer(t, outerHeader(recoverer(rw(handler("boom")))), pr.H2)
 			res := rewDo(t, client, "GET", srv.URL, nil)
-			if res.err != nil {
-				t.Fatal(res.err)
+			if res.Err != nil {
+				t.Fatal(res.Err)
 			}
-			if res.status != 500 || string(res.body) != "recovered\n" {
-				t.Errorf("got %d %q, want 500 %q", res.status, res.body, "recovered\n")
+			if res.Status != 500 || string(res.Body) != "recovered\n" {
+				t.Errorf("got %d %q, want 500 %q", res.Status, res.Body, "recovered\n")
 			}
-			if res.header.Get("Set-Cookie") != "" || res.header.Get("X-Outer") != "kept" {
-				t.Errorf("headers: got %q", rewFmtHeader(res.header))
+			if res.Header.Get("Set-Cookie") != "" || res.Header.Get("X-Outer") != "kept" {
+				t.Errorf("headers: got %q", difftest.FmtHeader(res.Header))
 			}
 
 			// Straight to the server: the response breaks, and nothing of it
@@ -1059,8 +985,8 @@ func TestHandlerPanic(t *testing.T) {
 			for _, p := range []any{"boom", http.ErrAbortHandler} {
 				srv, client := testutil.NewServer(t, rw(handler(p)), pr.H2)
 				res := rewDo(t, client, "GET", srv.URL, nil)
-				if res.err == nil || bytes.Contains(res.body, []byte("PARTIAL")) {
-					t.Errorf("panic %v: got %d %q, %v; want a broken response", p, res.status, res.body, res.err)
+				if res.Err == nil || bytes.Contains(res.Body, []byte("PARTIAL")) {
+					t.Errorf("panic %v: got %d %q, %v; want a broken response", p, res.Status, res.Body, res.Err)
 				}
 			}
 			if called {
@@ -1113,18 +1039,18 @@ func TestTrailers(t *testing.T) {
 			}))
 			srv, client := testutil.NewServer(t, h, p.H2)
 			res := rewDo(t, client, "GET", srv.URL, nil)
-			if res.err != nil {
-				t.Fatal(res.err)
+			if res.Err != nil {
+				t.Fatal(res.Err)
 			}
-			if string(res.body) != "HELLO" {
-				t.Errorf("body: got %q, want %q", res.body, "HELLO")
+			if string(res.Body) != "HELLO" {
+				t.Errorf("body: got %q, want %q", res.Body, "HELLO")
 			}
-			if want := (http.Header{"X-Sum": {"42"}, "X-Late": {"yes"}}); rewFmtHeader(seen) != rewFmtHeader(want) {
-				t.Errorf("function saw trailers %q, want %q", rewFmtHeader(seen), rewFmtHeader(want))
+			if want := (http.Header{"X-Sum": {"42"}, "X-Late": {"yes"}}); difftest.FmtHeader(seen) != difftest.FmtHeader(want) {
+				t.Errorf("function saw trailers %q, want %q", difftest.FmtHeader(seen), difftest.FmtHeader(want))
 			}
 			want := http.Header{"X-Sum": {"rewritten"}, "X-Late": {"yes"}, "X-Added": {"by fn"}}
-			if rewFmtHeader(res.trailer) != rewFmtHeader(want) {
-				t.Errorf("trailers: got %q, want %q", rewFmtHeader(res.trailer), rewFmtHeader(want))
+			if a, b := difftest.FmtHeader(difftest.WireTrailers(res.Trailer)), difftest.FmtHeader(want); a != b {
+				t.Errorf("trailers: got %q, want %q", a, b)
 			}
 		})
 	}
@@ -1358,8 +1284,8 @@ func TestWithTap(t *testing.T) {
 			defer tap.Close()
 			srv, client := testutil.NewServer(t, c.wrap(tap), false)
 			res := rewDo(t, client, "GET", srv.URL, nil)
-			if string(res.body) != "QUIET" {
-				t.Errorf("client got %q, want %q", res.body, "QUIET")
+			if string(res.Body) != "QUIET" {
+				t.Errorf("client got %q, want %q", res.Body, "QUIET")
 			}
 			select {
 			case x := <-got:
@@ -1415,8 +1341,8 @@ func TestResponseControllerBuffered(t *testing.T) {
 	}))
 	srv, client := testutil.NewServer(t, h, false)
 	res := rewDo(t, client, "GET", srv.URL, nil)
-	if string(res.body) != "buffered and rewritten" {
-		t.Errorf("got %q, %v", res.body, res.err)
+	if string(res.Body) != "buffered and rewritten" {
+		t.Errorf("got %q, %v", res.Body, res.Err)
 	}
 }
 
@@ -1549,7 +1475,7 @@ func (s *rewScript) handler(t testing.TB, file string, results *[]string, done c
 				n, err := io.WriteString(w, nextString(o.n))
 				note(i, int64(n), err)
 			case "copy":
-				n, err := io.Copy(w, rewReaderOnly{bytes.NewReader(next(o.n))})
+				n, err := io.Copy(w, difftest.OnlyReader{Reader: bytes.NewReader(next(o.n))})
 				note(i, n, err)
 			case "file":
 				f, err := os.Open(file)
@@ -1666,41 +1592,16 @@ func genRewScript(r *rand.Rand, seed uint64) rewScript {
 	return s
 }
 
-// rewDiffServer plays scripts: the handler of each request is found by
-// the X-Script header.
-type rewDiffServer struct {
-	srv      *httptest.Server
-	client   *http.Client
-	h2       bool
-	handlers sync.Map
-	ids      sync.Mutex
-	next     int
+// runRew plays h on d for s and returns what the client saw.
+func runRew(t testing.TB, d *difftest.Server, s *rewScript, h http.Handler) *difftest.Result {
+	id, unregister := d.Register(h)
+	defer unregister()
+	client, release := d.Client()
+	defer release()
+	return rewDo(t, client, s.method, d.Srv.URL, http.Header{difftest.ScriptHeader: {id}})
 }
 
-func newRewDiffServer(t testing.TB, h2 bool) *rewDiffServer {
-	d := &rewDiffServer{h2: h2}
-	srv, client := testutil.NewServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h, _ := d.handlers.Load(r.Header.Get("X-Script"))
-		h.(http.Handler).ServeHTTP(w, r)
-	}), h2)
-	d.srv, d.client = srv, client
-	if !h2 {
-		client.Transport.(*http.Transport).DisableCompression = true
-	}
-	return d
-}
-
-func (d *rewDiffServer) run(t testing.TB, s *rewScript, h http.Handler) *rewResult {
-	d.ids.Lock()
-	d.next++
-	id := strconv.Itoa(d.next)
-	d.ids.Unlock()
-	d.handlers.Store(id, h)
-	defer d.handlers.Delete(id)
-	return rewDo(t, d.client, s.method, d.srv.URL, http.Header{"X-Script": {id}})
-}
-
-func testRewScript(t *testing.T, d *rewDiffServer, s *rewScript, file string) {
+func testRewScript(t *testing.T, d *difftest.Server, s *rewScript, file string) {
 	defer func() {
 		if t.Failed() {
 			t.Logf("script:\n%s", s)
@@ -1715,7 +1616,7 @@ func testRewScript(t *testing.T, d *rewDiffServer, s *rewScript, file string) {
 		}
 	}
 	done := make(chan struct{})
-	want := d.run(t, s, s.handler(t, file, &bareResults, done))
+	want := runRew(t, d, s, s.handler(t, file, &bareResults, done))
 	wait(done)
 
 	var rs reasons
@@ -1727,7 +1628,7 @@ func testRewScript(t *testing.T, d *rewDiffServer, s *rewScript, file string) {
 		return nil
 	}
 	done = make(chan struct{})
-	got := d.run(t, s, New(fn, Config{MaxBytes: s.max, OnFallback: rs.note})(s.handler(t, file, &results, done)))
+	got := runRew(t, d, s, New(fn, Config{MaxBytes: s.max, OnFallback: rs.note})(s.handler(t, file, &results, done)))
 	wait(done)
 	fellBack := len(rs.get()) > 0
 	if s.want != nil && !slices.Equal(rs.get(), s.want) {
@@ -1739,50 +1640,50 @@ func testRewScript(t *testing.T, d *rewDiffServer, s *rewScript, file string) {
 	// Over HTTP/2 the server fails a HEAD handler's writes past its 4 KiB
 	// buffer (a short write once the headers have ended the stream); while
 	// a HEAD response is buffered they succeed.
-	h2Head := d.h2 && s.method == "HEAD"
+	h2Head := d.H2 && s.method == "HEAD"
 	if a, b := strings.Join(results, "\n"), strings.Join(bareResults, "\n"); a != b && !h2Head {
 		t.Errorf("results of the handler's writes:\ngot  %q\nwant %q", a, b)
 	}
-	if (got.err == nil) != (want.err == nil) {
-		t.Fatalf("client error: got %v, want %v", got.err, want.err)
+	if (got.Err == nil) != (want.Err == nil) {
+		t.Fatalf("client error: got %v, want %v", got.Err, want.Err)
 	}
-	if got.err != nil {
+	if got.Err != nil {
 		return
 	}
-	if a, b := strings.Join(got.infos, "\n"), strings.Join(want.infos, "\n"); a != b {
+	if a, b := difftest.FmtInfos(got.Infos), difftest.FmtInfos(want.Infos); a != b {
 		t.Errorf("1xx: got %q, want %q", a, b)
 	}
-	if got.status != want.status {
-		t.Errorf("status: got %d, want %d", got.status, want.status)
+	if got.Status != want.Status {
+		t.Errorf("status: got %d, want %d", got.Status, want.Status)
 	}
-	gh, wh := got.header.Clone(), want.header.Clone()
+	gh, wh := got.Header.Clone(), want.Header.Clone()
+	gh.Del("Date")
+	wh.Del("Date")
 	if !fellBack {
 		// Response: a Content-Length is allowed where the server chunked,
 		// and must then be right.
-		if cl := gh.Get("Content-Length"); cl != "" && s.method != "HEAD" && cl != strconv.Itoa(len(got.body)) {
-			t.Errorf("Content-Length %s for a %d-byte body", cl, len(got.body))
+		if cl := gh.Get("Content-Length"); cl != "" && s.method != "HEAD" && cl != strconv.Itoa(len(got.Body)) {
+			t.Errorf("Content-Length %s for a %d-byte body", cl, len(got.Body))
 		}
-		if fnCalled && s.method != "HEAD" && !bytes.Equal(fnBody, got.body) && got.status != 204 && got.status != 304 {
-			t.Errorf("function saw body %s, client got %s", rewShort(fnBody), rewShort(got.body))
+		if fnCalled && s.method != "HEAD" && !bytes.Equal(fnBody, got.Body) && got.Status != 204 && got.Status != 304 {
+			t.Errorf("function saw body %s, client got %s", difftest.Excerpt(fnBody), difftest.Excerpt(got.Body))
 		}
 		if wh.Get("Content-Length") == "" {
 			gh.Del("Content-Length")
 		}
-	} else if got.clen != want.clen || !slices.Equal(got.te, want.te) {
-		t.Errorf("framing: got ContentLength %d %q, want %d %q", got.clen, got.te, want.clen, want.te)
+	} else if got.CLen != want.CLen || !slices.Equal(got.TE, want.TE) {
+		t.Errorf("framing: got ContentLength %d %q, want %d %q", got.CLen, got.TE, want.CLen, want.TE)
 	}
-	if a, b := rewFmtHeader(gh), rewFmtHeader(wh); a != b {
+	if a, b := difftest.FmtHeader(gh), difftest.FmtHeader(wh); a != b {
 		t.Errorf("header:\ngot  %s\nwant %s", a, b)
 	}
-	if !bytes.Equal(got.body, want.body) {
-		t.Errorf("body: got %s, want %s", rewShort(got.body), rewShort(want.body))
+	if !bytes.Equal(got.Body, want.Body) {
+		t.Errorf("body: got %s, want %s", difftest.Excerpt(got.Body), difftest.Excerpt(want.Body))
 	}
-	if a, b := rewFmtHeader(got.trailer), rewFmtHeader(want.trailer); a != b {
+	if a, b := difftest.FmtHeader(difftest.WireTrailers(got.Trailer)), difftest.FmtHeader(difftest.WireTrailers(want.Trailer)); a != b {
 		t.Errorf("trailer: got %q, want %q", a, b)
 	}
 }
-
-var rewDiffN = flag.Int("rew.n", 0, "random scripts per protocol in TestDifferential (0: the default)")
 
 // TestDifferential plays the hand-written scripts and random ones
 // over HTTP/1.1 and HTTP/2, with and without Rewrite.
@@ -1791,16 +1692,9 @@ func TestDifferential(t *testing.T) {
 	if err := os.WriteFile(file, rewContent, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	n := 80
-	switch {
-	case *rewDiffN > 0:
-		n = *rewDiffN
-	case testing.Short() || testutil.RaceEnabled:
-		n = 40
-	}
 	for _, p := range testutil.Protos {
 		t.Run(p.Name, func(t *testing.T) {
-			d := newRewDiffServer(t, p.H2)
+			d := difftest.NewServer(t, p.H2)
 			for i := range rewScripts {
 				s := rewScripts[i]
 				if s.method == "" {
@@ -1811,7 +1705,7 @@ func TestDifferential(t *testing.T) {
 					testRewScript(t, d, &s, file)
 				})
 			}
-			for seed := uint64(1); seed <= uint64(n); seed++ {
+			for _, seed := range difftest.Seeds(80, 40, 40) {
 				s := genRewScript(rand.New(rand.NewPCG(seed, 0x7265777269746521)), seed)
 				t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 					t.Parallel()
