@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -242,34 +241,6 @@ func TestHijack(t *testing.T) {
 	}
 }
 
-// readFromCounter is a ResponseWriter that counts what reaches its
-// ReadFrom, as sendfile would.
-type readFromCounter struct {
-	h            http.Header
-	writes       int64
-	readFromN    int64
-	readFromCall int
-	sawFile      bool
-}
-
-func (c *readFromCounter) Header() http.Header { return c.h }
-func (c *readFromCounter) WriteHeader(int)     {}
-func (c *readFromCounter) Write(p []byte) (int, error) {
-	c.writes += int64(len(p))
-	return len(p), nil
-}
-func (c *readFromCounter) ReadFrom(src io.Reader) (int64, error) {
-	c.readFromCall++
-	// What net's sendfile looks for: an *os.File, or the wrapper io.Copy
-	// hands over when it goes through (*os.File).WriteTo.
-	if _, ok := src.(syscall.Conn); ok {
-		c.sawFile = true
-	}
-	n, err := io.Copy(io.Discard, src)
-	c.readFromN += n
-	return n, err
-}
-
 func TestReadFromPastCapReachesUnderlyingReadFrom(t *testing.T) {
 	const size, max = 1 << 20, 4 << 10
 	f, err := os.Create(filepath.Join(t.TempDir(), "blob"))
@@ -283,18 +254,18 @@ func TestReadFromPastCapReachesUnderlyingReadFrom(t *testing.T) {
 	col := newCollector()
 	tap := New(Config{Sink: col, MaxBodyBytes: max})
 	defer tap.Close()
-	under := &readFromCounter{h: http.Header{}}
+	under := &testutil.ReadFromCounter{H: http.Header{}}
 	h := tap.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := io.Copy(w, f); err != nil {
 			t.Error(err)
 		}
 	}))
 	h.ServeHTTP(under, httptest.NewRequest("GET", "/", nil))
-	if !under.sawFile {
+	if !under.SawFile {
 		t.Error("the file never reached the underlying ReadFrom: sendfile lost")
 	}
-	if under.readFromN != size || under.writes != 0 {
-		t.Errorf("underlying ReadFrom got %d bytes and Write %d; want %d and 0", under.readFromN, under.writes, size)
+	if under.ReadFromN != size || under.Writes != 0 {
+		t.Errorf("underlying ReadFrom got %d bytes and Write %d; want %d and 0", under.ReadFromN, under.Writes, size)
 	}
 	x := col.next(t)
 	if x.Response.Body.Size != size || len(x.Response.Body.Bytes) != max || !x.Response.Body.Truncated {
@@ -305,14 +276,14 @@ func TestReadFromPastCapReachesUnderlyingReadFrom(t *testing.T) {
 	// With no capture at all, the source goes straight through, once.
 	tap2 := New(Config{MaxBodyBytes: -1})
 	defer tap2.Close()
-	under2 := &readFromCounter{h: http.Header{}}
+	under2 := &testutil.ReadFromCounter{H: http.Header{}}
 	f.Seek(0, 0)
 	tap2.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(w, f)
 	})).ServeHTTP(under2, httptest.NewRequest("GET", "/", nil))
-	if under2.readFromCall != 1 || !under2.sawFile || under2.readFromN != size {
+	if under2.ReadFromCall != 1 || !under2.SawFile || under2.ReadFromN != size {
 		t.Errorf("no capture: %d ReadFrom calls, file seen %v, %d bytes; want 1, true, %d",
-			under2.readFromCall, under2.sawFile, under2.readFromN, size)
+			under2.ReadFromCall, under2.SawFile, under2.ReadFromN, size)
 	}
 }
 

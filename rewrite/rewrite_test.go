@@ -23,7 +23,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -1056,40 +1055,6 @@ func TestTrailers(t *testing.T) {
 	}
 }
 
-// rewReadFromCounter is a ResponseWriter that counts what reaches its
-// ReadFrom, and whether a file did, as net's sendfile would see it.
-type rewReadFromCounter struct {
-	h            http.Header
-	writes       int64
-	readFromN    int64
-	readFromCall int
-	sawFile      bool
-}
-
-func (c *rewReadFromCounter) Header() http.Header { return c.h }
-func (c *rewReadFromCounter) WriteHeader(int)     {}
-func (c *rewReadFromCounter) Write(p []byte) (int, error) {
-	c.writes += int64(len(p))
-	return len(p), nil
-}
-func (c *rewReadFromCounter) ReadFrom(src io.Reader) (int64, error) {
-	c.readFromCall++
-	r := src
-	if lr, ok := r.(*io.LimitedReader); ok {
-		r = lr.R
-	}
-	if _, ok := r.(interface {
-		io.Reader
-		Stat() (os.FileInfo, error)
-		SyscallConn() (syscall.RawConn, error)
-	}); ok {
-		c.sawFile = true
-	}
-	n, err := io.Copy(io.Discard, src)
-	c.readFromN += n
-	return n, err
-}
-
 // TestReadFrom: a body copied in with ReadFrom is buffered while it
 // fits, and past the cap the rest goes to the wrapped writer's ReadFrom
 // with the file itself, so that sendfile still works.
@@ -1123,13 +1088,13 @@ func TestReadFrom(t *testing.T) {
 			body = bytes.Clone(b.Body)
 			return nil
 		}, Config{MaxBytes: capBytes, OnFallback: rs.note})(serve(capBytes, false))
-		under := &rewReadFromCounter{h: http.Header{}}
+		under := &testutil.ReadFromCounter{H: http.Header{}}
 		h.ServeHTTP(under, httptest.NewRequest("GET", "/", nil))
 		if !bytes.Equal(body, content[:capBytes]) {
 			t.Errorf("function saw %d bytes, want the first %d of the file", len(body), capBytes)
 		}
-		if under.readFromCall != 0 || under.writes != capBytes {
-			t.Errorf("underlying: %d ReadFrom calls, %d bytes written; want 0 and %d", under.readFromCall, under.writes, capBytes)
+		if under.ReadFromCall != 0 || under.Writes != capBytes {
+			t.Errorf("underlying: %d ReadFrom calls, %d bytes written; want 0 and %d", under.ReadFromCall, under.Writes, capBytes)
 		}
 		if r := rs.get(); len(r) != 0 {
 			t.Errorf("fallbacks: got %v, want none", r)
@@ -1141,13 +1106,13 @@ func TestReadFrom(t *testing.T) {
 			t.Error("rewrite function called for a response past the cap")
 			return nil
 		}, Config{MaxBytes: capBytes, OnFallback: rs.note})(serve(size, false))
-		under := &rewReadFromCounter{h: http.Header{}}
+		under := &testutil.ReadFromCounter{H: http.Header{}}
 		h.ServeHTTP(under, httptest.NewRequest("GET", "/", nil))
-		if !under.sawFile {
+		if !under.SawFile {
 			t.Error("the file never reached the underlying ReadFrom: sendfile lost")
 		}
-		if under.writes+under.readFromN != size || under.writes > capBytes+httpx.SniffLen {
-			t.Errorf("underlying: Write %d bytes, ReadFrom %d; want %d in all, at most %d written", under.writes, under.readFromN, size, capBytes+httpx.SniffLen)
+		if under.Writes+under.ReadFromN != size || under.Writes > capBytes+httpx.SniffLen {
+			t.Errorf("underlying: Write %d bytes, ReadFrom %d; want %d in all, at most %d written", under.Writes, under.ReadFromN, size, capBytes+httpx.SniffLen)
 		}
 		if r := rs.get(); !slices.Equal(r, []FallbackReason{FallbackTooLarge}) {
 			t.Errorf("fallbacks: got %v, want [too large]", r)
@@ -1156,13 +1121,13 @@ func TestReadFrom(t *testing.T) {
 	t.Run("declared past the cap", func(t *testing.T) {
 		var rs reasons
 		h := New(noRewrite, Config{MaxBytes: capBytes, OnFallback: rs.note})(serve(size, true))
-		under := &rewReadFromCounter{h: http.Header{}}
+		under := &testutil.ReadFromCounter{H: http.Header{}}
 		h.ServeHTTP(under, httptest.NewRequest("GET", "/", nil))
 		// Like the server's own ReadFrom, the first httpx.SniffLen bytes are
 		// written (they commit the status), the rest goes to sendfile.
-		if under.readFromCall != 1 || !under.sawFile || under.readFromN+under.writes != size || under.writes != httpx.SniffLen {
+		if under.ReadFromCall != 1 || !under.SawFile || under.ReadFromN+under.Writes != size || under.Writes != httpx.SniffLen {
 			t.Errorf("underlying: %d ReadFrom calls, file %t, %d bytes, %d written; want 1, true, %d, %d",
-				under.readFromCall, under.sawFile, under.readFromN, under.writes, size-httpx.SniffLen, httpx.SniffLen)
+				under.ReadFromCall, under.SawFile, under.ReadFromN, under.Writes, size-httpx.SniffLen, httpx.SniffLen)
 		}
 		if r := rs.get(); !slices.Equal(r, []FallbackReason{FallbackTooLarge}) {
 			t.Errorf("fallbacks: got %v, want [too large]", r)
