@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"errors"
 	"crypto/tls"
 	"crypto/x509"
 	"io"
@@ -162,6 +163,23 @@ func (e *env) warnings() []string {
 		}
 	}
 	return out
+}
+
+// checkClientGone checks that the next exchange is recorded as
+// ErrClientGone with status, and that a client going away was neither
+// warned about nor logged by the server.
+func (e *env) checkClientGone(tb testing.TB, status int) {
+	tb.Helper()
+	x := e.col.next(tb)
+	if !errors.Is(x.Err, bodytap.ErrClientGone) || x.Response.Status != status {
+		tb.Errorf("recorded: status %d, Err %v; want %d, %v", x.Response.Status, x.Err, status, bodytap.ErrClientGone)
+	}
+	if w := e.warnings(); len(w) > 0 {
+		tb.Errorf("warnings logged for a client that went away: %q", w)
+	}
+	if s := e.srvLog.String(); s != "" {
+		tb.Errorf("server error log: %q", s)
+	}
 }
 
 // newUpstream starts an upstream server for h: HTTP/1.1 over TCP, or with
