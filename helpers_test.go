@@ -10,7 +10,14 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/bodytap/bodytap/internal/testutil"
 )
+
+// The package's tests know these helpers of testutil by short names.
+const raceEnabled = testutil.RaceEnabled
+
+var newServer = testutil.NewServer
 
 // collector is a Sink that keeps every exchange.
 type collector struct {
