@@ -10,15 +10,8 @@ import (
 	"time"
 
 	"github.com/bodytap/bodytap/internal/cputime"
+	"github.com/bodytap/bodytap/internal/testutil"
 )
-
-// discardWriter is the cheapest ResponseWriter there is, so that in-process
-// benchmarks measure the tap and not a recorder.
-type discardWriter struct{ h http.Header }
-
-func (d *discardWriter) Header() http.Header         { return d.h }
-func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
-func (d *discardWriter) WriteHeader(int)             {}
 
 var benchSizes = []struct {
 	name string
@@ -89,14 +82,14 @@ func BenchmarkInProcess(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/%s", size.name, m.name), func(b *testing.B) {
 				body := rewindBody{bytes.NewReader(payload)}
 				req, _ := http.NewRequest("POST", "http://example.com/api", body)
-				w := &discardWriter{h: http.Header{}}
+				w := &testutil.DiscardWriter{H: http.Header{}}
 				b.SetBytes(int64(2 * size.n))
 				b.ReportAllocs()
 				cpu := startCPU()
 				for b.Loop() {
 					body.Reset(payload)
 					req.Body = body
-					clear(w.h)
+					clear(w.H)
 					m.h.ServeHTTP(w, req)
 				}
 				cpu.report(b)
@@ -153,11 +146,11 @@ func TestAllocsAddedByTap(t *testing.T) {
 	for _, m := range modes {
 		body := rewindBody{bytes.NewReader(payload)}
 		req, _ := http.NewRequest("POST", "http://example.com/api", body)
-		w := &discardWriter{h: http.Header{}}
+		w := &testutil.DiscardWriter{H: http.Header{}}
 		allocs[m.name] = testing.AllocsPerRun(1000, func() {
 			body.Reset(payload)
 			req.Body = body
-			clear(w.h)
+			clear(w.H)
 			m.h.ServeHTTP(w, req)
 		})
 		if m.tap != nil {

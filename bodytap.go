@@ -3,7 +3,9 @@ package bodytap
 import (
 	"cmp"
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -47,6 +49,27 @@ var (
 	ErrClosed = errors.New("bodytap: tap already closed")
 )
 
+// ErrorFromText rebuilds an [Exchange.Err] from its text, as JSON Lines
+// (package jsonl), HAR files and the store keep it: text made by wrapping
+// one of the Tap's sentinel errors ([ErrClientGone], [ErrHandlerPanic],
+// [ErrAborted], [ErrHijacked]) wraps it again, so that errors.Is finds
+// it. Empty text gives nil.
+func ErrorFromText(s string) error {
+	if s == "" {
+		return nil
+	}
+	for _, sentinel := range []error{ErrClientGone, ErrHandlerPanic, ErrAborted, ErrHijacked} {
+		m := sentinel.Error()
+		if s == m {
+			return sentinel
+		}
+		if rest, ok := strings.CutPrefix(s, m+": "); ok {
+			return fmt.Errorf("%w: %s", sentinel, rest)
+		}
+	}
+	return errors.New(s)
+}
+
 // A Sink receives finished exchanges. Record is called from a single
 // delivery goroutine, one exchange at a time, never on the request path: a
 // slow sink delays other records, never a response. Once Record is called
@@ -57,6 +80,24 @@ var (
 // exchange is lost and delivery goes on with the next one.
 type Sink interface {
 	Record(x *Exchange)
+}
+
+// A BatchSink is a [Sink] that can take several exchanges at once, as a
+// store that writes each batch in one transaction. When the Tap's sink has
+// RecordBatch, the delivery goroutine calls it instead of Record with the
+// exchanges it took from the queue together, in the order they finished;
+// a batch is never empty. Under load batches grow by themselves: the
+// exchanges that finished while the sink wrote the last batch are the
+// next one.
+//
+// The slice is the Tap's and is reused after RecordBatch returns: the
+// sink must not keep it (nor change it). The exchanges belong to the
+// sink, as with Record. A RecordBatch that panics is recovered and
+// counted once in [Stats.SinkPanics]; the exchanges of the batch are lost
+// and not counted in [Stats.Delivered].
+type BatchSink interface {
+	Sink
+	RecordBatch(xs []*Exchange)
 }
 
 // SinkFunc adapts a function to a [Sink].
@@ -202,9 +243,9 @@ type Stats struct {
 	Captured   int64 // exchanges finished and handed to the queue (or dropped)
 	Skipped    int64 // exchanges not recorded because Config.Skip or a Skip rule said so
 	SampledOut int64 // exchanges not recorded because of Config.Sampling
-	Delivered  int64 // exchanges the sink's Record returned from
+	Delivered  int64 // exchanges the sink's Record (or RecordBatch) returned from
 	Dropped    int64 // exchanges dropped: queue full (count or bytes) or Tap closed
-	SinkPanics int64 // calls to Record that panicked
+	SinkPanics int64 // calls to Record (or RecordBatch) that panicked
 	Queued     int   // exchanges waiting for the sink now
 }
 

@@ -118,11 +118,11 @@ func (q *queue) take(spare []*Exchange) ([]*Exchange, bool) {
 	return batch, q.closed
 }
 
-// release notes that an exchange of weight w has been delivered.
-func (q *queue) release(w int64) {
+// release notes that n exchanges of weight w in all have been delivered.
+func (q *queue) release(w int64, n int) {
 	q.mu.Lock()
 	q.bytes -= w
-	q.inflight--
+	q.inflight -= n
 	if q.room != nil {
 		close(q.room)
 		q.room = nil
@@ -176,24 +176,74 @@ func (t *Tap) deliver() {
 			<-timer.C
 		}
 		batch, closed := q.take(spare)
-		for i, x := range batch {
-			w := weight(x)
-			t.record(x)
-			q.release(w)
-			batch[i] = nil
-		}
+		t.deliverBatch(batch)
 		spare = batch[:0]
 		if closed {
 			// A push racing with close may have landed after take.
 			batch, _ = q.take(spare)
-			for _, x := range batch {
-				w := weight(x)
-				t.record(x)
-				q.release(w)
-			}
+			t.deliverBatch(batch)
 			return
 		}
 	}
+}
+
+// deliverBatch hands batch to the sink: whole to a BatchSink, else one
+// exchange at a time. It clears batch, so that the queue's spare slice
+// keeps no exchange alive.
+func (t *Tap) deliverBatch(batch []*Exchange) {
+	if len(batch) == 0 {
+		return
+	}
+	q := t.q
+	bs, ok := t.sink.(BatchSink)
+	if !ok {
+		for i, x := range batch {
+			w := weight(x)
+			t.record(x)
+			q.release(w, 1)
+			batch[i] = nil
+		}
+		return
+	}
+	var w int64
+	for _, x := range batch {
+		w += weight(x)
+	}
+	ready := batch[:0] // those prepare did not panic on, in place
+	for _, x := range batch {
+		if t.prepareRecovering(x) {
+			ready = append(ready, x)
+		}
+	}
+	if len(ready) > 0 {
+		t.recordBatch(bs, ready)
+	}
+	clear(batch)
+	q.release(w, len(batch))
+}
+
+// prepareRecovering prepares x for the sink and reports whether it did;
+// a panic is counted as the sink's, as record counts it.
+func (t *Tap) prepareRecovering(x *Exchange) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			t.sinkPanics.Add(1)
+		}
+	}()
+	t.prepare(x)
+	return true
+}
+
+// recordBatch calls a BatchSink, isolating the delivery goroutine from its
+// panics.
+func (t *Tap) recordBatch(s BatchSink, xs []*Exchange) {
+	defer func() {
+		if recover() != nil {
+			t.sinkPanics.Add(1)
+		}
+	}()
+	s.RecordBatch(xs)
+	t.delivered.Add(int64(len(xs)))
 }
 
 // record calls the sink, isolating the delivery goroutine from its panics.

@@ -55,10 +55,10 @@
 //
 // A [Sink] is anything with a Record(*Exchange) method; [SinkFunc] adapts
 // a function. Built in: [SlogSink] logs each exchange with log/slog (and
-// [Exchange] is a slog.LogValuer), [JSONLines] writes one JSON object per
-// exchange to a writer or to a rotating file ([ReadJSONLines] reads them
-// back), [Multi] fans out and [Filter] picks per sink. Package har writes
-// HAR 1.2 files. Sinks in a Multi share each Exchange read-only; one that
+// [Exchange] is a slog.LogValuer), [Multi] fans out and [Filter] picks
+// per sink. Package jsonl writes one JSON object per exchange to a writer
+// or to a rotating file, and reads them back; package har writes HAR 1.2
+// files. Sinks in a Multi share each Exchange read-only; one that
 // must change it works on [Exchange.Clone].
 //
 // # Headers set too late

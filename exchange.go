@@ -1,6 +1,7 @@
 package bodytap
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"time"
@@ -160,3 +161,20 @@ type Body struct {
 	// spill is the part of the copy past Bytes, on disk (Config.SpillDir).
 	spill *spill.File
 }
+
+// errJSONMoved is what encoding/json reports for an Exchange: its JSON
+// form is package jsonl's, and the default struct encoding would be
+// silently different.
+var errJSONMoved = errors.New("bodytap: the JSON form of an Exchange is in package jsonl: use jsonl.Marshal and jsonl.Unmarshal")
+
+// MarshalJSON fails with an error that points to package jsonl.
+//
+// Deprecated: the JSON form of an Exchange moved to package jsonl; use
+// jsonl.Marshal. This method stays so that json.Marshal of an Exchange
+// fails loudly instead of writing a different, undocumented form.
+func (x Exchange) MarshalJSON() ([]byte, error) { return nil, errJSONMoved }
+
+// UnmarshalJSON fails with an error that points to package jsonl.
+//
+// Deprecated: use jsonl.Unmarshal.
+func (x *Exchange) UnmarshalJSON([]byte) error { return errJSONMoved }

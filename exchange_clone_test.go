@@ -1,8 +1,10 @@
 package bodytap
 
 import (
+	"encoding/json"
 	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -69,5 +71,17 @@ func TestCloneEdges(t *testing.T) {
 	}
 	if (*Exchange)(nil).Clone() != nil {
 		t.Error("Clone of nil is not nil")
+	}
+}
+
+// TestJSONPointsToJSONL: encoding/json fails on an Exchange with a message
+// naming package jsonl, instead of writing a different form silently.
+func TestJSONPointsToJSONL(t *testing.T) {
+	x := sinkExchange(t)
+	if _, err := json.Marshal(x); err == nil || !strings.Contains(err.Error(), "jsonl.Marshal") {
+		t.Errorf("json.Marshal: got %v, want an error naming jsonl.Marshal", err)
+	}
+	if err := json.Unmarshal([]byte(`{}`), new(Exchange)); err == nil || !strings.Contains(err.Error(), "jsonl") {
+		t.Errorf("json.Unmarshal: got %v, want an error naming jsonl", err)
 	}
 }

@@ -1,10 +1,23 @@
 package bodytap
 
 import (
+	"bytes"
+	"compress/gzip"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/bodytap/bodytap/internal/testutil"
 )
+
+// The package's tests know these helpers of testutil by short names.
+const raceEnabled = testutil.RaceEnabled
+
+var newServer = testutil.NewServer
 
 // collector is a Sink that keeps every exchange.
 type collector struct {
@@ -32,4 +45,77 @@ func (c *collector) next(t testing.TB) *Exchange {
 		t.Fatal("no exchange delivered within 10s")
 		return nil
 	}
+}
+
+// sinkExchange returns an exchange with every field set, as a Tap would
+// deliver it: a JSON request, a text response with an early hint and a
+// trailer.
+func sinkExchange(tb testing.TB) *Exchange {
+	tb.Helper()
+	start := time.Date(2024, 2, 20, 10, 0, 0, 123456789, time.UTC)
+	id, err := ParseID("01HQ3J5V2X0000000000000001")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	x := &Exchange{
+		ID:            id,
+		Start:         start,
+		Duration:      1500 * time.Microsecond,
+		TimeToHeaders: 900 * time.Microsecond,
+		Route:         "POST /items/{id}",
+		Request: Request{
+			Method:        "POST",
+			Proto:         "HTTP/1.1",
+			Host:          "example.com",
+			RemoteAddr:    "192.0.2.1:53412",
+			Header:        http.Header{"Content-Type": {"application/json"}, "X-Trace": {"a", "b"}},
+			ContentLength: 11,
+			Body:          Body{Bytes: []byte(`{"name":1}` + "\n"), Size: 11, EOF: true},
+		},
+		Response: Response{
+			Status:        201,
+			Header:        http.Header{"Content-Type": {"text/plain; charset=utf-8"}, "Trailer": {"X-Sum"}},
+			Trailer:       http.Header{"X-Sum": {"42"}},
+			Informational: []Informational{{Status: 103, Header: http.Header{"Link": {"</a.css>; rel=preload"}}}},
+			Body:          Body{Bytes: []byte("created <ok> & done"), Size: 19, EOF: true},
+		},
+	}
+	x.url = url.URL{Scheme: "http", Host: "example.com", Path: "/items/7", RawQuery: "q=1"}
+	x.Request.URL = &x.url
+	return x
+}
+
+// sinkRandomBytes returns n bytes that are almost surely not UTF-8.
+func sinkRandomBytes(n int, seed uint64) []byte {
+	r := rand.New(rand.NewPCG(seed, seed))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+func sinkGzip(tb testing.TB, b []byte) []byte {
+	tb.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(b)
+	if err := zw.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// lookup returns the value at a dotted path in a decoded JSON object, nil
+// if there is none.
+func lookup(m map[string]any, path string) any {
+	var v any = m
+	for _, k := range strings.Split(path, ".") {
+		o, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = o[k]
+	}
+	return v
 }

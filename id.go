@@ -63,11 +63,12 @@ func (id ID) String() string {
 
 // MarshalText implements encoding.TextMarshaler.
 func (id ID) MarshalText() ([]byte, error) {
-	return id.appendText(make([]byte, 0, 26)), nil
+	return id.AppendText(make([]byte, 0, 26))
 }
 
-// appendText appends the 26-character ULID form of id to b.
-func (id ID) appendText(b []byte) []byte {
+// AppendText implements encoding.TextAppender: it appends the
+// 26-character ULID form of id to b. It never fails.
+func (id ID) AppendText(b []byte) ([]byte, error) {
 	// 128 bits in 26 base32 digits: the first digit carries the top 3 bits.
 	var out [26]byte
 	hi := binary.BigEndian.Uint64(id[0:8])
@@ -77,7 +78,7 @@ func (id ID) appendText(b []byte) []byte {
 		lo = lo>>5 | hi<<59
 		hi >>= 5
 	}
-	return append(b, out[:]...)
+	return append(b, out[:]...), nil
 }
 
 // ErrBadID is returned when parsing text that is not a ULID.

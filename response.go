@@ -6,11 +6,11 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/textproto"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/bodytap/bodytap/internal/httpx"
 	"github.com/bodytap/bodytap/internal/wrap"
 )
 
@@ -152,7 +152,7 @@ func (c *rw) ReadFrom(src io.Reader) (int64, error) {
 	rf := c.w.(io.ReaderFrom)
 	var n int64
 	defer func() {
-		if n >= sniffLen {
+		if n >= httpx.SniffLen {
 			c.flushed = true
 		}
 		if n == 0 && !wasHead {
@@ -163,11 +163,11 @@ func (c *rw) ReadFrom(src io.Reader) (int64, error) {
 		}
 	}()
 	if room := c.resp.roomWithSpill(); room > 0 {
-		// net/http's ReadFrom copies the first sniffLen bytes, then sends
+		// net/http's ReadFrom copies the first httpx.SniffLen bytes, then sends
 		// the headers; a first pass shorter than that would move the
 		// point where they go out (and turn a chunked response into one
 		// with a Content-Length).
-		c.cr = capReader{src: src, c: &c.resp, room: max(room, sniffLen)}
+		c.cr = capReader{src: src, c: &c.resp, room: max(room, httpx.SniffLen)}
 		before := len(c.resp.buf)
 		m, err := rf.ReadFrom(&c.cr)
 		read, eof := c.cr.read, c.cr.eof
@@ -268,7 +268,7 @@ func (c *rw) finish(r *http.Request) {
 			c.sendHeader(http.StatusOK)
 		}
 		if c.canHaveTrailers(r) {
-			x.Response.Trailer = trailers(x.Response.Header, c.w.Header())
+			x.Response.Trailer = httpx.Trailers(x.Response.Header, c.w.Header())
 		}
 		if err := r.Context().Err(); err != nil && !c.ended(r) {
 			x.Err = ErrClientGone
@@ -341,10 +341,6 @@ func (c *rw) keep(r *http.Request) bool {
 	return true
 }
 
-// sniffLen is how many bytes net/http reads for content sniffing before
-// ReadFrom sends the headers.
-const sniffLen = 512
-
 // h1Buffer is the size of net/http's HTTP/1.x response buffer: a body that
 // fits in it when the handler returns gets a Content-Length, not chunks.
 const h1Buffer = 2048
@@ -378,32 +374,6 @@ func (c *rw) canHaveTrailers(r *http.Request) bool {
 		}
 	}
 	return c.flushed || c.resp.size > h1Buffer
-}
-
-// trailers returns the trailers in h that the handler set: those declared
-// in the Trailer header sent (sent) and those named with http.TrailerPrefix.
-func trailers(sent, h http.Header) http.Header {
-	var tr http.Header
-	for _, v := range sent["Trailer"] {
-		for _, k := range strings.Split(v, ",") {
-			k = textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(k))
-			if vv, ok := h[k]; ok && k != "" {
-				if tr == nil {
-					tr = http.Header{}
-				}
-				tr[k] = vv
-			}
-		}
-	}
-	for k, vv := range h {
-		if name, ok := strings.CutPrefix(k, http.TrailerPrefix); ok {
-			if tr == nil {
-				tr = http.Header{}
-			}
-			tr[textproto.CanonicalMIMEHeaderKey(name)] = vv
-		}
-	}
-	return tr
 }
 
 // capReader feeds the wrapped writer's ReadFrom the first bytes of src, up

@@ -2,13 +2,11 @@ package bodytap_test
 
 import (
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -41,57 +39,6 @@ func exampleExchange() *bodytap.Exchange {
 			Body:   bodytap.Body{Bytes: []byte("GIF89a\x01\x00"), Size: 8, EOF: true},
 		},
 	}
-}
-
-// Each exchange is one line of JSON. Text bodies go as "text", binary ones
-// as "base64"; durations are in nanoseconds.
-func ExampleJSONLines() {
-	sink := bodytap.NewJSONLines(os.Stdout)
-	sink.Record(exampleExchange())
-	sink.Close()
-	// Output:
-	// {"id":"01HQ3J5V2X0000000000000001","start":"2024-02-20T10:00:00Z","duration_ns":1500000,"time_to_headers_ns":900000,"route":"POST /greet","request":{"method":"POST","url":"http://example.com/greet","proto":"HTTP/1.1","host":"example.com","header":{"Content-Type":["text/plain"]},"content_length":6,"body":{"size":6,"text":"gopher","eof":true}},"response":{"status":200,"header":{"Content-Type":["image/gif"]},"body":{"size":8,"base64":"R0lGODlhAQA=","encoding":"base64","eof":true}}}
-}
-
-// A Tap writing JSON Lines to a file that is rotated at 10 MiB, keeping
-// five old files.
-func ExampleOpenJSONLinesFile() {
-	dir, err := os.MkdirTemp("", "bodytap")
-	if err != nil {
-		panic(err)
-	}
-	defer os.RemoveAll(dir)
-
-	sink, err := bodytap.OpenJSONLinesFile(filepath.Join(dir, "exchanges.jsonl"), 10<<20, 5)
-	if err != nil {
-		panic(err)
-	}
-	tap := bodytap.New(bodytap.Config{Sink: sink})
-	h := tap.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "hello")
-	}))
-	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
-
-	tap.Close()  // deliver what is queued
-	sink.Close() // then flush the file
-	fmt.Println(sink.Stats().Written, sink.Err())
-	// Output: 1 <nil>
-}
-
-// JSON Lines read back: each line is an Exchange again.
-func ExampleReadJSONLines() {
-	var buf strings.Builder
-	sink := bodytap.NewJSONLines(&buf)
-	sink.Record(exampleExchange())
-
-	for x, err := range bodytap.ReadJSONLines(strings.NewReader(buf.String())) {
-		if err != nil {
-			fmt.Println(err)
-			continue
-		}
-		fmt.Printf("%s %s %s → %d %q\n", x.ID, x.Request.Method, x.Request.URL, x.Response.Status, x.Response.Body.Bytes)
-	}
-	// Output: 01HQ3J5V2X0000000000000001 POST http://example.com/greet → 200 "GIF89a\x01\x00"
 }
 
 // One log record per exchange: Info for success, Warn for 4xx, Error for

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/bodytap/bodytap/internal/media"
 )
 
 // DefaultSlogBodyBytes is how many bytes of each body a log record shows
@@ -141,8 +143,8 @@ func (s *SlogSink) Record(x *Exchange) {
 // is binary. A preview shows at most DefaultSlogBodyBytes (1 KiB) of the
 // copy, cut at a character boundary and ended with "…" when cut; bytes
 // that are not UTF-8 show as U+FFFD. Binary copies are not shown (base64
-// makes long lines that no one reads in a log): use [JSONLines] to keep
-// them. Empty groups, such as the body of a GET, are left out by slog.
+// makes long lines that no one reads in a log): use package jsonl to
+// keep them. Empty groups, such as the body of a GET, are left out by slog.
 //
 // Headers are not part of LogValue; a [SlogSink] adds them when
 // [SlogOptions.Headers] is set, as groups of name=value, with the values
@@ -230,7 +232,7 @@ func appendBody(as []slog.Attr, b *Body, h http.Header, limit int) []slog.Attr {
 			cut = len(p) - n
 			p = p[:n]
 		}
-		if isTextBody(h, b, p) {
+		if media.IsTextBody(h, b.Decoded != "", p) {
 			s := strings.ToValidUTF8(string(p), "\uFFFD")
 			if cut > 0 {
 				s += "…"

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -16,40 +15,15 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bodytap/bodytap/internal/testutil"
 )
 
-// newServer starts a real server for h over HTTP/1.1 or, with h2, over
-// HTTP/2 with TLS, and returns it with a client for it.
-func newServer(t testing.TB, h http.Handler, h2 bool) (*httptest.Server, *http.Client) {
-	t.Helper()
-	s := httptest.NewUnstartedServer(h)
-	s.Config.ErrorLog = log.New(io.Discard, "", 0)
-	if h2 {
-		s.EnableHTTP2 = true
-		s.StartTLS()
-	} else {
-		s.Start()
-	}
-	t.Cleanup(s.Close)
-	c := s.Client()
-	if !h2 {
-		c = &http.Client{Transport: &http.Transport{}}
-		t.Cleanup(c.CloseIdleConnections)
-	}
-	return s, c
-}
-
-var protos = []struct {
-	name string
-	h2   bool
-}{{"HTTP/1.1", false}, {"HTTP/2", true}}
-
 func TestCaptureBasics(t *testing.T) {
-	for _, p := range protos {
-		t.Run(p.name, func(t *testing.T) {
+	for _, p := range testutil.Protos {
+		t.Run(p.Name, func(t *testing.T) {
 			col := newCollector()
 			tap := New(Config{Sink: col, MaxBodyBytes: 10})
 			defer tap.Close()
@@ -67,7 +41,7 @@ func TestCaptureBasics(t *testing.T) {
 				w.Header().Set("X-Sum", "42")
 				w.Header().Set(http.TrailerPrefix+"X-Late", "yes")
 			})
-			srv, client := newServer(t, tap.Handler(mux), p.h2)
+			srv, client := newServer(t, tap.Handler(mux), p.H2)
 			resp, err := client.Post(srv.URL+"/items/7?q=1", "text/plain", strings.NewReader("0123456789abcdef"))
 			if err != nil {
 				t.Fatal(err)
@@ -178,8 +152,8 @@ func TestBeforeHeadersAddsProcessTime(t *testing.T) {
 // TestStreamingDoesNotWait: a handler that flushes a chunk and waits until
 // the client has it must not deadlock through the tap.
 func TestStreamingDoesNotWait(t *testing.T) {
-	for _, p := range protos {
-		t.Run(p.name, func(t *testing.T) {
+	for _, p := range testutil.Protos {
+		t.Run(p.Name, func(t *testing.T) {
 			col := newCollector()
 			tap := New(Config{Sink: col})
 			defer tap.Close()
@@ -197,7 +171,7 @@ func TestStreamingDoesNotWait(t *testing.T) {
 					}
 				}
 			}))
-			srv, client := newServer(t, h, p.h2)
+			srv, client := newServer(t, h, p.H2)
 			resp, err := client.Get(srv.URL)
 			if err != nil {
 				t.Fatal(err)
@@ -267,34 +241,6 @@ func TestHijack(t *testing.T) {
 	}
 }
 
-// readFromCounter is a ResponseWriter that counts what reaches its
-// ReadFrom, as sendfile would.
-type readFromCounter struct {
-	h            http.Header
-	writes       int64
-	readFromN    int64
-	readFromCall int
-	sawFile      bool
-}
-
-func (c *readFromCounter) Header() http.Header { return c.h }
-func (c *readFromCounter) WriteHeader(int)     {}
-func (c *readFromCounter) Write(p []byte) (int, error) {
-	c.writes += int64(len(p))
-	return len(p), nil
-}
-func (c *readFromCounter) ReadFrom(src io.Reader) (int64, error) {
-	c.readFromCall++
-	// What net's sendfile looks for: an *os.File, or the wrapper io.Copy
-	// hands over when it goes through (*os.File).WriteTo.
-	if _, ok := src.(syscall.Conn); ok {
-		c.sawFile = true
-	}
-	n, err := io.Copy(io.Discard, src)
-	c.readFromN += n
-	return n, err
-}
-
 func TestReadFromPastCapReachesUnderlyingReadFrom(t *testing.T) {
 	const size, max = 1 << 20, 4 << 10
 	f, err := os.Create(filepath.Join(t.TempDir(), "blob"))
@@ -308,18 +254,18 @@ func TestReadFromPastCapReachesUnderlyingReadFrom(t *testing.T) {
 	col := newCollector()
 	tap := New(Config{Sink: col, MaxBodyBytes: max})
 	defer tap.Close()
-	under := &readFromCounter{h: http.Header{}}
+	under := &testutil.ReadFromCounter{H: http.Header{}}
 	h := tap.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := io.Copy(w, f); err != nil {
 			t.Error(err)
 		}
 	}))
 	h.ServeHTTP(under, httptest.NewRequest("GET", "/", nil))
-	if !under.sawFile {
+	if !under.SawFile {
 		t.Error("the file never reached the underlying ReadFrom: sendfile lost")
 	}
-	if under.readFromN != size || under.writes != 0 {
-		t.Errorf("underlying ReadFrom got %d bytes and Write %d; want %d and 0", under.readFromN, under.writes, size)
+	if under.ReadFromN != size || under.Writes != 0 {
+		t.Errorf("underlying ReadFrom got %d bytes and Write %d; want %d and 0", under.ReadFromN, under.Writes, size)
 	}
 	x := col.next(t)
 	if x.Response.Body.Size != size || len(x.Response.Body.Bytes) != max || !x.Response.Body.Truncated {
@@ -330,14 +276,14 @@ func TestReadFromPastCapReachesUnderlyingReadFrom(t *testing.T) {
 	// With no capture at all, the source goes straight through, once.
 	tap2 := New(Config{MaxBodyBytes: -1})
 	defer tap2.Close()
-	under2 := &readFromCounter{h: http.Header{}}
+	under2 := &testutil.ReadFromCounter{H: http.Header{}}
 	f.Seek(0, 0)
 	tap2.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(w, f)
 	})).ServeHTTP(under2, httptest.NewRequest("GET", "/", nil))
-	if under2.readFromCall != 1 || !under2.sawFile || under2.readFromN != size {
+	if under2.ReadFromCall != 1 || !under2.SawFile || under2.ReadFromN != size {
 		t.Errorf("no capture: %d ReadFrom calls, file seen %v, %d bytes; want 1, true, %d",
-			under2.readFromCall, under2.sawFile, under2.readFromN, size)
+			under2.ReadFromCall, under2.SawFile, under2.ReadFromN, size)
 	}
 }
 

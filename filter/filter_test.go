@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/internal/testutil"
 )
 
 // sample returns an exchange that the tests change case by case.
@@ -1078,7 +1079,7 @@ func TestGlobLong(t *testing.T) {
 }
 
 func TestMatchAllocs(t *testing.T) {
-	if raceEnabled {
+	if testutil.RaceEnabled {
 		t.Skip("sync.Pool drops items under the race detector")
 	}
 	x := sample()

@@ -83,9 +83,10 @@
 //
 // [New] captures up to 64 KiB of each body (Config.Tap.MaxBodyBytes) and
 // queues up to [DefaultQueueLen] exchanges or [DefaultQueueBytes] of body
-// copies for the sink; when the sink falls behind for longer than that, a
-// request waits up to [DefaultQueueWait] for room before its record is
-// dropped, so that sustained load slows down instead of losing captures
+// copies for the sink (the store takes them from this queue in batches,
+// one transaction each, and has no queue of its own); when the sink falls
+// behind for longer than that, a request waits up to [DefaultQueueWait]
+// for room before its record is dropped, so that sustained load slows down instead of losing captures
 // (drops, if any, are counted in Stats and logged by the CLI). The upstream
 // transport is [NewTransport]'s. [NewServer] makes a server with header
 // and idle timeouts but no read or write timeout, speaking HTTP/1.1, h2c

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"errors"
 	"crypto/tls"
 	"crypto/x509"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/internal/testutil"
 )
 
 // collector is a Sink that hands every exchange to the test.
@@ -163,21 +165,26 @@ func (e *env) warnings() []string {
 	return out
 }
 
+// checkClientGone checks that the next exchange is recorded as
+// ErrClientGone with status, and that a client going away was neither
+// warned about nor logged by the server.
+func (e *env) checkClientGone(tb testing.TB, status int) {
+	tb.Helper()
+	x := e.col.next(tb)
+	if !errors.Is(x.Err, bodytap.ErrClientGone) || x.Response.Status != status {
+		tb.Errorf("recorded: status %d, Err %v; want %d, %v", x.Response.Status, x.Err, status, bodytap.ErrClientGone)
+	}
+	if w := e.warnings(); len(w) > 0 {
+		tb.Errorf("warnings logged for a client that went away: %q", w)
+	}
+	if s := e.srvLog.String(); s != "" {
+		tb.Errorf("server error log: %q", s)
+	}
+}
+
 // newUpstream starts an upstream server for h: HTTP/1.1 over TCP, or with
 // tlsH2 HTTP/2 over TLS. Its error log is discarded.
-func newUpstream(tb testing.TB, h http.Handler, tlsH2 bool) *httptest.Server {
-	tb.Helper()
-	s := httptest.NewUnstartedServer(h)
-	s.Config.ErrorLog = log.New(io.Discard, "", 0)
-	if tlsH2 {
-		s.EnableHTTP2 = true
-		s.StartTLS()
-	} else {
-		s.Start()
-	}
-	tb.Cleanup(s.Close)
-	return s
-}
+var newUpstream = testutil.StartServer
 
 // get does a GET of path through the proxy and returns the response with
 // its body read.

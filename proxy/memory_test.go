@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/internal/testutil"
 )
 
 // heapPeak samples the heap in use until stop is called, and returns the
@@ -59,7 +60,7 @@ func heapPeak() (stop func() uint64) {
 func TestMemoryBounded(t *testing.T) {
 	const limit = 64 << 20
 	down, upl := int64(1<<30), int64(256<<20)
-	if testing.Short() || raceEnabled {
+	if testing.Short() || testutil.RaceEnabled {
 		down, upl = 128<<20, 64<<20
 	}
 	chunk := pattern(64<<10, 3)
@@ -133,7 +134,7 @@ func TestMemoryBounded(t *testing.T) {
 func TestSustainedLoadDropsNothing(t *testing.T) {
 	const clients, size = 32, 64 << 10
 	perClient := 38
-	if testing.Short() || raceEnabled {
+	if testing.Short() || testutil.RaceEnabled {
 		perClient = 8
 	}
 	body := pattern(size, 9)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -13,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/jsonl"
 )
 
 // TestRedactionBeforeSink sends credentials in every usual place, both
@@ -108,7 +108,7 @@ func TestRedactionBeforeSink(t *testing.T) {
 // its headers, URL, bodies and error, as text.
 func haystack(tb testing.TB, x *bodytap.Exchange) string {
 	tb.Helper()
-	j, err := json.Marshal(x)
+	j, err := jsonl.Marshal(x)
 	if err != nil {
 		tb.Fatal(err)
 	}

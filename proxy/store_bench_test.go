@@ -78,7 +78,7 @@ func benchFrontEnd(b *testing.B, variant string, up *url.URL) (string, func()) {
 			Transport: tr,
 		}
 	case "capture":
-		st, err := store.Open(filepath.Join(b.TempDir(), "bench.db"), store.Options{RecordWait: proxy.DefaultQueueWait, NoFullText: os.Getenv("NOFTS") != ""})
+		st, err := store.Open(filepath.Join(b.TempDir(), "bench.db"), store.Options{NoFullText: os.Getenv("NOFTS") != ""})
 		if err != nil {
 			b.Fatal(err)
 		}

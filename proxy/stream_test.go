@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/internal/testutil"
 )
 
 // TestServerSentEvents checks that a stream passes event by event: the
@@ -305,7 +306,7 @@ func TestFullDuplex(t *testing.T) {
 // Content-Length and chunked: the upstream gets every byte, in order.
 func TestLargeUpload(t *testing.T) {
 	size := int64(64 << 20)
-	if testing.Short() || raceEnabled {
+	if testing.Short() || testutil.RaceEnabled {
 		size = 16 << 20
 	}
 	var wantSum [32]byte
@@ -404,16 +405,7 @@ func TestClientGoneCancelsUpstream(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatal("upstream request still running 5s after the client went away")
 		}
-		x := e.col.next(t)
-		if !errors.Is(x.Err, bodytap.ErrClientGone) || x.Response.Status != 200 {
-			t.Errorf("recorded: status %d, Err %v; want 200, %v", x.Response.Status, x.Err, bodytap.ErrClientGone)
-		}
-		if w := e.warnings(); len(w) > 0 {
-			t.Errorf("warnings logged for a client that went away: %q", w)
-		}
-		if s := e.srvLog.String(); s != "" {
-			t.Errorf("server error log: %q", s)
-		}
+		e.checkClientGone(t, 200)
 	})
 }
 
@@ -447,16 +439,7 @@ func TestClientGoneBeforeResponse(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatal("upstream request not cancelled")
 		}
-		x := e.col.next(t)
-		if !errors.Is(x.Err, bodytap.ErrClientGone) || x.Response.Status != 0 {
-			t.Errorf("recorded: status %d, Err %v; want 0, %v", x.Response.Status, x.Err, bodytap.ErrClientGone)
-		}
-		if w := e.warnings(); len(w) > 0 {
-			t.Errorf("warnings logged for a client that went away: %q", w)
-		}
-		if s := e.srvLog.String(); s != "" {
-			t.Errorf("server error log: %q", s)
-		}
+		e.checkClientGone(t, 0)
 	})
 }
 

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/internal/httpx"
 	"github.com/bodytap/bodytap/internal/wrap"
 )
 
@@ -331,11 +332,11 @@ type rewriter struct {
 	snap         http.Header // hdr when the status was committed
 	snapTrailers bool        // snap has keys with http.TrailerPrefix
 	declared     int64       // Content-Length the handler declared, -1 if none
-	sniffed      bool        // a ReadFrom call read sniffLen bytes: the server would have flushed
+	sniffed      bool        // a ReadFrom call read httpx.SniffLen bytes: the server would have flushed
 	buf          []byte
 	resp         Response
 	clen         [1]string
-	inline       [inlineBytes]byte
+	inline       [1 << 10]byte // room for a small body, which then costs no allocation of its own
 }
 
 var _ wrap.Core = (*rewriter)(nil)
@@ -429,7 +430,7 @@ func (c *rewriter) fallback(reason FallbackReason) error {
 
 // flushIfSniffed flushes w if the server would have by now: its ReadFrom
 // sends the headers, without a Content-Length unless the handler set one,
-// as soon as one call has read sniffLen bytes.
+// as soon as one call has read httpx.SniffLen bytes.
 func (c *rewriter) flushIfSniffed(w http.ResponseWriter) {
 	if f, ok := w.(http.Flusher); ok && c.sniffed {
 		f.Flush()
@@ -507,7 +508,7 @@ func (c *rewriter) WriteString(s string) (int, error) {
 //
 // It follows the server's own ReadFrom: the status is committed only once
 // a first byte has arrived, and before switching to sendfile the headers
-// are sent once sniffLen bytes have.
+// are sent once httpx.SniffLen bytes have.
 func (c *rewriter) ReadFrom(src io.Reader) (int64, error) {
 	var n int64
 	var probe []byte
@@ -524,7 +525,7 @@ func (c *rewriter) ReadFrom(src io.Reader) (int64, error) {
 			m, err := src.Read(c.buf[len(c.buf):end])
 			c.buf = c.buf[:len(c.buf)+m]
 			n += int64(m)
-			c.sniffed = c.sniffed || n >= sniffLen
+			c.sniffed = c.sniffed || n >= httpx.SniffLen
 			if err == io.EOF {
 				return n, nil
 			} else if err != nil {
@@ -535,15 +536,15 @@ func (c *rewriter) ReadFrom(src io.Reader) (int64, error) {
 		// Nothing committed yet, or no room left: read what decides, and
 		// let Write decide (commit, refuse, or fall back).
 		if probe == nil {
-			probe = make([]byte, sniffLen)
+			probe = make([]byte, httpx.SniffLen)
 		}
-		m, err := io.ReadAtLeast(src, probe, max(1, sniffLen-int(n)))
+		m, err := io.ReadAtLeast(src, probe, max(1, httpx.SniffLen-int(n)))
 		if m > 0 {
 			buffering := !c.passing
 			k, werr := c.Write(probe[:m])
 			n += int64(k)
 			if buffering && !c.passing {
-				c.sniffed = c.sniffed || n >= sniffLen
+				c.sniffed = c.sniffed || n >= httpx.SniffLen
 			}
 			if werr != nil {
 				return n, werr
@@ -555,7 +556,7 @@ func (c *rewriter) ReadFrom(src io.Reader) (int64, error) {
 			return n, err
 		}
 	}
-	if f, ok := c.w.(http.Flusher); ok && n >= sniffLen && !c.sniffed {
+	if f, ok := c.w.(http.Flusher); ok && n >= httpx.SniffLen && !c.sniffed {
 		f.Flush()
 	}
 	m, err := c.w.(io.ReaderFrom).ReadFrom(src)
@@ -642,7 +643,7 @@ func (c *rewriter) rewrite(w http.ResponseWriter) {
 	// and those named with the prefix. Undeclared ones that were in the
 	// map before the status was committed go back in before the headers
 	// are sent, the others after, as the handler did.
-	resp.Trailer = trailers(c.snap, c.hdr)
+	resp.Trailer = httpx.Trailers(c.snap, c.hdr)
 	var handlerTrailers, early []string
 	for k := range resp.Trailer {
 		handlerTrailers = append(handlerTrailers, k)

@@ -9,7 +9,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -24,11 +23,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/internal/difftest"
+	"github.com/bodytap/bodytap/internal/httpx"
+	"github.com/bodytap/bodytap/internal/testutil"
 	"github.com/bodytap/bodytap/internal/wrap"
 	"github.com/bodytap/bodytap/internal/wrap/wraptest"
 )
@@ -53,46 +54,12 @@ func TestInterfaces(t *testing.T) {
 	}
 }
 
-// rewShort returns a printable excerpt of a body for failure messages.
-func rewShort(b []byte) string {
-	if len(b) > 64 {
-		return fmt.Sprintf("%q... (%d bytes)", b[:64], len(b))
-	}
-	return fmt.Sprintf("%q", b)
-}
-
-// rewReaderOnly hides every method but Read, so that io.Copy has to use the
-// writer's ReadFrom (or Write) instead of the source's WriteTo.
-type rewReaderOnly struct{ io.Reader }
-
-// rewResult is what a client saw of one response.
-type rewResult struct {
-	err     error
-	status  int
-	header  http.Header // without Date
-	clen    int64
-	te      []string
-	body    []byte
-	trailer http.Header
-	infos   []string // 1xx responses: "103 [Link values]"
-}
-
 // rewDo sends a request with method and extra headers to url and reads the
 // whole response.
-func rewDo(t testing.TB, client *http.Client, method, url string, hdr http.Header) *rewResult {
+func rewDo(t testing.TB, client *http.Client, method, url string, hdr http.Header) *difftest.Result {
 	t.Helper()
-	res := &rewResult{}
-	var mu sync.Mutex
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
-			mu.Lock()
-			res.infos = append(res.infos, fmt.Sprintf("%d %q", code, h.Values("Link")))
-			mu.Unlock()
-			return nil
-		},
-	})
 	req, err := http.NewRequestWithContext(ctx, method, url, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -100,47 +67,7 @@ func rewDo(t testing.TB, client *http.Client, method, url string, hdr http.Heade
 	for k, v := range hdr {
 		req.Header[k] = v
 	}
-	resp, err := client.Do(req)
-	if err == nil {
-		res.status = resp.StatusCode
-		res.header = resp.Header.Clone()
-		res.header.Del("Date")
-		res.clen = resp.ContentLength
-		res.te = resp.TransferEncoding
-		res.body, err = io.ReadAll(resp.Body)
-		resp.Body.Close()
-		res.trailer = rewWireTrailers(resp.Trailer)
-	}
-	res.err = err
-	mu.Lock()
-	defer mu.Unlock()
-	return res
-}
-
-// rewWireTrailers drops the trailers declared but never sent, which the
-// client lists with no value.
-func rewWireTrailers(h http.Header) http.Header {
-	t := http.Header{}
-	for k, vv := range h {
-		if len(vv) > 0 {
-			t[k] = vv
-		}
-	}
-	return t
-}
-
-func rewFmtHeader(h http.Header) string {
-	var b strings.Builder
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range h {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
-		fmt.Fprintf(&b, "%s: %q\n", k, h[k])
-	}
-	return b.String()
+	return difftest.Do(t, client, req)
 }
 
 // reasons records the fallbacks of a Rewrite.
@@ -435,8 +362,8 @@ func TestRules(t *testing.T) {
 			errIs: ErrPanic,
 		},
 	}
-	for _, p := range protos {
-		t.Run(p.name, func(t *testing.T) {
+	for _, p := range testutil.Protos {
+		t.Run(p.Name, func(t *testing.T) {
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
 					var gotErr error
@@ -454,26 +381,26 @@ func TestRules(t *testing.T) {
 						}
 					}
 					h := outerHeader(New(c.fn, cfg)(c.handler))
-					srv, client := newServer(t, h, p.h2)
+					srv, client := testutil.NewServer(t, h, p.H2)
 					method := c.method
 					if method == "" {
 						method = "GET"
 					}
 					res := rewDo(t, client, method, srv.URL, nil)
-					if res.err != nil {
-						t.Fatal(res.err)
+					if res.Err != nil {
+						t.Fatal(res.Err)
 					}
-					if res.status != c.want.status {
-						t.Errorf("status: got %d, want %d", res.status, c.want.status)
+					if res.Status != c.want.status {
+						t.Errorf("status: got %d, want %d", res.Status, c.want.status)
 					}
-					if string(res.body) != c.want.body {
-						t.Errorf("body: got %q, want %q", res.body, c.want.body)
+					if string(res.Body) != c.want.body {
+						t.Errorf("body: got %q, want %q", res.Body, c.want.body)
 					}
-					if c.want.clen != -2 && res.clen != c.want.clen {
-						t.Errorf("ContentLength: got %d, want %d", res.clen, c.want.clen)
+					if c.want.clen != -2 && res.CLen != c.want.clen {
+						t.Errorf("ContentLength: got %d, want %d", res.CLen, c.want.clen)
 					}
 					for k, v := range c.want.header {
-						if got := res.header.Get(k); got != v {
+						if got := res.Header.Get(k); got != v {
 							t.Errorf("header %s: got %q, want %q", k, got, v)
 						}
 					}
@@ -674,7 +601,7 @@ func TestDecode(t *testing.T) {
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
 			if got.body != c.seen.body || got.decoded != c.seen.decoded {
-				t.Errorf("function saw body %s, Decoded %t; want %s, %t", rewShort([]byte(got.body)), got.decoded, rewShort([]byte(c.seen.body)), c.seen.decoded)
+				t.Errorf("function saw body %s, Decoded %t; want %s, %t", difftest.Excerpt([]byte(got.body)), got.decoded, difftest.Excerpt([]byte(c.seen.body)), c.seen.decoded)
 			}
 			if (got.decodeErr == nil) != (c.seen.decodeErr == nil) || (c.seen.decodeErr != nil && !errors.Is(got.decodeErr, c.seen.decodeErr)) {
 				t.Errorf("DecodeErr: got %v, want %v", got.decodeErr, c.seen.decodeErr)
@@ -796,9 +723,9 @@ func TestWithCompression(t *testing.T) {
 		{"rewrite outside compressor", func(rw func(http.Handler) http.Handler, h http.Handler) http.Handler { return rw(gzipMiddleware(h)) }},
 		{"compressor outside rewrite", func(rw func(http.Handler) http.Handler, h http.Handler) http.Handler { return gzipMiddleware(rw(h)) }},
 	}
-	for _, p := range protos {
+	for _, p := range testutil.Protos {
 		for _, o := range orders {
-			t.Run(p.name+"/"+o.name, func(t *testing.T) {
+			t.Run(p.Name+"/"+o.name, func(t *testing.T) {
 				var rs reasons
 				rw := New(addField, Config{DecodeBodies: true, OnFallback: rs.note})
 				mux := http.NewServeMux()
@@ -821,19 +748,19 @@ func TestWithCompression(t *testing.T) {
 						}
 					}
 				})
-				srv, client := newServer(t, o.wrap(rw, mux), p.h2)
+				srv, client := testutil.NewServer(t, o.wrap(rw, mux), p.H2)
 				res := rewDo(t, client, "GET", srv.URL+"/json", http.Header{"Accept-Encoding": {"gzip"}})
-				if res.err != nil {
-					t.Fatal(res.err)
+				if res.Err != nil {
+					t.Fatal(res.Err)
 				}
-				if ce := res.header.Get("Content-Encoding"); ce != "gzip" {
+				if ce := res.Header.Get("Content-Encoding"); ce != "gzip" {
 					t.Fatalf("Content-Encoding: got %q, want gzip", ce)
 				}
-				if got := gunzip(t, res.body); got != want {
-					t.Errorf("body: got %s, want %s", rewShort([]byte(got)), rewShort([]byte(want)))
+				if got := gunzip(t, res.Body); got != want {
+					t.Errorf("body: got %s, want %s", difftest.Excerpt([]byte(got)), difftest.Excerpt([]byte(want)))
 				}
-				if res.clen >= 0 && res.clen != int64(len(res.body)) {
-					t.Errorf("ContentLength %d, body %d bytes", res.clen, len(res.body))
+				if res.CLen >= 0 && res.CLen != int64(len(res.Body)) {
+					t.Errorf("ContentLength %d, body %d bytes", res.CLen, len(res.Body))
 				}
 
 				// Streamed: each chunk reaches the client, compressed.
@@ -871,8 +798,8 @@ func TestWithCompression(t *testing.T) {
 // TestEarlyHints: a 103 reaches the client at once, while the final
 // response is still being buffered.
 func TestEarlyHints(t *testing.T) {
-	for _, p := range protos {
-		t.Run(p.name, func(t *testing.T) {
+	for _, p := range testutil.Protos {
+		t.Run(p.Name, func(t *testing.T) {
 			hinted := make(chan struct{})
 			h := New(func(r *http.Request, b *Response) error {
 				b.Body = append(b.Body, '!')
@@ -887,7 +814,7 @@ func TestEarlyHints(t *testing.T) {
 				}
 				io.WriteString(w, "page")
 			}))
-			srv, client := newServer(t, h, p.h2)
+			srv, client := testutil.NewServer(t, h, p.H2)
 			ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
 				Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
 					if code == 103 {
@@ -924,9 +851,9 @@ func TestStreams(t *testing.T) {
 		{"ndjson", "application/x-ndjson", true, FallbackStreaming},
 		{"flush", "text/plain", true, FallbackFlush},
 	}
-	for _, p := range protos {
+	for _, p := range testutil.Protos {
 		for _, c := range cases {
-			t.Run(p.name+"/"+c.name, func(t *testing.T) {
+			t.Run(p.Name+"/"+c.name, func(t *testing.T) {
 				var rs reasons
 				called := false
 				got := make(chan struct{})
@@ -946,7 +873,7 @@ func TestStreams(t *testing.T) {
 						}
 					}
 				}))
-				srv, client := newServer(t, h, p.h2)
+				srv, client := testutil.NewServer(t, h, p.H2)
 				resp, err := client.Get(srv.URL)
 				if err != nil {
 					t.Fatal(err)
@@ -1034,31 +961,31 @@ func TestHandlerPanic(t *testing.T) {
 			panic(p)
 		})
 	}
-	for _, pr := range protos {
-		t.Run(pr.name, func(t *testing.T) {
+	for _, pr := range testutil.Protos {
+		t.Run(pr.Name, func(t *testing.T) {
 			called := false
 			rw := New(func(*http.Request, *Response) error { called = true; return nil }, Config{})
 
 			// Behind a recovering middleware: its 500, clean.
-			srv, client := newServer(t, outerHeader(recoverer(rw(handler("boom")))), pr.h2)
+			srv, client := testutil.NewServer(t, outerHeader(recoverer(rw(handler("boom")))), pr.H2)
 			res := rewDo(t, client, "GET", srv.URL, nil)
-			if res.err != nil {
-				t.Fatal(res.err)
+			if res.Err != nil {
+				t.Fatal(res.Err)
 			}
-			if res.status != 500 || string(res.body) != "recovered\n" {
-				t.Errorf("got %d %q, want 500 %q", res.status, res.body, "recovered\n")
+			if res.Status != 500 || string(res.Body) != "recovered\n" {
+				t.Errorf("got %d %q, want 500 %q", res.Status, res.Body, "recovered\n")
 			}
-			if res.header.Get("Set-Cookie") != "" || res.header.Get("X-Outer") != "kept" {
-				t.Errorf("headers: got %q", rewFmtHeader(res.header))
+			if res.Header.Get("Set-Cookie") != "" || res.Header.Get("X-Outer") != "kept" {
+				t.Errorf("headers: got %q", difftest.FmtHeader(res.Header))
 			}
 
 			// Straight to the server: the response breaks, and nothing of it
 			// arrives.
 			for _, p := range []any{"boom", http.ErrAbortHandler} {
-				srv, client := newServer(t, rw(handler(p)), pr.h2)
+				srv, client := testutil.NewServer(t, rw(handler(p)), pr.H2)
 				res := rewDo(t, client, "GET", srv.URL, nil)
-				if res.err == nil || bytes.Contains(res.body, []byte("PARTIAL")) {
-					t.Errorf("panic %v: got %d %q, %v; want a broken response", p, res.status, res.body, res.err)
+				if res.Err == nil || bytes.Contains(res.Body, []byte("PARTIAL")) {
+					t.Errorf("panic %v: got %d %q, %v; want a broken response", p, res.Status, res.Body, res.Err)
 				}
 			}
 			if called {
@@ -1093,8 +1020,8 @@ func TestFuncAbort(t *testing.T) {
 // TestTrailers: trailers the handler sets, declared or not, reach
 // the client after a rewrite, and the function can change and add some.
 func TestTrailers(t *testing.T) {
-	for _, p := range protos {
-		t.Run(p.name, func(t *testing.T) {
+	for _, p := range testutil.Protos {
+		t.Run(p.Name, func(t *testing.T) {
 			var seen http.Header
 			h := New(func(r *http.Request, b *Response) error {
 				seen = b.Trailer.Clone()
@@ -1109,57 +1036,23 @@ func TestTrailers(t *testing.T) {
 				w.Header().Set("X-Sum", "42")
 				w.Header().Set(http.TrailerPrefix+"X-Late", "yes")
 			}))
-			srv, client := newServer(t, h, p.h2)
+			srv, client := testutil.NewServer(t, h, p.H2)
 			res := rewDo(t, client, "GET", srv.URL, nil)
-			if res.err != nil {
-				t.Fatal(res.err)
+			if res.Err != nil {
+				t.Fatal(res.Err)
 			}
-			if string(res.body) != "HELLO" {
-				t.Errorf("body: got %q, want %q", res.body, "HELLO")
+			if string(res.Body) != "HELLO" {
+				t.Errorf("body: got %q, want %q", res.Body, "HELLO")
 			}
-			if want := (http.Header{"X-Sum": {"42"}, "X-Late": {"yes"}}); rewFmtHeader(seen) != rewFmtHeader(want) {
-				t.Errorf("function saw trailers %q, want %q", rewFmtHeader(seen), rewFmtHeader(want))
+			if want := (http.Header{"X-Sum": {"42"}, "X-Late": {"yes"}}); difftest.FmtHeader(seen) != difftest.FmtHeader(want) {
+				t.Errorf("function saw trailers %q, want %q", difftest.FmtHeader(seen), difftest.FmtHeader(want))
 			}
 			want := http.Header{"X-Sum": {"rewritten"}, "X-Late": {"yes"}, "X-Added": {"by fn"}}
-			if rewFmtHeader(res.trailer) != rewFmtHeader(want) {
-				t.Errorf("trailers: got %q, want %q", rewFmtHeader(res.trailer), rewFmtHeader(want))
+			if a, b := difftest.FmtHeader(difftest.WireTrailers(res.Trailer)), difftest.FmtHeader(want); a != b {
+				t.Errorf("trailers: got %q, want %q", a, b)
 			}
 		})
 	}
-}
-
-// rewReadFromCounter is a ResponseWriter that counts what reaches its
-// ReadFrom, and whether a file did, as net's sendfile would see it.
-type rewReadFromCounter struct {
-	h            http.Header
-	writes       int64
-	readFromN    int64
-	readFromCall int
-	sawFile      bool
-}
-
-func (c *rewReadFromCounter) Header() http.Header { return c.h }
-func (c *rewReadFromCounter) WriteHeader(int)     {}
-func (c *rewReadFromCounter) Write(p []byte) (int, error) {
-	c.writes += int64(len(p))
-	return len(p), nil
-}
-func (c *rewReadFromCounter) ReadFrom(src io.Reader) (int64, error) {
-	c.readFromCall++
-	r := src
-	if lr, ok := r.(*io.LimitedReader); ok {
-		r = lr.R
-	}
-	if _, ok := r.(interface {
-		io.Reader
-		Stat() (os.FileInfo, error)
-		SyscallConn() (syscall.RawConn, error)
-	}); ok {
-		c.sawFile = true
-	}
-	n, err := io.Copy(io.Discard, src)
-	c.readFromN += n
-	return n, err
 }
 
 // TestReadFrom: a body copied in with ReadFrom is buffered while it
@@ -1195,13 +1088,13 @@ func TestReadFrom(t *testing.T) {
 			body = bytes.Clone(b.Body)
 			return nil
 		}, Config{MaxBytes: capBytes, OnFallback: rs.note})(serve(capBytes, false))
-		under := &rewReadFromCounter{h: http.Header{}}
+		under := &testutil.ReadFromCounter{H: http.Header{}}
 		h.ServeHTTP(under, httptest.NewRequest("GET", "/", nil))
 		if !bytes.Equal(body, content[:capBytes]) {
 			t.Errorf("function saw %d bytes, want the first %d of the file", len(body), capBytes)
 		}
-		if under.readFromCall != 0 || under.writes != capBytes {
-			t.Errorf("underlying: %d ReadFrom calls, %d bytes written; want 0 and %d", under.readFromCall, under.writes, capBytes)
+		if under.ReadFromCall != 0 || under.Writes != capBytes {
+			t.Errorf("underlying: %d ReadFrom calls, %d bytes written; want 0 and %d", under.ReadFromCall, under.Writes, capBytes)
 		}
 		if r := rs.get(); len(r) != 0 {
 			t.Errorf("fallbacks: got %v, want none", r)
@@ -1213,13 +1106,13 @@ func TestReadFrom(t *testing.T) {
 			t.Error("rewrite function called for a response past the cap")
 			return nil
 		}, Config{MaxBytes: capBytes, OnFallback: rs.note})(serve(size, false))
-		under := &rewReadFromCounter{h: http.Header{}}
+		under := &testutil.ReadFromCounter{H: http.Header{}}
 		h.ServeHTTP(under, httptest.NewRequest("GET", "/", nil))
-		if !under.sawFile {
+		if !under.SawFile {
 			t.Error("the file never reached the underlying ReadFrom: sendfile lost")
 		}
-		if under.writes+under.readFromN != size || under.writes > capBytes+sniffLen {
-			t.Errorf("underlying: Write %d bytes, ReadFrom %d; want %d in all, at most %d written", under.writes, under.readFromN, size, capBytes+sniffLen)
+		if under.Writes+under.ReadFromN != size || under.Writes > capBytes+httpx.SniffLen {
+			t.Errorf("underlying: Write %d bytes, ReadFrom %d; want %d in all, at most %d written", under.Writes, under.ReadFromN, size, capBytes+httpx.SniffLen)
 		}
 		if r := rs.get(); !slices.Equal(r, []FallbackReason{FallbackTooLarge}) {
 			t.Errorf("fallbacks: got %v, want [too large]", r)
@@ -1228,13 +1121,13 @@ func TestReadFrom(t *testing.T) {
 	t.Run("declared past the cap", func(t *testing.T) {
 		var rs reasons
 		h := New(noRewrite, Config{MaxBytes: capBytes, OnFallback: rs.note})(serve(size, true))
-		under := &rewReadFromCounter{h: http.Header{}}
+		under := &testutil.ReadFromCounter{H: http.Header{}}
 		h.ServeHTTP(under, httptest.NewRequest("GET", "/", nil))
-		// Like the server's own ReadFrom, the first sniffLen bytes are
+		// Like the server's own ReadFrom, the first httpx.SniffLen bytes are
 		// written (they commit the status), the rest goes to sendfile.
-		if under.readFromCall != 1 || !under.sawFile || under.readFromN+under.writes != size || under.writes != sniffLen {
+		if under.ReadFromCall != 1 || !under.SawFile || under.ReadFromN+under.Writes != size || under.Writes != httpx.SniffLen {
 			t.Errorf("underlying: %d ReadFrom calls, file %t, %d bytes, %d written; want 1, true, %d, %d",
-				under.readFromCall, under.sawFile, under.readFromN, under.writes, size-sniffLen, sniffLen)
+				under.ReadFromCall, under.SawFile, under.ReadFromN, under.Writes, size-httpx.SniffLen, httpx.SniffLen)
 		}
 		if r := rs.get(); !slices.Equal(r, []FallbackReason{FallbackTooLarge}) {
 			t.Errorf("fallbacks: got %v, want [too large]", r)
@@ -1290,7 +1183,7 @@ func TestHijack(t *testing.T) {
 			})
 			var rs reasons
 			raw := func(h http.Handler) string {
-				srv, _ := newServer(t, h, false)
+				srv, _ := testutil.NewServer(t, h, false)
 				conn, err := net.Dial("tcp", srv.Listener.Addr().String())
 				if err != nil {
 					t.Fatal(err)
@@ -1354,10 +1247,10 @@ func TestWithTap(t *testing.T) {
 			got := make(chan *bodytap.Exchange, 1)
 			tap := bodytap.New(bodytap.Config{Sink: bodytap.SinkFunc(func(x *bodytap.Exchange) { got <- x })})
 			defer tap.Close()
-			srv, client := newServer(t, c.wrap(tap), false)
+			srv, client := testutil.NewServer(t, c.wrap(tap), false)
 			res := rewDo(t, client, "GET", srv.URL, nil)
-			if string(res.body) != "QUIET" {
-				t.Errorf("client got %q, want %q", res.body, "QUIET")
+			if string(res.Body) != "QUIET" {
+				t.Errorf("client got %q, want %q", res.Body, "QUIET")
 			}
 			select {
 			case x := <-got:
@@ -1385,92 +1278,12 @@ func TestSkip(t *testing.T) {
 	}
 }
 
-// controllerResult is what http.ResponseController's deadline and full
-// duplex methods returned in a handler, and whether a write after a write
-// deadline in the past failed.
-type controllerResult struct {
-	readDeadline, writeDeadline, fullDuplex string
-	writeFailed                             bool
-}
-
-func errString(err error) string {
-	switch {
-	case err == nil:
-		return "nil"
-	case errors.Is(err, http.ErrNotSupported):
-		return "ErrNotSupported"
-	}
-	return err.Error()
-}
-
-// controllerHandler uses http.NewResponseController on its writer and
-// sends what it saw on ch. Its first write is buffered; the Flush after it
-// makes the rewrite fall back.
-func controllerHandler(ch chan<- controllerResult) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rc := http.NewResponseController(w)
-		var res controllerResult
-		res.readDeadline = errString(rc.SetReadDeadline(time.Now().Add(time.Minute)))
-		res.writeDeadline = errString(rc.SetWriteDeadline(time.Now().Add(time.Minute)))
-		res.fullDuplex = errString(rc.EnableFullDuplex())
-		rc.SetWriteDeadline(time.Now().Add(-time.Second))
-		chunk := make([]byte, 64<<10)
-		for range 64 {
-			if _, err := w.Write(chunk); err != nil {
-				res.writeFailed = true
-				break
-			}
-			if err := rc.Flush(); err != nil {
-				res.writeFailed = true
-				break
-			}
-		}
-		ch <- res
-	})
-}
-
-// runController serves one request with h on a real loopback server and
-// returns what the handler saw.
-func runController(t *testing.T, h http.Handler, ch <-chan controllerResult, h2 bool) controllerResult {
-	t.Helper()
-	srv, client := newServer(t, h, h2)
-	resp, err := client.Get(srv.URL)
-	if err == nil {
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-	}
-	select {
-	case res := <-ch:
-		return res
-	case <-time.After(10 * time.Second):
-		t.Fatal("handler did not finish within 10s")
-		return controllerResult{}
-	}
-}
-
 // TestResponseController: SetReadDeadline, SetWriteDeadline and
 // EnableFullDuplex reach the server's writer through Unwrap, with the
 // results they have without the middleware, over HTTP/1.1 and HTTP/2.
 func TestResponseController(t *testing.T) {
-	for _, p := range protos {
-		t.Run(p.name, func(t *testing.T) {
-			ch := make(chan controllerResult, 1)
-			bare := runController(t, controllerHandler(ch), ch, p.h2)
-			got := runController(t, New(noRewrite, Config{})(controllerHandler(ch)), ch, p.h2)
-			if got != bare {
-				t.Errorf("through the rewrite: got %+v, want %+v as without it", got, bare)
-			}
-			if got.readDeadline != "nil" || got.writeDeadline != "nil" {
-				t.Errorf("deadlines: got %+v, want nil errors", got)
-			}
-			if !got.writeFailed {
-				t.Error("writes went on after a write deadline in the past")
-			}
-			if !p.h2 && got.fullDuplex != "nil" {
-				t.Errorf("EnableFullDuplex on HTTP/1.1: got %s, want nil", got.fullDuplex)
-			}
-			t.Logf("%+v", got)
-		})
+	for _, p := range testutil.Protos {
+		t.Run(p.Name, func(t *testing.T) { testutil.CheckController(t, New(noRewrite, Config{}), p.H2) })
 	}
 }
 
@@ -1491,10 +1304,10 @@ func TestResponseControllerBuffered(t *testing.T) {
 		}
 		io.WriteString(w, "buffered")
 	}))
-	srv, client := newServer(t, h, false)
+	srv, client := testutil.NewServer(t, h, false)
 	res := rewDo(t, client, "GET", srv.URL, nil)
-	if string(res.body) != "buffered and rewritten" {
-		t.Errorf("got %q, %v", res.body, res.err)
+	if string(res.Body) != "buffered and rewritten" {
+		t.Errorf("got %q, %v", res.Body, res.Err)
 	}
 }
 
@@ -1627,7 +1440,7 @@ func (s *rewScript) handler(t testing.TB, file string, results *[]string, done c
 				n, err := io.WriteString(w, nextString(o.n))
 				note(i, int64(n), err)
 			case "copy":
-				n, err := io.Copy(w, rewReaderOnly{bytes.NewReader(next(o.n))})
+				n, err := io.Copy(w, difftest.OnlyReader{Reader: bytes.NewReader(next(o.n))})
 				note(i, n, err)
 			case "file":
 				f, err := os.Open(file)
@@ -1744,41 +1557,16 @@ func genRewScript(r *rand.Rand, seed uint64) rewScript {
 	return s
 }
 
-// rewDiffServer plays scripts: the handler of each request is found by
-// the X-Script header.
-type rewDiffServer struct {
-	srv      *httptest.Server
-	client   *http.Client
-	h2       bool
-	handlers sync.Map
-	ids      sync.Mutex
-	next     int
+// runRew plays h on d for s and returns what the client saw.
+func runRew(t testing.TB, d *difftest.Server, s *rewScript, h http.Handler) *difftest.Result {
+	id, unregister := d.Register(h)
+	defer unregister()
+	client, release := d.Client()
+	defer release()
+	return rewDo(t, client, s.method, d.Srv.URL, http.Header{difftest.ScriptHeader: {id}})
 }
 
-func newRewDiffServer(t testing.TB, h2 bool) *rewDiffServer {
-	d := &rewDiffServer{h2: h2}
-	srv, client := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h, _ := d.handlers.Load(r.Header.Get("X-Script"))
-		h.(http.Handler).ServeHTTP(w, r)
-	}), h2)
-	d.srv, d.client = srv, client
-	if !h2 {
-		client.Transport.(*http.Transport).DisableCompression = true
-	}
-	return d
-}
-
-func (d *rewDiffServer) run(t testing.TB, s *rewScript, h http.Handler) *rewResult {
-	d.ids.Lock()
-	d.next++
-	id := strconv.Itoa(d.next)
-	d.ids.Unlock()
-	d.handlers.Store(id, h)
-	defer d.handlers.Delete(id)
-	return rewDo(t, d.client, s.method, d.srv.URL, http.Header{"X-Script": {id}})
-}
-
-func testRewScript(t *testing.T, d *rewDiffServer, s *rewScript, file string) {
+func testRewScript(t *testing.T, d *difftest.Server, s *rewScript, file string) {
 	defer func() {
 		if t.Failed() {
 			t.Logf("script:\n%s", s)
@@ -1793,7 +1581,7 @@ func testRewScript(t *testing.T, d *rewDiffServer, s *rewScript, file string) {
 		}
 	}
 	done := make(chan struct{})
-	want := d.run(t, s, s.handler(t, file, &bareResults, done))
+	want := runRew(t, d, s, s.handler(t, file, &bareResults, done))
 	wait(done)
 
 	var rs reasons
@@ -1805,7 +1593,7 @@ func testRewScript(t *testing.T, d *rewDiffServer, s *rewScript, file string) {
 		return nil
 	}
 	done = make(chan struct{})
-	got := d.run(t, s, New(fn, Config{MaxBytes: s.max, OnFallback: rs.note})(s.handler(t, file, &results, done)))
+	got := runRew(t, d, s, New(fn, Config{MaxBytes: s.max, OnFallback: rs.note})(s.handler(t, file, &results, done)))
 	wait(done)
 	fellBack := len(rs.get()) > 0
 	if s.want != nil && !slices.Equal(rs.get(), s.want) {
@@ -1817,50 +1605,50 @@ func testRewScript(t *testing.T, d *rewDiffServer, s *rewScript, file string) {
 	// Over HTTP/2 the server fails a HEAD handler's writes past its 4 KiB
 	// buffer (a short write once the headers have ended the stream); while
 	// a HEAD response is buffered they succeed.
-	h2Head := d.h2 && s.method == "HEAD"
+	h2Head := d.H2 && s.method == "HEAD"
 	if a, b := strings.Join(results, "\n"), strings.Join(bareResults, "\n"); a != b && !h2Head {
 		t.Errorf("results of the handler's writes:\ngot  %q\nwant %q", a, b)
 	}
-	if (got.err == nil) != (want.err == nil) {
-		t.Fatalf("client error: got %v, want %v", got.err, want.err)
+	if (got.Err == nil) != (want.Err == nil) {
+		t.Fatalf("client error: got %v, want %v", got.Err, want.Err)
 	}
-	if got.err != nil {
+	if got.Err != nil {
 		return
 	}
-	if a, b := strings.Join(got.infos, "\n"), strings.Join(want.infos, "\n"); a != b {
+	if a, b := difftest.FmtInfos(got.Infos), difftest.FmtInfos(want.Infos); a != b {
 		t.Errorf("1xx: got %q, want %q", a, b)
 	}
-	if got.status != want.status {
-		t.Errorf("status: got %d, want %d", got.status, want.status)
+	if got.Status != want.Status {
+		t.Errorf("status: got %d, want %d", got.Status, want.Status)
 	}
-	gh, wh := got.header.Clone(), want.header.Clone()
+	gh, wh := got.Header.Clone(), want.Header.Clone()
+	gh.Del("Date")
+	wh.Del("Date")
 	if !fellBack {
 		// Response: a Content-Length is allowed where the server chunked,
 		// and must then be right.
-		if cl := gh.Get("Content-Length"); cl != "" && s.method != "HEAD" && cl != strconv.Itoa(len(got.body)) {
-			t.Errorf("Content-Length %s for a %d-byte body", cl, len(got.body))
+		if cl := gh.Get("Content-Length"); cl != "" && s.method != "HEAD" && cl != strconv.Itoa(len(got.Body)) {
+			t.Errorf("Content-Length %s for a %d-byte body", cl, len(got.Body))
 		}
-		if fnCalled && s.method != "HEAD" && !bytes.Equal(fnBody, got.body) && got.status != 204 && got.status != 304 {
-			t.Errorf("function saw body %s, client got %s", rewShort(fnBody), rewShort(got.body))
+		if fnCalled && s.method != "HEAD" && !bytes.Equal(fnBody, got.Body) && got.Status != 204 && got.Status != 304 {
+			t.Errorf("function saw body %s, client got %s", difftest.Excerpt(fnBody), difftest.Excerpt(got.Body))
 		}
 		if wh.Get("Content-Length") == "" {
 			gh.Del("Content-Length")
 		}
-	} else if got.clen != want.clen || !slices.Equal(got.te, want.te) {
-		t.Errorf("framing: got ContentLength %d %q, want %d %q", got.clen, got.te, want.clen, want.te)
+	} else if got.CLen != want.CLen || !slices.Equal(got.TE, want.TE) {
+		t.Errorf("framing: got ContentLength %d %q, want %d %q", got.CLen, got.TE, want.CLen, want.TE)
 	}
-	if a, b := rewFmtHeader(gh), rewFmtHeader(wh); a != b {
+	if a, b := difftest.FmtHeader(gh), difftest.FmtHeader(wh); a != b {
 		t.Errorf("header:\ngot  %s\nwant %s", a, b)
 	}
-	if !bytes.Equal(got.body, want.body) {
-		t.Errorf("body: got %s, want %s", rewShort(got.body), rewShort(want.body))
+	if !bytes.Equal(got.Body, want.Body) {
+		t.Errorf("body: got %s, want %s", difftest.Excerpt(got.Body), difftest.Excerpt(want.Body))
 	}
-	if a, b := rewFmtHeader(got.trailer), rewFmtHeader(want.trailer); a != b {
+	if a, b := difftest.FmtHeader(difftest.WireTrailers(got.Trailer)), difftest.FmtHeader(difftest.WireTrailers(want.Trailer)); a != b {
 		t.Errorf("trailer: got %q, want %q", a, b)
 	}
 }
-
-var rewDiffN = flag.Int("rew.n", 0, "random scripts per protocol in TestDifferential (0: the default)")
 
 // TestDifferential plays the hand-written scripts and random ones
 // over HTTP/1.1 and HTTP/2, with and without Rewrite.
@@ -1869,16 +1657,9 @@ func TestDifferential(t *testing.T) {
 	if err := os.WriteFile(file, rewContent, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	n := 80
-	switch {
-	case *rewDiffN > 0:
-		n = *rewDiffN
-	case testing.Short() || raceEnabled:
-		n = 40
-	}
-	for _, p := range protos {
-		t.Run(p.name, func(t *testing.T) {
-			d := newRewDiffServer(t, p.h2)
+	for _, p := range testutil.Protos {
+		t.Run(p.Name, func(t *testing.T) {
+			d := difftest.NewServer(t, p.H2)
 			for i := range rewScripts {
 				s := rewScripts[i]
 				if s.method == "" {
@@ -1889,7 +1670,7 @@ func TestDifferential(t *testing.T) {
 					testRewScript(t, d, &s, file)
 				})
 			}
-			for seed := uint64(1); seed <= uint64(n); seed++ {
+			for _, seed := range difftest.Seeds(80, 40, 40) {
 				s := genRewScript(rand.New(rand.NewPCG(seed, 0x7265777269746521)), seed)
 				t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 					t.Parallel()
@@ -1957,18 +1738,18 @@ func BenchmarkRewrite(b *testing.B) {
 	for _, m := range rewBenchModes() {
 		b.Run("1KiB-JSON/"+m.name, func(b *testing.B) {
 			req, _ := http.NewRequest("GET", "http://example.com/api", nil)
-			w := &discardWriter{h: http.Header{}}
+			w := &testutil.DiscardWriter{H: http.Header{}}
 			b.SetBytes(int64(len(rewJSON1K)))
 			b.ReportAllocs()
 			for b.Loop() {
-				clear(w.h)
+				clear(w.H)
 				m.h.ServeHTTP(w, req)
 			}
 		})
 	}
 	for _, m := range rewBenchModes() {
 		b.Run("1KiB-JSON-loopback/"+m.name, func(b *testing.B) {
-			srv, client := newServer(b, m.h, false)
+			srv, client := testutil.NewServer(b, m.h, false)
 			b.SetBytes(int64(len(rewJSON1K)))
 			b.ReportAllocs()
 			for b.Loop() {
@@ -1987,15 +1768,15 @@ func BenchmarkRewrite(b *testing.B) {
 // a Rewrite that changes nothing costs at most 6 allocations more than
 // without it.
 func TestAllocs(t *testing.T) {
-	if raceEnabled {
+	if testutil.RaceEnabled {
 		t.Skip("race build: allocation counts differ")
 	}
 	allocs := map[string]float64{}
 	for _, m := range rewBenchModes() {
 		req, _ := http.NewRequest("GET", "http://example.com/api", nil)
-		w := &discardWriter{h: http.Header{}}
+		w := &testutil.DiscardWriter{H: http.Header{}}
 		allocs[m.name] = testing.AllocsPerRun(1000, func() {
-			clear(w.h)
+			clear(w.H)
 			m.h.ServeHTTP(w, req)
 		})
 	}

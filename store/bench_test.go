@@ -66,26 +66,23 @@ func templates(n, bodySize int) []*bodytap.Exchange {
 	return xs
 }
 
-// ingest records n exchanges made from tmpl as fast as the store takes
-// them without dropping any, and waits until they are committed.
+// ingestBatch is how many exchanges ingest hands the store at once, as a
+// Tap's delivery goroutine does under load.
+const ingestBatch = 256
+
+// ingest records n exchanges made from tmpl, in batches, as fast as the
+// store commits them.
 func ingest(tb testing.TB, s *Store, tmpl []*bodytap.Exchange, n int, t0 time.Time) {
+	batch := make([]*bodytap.Exchange, 0, ingestBatch)
 	for i := range n {
 		x := *tmpl[i%len(tmpl)]
 		x.Start = t0.Add(time.Duration(i) * 50 * time.Microsecond)
 		x.ID = bodytap.NewID(x.Start)
-		for {
-			s.mu.Lock()
-			full := s.queued > s.opts.QueueBytes/2
-			s.mu.Unlock()
-			if !full {
-				break
-			}
-			time.Sleep(time.Millisecond)
+		batch = append(batch, &x)
+		if len(batch) == ingestBatch || i == n-1 {
+			s.RecordBatch(batch)
+			batch = batch[:0]
 		}
-		s.Record(&x)
-	}
-	if err := s.Flush(context.Background()); err != nil {
-		tb.Fatal(err)
 	}
 	if st := s.Stats(); st.Dropped != 0 || st.Errors != 0 {
 		tb.Fatalf("stats: %+v", st)

@@ -26,8 +26,7 @@ func TestCrashHelper(t *testing.T) {
 	if path == "" {
 		t.Skip("the child process of TestCrash")
 	}
-	s, err := Open(path, Options{BatchSize: 200, FlushInterval: 5 * time.Millisecond, QueueBytes: 8 << 20,
-		Logger: slog.New(slog.DiscardHandler)})
+	s, err := Open(path, Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		fmt.Println("error", err)
 		os.Exit(1)
@@ -44,13 +43,14 @@ func TestCrashHelper(t *testing.T) {
 	}()
 	tmpl := templates(64, 1024)
 	t0 := time.Now()
+	batch := make([]*bodytap.Exchange, 200)
 	for i := 0; ; i++ {
 		x := *tmpl[i%len(tmpl)]
 		x.Start = t0.Add(time.Duration(i) * time.Microsecond)
 		x.ID = bodytap.NewID(x.Start)
-		s.Record(&x)
-		if s.Stats().Dropped > 0 {
-			time.Sleep(time.Millisecond) // let the writer catch up
+		batch[i%len(batch)] = &x
+		if i%len(batch) == len(batch)-1 {
+			s.RecordBatch(batch)
 		}
 	}
 }

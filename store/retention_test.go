@@ -28,22 +28,23 @@ func TestRetentionBytes(t *testing.T) {
 	if raceEnabled {
 		budget, batch, fts = 4<<20, 100, false
 	}
-	s, path := openTest(t, Options{MaxBytes: budget, BatchSize: batch, NoFullText: !fts})
+	s, path := openTest(t, Options{MaxBytes: budget, NoFullText: !fts})
 	tmpl := templates(64, 1024)
-	// One batch: its rows as the queue counts them.
-	batchBytes := int64(batch) * (rowOverhead + 2*1024)
+	// One batch: its bodies and 1 KiB a row for the rest.
+	batchBytes := int64(batch) * (1024 + 2*1024)
 	t0 := time.Now().Add(-time.Hour)
 	var written int64
 	var maxSeen int64
 	for written < 5*budget {
+		xs := make([]*bodytap.Exchange, batch)
 		for i := range batch {
 			x := *tmpl[i%len(tmpl)]
 			x.Start = t0.Add(time.Duration(written) * time.Microsecond)
 			x.ID = bodytap.NewID(x.Start)
-			written += cost(&x)
-			s.Record(&x)
+			written += 1024 + int64(len(x.Request.Body.Bytes)+len(x.Response.Body.Bytes))
+			xs[i] = &x
 		}
-		flush(t, s)
+		s.RecordBatch(xs)
 		if fts && (written/batchBytes)%4 == 0 {
 			indexAll(t, s) // the full-text index takes its share too
 		}
@@ -94,7 +95,7 @@ func checkIntegrity(t testing.TB, s *Store) {
 }
 
 func TestRetentionCount(t *testing.T) {
-	s, _ := openTest(t, Options{MaxCount: 100, BatchSize: 30})
+	s, _ := openTest(t, Options{MaxCount: 100})
 	g := newGen(7)
 	var xs []*bodytap.Exchange
 	for range 250 {

@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"encoding/gob"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -13,11 +12,8 @@ import (
 
 	"github.com/bodytap/bodytap"
 	"github.com/bodytap/bodytap/filter"
+	"github.com/bodytap/bodytap/jsonl"
 )
-
-// rowOverhead is what the queue counts for an exchange besides its body
-// copies: the metadata, the row and the bookkeeping.
-const rowOverhead = 1024
 
 // maxIndexBytes is the longest body copy that goes into the full-text
 // index; longer ones are searched by reading them.
@@ -42,9 +38,6 @@ type row struct {
 	shape             int64
 	req, resp         []byte
 	raw               []byte
-
-	cost int64     // what the queue counts for it
-	at   time.Time // when it was queued
 }
 
 // Bits of bodies.shape: what the JSON form of an exchange does not tell
@@ -61,11 +54,6 @@ const (
 	shapeInfoHeader = 1 << 6
 	maxShapeInfo    = 56
 )
-
-// cost is what the queue counts for x.
-func cost(x *bodytap.Exchange) int64 {
-	return rowOverhead + int64(len(x.Request.Body.Bytes)+len(x.Response.Body.Bytes))
-}
 
 // newRow computes the column values of x.
 func newRow(x *bodytap.Exchange) (*row, error) {
@@ -101,7 +89,6 @@ func newRow(x *bodytap.Exchange) (*row, error) {
 		req:      x.Request.Body.Bytes,
 		resp:     x.Response.Body.Bytes,
 		raw:      raw,
-		cost:     cost(x),
 	}
 	if len(r.req) == 0 {
 		r.req = nil
@@ -215,13 +202,13 @@ func firstOfList(s string) string {
 	return s
 }
 
-// encodeMeta returns the JSON form of x (see bodytap.Exchange.MarshalJSON)
+// encodeMeta returns the JSON form of x (see package jsonl)
 // without the body copies, which go in columns of their own.
 func encodeMeta(x *bodytap.Exchange) ([]byte, error) {
 	y := *x
 	y.Request.Body.Bytes = nil
 	y.Response.Body.Bytes = nil
-	b, err := y.MarshalJSON() // not json.Marshal, which would compact it again
+	b, err := jsonl.Marshal(&y)
 	if err != nil {
 		return nil, fmt.Errorf("encode exchange %s: %w", x.ID, err)
 	}
@@ -380,7 +367,7 @@ func applyRaw(x *bodytap.Exchange, raw []byte) error {
 // decodeExchange rebuilds an exchange from its bodies row.
 func decodeExchange(meta []byte, shape int64, req, resp, raw []byte) (*bodytap.Exchange, error) {
 	x := new(bodytap.Exchange)
-	if err := json.Unmarshal(meta, x); err != nil {
+	if err := jsonl.Unmarshal(meta, x); err != nil {
 		return nil, err
 	}
 	if raw != nil {

@@ -11,23 +11,26 @@
 //
 // # Writing
 //
-// Record queues an exchange and returns: it never waits for the disk. A
-// single writer goroutine takes the queue in batches (Options.BatchSize,
-// or what has waited Options.FlushInterval) and writes each batch in one
-// transaction with prepared statements. The queue is bounded by
-// Options.QueueBytes, counting each exchange as its two body copies plus
-// a fixed 1 KiB; past it Record drops exchanges, counts them in
-// Stats.Dropped and logs at most once a second. A batch that fails (a
-// full disk, say) is lost, counted in Stats.Errors and logged; the store
-// goes on with the next one. Flush waits until what was recorded is
-// committed; Close flushes and closes.
+// A Store is a bodytap.BatchSink: the Tap's delivery goroutine hands it
+// the exchanges it took from the Tap's queue together, and RecordBatch
+// writes them in one transaction (of at most maxBatch exchanges) with
+// prepared statements before it returns. The store has no queue of its
+// own: the Tap's queue (bodytap.Config.QueueLen, QueueBytes, QueueWait)
+// is the one place where exchanges wait for the disk, and where they are
+// dropped, or make requests wait, when the disk cannot keep up. Under
+// load batches grow by themselves, since what finished during one write
+// is the next batch. A batch that fails (a full disk, say) is lost,
+// counted in Stats.Errors and logged; the store goes on with the next
+// one. Record writes one exchange the same way. Close waits for a write
+// in progress and closes.
 //
 // # Crash safety
 //
 // The file is in WAL mode with synchronous=NORMAL. A committed batch
 // survives the process dying at any moment, kill -9 included: the next
 // Open finds the file intact, with every batch committed before the
-// crash, and loses only the batches that were queued or being written.
+// crash, and loses only what was waiting in the Tap's queue or being
+// written.
 // What NORMAL gives up is durability against the machine losing power
 // or the kernel crashing: then the last transactions before it may be
 // lost too (never the file's integrity; SQLite syncs the WAL before each
@@ -55,7 +58,7 @@
 //     come in no order, touch only the newest segment's part of them (a
 //     query seeks each segment).
 //   - bodies: the rest, read only by Get and Scan: the exchange in its
-//     JSON form (see bodytap.Exchange.MarshalJSON) without the body
+//     JSON form (see package jsonl) without the body
 //     copies, and the two copies as blobs.
 //   - bodies_fts: an FTS5 index of the trigrams of the body copies that
 //     are text.
@@ -199,25 +202,6 @@ var ErrNotFound = errors.New("store: exchange not found")
 
 // Options configure a Store. The zero value is usable.
 type Options struct {
-	// BatchSize is the most exchanges written in one transaction
-	// (default DefaultBatchSize).
-	BatchSize int
-	// FlushInterval is the longest a recorded exchange waits before it
-	// is written (default DefaultFlushInterval).
-	FlushInterval time.Duration
-	// QueueBytes bounds the bytes of exchanges waiting to be written,
-	// counted as their body copies and 1 KiB each; Record drops (and
-	// counts) past it (default DefaultQueueBytes), unless RecordWait
-	// lets it wait.
-	QueueBytes int64
-	// RecordWait is how long Record may wait for room in a full queue
-	// before it drops. Zero never waits. A Tap calls Record from its
-	// delivery goroutine, so waiting there slows delivery, not requests,
-	// until the Tap's own queue fills (see bodytap.Config.QueueWait);
-	// the capturing proxy sets both, so that overload slows it down
-	// instead of losing captures.
-	RecordWait time.Duration
-
 	// Retention: 0 means no limit. See the package documentation.
 	MaxAge   time.Duration // older exchanges are deleted
 	MaxCount int64         // the most exchanges kept
@@ -239,7 +223,7 @@ type Options struct {
 // Stats counts what a Store did.
 type Stats struct {
 	Stored  int64 // exchanges committed
-	Dropped int64 // exchanges dropped: queue full, or store closed or read-only
+	Dropped int64 // exchanges given after Close, or to a read-only store
 	Deleted int64 // exchanges removed by retention
 	Errors  int64 // failed batches, and exchanges that could not be encoded
 }
@@ -281,12 +265,10 @@ type Summary struct {
 	Redacted      bool // either body was redacted
 }
 
-// Defaults for the zero fields of Options.
-const (
-	DefaultBatchSize     = 1000
-	DefaultFlushInterval = 100 * time.Millisecond
-	DefaultQueueBytes    = 256 << 20
-)
+// maxBatch is the most exchanges written in one transaction: a larger
+// batch is written in several, so that a transaction, and what MaxBytes
+// may be overshot by, stays bounded.
+const maxBatch = 1000
 
 // pollInterval is how often Subscribe looks for exchanges that another
 // process stored.
@@ -301,17 +283,9 @@ type Store struct {
 	rdb *sql.DB // queries: read-only connections
 	w   *writer // nil when ReadOnly
 
-	mu       sync.Mutex
-	queue    []*row
-	queued   int64         // cost of the rows queued or being written
-	oldest   time.Time     // when the first row in queue was queued
-	enq      uint64        // rows queued since Open
-	taken    uint64        // rows taken from the queue by the writer
-	done     uint64        // rows taken and written (or lost)
-	flushTo  uint64        // the writer is to write rows up to this count now
-	progress chan struct{} // closed and replaced when done grows
-	closed   bool
-	wake     chan struct{} // tells the writer to look at the queue
+	mu     sync.Mutex // guards closed
+	closed bool
+	wake   chan struct{} // tells the maintenance goroutine to look again
 
 	// commit is closed and replaced after each commit, so that
 	// subscribers look for new rows at once.
@@ -332,23 +306,13 @@ type Store struct {
 // Open opens (creating it if needed, unless ReadOnly) the store at path.
 //
 // A file that is not a SQLite database, is damaged, or holds a schema
-// newer than this program knows fails with a one-line error that names
-// it.
+// newer than this program knows fails with an error that names it and
+// wraps the cause.
 func Open(path string, opts Options) (*Store, error) {
-	if opts.BatchSize <= 0 {
-		opts.BatchSize = DefaultBatchSize
-	}
-	if opts.FlushInterval <= 0 {
-		opts.FlushInterval = DefaultFlushInterval
-	}
-	if opts.QueueBytes <= 0 {
-		opts.QueueBytes = DefaultQueueBytes
-	}
 	s := &Store{
 		path:       path,
 		opts:       opts,
 		log:        opts.Logger,
-		progress:   make(chan struct{}),
 		wake:       make(chan struct{}, 1),
 		commit:     make(chan struct{}),
 		quit:       make(chan struct{}),
@@ -364,7 +328,7 @@ func Open(path string, opts Options) (*Store, error) {
 		if s.rdb != nil {
 			s.rdb.Close()
 		}
-		return nil, fmt.Errorf("store: open %s: %s", path, oneLine(err))
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	if s.w != nil {
 		go s.run()
@@ -372,11 +336,6 @@ func Open(path string, opts Options) (*Store, error) {
 		close(s.writerDone)
 	}
 	return s, nil
-}
-
-// oneLine returns the text of err on one line.
-func oneLine(err error) string {
-	return strings.Join(strings.Fields(err.Error()), " ")
 }
 
 func (s *Store) open() error {
@@ -450,71 +409,70 @@ func dsn(abs string, readOnly bool, pragmas []string) string {
 	return b.String()
 }
 
-// Record implements bodytap.Sink: it queues x to be written in the next
-// batch, never waiting for the disk. It encodes x in the caller's
-// goroutine (the Tap's delivery goroutine: some microseconds of CPU), and
-// keeps its body copies, unchanged, until they are written. When the
-// queue already holds Options.QueueBytes, and after Close (or on a
-// read-only store), it drops x and counts it in Stats.Dropped; with
-// Options.RecordWait it first waits that long for room.
+var _ bodytap.BatchSink = (*Store)(nil)
+
+// Record implements bodytap.Sink: it writes x, as a batch of one (see
+// RecordBatch).
 func (s *Store) Record(x *bodytap.Exchange) {
-	if x == nil {
-		return
-	}
-	c := cost(x)
-	var deadline *time.Timer
-	s.mu.Lock()
-	for !s.closed && s.w != nil && s.queued+c > s.opts.QueueBytes && s.queued > 0 && s.opts.RecordWait > 0 {
-		// Full: wait for the writer to finish a batch, up to RecordWait.
-		progress := s.progress
-		s.mu.Unlock()
-		if deadline == nil {
-			deadline = time.NewTimer(s.opts.RecordWait)
-			defer deadline.Stop()
-		}
-		select {
-		case <-progress:
-		case <-deadline.C:
-			s.drop()
-			return
-		}
-		s.mu.Lock()
-	}
-	if s.closed || s.w == nil || s.queued+c > s.opts.QueueBytes {
-		s.mu.Unlock()
-		s.drop()
-		return
-	}
-	s.queued += c // taken now, so that concurrent Records see it
-	s.mu.Unlock()
-
-	r, err := newRow(x)
-
-	s.mu.Lock()
-	if err != nil || s.closed {
-		s.queued -= c
-		s.mu.Unlock()
-		if err != nil {
-			s.errors.Add(1)
-			s.log.Error("bodytap store: exchange not stored", "path", s.path, "err", err)
-		} else {
-			s.drop()
-		}
-		return
-	}
-	r.at = time.Now()
-	if len(s.queue) == 0 {
-		s.oldest = r.at
-	}
-	s.queue = append(s.queue, r)
-	s.enq++
-	if n := len(s.queue); n == 1 || n == s.opts.BatchSize {
-		s.signal()
-	}
-	s.mu.Unlock()
+	s.RecordBatch([]*bodytap.Exchange{x})
 }
 
-// signal wakes the writer.
+// RecordBatch implements bodytap.BatchSink: it writes xs in one
+// transaction (several past maxBatch exchanges), deleting what retention
+// requires, and returns when they are committed, or lost and counted in
+// Stats.Errors. It encodes the exchanges in the caller's goroutine (the
+// Tap's delivery goroutine) and does not keep xs. After Close, and on a
+// read-only store, it drops the exchanges and counts them in
+// Stats.Dropped. Nil exchanges are skipped.
+func (s *Store) RecordBatch(xs []*bodytap.Exchange) {
+	if s.isClosed() || s.w == nil {
+		s.drop(len(xs))
+		return
+	}
+	rows := make([]*row, 0, min(len(xs), maxBatch))
+	for i, x := range xs {
+		if x != nil {
+			r, err := newRow(x)
+			if err != nil {
+				s.errors.Add(1)
+				s.log.Error("bodytap store: exchange not stored", "path", s.path, "err", err)
+			} else {
+				rows = append(rows, r)
+			}
+		}
+		if len(rows) == maxBatch || i == len(xs)-1 && len(rows) > 0 {
+			s.write(rows)
+			clear(rows)
+			rows = rows[:0]
+		}
+	}
+}
+
+func (s *Store) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// write writes rows in one transaction and accounts for them.
+func (s *Store) write(rows []*row) {
+	stored, deleted, err := s.w.write(context.Background(), rows)
+	switch {
+	case errors.Is(err, errClosed):
+		s.drop(len(rows))
+		return
+	case err != nil:
+		s.errors.Add(1)
+		s.log.Error("bodytap store: batch lost", "path", s.path, "exchanges", len(rows), "err", err)
+		return
+	}
+	s.stored.Add(stored)
+	s.deleted.Add(deleted)
+	s.notifyCommit()
+	s.signal() // the new rows wait for the full-text index
+}
+
+// signal wakes the maintenance goroutine.
 func (s *Store) signal() {
 	select {
 	case s.wake <- struct{}{}:
@@ -522,62 +480,52 @@ func (s *Store) signal() {
 	}
 }
 
-// drop counts a dropped exchange and logs drops at most once a second.
-func (s *Store) drop() {
-	s.dropped.Add(1)
-	s.droppedSinceLog.Add(1)
+// drop counts n dropped exchanges and logs drops at most once a second.
+func (s *Store) drop(n int) {
+	if n == 0 {
+		return
+	}
+	s.dropped.Add(int64(n))
+	s.droppedSinceLog.Add(int64(n))
 	now := time.Now().UnixNano()
 	last := s.lastDropLog.Load()
 	if now-last < int64(time.Second) || !s.lastDropLog.CompareAndSwap(last, now) {
 		return
 	}
-	n := s.droppedSinceLog.Swap(0)
-	s.log.Warn("bodytap store: exchanges dropped (queue full, or store closed or read-only)",
-		"path", s.path, "dropped", n, "total_dropped", s.dropped.Load())
+	d := s.droppedSinceLog.Swap(0)
+	s.log.Warn("bodytap store: exchanges dropped (store closed or read-only)",
+		"path", s.path, "dropped", d, "total_dropped", s.dropped.Load())
 }
 
-// Flush waits until every exchange recorded before the call is committed
-// (or, if its batch failed, lost and counted in Stats.Errors). It returns
-// ctx.Err() if ctx is done first.
+// Flush returns when every exchange recorded before the call is committed
+// (or, if its batch failed, lost and counted in Stats.Errors). Record and
+// RecordBatch write before they return, so Flush only waits for a write
+// that another goroutine has in progress. It returns ctx.Err() if ctx is
+// done when it is called.
 func (s *Store) Flush(ctx context.Context) error {
-	s.mu.Lock()
-	target := s.enq
-	for s.done < target {
-		s.flushTo = max(s.flushTo, target)
-		ch := s.progress
-		s.signal()
-		s.mu.Unlock()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-s.writerDone:
-			s.mu.Lock()
-			if s.done < target {
-				s.mu.Unlock()
-				return errors.New("store: closed")
-			}
-			s.mu.Unlock()
-			return nil
-		}
-		s.mu.Lock()
+	if err := ctx.Err(); err != nil {
+		return err
 	}
-	s.mu.Unlock()
+	if s.w != nil {
+		s.w.mu.Lock()
+		s.w.mu.Unlock() //lint:ignore SA2001 waits for the write in progress
+	}
 	return nil
 }
 
-// Close writes what is queued, stops the writer and closes the database.
-// Subscriptions end. Closing again does nothing and returns the result of
-// the first Close.
+// Close waits for a write in progress, stops the maintenance goroutine
+// and closes the database. Close the Tap first, so that what its queue
+// holds is written. Subscriptions end. Closing again does nothing and
+// returns the result of the first Close.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
 		s.closed = true
-		s.signal()
 		s.mu.Unlock()
+		s.signal()
 		<-s.writerDone
 		if n := s.droppedSinceLog.Swap(0); n > 0 {
-			s.log.Warn("bodytap store: exchanges dropped (queue full, or store closed or read-only)",
+			s.log.Warn("bodytap store: exchanges dropped (store closed or read-only)",
 				"path", s.path, "dropped", n, "total_dropped", s.dropped.Load())
 		}
 		close(s.quit)

@@ -28,7 +28,7 @@ func receive(t *testing.T, ch <-chan Summary, n int, timeout time.Duration) []Su
 }
 
 func TestSubscribe(t *testing.T) {
-	s, path := openTest(t, Options{FlushInterval: time.Millisecond})
+	s, path := openTest(t, Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	g := newGen(21)
@@ -114,7 +114,7 @@ func checkIDs(t *testing.T, name string, got []Summary, want []bodytap.ID) {
 // TestSlowSubscriber checks that a subscriber that does not read neither
 // holds up the writer nor loses summaries.
 func TestSlowSubscriber(t *testing.T) {
-	s, _ := openTest(t, Options{FlushInterval: time.Millisecond, BatchSize: 50})
+	s, _ := openTest(t, Options{})
 	ctx := context.Background()
 	ch := s.Subscribe(ctx, nil)
 	g := newGen(4)

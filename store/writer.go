@@ -420,6 +420,9 @@ func (t *txn) retain() error {
 func (w *writer) write(ctx context.Context, rows []*row) (stored, deleted int64, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.closed {
+		return 0, 0, errClosed
+	}
 	t, err := w.begin(ctx)
 	if err != nil {
 		return 0, 0, err
@@ -633,22 +636,15 @@ func (w *writer) indexWait() time.Duration {
 	return max(time.Until(w.ftsNext), time.Millisecond)
 }
 
-// run is the writer goroutine: it writes batches from the queue and,
-// while none is due, maintains the file.
+// run is the maintenance goroutine: between the batches that RecordBatch
+// writes, it removes expired exchanges, builds the full-text index and
+// updates the planner's statistics.
 func (s *Store) run() {
 	defer close(s.writerDone)
 	ctx := context.Background()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	for {
-		batch, wait, stop := s.take()
-		if stop {
-			return
-		}
-		if len(batch) > 0 {
-			s.writeBatch(ctx, batch)
-			continue
-		}
+	for !s.isClosed() {
 		did, deleted, err := s.w.maintain(ctx)
 		s.deleted.Add(deleted)
 		if err != nil {
@@ -660,6 +656,7 @@ func (s *Store) run() {
 			}
 			continue
 		}
+		wait := idleInterval
 		if d := s.w.indexWait(); d > 0 && d < wait {
 			wait = d
 		}
@@ -668,56 +665,5 @@ func (s *Store) run() {
 		case <-s.wake:
 		case <-timer.C:
 		}
-	}
-}
-
-// take returns the batch to write now, if one is due; else how long the
-// writer may wait for one. stop reports that the store is closed and
-// nothing is left to write.
-func (s *Store) take() (batch []*row, wait time.Duration, stop bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := len(s.queue)
-	if n == 0 {
-		return nil, idleInterval, s.closed
-	}
-	age := time.Since(s.oldest)
-	if n < s.opts.BatchSize && !s.closed && s.flushTo <= s.taken && age < s.opts.FlushInterval {
-		return nil, s.opts.FlushInterval - age, false
-	}
-	k := min(n, s.opts.BatchSize)
-	batch = make([]*row, k)
-	copy(batch, s.queue)
-	rest := copy(s.queue, s.queue[k:])
-	clear(s.queue[rest:])
-	s.queue = s.queue[:rest]
-	if rest > 0 {
-		s.oldest = s.queue[0].at
-	}
-	s.taken += uint64(k)
-	return batch, 0, false
-}
-
-// writeBatch writes a batch and accounts for it.
-func (s *Store) writeBatch(ctx context.Context, batch []*row) {
-	var cost int64
-	for _, r := range batch {
-		cost += r.cost
-	}
-	stored, deleted, err := s.w.write(ctx, batch)
-	if err != nil {
-		s.errors.Add(1)
-		s.log.Error("bodytap store: batch lost", "path", s.path, "exchanges", len(batch), "err", err)
-	}
-	s.stored.Add(stored)
-	s.deleted.Add(deleted)
-	s.mu.Lock()
-	s.done += uint64(len(batch))
-	s.queued -= cost
-	close(s.progress)
-	s.progress = make(chan struct{})
-	s.mu.Unlock()
-	if err == nil {
-		s.notifyCommit()
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
-	"sync"
 	"time"
 )
 
@@ -26,44 +25,41 @@ type staticFile struct {
 	hash  string
 }
 
+// The embedded files are fixed at build time: a template that does not
+// parse, or a static directory that cannot be read, is a bug that fails
+// at init, not an error for New to return.
 var (
-	loadOnce sync.Once
-	loadErr  error
-	pages    map[string]*template.Template // by page name: list, detail, error
-	statics  map[string]*staticFile        // by file name
+	statics = loadStatics()                         // by file name
+	pages   = parsePages("list", "detail", "error") // by page name
 )
 
-// loadTemplates parses the embedded templates and indexes the static
-// files, once.
-func loadTemplates() error {
-	loadOnce.Do(func() { loadErr = load() })
-	return loadErr
-}
-
-func load() error {
-	statics = make(map[string]*staticFile)
+// loadStatics indexes the embedded static files with their content
+// hashes.
+func loadStatics() map[string]*staticFile {
+	m := make(map[string]*staticFile)
 	ents, err := fs.ReadDir(assets, "static")
 	if err != nil {
-		return err
+		panic(err)
 	}
 	for _, e := range ents {
 		data, err := fs.ReadFile(assets, "static/"+e.Name())
 		if err != nil {
-			return err
+			panic(err)
 		}
 		sum := sha256.Sum256(data)
-		statics[e.Name()] = &staticFile{data: data, ctype: staticType(e.Name()), hash: hex.EncodeToString(sum[:6])}
+		m[e.Name()] = &staticFile{data: data, ctype: staticType(e.Name()), hash: hex.EncodeToString(sum[:6])}
 	}
+	return m
+}
+
+// parsePages parses each named page with the layout.
+func parsePages(names ...string) map[string]*template.Template {
 	funcs := template.FuncMap{"static": staticURL}
-	pages = make(map[string]*template.Template)
-	for _, name := range []string{"list", "detail", "error"} {
-		t, err := template.New(name).Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
-		if err != nil {
-			return err
-		}
-		pages[name] = t
+	m := make(map[string]*template.Template)
+	for _, name := range names {
+		m[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/"+name+".html"))
 	}
-	return nil
+	return m
 }
 
 func staticType(name string) string {

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,14 +22,10 @@ type testEnv struct {
 	store  *store.Store
 	viewer *Server
 	srv    *httptest.Server
-
-	mu    sync.Mutex
-	pwned []string // requests that reached /pwned: a payload ran
 }
 
 // storeOptions are the options of the test stores: the defaults, so
-// that the live tests measure what a user gets (a recorded exchange waits
-// up to store.DefaultFlushInterval to be written).
+// that the live tests measure what a user gets.
 var storeOptions = store.Options{}
 
 // newEnv starts a viewer with cfg on a new store in a temporary directory.
@@ -51,14 +46,7 @@ func newEnv(t testing.TB, cfg Config) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/pwned", func(w http.ResponseWriter, r *http.Request) {
-		e.mu.Lock()
-		e.pwned = append(e.pwned, r.URL.String())
-		e.mu.Unlock()
-	})
-	mux.Handle("/", e.viewer)
-	e.srv = httptest.NewServer(mux)
+	e.srv = httptest.NewServer(e.viewer)
 	t.Cleanup(func() {
 		e.viewer.Close()
 		e.srv.Close()
@@ -112,13 +100,6 @@ func (e *testEnv) importAll(xs []*bodytap.Exchange, viaImport bool) {
 	if err != nil || n != len(xs) {
 		e.t.Fatalf("Import: %d, %v; want %d", n, err, len(xs))
 	}
-}
-
-// pwnedRequests returns the requests that reached /pwned.
-func (e *testEnv) pwnedRequests() []string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return append([]string(nil), e.pwned...)
 }
 
 // get fetches a path of the viewer.

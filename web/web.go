@@ -94,9 +94,6 @@ func New(cfg Config) (*Server, error) {
 
 // newServer is New with any source, for tests.
 func newServer(src source, cfg Config) (*Server, error) {
-	if err := loadTemplates(); err != nil {
-		return nil, err
-	}
 	s := &Server{
 		src:     src,
 		log:     cfg.Logger,

@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/jsonl"
 	_ "modernc.org/sqlite"
 )
 
@@ -240,7 +240,7 @@ func TestProxyEndToEnd(t *testing.T) {
 		t.Errorf("show does not pretty-print the JSON body:\n%s", text)
 	}
 	var shown bodytap.Exchange
-	if err := json.Unmarshal([]byte(ok(t, "show", "--db", db, "--json", js.ID.String())), &shown); err != nil || shown.ID != js.ID {
+	if err := jsonl.Unmarshal([]byte(ok(t, "show", "--db", db, "--json", js.ID.String())), &shown); err != nil || shown.ID != js.ID {
 		t.Errorf("show --json: %v", err)
 	}
 	if raw := ok(t, "show", "--db", db, byPath["/bin"].ID.String(), "--body", "response", "--raw"); raw != string(binaryBody) {

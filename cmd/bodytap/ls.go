@@ -3,13 +3,13 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
 	"time"
 
 	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/jsonl"
 	"github.com/bodytap/bodytap/store"
 )
 
@@ -76,12 +76,15 @@ func runLs(ctx context.Context, e *env, args []string) error {
 // line, in constant memory.
 func writeJSONLines(ctx context.Context, out io.Writer, s *store.Store, q store.Query) error {
 	w := bufio.NewWriter(out)
-	enc := json.NewEncoder(w)
+	var line []byte
 	for x, err := range s.Scan(ctx, q) {
 		if err != nil {
 			return err
 		}
-		if err := enc.Encode(x); err != nil {
+		if line, err = jsonl.Append(line[:0], x); err != nil {
+			return err
+		}
+		if _, err := w.Write(append(line, '\n')); err != nil {
 			return err
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/jsonl"
 )
 
 // The tests here run the real binary, built once by TestMain, as separate
@@ -191,12 +191,8 @@ func lsJSON(t *testing.T, args ...string) []*bodytap.Exchange {
 	t.Helper()
 	out := ok(t, append([]string{"ls", "--json"}, args...)...)
 	var xs []*bodytap.Exchange
-	dec := json.NewDecoder(strings.NewReader(out))
-	for {
-		x := new(bodytap.Exchange)
-		if err := dec.Decode(x); err == io.EOF {
-			break
-		} else if err != nil {
+	for x, err := range jsonl.Read(strings.NewReader(out)) {
+		if err != nil {
 			t.Fatalf("ls --json: %v\n%s", err, out)
 		}
 		xs = append(xs, x)

@@ -133,7 +133,6 @@ func startProxy(ctx context.Context, e *env, o *serveOptions) (*runningProxy, er
 	}
 	st, err := openStore(o.db, store.Options{
 		MaxAge: o.keepFor, MaxCount: o.keepCount, MaxBytes: int64(o.keepBytes), Logger: logger,
-		RecordWait: proxy.DefaultQueueWait, // slow down rather than lose captures
 	})
 	if err != nil {
 		ln.Close()

@@ -17,6 +17,7 @@ import (
 	"github.com/bodytap/bodytap/decode"
 	"github.com/bodytap/bodytap/internal/coding"
 	"github.com/bodytap/bodytap/internal/media"
+	"github.com/bodytap/bodytap/jsonl"
 	"github.com/bodytap/bodytap/store"
 )
 
@@ -59,11 +60,13 @@ func runShow(ctx context.Context, e *env, args []string) error {
 	w := bufio.NewWriter(e.stdout)
 	switch {
 	case *asJSON:
-		b, err := json.MarshalIndent(x, "", "  ")
+		b, err := jsonl.Marshal(x)
 		if err != nil {
 			return err
 		}
-		w.Write(b)
+		var out bytes.Buffer
+		json.Indent(&out, b, "", "  ") // b is valid JSON
+		out.WriteTo(w)
 		w.WriteByte('\n')
 	case *which != "":
 		b, h := &x.Request.Body, x.Request.Header

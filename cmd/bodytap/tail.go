@@ -3,11 +3,11 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"text/tabwriter"
 
+	"github.com/bodytap/bodytap/jsonl"
 	"github.com/bodytap/bodytap/store"
 )
 
@@ -44,14 +44,18 @@ func runTail(ctx context.Context, e *env, args []string) error {
 	}
 	w := bufio.NewWriter(e.stdout)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	enc := json.NewEncoder(w)
 	print := func(r store.Summary) error {
 		if *asJSON {
 			x, err := s.Get(ctx, r.ID)
 			if err != nil {
 				return err
 			}
-			return enc.Encode(x)
+			b, err := jsonl.Marshal(x)
+			if err != nil {
+				return err
+			}
+			_, err = w.Write(append(b, '\n'))
+			return err
 		}
 		writeRow(tw, r)
 		return tw.Flush()

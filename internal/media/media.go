@@ -192,3 +192,33 @@ func TrimCutRune(b []byte) []byte {
 	}
 	return b
 }
+
+// IsTextBody reports whether p, a body's copy or the part of it a sink
+// shows, reads as text rather than binary, for a body sent with header h;
+// decoded says its content codings were undone. It is the rule of the
+// JSON form and the log sinks, stricter than [IsText]: a body still in a
+// content coding is binary; a textual Content-Type is text; another
+// specific type is binary; with no or a generic type (or multipart), p
+// decides, and must be UTF-8 (a character cut off at its end aside) that
+// http.DetectContentType takes for text, with none of the control bytes
+// that only binary data holds (so UTF-16 is binary here).
+func IsTextBody(h http.Header, decoded bool, p []byte) bool {
+	if !decoded {
+		for _, ce := range h.Values("Content-Encoding") {
+			for c := range strings.SplitSeq(ce, ",") {
+				if c = strings.TrimSpace(c); c != "" && !strings.EqualFold(c, "identity") {
+					return false
+				}
+			}
+		}
+	}
+	mt := Type(h.Get("Content-Type"))
+	switch {
+	case IsTextType(mt):
+		return true
+	case !genericTypes[mt] && !strings.HasPrefix(mt, "multipart/"):
+		return false
+	}
+	return len(p) == 0 || strings.HasPrefix(http.DetectContentType(p), "text/") &&
+		!HasBinaryBytes(p) && utf8.Valid(TrimCutRune(p))
+}

@@ -1,4 +1,4 @@
-package bodytap
+package jsonl
 
 import (
 	"bytes"
@@ -14,12 +14,15 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/internal/media"
 )
 
 // encodeExchangeReference is the reflection-based encoder that
-// appendJSONExchange replaced, kept as the oracle it must match byte for
+// Append replaced, kept as the oracle it must match byte for
 // byte: it appends the JSON form of x and a newline to buf.
-func encodeExchangeReference(buf *bytes.Buffer, x *Exchange) error {
+func encodeExchangeReference(buf *bytes.Buffer, x *bodytap.Exchange) error {
 	j := exchangeJSON{
 		ID:              x.ID,
 		Start:           x.Start.UTC(),
@@ -58,7 +61,7 @@ func encodeExchangeReference(buf *bytes.Buffer, x *Exchange) error {
 // bodyToJSON is the body form of encodeExchangeReference: the copy goes
 // as text when it is UTF-8 that reads as text, in base64 otherwise.
 // TestJSONBodyForm uses it too.
-func bodyToJSON(b *Body, h http.Header) bodyJSON {
+func bodyToJSON(b *bodytap.Body, h http.Header) bodyJSON {
 	j := bodyJSON{
 		Size:      b.Size,
 		Truncated: b.Truncated,
@@ -69,7 +72,7 @@ func bodyToJSON(b *Body, h http.Header) bodyJSON {
 		Error:     errText(b.Err),
 	}
 	if len(b.Bytes) > 0 {
-		if utf8.Valid(b.Bytes) && isTextBody(h, b, b.Bytes) {
+		if utf8.Valid(b.Bytes) && media.IsTextBody(h, b.Decoded != "", b.Bytes) {
 			j.Text = string(b.Bytes)
 		} else {
 			j.Base64 = b.Bytes
@@ -79,38 +82,38 @@ func bodyToJSON(b *Body, h http.Header) bodyJSON {
 	return j
 }
 
-// sameAsReference fails tb unless Exchange.MarshalJSON and
-// appendJSONExchange give exactly what encodeExchangeReference gives for
+// sameAsReference fails tb unless Marshal and
+// Append give exactly what encodeExchangeReference gives for
 // x: the same bytes, or an error with the same text. It reports whether
 // the encoders agreed.
-func sameAsReference(tb testing.TB, x *Exchange) bool {
+func sameAsReference(tb testing.TB, x *bodytap.Exchange) bool {
 	tb.Helper()
 	var ref bytes.Buffer
 	refErr := encodeExchangeReference(&ref, x)
 	want := bytes.TrimSuffix(ref.Bytes(), []byte{'\n'})
 
-	got, err := x.MarshalJSON()
+	got, err := Marshal(x)
 	if (err != nil) != (refErr != nil) || err != nil && err.Error() != refErr.Error() {
-		tb.Errorf("MarshalJSON error: got %v, want %v", err, refErr)
+		tb.Errorf("Marshal error: got %v, want %v", err, refErr)
 		return false
 	}
 	if err == nil && !bytes.Equal(got, want) {
-		tb.Errorf("MarshalJSON differs at byte %d:\ngot  %q\nwant %q", firstDiff(got, want), got, want)
+		tb.Errorf("Marshal differs at byte %d:\ngot  %q\nwant %q", firstDiff(got, want), got, want)
 		return false
 	}
 
 	// Appending keeps what dst holds, and leaves it alone on error.
 	prefix := []byte("prefix\n")
-	got, err = appendJSONExchange(prefix, x)
+	got, err = Append(prefix, x)
 	switch {
 	case (err != nil) != (refErr != nil):
-		tb.Errorf("appendJSONExchange error: got %v, want %v", err, refErr)
+		tb.Errorf("Append error: got %v, want %v", err, refErr)
 		return false
 	case err != nil && !bytes.Equal(got, prefix):
-		tb.Errorf("appendJSONExchange on error: got %q, want %q", got, prefix)
+		tb.Errorf("Append on error: got %q, want %q", got, prefix)
 		return false
 	case err == nil && !bytes.Equal(got, append(prefix, want...)):
-		tb.Errorf("appendJSONExchange: got %q, want %q", got, append(prefix, want...))
+		tb.Errorf("Append: got %q, want %q", got, append(prefix, want...))
 		return false
 	}
 	return true
@@ -149,65 +152,65 @@ func TestEncodeExchangeCases(t *testing.T) {
 // encoding/json's output.
 func encodeEdgeCases() []struct {
 	name   string
-	change func(x *Exchange)
+	change func(x *bodytap.Exchange)
 } {
 	return []struct {
 		name   string
-		change func(x *Exchange)
+		change func(x *bodytap.Exchange)
 	}{
-		{"zero exchange", func(x *Exchange) { *x = Exchange{} }},
-		{"zero start", func(x *Exchange) { x.Start = time.Time{} }},
-		{"year 9999 ahead of UTC", func(x *Exchange) {
+		{"zero exchange", func(x *bodytap.Exchange) { *x = bodytap.Exchange{} }},
+		{"zero start", func(x *bodytap.Exchange) { x.Start = time.Time{} }},
+		{"year 9999 ahead of UTC", func(x *bodytap.Exchange) {
 			x.Start = time.Date(9999, 12, 31, 23, 0, 0, 0, time.FixedZone("W", -5*3600))
 		}},
-		{"year 0 behind UTC", func(x *Exchange) {
+		{"year 0 behind UTC", func(x *bodytap.Exchange) {
 			x.Start = time.Date(0, 1, 1, 1, 0, 0, 0, time.FixedZone("E", 2*3600))
 		}},
-		{"year 0", func(x *Exchange) { x.Start = time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC) }},
-		{"year 9999", func(x *Exchange) { x.Start = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC) }},
-		{"year 10000", func(x *Exchange) { x.Start = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }},
-		{"year -1", func(x *Exchange) { x.Start = time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC) }},
-		{"extreme times", func(x *Exchange) { x.Start = time.Unix(math.MinInt64, 0) }},
-		{"monotonic local time", func(x *Exchange) { x.Start = time.Now() }},
-		{"trailing zero nanoseconds", func(x *Exchange) { x.Start = time.Date(2024, 1, 2, 3, 4, 5, 120000000, time.UTC) }},
-		{"extreme numbers", func(x *Exchange) {
+		{"year 0", func(x *bodytap.Exchange) { x.Start = time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC) }},
+		{"year 9999", func(x *bodytap.Exchange) { x.Start = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC) }},
+		{"year 10000", func(x *bodytap.Exchange) { x.Start = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }},
+		{"year -1", func(x *bodytap.Exchange) { x.Start = time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC) }},
+		{"extreme times", func(x *bodytap.Exchange) { x.Start = time.Unix(math.MinInt64, 0) }},
+		{"monotonic local time", func(x *bodytap.Exchange) { x.Start = time.Now() }},
+		{"trailing zero nanoseconds", func(x *bodytap.Exchange) { x.Start = time.Date(2024, 1, 2, 3, 4, 5, 120000000, time.UTC) }},
+		{"extreme numbers", func(x *bodytap.Exchange) {
 			x.Duration, x.TimeToHeaders = math.MinInt64, math.MaxInt64
 			x.Request.ContentLength = math.MinInt64
 			x.Response.Status = math.MaxInt
 			x.Response.Body.Size = -1
-			x.Response.Informational = []Informational{{Status: math.MinInt}}
+			x.Response.Informational = []bodytap.Informational{{Status: math.MinInt}}
 		}},
-		{"empty headers", func(x *Exchange) {
+		{"empty headers", func(x *bodytap.Exchange) {
 			x.Request.Header = http.Header{}
 			x.Response.Header = http.Header{}
 			x.Response.Trailer = http.Header{}
-			x.Response.Informational = []Informational{{Status: 103, Header: http.Header{}}, {Status: 100}}
+			x.Response.Informational = []bodytap.Informational{{Status: 103, Header: http.Header{}}, {Status: 100}}
 		}},
-		{"empty informational", func(x *Exchange) { x.Response.Informational = []Informational{} }},
-		{"nil and empty values", func(x *Exchange) {
+		{"empty informational", func(x *bodytap.Exchange) { x.Response.Informational = []bodytap.Informational{} }},
+		{"nil and empty values", func(x *bodytap.Exchange) {
 			x.Request.Header = http.Header{"A": nil, "B": {}, "C": {""}, "": {"empty key"}}
 		}},
-		{"many header keys", func(x *Exchange) {
+		{"many header keys", func(x *bodytap.Exchange) {
 			x.Response.Header = http.Header{}
 			for i := range 100 {
 				x.Response.Header[fmt.Sprintf("X-%03d", 99-i)] = []string{fmt.Sprint(i)}
 			}
 		}},
-		{"keys in byte order", func(x *Exchange) {
+		{"keys in byte order", func(x *bodytap.Exchange) {
 			x.Request.Header = http.Header{"a": {"1"}, "B": {"2"}, "é": {"3"}, "\xff": {"4"}, "A-": {"5"}, "A": {"6"}}
 		}},
-		{"every ASCII byte", func(x *Exchange) {
+		{"every ASCII byte", func(x *bodytap.Exchange) {
 			var all []byte
 			for c := range utf8.RuneSelf {
 				all = append(all, byte(c))
 			}
 			x.Route = string(all)
 			x.Request.Header = http.Header{string(all): {string(all)}}
-			x.Response.Body = Body{Bytes: all, Size: 128}
-			x.Request.Body = Body{Bytes: all, Size: 128}
+			x.Response.Body = bodytap.Body{Bytes: all, Size: 128}
+			x.Request.Body = bodytap.Body{Bytes: all, Size: 128}
 			x.Request.Header.Set("Content-Type", "text/plain")
 		}},
-		{"invalid UTF-8 everywhere", func(x *Exchange) {
+		{"invalid UTF-8 everywhere", func(x *bodytap.Exchange) {
 			bad := "\xff\xc3(\xed\xa0\x80\xf4\x90\x80\x80\xc0\xaf\xe2\x80\xa8\xe2\x80\xa9\xe2\x80"
 			x.Route, x.Request.Method, x.Request.Proto, x.Request.Host, x.Request.RemoteAddr = bad, bad, bad, bad, bad
 			x.Err = errors.New(bad)
@@ -215,32 +218,32 @@ func encodeEdgeCases() []struct {
 			x.Response.Body.Decoded = bad
 			x.Response.Trailer = http.Header{bad: {bad, bad}}
 		}},
-		{"line separators and HTML", func(x *Exchange) {
+		{"line separators and HTML", func(x *bodytap.Exchange) {
 			s := "<a href=\"x\">&amp;</a>\u2028\u2029\u2027\u202a\ufffd😀"
 			x.Route = s
 			x.Request.Header = http.Header{s: {s}}
-			x.Response.Body = Body{Bytes: []byte(s), Size: int64(len(s)), EOF: true}
+			x.Response.Body = bodytap.Body{Bytes: []byte(s), Size: int64(len(s)), EOF: true}
 		}},
-		{"error with empty text", func(x *Exchange) {
+		{"error with empty text", func(x *bodytap.Exchange) {
 			x.Err = errors.New("")
 			x.Response.Body.Err = errors.New("")
 		}},
-		{"every flag", func(x *Exchange) {
+		{"every flag", func(x *bodytap.Exchange) {
 			x.Hijacked = true
-			for _, b := range []*Body{&x.Request.Body, &x.Response.Body} {
+			for _, b := range []*bodytap.Body{&x.Request.Body, &x.Response.Body} {
 				b.Truncated, b.EOF, b.Redacted, b.Withheld = true, true, true, true
 				b.Decoded = "gzip, br"
 				b.Err = errors.New("oops")
 			}
 		}},
-		{"empty non-nil body", func(x *Exchange) {
+		{"empty non-nil body", func(x *bodytap.Exchange) {
 			x.Request.Body.Bytes = []byte{}
 			x.Response.Body.Bytes = []byte{}
 		}},
-		{"odd URL parts", func(x *Exchange) {
-			x.url = url.URL{Scheme: "http", User: url.UserPassword("u\"", "p\\"), Host: "h\u2028", Path: "/\x00\n\"", RawQuery: "\xff", Fragment: "<>"}
+		{"odd URL parts", func(x *bodytap.Exchange) {
+			x.Request.URL = &url.URL{Scheme: "http", User: url.UserPassword("u\"", "p\\"), Host: "h\u2028", Path: "/\x00\n\"", RawQuery: "\xff", Fragment: "<>"}
 		}},
-		{"opaque URL", func(x *Exchange) { x.url = url.URL{Scheme: "mailto", Opaque: "a@b\t"} }},
+		{"opaque URL", func(x *bodytap.Exchange) { x.Request.URL = &url.URL{Scheme: "mailto", Opaque: "a@b\t"} }},
 	}
 }
 
@@ -261,11 +264,11 @@ func TestEncodeExchangeRandom(t *testing.T) {
 	}
 }
 
-// TestJSONLinesMatchesReference checks that the lines a JSONLines sink
+// TestWriterMatchesReference checks that the lines a Writer
 // writes, through its reused buffer, are the reference lines.
-func TestJSONLinesMatchesReference(t *testing.T) {
+func TestWriterMatchesReference(t *testing.T) {
 	var got, want bytes.Buffer
-	s := NewJSONLines(&got)
+	s := NewWriter(&got)
 	r := rand.New(rand.NewPCG(7, 7))
 	for range 200 {
 		x := randomExchange(r)
@@ -280,24 +283,24 @@ func TestJSONLinesMatchesReference(t *testing.T) {
 	}
 }
 
-// TestMarshalJSONAllocs guards the allocations of encoding a typical
-// exchange: the buffer MarshalJSON returns, and the string URL.String
+// TestMarshalAllocs guards the allocations of encoding a typical
+// exchange: the buffer Marshal returns, and the string URL.String
 // builds.
-func TestMarshalJSONAllocs(t *testing.T) {
+func TestMarshalAllocs(t *testing.T) {
 	x := benchExchange()
 	allocs := testing.AllocsPerRun(100, func() {
-		if _, err := x.MarshalJSON(); err != nil {
+		if _, err := Marshal(x); err != nil {
 			t.Fatal(err)
 		}
 	})
 	if allocs > 2 {
-		t.Errorf("MarshalJSON: got %v allocations, want at most 2", allocs)
+		t.Errorf("Marshal: got %v allocations, want at most 2", allocs)
 	}
-	s := NewJSONLines(io.Discard)
+	s := NewWriter(io.Discard)
 	s.Record(x)
 	allocs = testing.AllocsPerRun(100, func() { s.Record(x) })
 	if allocs > 1 {
-		t.Errorf("JSONLines.Record: got %v allocations, want at most 1", allocs)
+		t.Errorf("Writer.Record: got %v allocations, want at most 1", allocs)
 	}
 }
 
@@ -317,25 +320,25 @@ func FuzzEncodeExchange(f *testing.F) {
 // fuzzExchange builds an exchange from FuzzEncodeExchange's arguments:
 // flags picks which fields and headers are set, and Start is sec
 // seconds and dur nanoseconds after the Unix epoch.
-func fuzzExchange(method, rawURL, key, value string, body []byte, coding, errS string, flags uint16, status int, sec, dur int64, zone int) *Exchange {
+func fuzzExchange(method, rawURL, key, value string, body []byte, coding, errS string, flags uint16, status int, sec, dur int64, zone int) *bodytap.Exchange {
 	bit := func(i int) bool { return flags&(1<<i) != 0 }
-	x := &Exchange{
+	x := &bodytap.Exchange{
 		Start:         time.Unix(sec, dur).In(time.FixedZone("Z", zone%(100*3600))),
 		Duration:      time.Duration(dur),
 		TimeToHeaders: time.Duration(-dur),
 		Route:         value,
 		Hijacked:      bit(0),
-		Request: Request{
+		Request: bodytap.Request{
 			Method:        method,
 			Proto:         key,
 			Host:          value,
 			RemoteAddr:    errS,
 			ContentLength: dur,
-			Body:          Body{Bytes: body, Size: int64(len(body)), EOF: bit(1), Truncated: bit(2), Decoded: coding},
+			Body:          bodytap.Body{Bytes: body, Size: int64(len(body)), EOF: bit(1), Truncated: bit(2), Decoded: coding},
 		},
-		Response: Response{
+		Response: bodytap.Response{
 			Status: status,
-			Body:   Body{Bytes: body, Size: int64(status), EOF: bit(3), Redacted: bit(4), Withheld: bit(5)},
+			Body:   bodytap.Body{Bytes: body, Size: int64(status), EOF: bit(3), Redacted: bit(4), Withheld: bit(5)},
 		},
 	}
 	copy(x.ID[:], body)
@@ -359,15 +362,15 @@ func fuzzExchange(method, rawURL, key, value string, body []byte, coding, errS s
 		x.Response.Trailer = http.Header{value: {}, key: {errS}}
 	}
 	if bit(11) {
-		x.Response.Informational = []Informational{{Status: status, Header: http.Header{key: {value}}}, {Status: 100}}
+		x.Response.Informational = []bodytap.Informational{{Status: status, Header: http.Header{key: {value}}}, {Status: 100}}
 	}
 	return x
 }
 
 // randomExchange returns an exchange with every field drawn at random
 // from values that stress the encoding.
-func randomExchange(r *rand.Rand) *Exchange {
-	x := &Exchange{
+func randomExchange(r *rand.Rand) *bodytap.Exchange {
+	x := &bodytap.Exchange{
 		Start:         randomTime(r),
 		Duration:      time.Duration(randomInt64(r)),
 		TimeToHeaders: time.Duration(randomInt64(r)),
@@ -378,7 +381,7 @@ func randomExchange(r *rand.Rand) *Exchange {
 	for i := range x.ID {
 		x.ID[i] = byte(r.Uint32())
 	}
-	x.Request = Request{
+	x.Request = bodytap.Request{
 		Method:        randomText(r),
 		Proto:         randomText(r),
 		Host:          randomText(r),
@@ -389,14 +392,13 @@ func randomExchange(r *rand.Rand) *Exchange {
 	switch r.IntN(4) {
 	case 0: // nil URL
 	case 1:
-		x.url = url.URL{Scheme: "http", Host: "example.com", Path: "/items/7", RawQuery: "q=1"}
-		x.Request.URL = &x.url
+		x.Request.URL = &url.URL{Scheme: "http", Host: "example.com", Path: "/items/7", RawQuery: "q=1"}
 	default:
 		x.Request.URL = &url.URL{Scheme: randomText(r), Opaque: pick(r, "", randomText(r)), Host: randomText(r),
 			Path: randomText(r), RawQuery: randomText(r), Fragment: randomText(r)}
 	}
 	x.Request.Body = randomBody(r)
-	x.Response = Response{
+	x.Response = bodytap.Response{
 		Status:  int(randomInt64(r)),
 		Header:  randomHeader(r, true),
 		Trailer: randomHeader(r, false),
@@ -404,11 +406,11 @@ func randomExchange(r *rand.Rand) *Exchange {
 	}
 	switch r.IntN(4) {
 	case 0:
-		x.Response.Informational = []Informational{}
+		x.Response.Informational = []bodytap.Informational{}
 	case 1:
 		for range 1 + r.IntN(3) {
 			x.Response.Informational = append(x.Response.Informational,
-				Informational{Status: 100 + r.IntN(100), Header: randomHeader(r, false)})
+				bodytap.Informational{Status: 100 + r.IntN(100), Header: randomHeader(r, false)})
 		}
 	}
 	return x
@@ -514,8 +516,8 @@ func randomHeader(r *rand.Rand, types bool) http.Header {
 
 // randomBody returns a body with random flags and a copy that is absent,
 // empty, text, binary or almost text.
-func randomBody(r *rand.Rand) Body {
-	b := Body{
+func randomBody(r *rand.Rand) bodytap.Body {
+	b := bodytap.Body{
 		Size:      randomInt64(r),
 		Truncated: r.IntN(2) == 0,
 		EOF:       r.IntN(2) == 0,
@@ -554,24 +556,24 @@ func randomErr(r *rand.Rand) error {
 	case 1:
 		return errors.New(randomText(r))
 	case 2:
-		return fmt.Errorf("%w: %s", ErrHandlerPanic, randomText(r))
+		return fmt.Errorf("%w: %s", bodytap.ErrHandlerPanic, randomText(r))
 	}
 	return nil
 }
 
 // benchExchange returns an exchange of a JSON API: five request headers,
 // three response headers and 1 KiB JSON bodies both ways.
-func benchExchange() *Exchange {
+func benchExchange() *bodytap.Exchange {
 	item := `{"id":12345,"name":"Widget \"deluxe\"","tags":["a","b","c"],"price":19.99,"note":"ünïcödé"}`
 	body := "[" + strings.TrimSuffix(strings.Repeat(item+",", 1024/(len(item)+1)+1), ",") + "]"
 	body = body[:1023] + "]"
-	x := &Exchange{
-		ID:            NewID(time.Date(2024, 2, 20, 10, 0, 0, 0, time.UTC)),
+	x := &bodytap.Exchange{
+		ID:            bodytap.NewID(time.Date(2024, 2, 20, 10, 0, 0, 0, time.UTC)),
 		Start:         time.Date(2024, 2, 20, 10, 0, 0, 123456789, time.UTC),
 		Duration:      1500 * time.Microsecond,
 		TimeToHeaders: 900 * time.Microsecond,
 		Route:         "POST /api/items",
-		Request: Request{
+		Request: bodytap.Request{
 			Method:     "POST",
 			Proto:      "HTTP/1.1",
 			Host:       "api.example.com",
@@ -584,20 +586,19 @@ func benchExchange() *Exchange {
 				"X-Request-Id":  {"5f1c2a9e-8f2b-4c1e-9a77-0d3b6e2f4c11"},
 			},
 			ContentLength: int64(len(body)),
-			Body:          Body{Bytes: []byte(body), Size: int64(len(body)), EOF: true},
+			Body:          bodytap.Body{Bytes: []byte(body), Size: int64(len(body)), EOF: true},
 		},
-		Response: Response{
+		Response: bodytap.Response{
 			Status: 201,
 			Header: http.Header{
 				"Content-Type":  {"application/json; charset=utf-8"},
 				"Cache-Control": {"no-store"},
 				"Location":      {"/api/items/12345"},
 			},
-			Body: Body{Bytes: []byte(body), Size: int64(len(body)), EOF: true},
+			Body: bodytap.Body{Bytes: []byte(body), Size: int64(len(body)), EOF: true},
 		},
 	}
-	x.url = url.URL{Scheme: "https", Host: "api.example.com", Path: "/api/items", RawQuery: "dry_run=false"}
-	x.Request.URL = &x.url
+	x.Request.URL = &url.URL{Scheme: "https", Host: "api.example.com", Path: "/api/items", RawQuery: "dry_run=false"}
 	return x
 }
 
@@ -605,11 +606,11 @@ func benchExchange() *Exchange {
 // x once as the named caller does.
 var benchEncoders = []struct {
 	name string
-	x    func() *Exchange
+	x    func() *bodytap.Exchange
 }{
-	{"MarshalJSON", benchExchange},
+	{"Marshal", benchExchange},
 	{"Line", benchExchange},
-	{"NoBodies", func() *Exchange { // as the store encodes an exchange, its bodies kept apart
+	{"NoBodies", func() *bodytap.Exchange { // as the store encodes an exchange, its bodies kept apart
 		x := benchExchange()
 		x.Request.Body.Bytes, x.Response.Body.Bytes = nil, nil
 		return x
@@ -617,7 +618,7 @@ var benchEncoders = []struct {
 }
 
 // BenchmarkEncodeExchange measures the hand-written encoder on the
-// exchange of benchExchange: as Exchange.MarshalJSON, as a JSONLines sink
+// exchange of benchExchange: as Marshal, as a Writer
 // writes a line into its reused buffer, and as the store encodes it,
 // without the body copies.
 func BenchmarkEncodeExchange(b *testing.B) {
@@ -629,10 +630,10 @@ func BenchmarkEncodeExchange(b *testing.B) {
 			for b.Loop() {
 				var err error
 				if bb.name == "Line" {
-					buf, err = appendJSONExchange(buf[:0], x)
+					buf, err = Append(buf[:0], x)
 					buf = append(buf, '\n')
 				} else {
-					buf, err = x.MarshalJSON()
+					buf, err = Marshal(x)
 				}
 				if err != nil {
 					b.Fatal(err)
@@ -643,7 +644,7 @@ func BenchmarkEncodeExchange(b *testing.B) {
 }
 
 // BenchmarkEncodeExchangeReference measures the reflection-based encoder
-// it replaced, used the same ways: MarshalJSON was a new buffer, then the
+// it replaced, used the same ways: Marshal was a new buffer, then the
 // newline trimmed; a line was encoded into the sink's reused buffer.
 func BenchmarkEncodeExchangeReference(b *testing.B) {
 	for _, bb := range benchEncoders {

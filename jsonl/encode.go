@@ -1,4 +1,4 @@
-package bodytap
+package jsonl
 
 import (
 	"encoding/base64"
@@ -10,19 +10,33 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/internal/media"
 )
 
 // The JSON form of an Exchange is written by hand rather than through
 // encoding/json: reflection made it the largest cost of storing an
 // exchange. The output is byte for byte what json.Encoder, with HTML
-// escaping off, writes for the exchangeJSON schema in jsonl.go (field
+// escaping off, writes for the exchangeJSON schema in decode.go (field
 // order, omitempty, sorted header keys, string escaping); the
-// differential test in jsonl_encode_test.go holds the two together, so a
-// field added to the schema must be added here too.
+// differential test in encode_test.go holds the two together, so a field
+// added to the schema must be added here too.
 
-// appendJSONExchange appends the JSON form of x (see [Exchange.MarshalJSON]),
-// without a newline, to dst. On error it returns dst unchanged.
-func appendJSONExchange(dst []byte, x *Exchange) ([]byte, error) {
+// Marshal returns the JSON form of x (see the package doc), without a
+// newline. It fails only for a Start outside the years 0 to 9999.
+func Marshal(x *bodytap.Exchange) ([]byte, error) {
+	b, err := Append(make([]byte, 0, sizeHint(x)), x)
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// Append appends the JSON form of x (see the package doc), without a
+// newline, to dst and returns the extended buffer. On error it returns
+// dst unchanged.
+func Append(dst []byte, x *bodytap.Exchange) ([]byte, error) {
 	start := x.Start.UTC()
 	if y := start.Year(); y < 0 || y > 9999 {
 		return dst, jsonStartError(start)
@@ -54,16 +68,16 @@ func jsonStartError(t time.Time) error {
 	return &json.MarshalerError{Type: reflect.TypeFor[time.Time](), Err: err}
 }
 
-// appendJSONID appends the quoted ULID text of id, as [ID.MarshalText]
+// appendJSONID appends the quoted ULID text of id, as [bodytap.ID.MarshalText]
 // writes it.
-func appendJSONID(b []byte, id ID) []byte {
+func appendJSONID(b []byte, id bodytap.ID) []byte {
 	b = append(b, '"')
-	b = id.appendText(b)
+	b, _ = id.AppendText(b) // never fails
 	return append(b, '"')
 }
 
 // appendJSONRequest appends the "request" object of the JSON form.
-func appendJSONRequest(b []byte, r *Request) []byte {
+func appendJSONRequest(b []byte, r *bodytap.Request) []byte {
 	b = append(b, `{"method":`...)
 	b = appendJSONString(b, r.Method)
 	b = append(b, `,"url":`...)
@@ -84,7 +98,7 @@ func appendJSONRequest(b []byte, r *Request) []byte {
 }
 
 // appendJSONResponse appends the "response" object of the JSON form.
-func appendJSONResponse(b []byte, r *Response) []byte {
+func appendJSONResponse(b []byte, r *bodytap.Response) []byte {
 	b = append(b, `{"status":`...)
 	b = strconv.AppendInt(b, int64(r.Status), 10)
 	b = appendJSONHeaderField(b, `,"header":`, r.Header)
@@ -109,12 +123,12 @@ func appendJSONResponse(b []byte, r *Response) []byte {
 
 // appendJSONBody appends the BODY object of the JSON form for body, sent
 // with header h: its copy goes as "text" or as "base64" by the rule
-// documented at [Exchange.MarshalJSON].
-func appendJSONBody(b []byte, body *Body, h http.Header) []byte {
+// documented in the package doc.
+func appendJSONBody(b []byte, body *bodytap.Body, h http.Header) []byte {
 	b = append(b, `{"size":`...)
 	b = strconv.AppendInt(b, body.Size, 10)
 	if p := body.Bytes; len(p) > 0 {
-		if utf8.Valid(p) && isTextBody(h, body, p) {
+		if utf8.Valid(p) && media.IsTextBody(h, body.Decoded != "", p) {
 			b = append(b, `,"text":`...)
 			b = appendJSONText(b, p)
 		} else {
@@ -296,12 +310,12 @@ func appendJSONEscape(b []byte, c byte) []byte {
 	return append(b, '\\', 'u', '0', '0', jsonHex[c>>4], jsonHex[c&0xF])
 }
 
-// jsonSizeHint estimates the length of the JSON form of x, so that its
+// sizeHint estimates the length of the JSON form of x, so that its
 // buffer is mostly allocated once. It guesses at headers from their
 // number of keys, since ranging over them would cost as much as the
 // allocation it saves; bodies go as text, which needs little more room
 // than its bytes, or in base64, a third more.
-func jsonSizeHint(x *Exchange) int {
+func sizeHint(x *bodytap.Exchange) int {
 	const perKey = 96 // a typical header line and its JSON punctuation
 	keys := len(x.Request.Header) + len(x.Response.Header) + len(x.Response.Trailer)
 	for _, inf := range x.Response.Informational {

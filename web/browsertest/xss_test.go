@@ -1,4 +1,4 @@
-package web
+package browsertest
 
 import (
 	"errors"
@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bodytap/bodytap/web"
 	"github.com/chromedp/chromedp"
 )
 
@@ -94,7 +95,7 @@ func xssExchanges(t *testing.T, pwned string) []ex {
 }
 
 func TestBrowserXSS(t *testing.T) {
-	e := newEnv(t, Config{})
+	e := newEnv(t, web.Config{})
 	pwned := e.srv.URL + "/pwned"
 	xs := xssExchanges(t, pwned)
 	e.record(xs...)

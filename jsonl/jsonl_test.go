@@ -1,4 +1,4 @@
-package bodytap
+package jsonl
 
 import (
 	"bufio"
@@ -19,49 +19,50 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bodytap/bodytap"
 )
 
 // sinkExchange returns an exchange with every field set, as a Tap would
 // deliver it: a JSON request, a text response with an early hint and a
 // trailer.
-func sinkExchange(tb testing.TB) *Exchange {
+func sinkExchange(tb testing.TB) *bodytap.Exchange {
 	tb.Helper()
 	start := time.Date(2024, 2, 20, 10, 0, 0, 123456789, time.UTC)
-	id, err := ParseID("01HQ3J5V2X0000000000000001")
+	id, err := bodytap.ParseID("01HQ3J5V2X0000000000000001")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	x := &Exchange{
+	x := &bodytap.Exchange{
 		ID:            id,
 		Start:         start,
 		Duration:      1500 * time.Microsecond,
 		TimeToHeaders: 900 * time.Microsecond,
 		Route:         "POST /items/{id}",
-		Request: Request{
+		Request: bodytap.Request{
 			Method:        "POST",
 			Proto:         "HTTP/1.1",
 			Host:          "example.com",
 			RemoteAddr:    "192.0.2.1:53412",
 			Header:        http.Header{"Content-Type": {"application/json"}, "X-Trace": {"a", "b"}},
 			ContentLength: 11,
-			Body:          Body{Bytes: []byte(`{"name":1}` + "\n"), Size: 11, EOF: true},
+			Body:          bodytap.Body{Bytes: []byte(`{"name":1}` + "\n"), Size: 11, EOF: true},
 		},
-		Response: Response{
+		Response: bodytap.Response{
 			Status:        201,
 			Header:        http.Header{"Content-Type": {"text/plain; charset=utf-8"}, "Trailer": {"X-Sum"}},
 			Trailer:       http.Header{"X-Sum": {"42"}},
-			Informational: []Informational{{Status: 103, Header: http.Header{"Link": {"</a.css>; rel=preload"}}}},
-			Body:          Body{Bytes: []byte("created <ok> & done"), Size: 19, EOF: true},
+			Informational: []bodytap.Informational{{Status: 103, Header: http.Header{"Link": {"</a.css>; rel=preload"}}}},
+			Body:          bodytap.Body{Bytes: []byte("created <ok> & done"), Size: 19, EOF: true},
 		},
 	}
-	x.url = url.URL{Scheme: "http", Host: "example.com", Path: "/items/7", RawQuery: "q=1"}
-	x.Request.URL = &x.url
+	x.Request.URL = &url.URL{Scheme: "http", Host: "example.com", Path: "/items/7", RawQuery: "q=1"}
 	return x
 }
 
 // sameExchange fails tb unless got reads as want: same fields, times
 // equal, errors of the same text.
-func sameExchange(tb testing.TB, got, want *Exchange) {
+func sameExchange(tb testing.TB, got, want *bodytap.Exchange) {
 	tb.Helper()
 	if got.ID != want.ID {
 		tb.Errorf("ID: got %q, want %q", got.ID, want.ID)
@@ -100,9 +101,9 @@ func sameExchange(tb testing.TB, got, want *Exchange) {
 	} else {
 		for i := range gs.Informational {
 			if gs.Informational[i].Status != ws.Informational[i].Status {
-				tb.Errorf("Informational[%d].Status: got %d, want %d", i, gs.Informational[i].Status, ws.Informational[i].Status)
+				tb.Errorf("bodytap.Informational[%d].Status: got %d, want %d", i, gs.Informational[i].Status, ws.Informational[i].Status)
 			}
-			sameHeader(tb, fmt.Sprintf("Informational[%d].Header", i), gs.Informational[i].Header, ws.Informational[i].Header)
+			sameHeader(tb, fmt.Sprintf("bodytap.Informational[%d].Header", i), gs.Informational[i].Header, ws.Informational[i].Header)
 		}
 	}
 	sameBody(tb, "Response.Body", &gs.Body, &ws.Body)
@@ -118,7 +119,7 @@ func sameHeader(tb testing.TB, what string, got, want http.Header) {
 	}
 }
 
-func sameBody(tb testing.TB, what string, got, want *Body) {
+func sameBody(tb testing.TB, what string, got, want *bodytap.Body) {
 	tb.Helper()
 	if !bytes.Equal(got.Bytes, want.Bytes) {
 		tb.Errorf("%s.Bytes: got %q, want %q", what, got.Bytes, want.Bytes)
@@ -156,71 +157,71 @@ func sinkGzip(tb testing.TB, b []byte) []byte {
 // jsonRoundTripCases are exchanges whose JSON form must read back the same.
 func jsonRoundTripCases(tb testing.TB) []struct {
 	name   string
-	change func(x *Exchange)
+	change func(x *bodytap.Exchange)
 } {
 	huge := strings.Repeat("v", 256<<10) // a quarter of http.DefaultMaxHeaderBytes
 	return []struct {
 		name   string
-		change func(x *Exchange)
+		change func(x *bodytap.Exchange)
 	}{
-		{"full", func(x *Exchange) {}},
-		{"empty bodies", func(x *Exchange) {
-			x.Request.Body = Body{EOF: true}
-			x.Response.Body = Body{}
+		{"full", func(x *bodytap.Exchange) {}},
+		{"empty bodies", func(x *bodytap.Exchange) {
+			x.Request.Body = bodytap.Body{EOF: true}
+			x.Response.Body = bodytap.Body{}
 		}},
-		{"invalid UTF-8 in a text body", func(x *Exchange) {
-			x.Response.Body = Body{Bytes: []byte("caf\xe9 \xff\xfe"), Size: 7, EOF: true}
+		{"invalid UTF-8 in a text body", func(x *bodytap.Exchange) {
+			x.Response.Body = bodytap.Body{Bytes: []byte("caf\xe9 \xff\xfe"), Size: 7, EOF: true}
 		}},
-		{"NUL bytes", func(x *Exchange) {
-			x.Request.Body = Body{Bytes: []byte("a\x00b\x00\x01\x1f"), Size: 6, EOF: true}
+		{"NUL bytes", func(x *bodytap.Exchange) {
+			x.Request.Body = bodytap.Body{Bytes: []byte("a\x00b\x00\x01\x1f"), Size: 6, EOF: true}
 			x.Request.Header = nil
 		}},
-		{"NUL bytes in JSON", func(x *Exchange) {
-			x.Request.Body = Body{Bytes: []byte("{\"a\":\"\x00\"}"), Size: 9, EOF: true}
+		{"NUL bytes in JSON", func(x *bodytap.Exchange) {
+			x.Request.Body = bodytap.Body{Bytes: []byte("{\"a\":\"\x00\"}"), Size: 9, EOF: true}
 		}},
-		{"binary", func(x *Exchange) {
+		{"binary", func(x *bodytap.Exchange) {
 			x.Response.Header.Set("Content-Type", "image/png")
 			b := sinkRandomBytes(4096, 1)
-			x.Response.Body = Body{Bytes: b, Size: 1 << 20, Truncated: true, EOF: true}
+			x.Response.Body = bodytap.Body{Bytes: b, Size: 1 << 20, Truncated: true, EOF: true}
 		}},
-		{"gzip not decoded", func(x *Exchange) {
+		{"gzip not decoded", func(x *bodytap.Exchange) {
 			x.Response.Header.Set("Content-Encoding", "gzip")
-			x.Response.Body = Body{Bytes: sinkGzip(tb, []byte("hello")), Size: 25, EOF: true}
+			x.Response.Body = bodytap.Body{Bytes: sinkGzip(tb, []byte("hello")), Size: 25, EOF: true}
 		}},
-		{"gzip decoded", func(x *Exchange) {
+		{"gzip decoded", func(x *bodytap.Exchange) {
 			x.Response.Header.Set("Content-Encoding", "gzip")
-			x.Response.Body = Body{Bytes: []byte("hello"), Size: 25, EOF: true, Decoded: "gzip"}
+			x.Response.Body = bodytap.Body{Bytes: []byte("hello"), Size: 25, EOF: true, Decoded: "gzip"}
 		}},
-		{"cut inside a character", func(x *Exchange) {
-			x.Response.Body = Body{Bytes: []byte("h\xc3\xa9h\xc3"), Size: 100, Truncated: true, EOF: true}
+		{"cut inside a character", func(x *bodytap.Exchange) {
+			x.Response.Body = bodytap.Body{Bytes: []byte("h\xc3\xa9h\xc3"), Size: 100, Truncated: true, EOF: true}
 		}},
-		{"huge headers", func(x *Exchange) {
+		{"huge headers", func(x *bodytap.Exchange) {
 			x.Request.Header.Set("X-Huge", huge)
 			x.Response.Header["X-Many"] = strings.Split(strings.Repeat("x,", 5000), ",")
 		}},
-		{"HTML and line separators", func(x *Exchange) {
-			x.Response.Body = Body{Bytes: []byte("<script>\u2028\u2029</script>&\"\\\n\t"), Size: 27, EOF: true}
+		{"HTML and line separators", func(x *bodytap.Exchange) {
+			x.Response.Body = bodytap.Body{Bytes: []byte("<script>\u2028\u2029</script>&\"\\\n\t"), Size: 27, EOF: true}
 		}},
-		{"flags and errors", func(x *Exchange) {
-			x.Request.Body = Body{Size: 5000, Truncated: true, Withheld: true, Err: errors.New("bodytap: decode br: unsupported")}
+		{"flags and errors", func(x *bodytap.Exchange) {
+			x.Request.Body = bodytap.Body{Size: 5000, Truncated: true, Withheld: true, Err: errors.New("bodytap: decode br: unsupported")}
 			x.Response.Body.Redacted = true
 			x.Response.Body.EOF = false
-			x.Err = fmt.Errorf("%w: oops", ErrHandlerPanic)
+			x.Err = fmt.Errorf("%w: oops", bodytap.ErrHandlerPanic)
 		}},
-		{"hijacked", func(x *Exchange) {
+		{"hijacked", func(x *bodytap.Exchange) {
 			x.Hijacked = true
-			x.Err = ErrHijacked
-			x.Response = Response{}
+			x.Err = bodytap.ErrHijacked
+			x.Response = bodytap.Response{}
 			x.TimeToHeaders = 0
 		}},
-		{"no URL, unknown length, zero ID", func(x *Exchange) {
+		{"no URL, unknown length, zero ID", func(x *bodytap.Exchange) {
 			x.Request.URL = nil
 			x.Request.ContentLength = -1
-			x.ID = ID{}
+			x.ID = bodytap.ID{}
 			x.Route = ""
 		}},
-		{"odd URL", func(x *Exchange) {
-			x.url = url.URL{Scheme: "https", Host: "[::1]:8443", Path: "/a b/é", RawQuery: "x=%ff&y=<z>", Fragment: "f"}
+		{"odd URL", func(x *bodytap.Exchange) {
+			x.Request.URL = &url.URL{Scheme: "https", Host: "[::1]:8443", Path: "/a b/é", RawQuery: "x=%ff&y=<z>", Fragment: "f"}
 		}},
 	}
 }
@@ -230,7 +231,7 @@ func TestJSONRoundTrip(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			want := sinkExchange(t)
 			tt.change(want)
-			b, err := json.Marshal(want)
+			b, err := Marshal(want)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -240,22 +241,11 @@ func TestJSONRoundTrip(t *testing.T) {
 			if bytes.ContainsAny(b, "\n\r") {
 				t.Fatalf("JSON has a line break: %.200q", b)
 			}
-			got := new(Exchange)
-			if err := json.Unmarshal(b, got); err != nil {
+			got := new(bodytap.Exchange)
+			if err := Unmarshal(b, got); err != nil {
 				t.Fatal(err)
 			}
 			sameExchange(t, got, want)
-			if got.Request.URL != nil && got.Request.URL != &got.url {
-				t.Error("Request.URL does not point into the Exchange")
-			}
-			// The value and the pointer marshal alike.
-			b2, err := json.Marshal(*want)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(b, b2) {
-				t.Errorf("value and pointer differ:\n%.300s\n%.300s", b, b2)
-			}
 		})
 	}
 }
@@ -266,19 +256,19 @@ func TestJSONErrorsKeepSentinels(t *testing.T) {
 		err  error
 		want error
 	}{
-		{"client gone", ErrClientGone, ErrClientGone},
-		{"aborted", ErrAborted, ErrAborted},
-		{"hijacked", ErrHijacked, ErrHijacked},
-		{"panic", fmt.Errorf("%w: boom", ErrHandlerPanic), ErrHandlerPanic},
+		{"client gone", bodytap.ErrClientGone, bodytap.ErrClientGone},
+		{"aborted", bodytap.ErrAborted, bodytap.ErrAborted},
+		{"hijacked", bodytap.ErrHijacked, bodytap.ErrHijacked},
+		{"panic", fmt.Errorf("%w: boom", bodytap.ErrHandlerPanic), bodytap.ErrHandlerPanic},
 		{"other", errors.New("bodytap: write response: broken pipe"), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			x := sinkExchange(t)
 			x.Err = tt.err
-			b, _ := json.Marshal(x)
-			var got Exchange
-			if err := json.Unmarshal(b, &got); err != nil {
+			b, _ := Marshal(x)
+			var got bodytap.Exchange
+			if err := Unmarshal(b, &got); err != nil {
 				t.Fatal(err)
 			}
 			if got.Err.Error() != tt.err.Error() {
@@ -331,7 +321,7 @@ func TestJSONBodyForm(t *testing.T) {
 			if tt.encoding != "" {
 				h.Set("Content-Encoding", tt.encoding)
 			}
-			b := Body{Bytes: []byte(tt.body), Size: int64(len(tt.body)), EOF: true, Decoded: tt.decoded}
+			b := bodytap.Body{Bytes: []byte(tt.body), Size: int64(len(tt.body)), EOF: true, Decoded: tt.decoded}
 			j := bodyToJSON(&b, h)
 			got := ""
 			switch {
@@ -359,10 +349,10 @@ func TestJSONBodyForm(t *testing.T) {
 // TestJSONSchema pins the field names and forms of the documented schema.
 func TestJSONSchema(t *testing.T) {
 	x := sinkExchange(t)
-	x.Request.Body = Body{Bytes: []byte{0xff, 0xfe, 0}, Size: 3, EOF: true}
-	x.Err = ErrClientGone
+	x.Request.Body = bodytap.Body{Bytes: []byte{0xff, 0xfe, 0}, Size: 3, EOF: true}
+	x.Err = bodytap.ErrClientGone
 	x.Hijacked = true
-	b, err := x.MarshalJSON()
+	b, err := Marshal(x)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -408,7 +398,7 @@ func TestJSONSchema(t *testing.T) {
 	}
 	// The local time zone does not leak into the record.
 	x.Start = x.Start.In(time.FixedZone("X", 3600))
-	b, _ = x.MarshalJSON()
+	b, _ = Marshal(x)
 	if !bytes.Contains(b, []byte(`"start":"2024-02-20T10:00:00.123456789Z"`)) {
 		t.Errorf("start not in UTC: %.120s", b)
 	}
@@ -435,15 +425,15 @@ func TestJSONInvalidUTF8InHeaders(t *testing.T) {
 	x := sinkExchange(t)
 	x.Request.Header.Set("X-Bad", "a\xffb")
 	x.Route = "/\xc3"
-	b, err := json.Marshal(x)
+	b, err := Marshal(x)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !json.Valid(b) {
 		t.Fatalf("not valid JSON: %s", b)
 	}
-	var got Exchange
-	if err := json.Unmarshal(b, &got); err != nil {
+	var got bodytap.Exchange
+	if err := Unmarshal(b, &got); err != nil {
 		t.Fatal(err)
 	}
 	if v := got.Request.Header.Get("X-Bad"); v != "a\uFFFDb" {
@@ -451,7 +441,7 @@ func TestJSONInvalidUTF8InHeaders(t *testing.T) {
 	}
 }
 
-func TestUnmarshalJSONErrors(t *testing.T) {
+func TestUnmarshalErrors(t *testing.T) {
 	tests := []struct {
 		name, json, want string
 	}{
@@ -466,23 +456,23 @@ func TestUnmarshalJSONErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var x Exchange
-			err := x.UnmarshalJSON([]byte(tt.json))
+			var x bodytap.Exchange
+			err := Unmarshal([]byte(tt.json), &x)
 			if err == nil {
 				t.Fatal("no error")
 			}
-			if !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "bodytap: decode exchange") {
+			if !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "jsonl: decode exchange") {
 				t.Errorf("got %q, want it to hold %q", err, tt.want)
 			}
 		})
 	}
 }
 
-// TestUnmarshalJSONMinimal: fields left out read as their zero values, and
+// TestUnmarshalMinimal: fields left out read as their zero values, and
 // unknown fields are ignored.
-func TestUnmarshalJSONMinimal(t *testing.T) {
-	var x Exchange
-	if err := json.Unmarshal([]byte(`{"future":[1,2],"request":{"method":"GET","body":{"eof":true,"later":1}}}`), &x); err != nil {
+func TestUnmarshalMinimal(t *testing.T) {
+	var x bodytap.Exchange
+	if err := Unmarshal([]byte(`{"future":[1,2],"request":{"method":"GET","body":{"eof":true,"later":1}}}`), &x); err != nil {
 		t.Fatal(err)
 	}
 	if x.Request.Method != "GET" || !x.Request.Body.EOF || x.Request.URL != nil || x.Response.Body.Bytes != nil || x.Err != nil {
@@ -507,10 +497,10 @@ func sinkLines(tb testing.TB, b []byte) []string {
 	return lines
 }
 
-func TestJSONLinesWriter(t *testing.T) {
+func TestWriterWriter(t *testing.T) {
 	var buf bytes.Buffer
-	s := NewJSONLines(&buf)
-	var want []*Exchange
+	s := NewWriter(&buf)
+	var want []*bodytap.Exchange
 	for _, tt := range jsonRoundTripCases(t) {
 		x := sinkExchange(t)
 		tt.change(x)
@@ -533,7 +523,7 @@ func TestJSONLinesWriter(t *testing.T) {
 		t.Errorf("Err: got %v, want nil", s.Err())
 	}
 	i := 0
-	for x, err := range ReadJSONLines(&buf) {
+	for x, err := range Read(&buf) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -565,7 +555,7 @@ func (w *sinkFailWriter) Write(p []byte) (int, error) {
 	return n, w.err
 }
 
-func TestJSONLinesWriteError(t *testing.T) {
+func TestWriterWriteError(t *testing.T) {
 	errDisk := errors.New("disk on fire")
 	tests := []struct {
 		name string
@@ -578,7 +568,7 @@ func TestJSONLinesWriteError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := NewJSONLines(tt.w)
+			s := NewWriter(tt.w)
 			for range 3 {
 				s.Record(sinkExchange(t)) // must not panic
 			}
@@ -605,11 +595,11 @@ func sinkClosedFile(tb testing.TB) *os.File {
 	return f
 }
 
-// TestJSONLinesPartialWrite: a write that fails partway through a line
+// TestWriterPartialWrite: a write that fails partway through a line
 // breaks that line only; the next one starts on a line of its own.
-func TestJSONLinesPartialWrite(t *testing.T) {
+func TestWriterPartialWrite(t *testing.T) {
 	w := &sinkFailWriter{ok: 1 << 20, part: 40, err: errors.New("no space left")}
-	s := NewJSONLines(w)
+	s := NewWriter(w)
 	x := sinkExchange(t)
 	s.Record(x)
 	w.ok = w.buf.Len() // the next write fails after 40 bytes
@@ -621,7 +611,7 @@ func TestJSONLinesPartialWrite(t *testing.T) {
 		t.Errorf("Stats: got %+v, want 2 written, 1 failed", st)
 	}
 	var got []string
-	for x, err := range ReadJSONLines(&w.buf) {
+	for x, err := range Read(&w.buf) {
 		if err != nil {
 			got = append(got, "error")
 			if !strings.Contains(err.Error(), "line 2") {
@@ -637,17 +627,17 @@ func TestJSONLinesPartialWrite(t *testing.T) {
 	}
 }
 
-// TestJSONLinesFullDisk writes to /dev/full, where every write fails with
+// TestWriterFullDisk writes to /dev/full, where every write fails with
 // ENOSPC: records are lost and counted, the process goes on.
-func TestJSONLinesFullDisk(t *testing.T) {
+func TestWriterFullDisk(t *testing.T) {
 	if _, err := os.Stat("/dev/full"); err != nil {
 		t.Skip("no /dev/full")
 	}
-	s, err := OpenJSONLinesFile("/dev/full", 0, 0)
+	s, err := OpenFile("/dev/full", 0, 0)
 	if err != nil {
 		t.Skip(err)
 	}
-	tap := New(Config{Sink: s})
+	tap := bodytap.New(bodytap.Config{Sink: s})
 	h := tap.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
 	for range 5 {
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
@@ -665,11 +655,11 @@ func TestJSONLinesFullDisk(t *testing.T) {
 	s.Close()
 }
 
-// TestJSONLinesFailingWriterInTap: the Tap's delivery goroutine survives a
+// TestWriterFailingWriterInTap: the Tap's delivery goroutine survives a
 // sink whose writes all fail, and sees no panic.
-func TestJSONLinesFailingWriterInTap(t *testing.T) {
-	s := NewJSONLines(&sinkFailWriter{err: errors.New("broken")})
-	tap := New(Config{Sink: s})
+func TestWriterFailingWriterInTap(t *testing.T) {
+	s := NewWriter(&sinkFailWriter{err: errors.New("broken")})
+	tap := bodytap.New(bodytap.Config{Sink: s})
 	h := tap.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
 	for range 10 {
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
@@ -683,10 +673,10 @@ func TestJSONLinesFailingWriterInTap(t *testing.T) {
 	}
 }
 
-func TestJSONLinesClose(t *testing.T) {
+func TestWriterClose(t *testing.T) {
 	var buf bytes.Buffer
 	bw := bufio.NewWriter(&buf)
-	s := NewJSONLines(bw)
+	s := NewWriter(bw)
 	s.Record(sinkExchange(t))
 	if buf.Len() != 0 {
 		t.Fatal("bufio.Writer flushed early; the test needs it to buffer")
@@ -701,11 +691,11 @@ func TestJSONLinesClose(t *testing.T) {
 	if st := s.Stats(); st.Written != 1 || st.Failed != 1 {
 		t.Errorf("Stats: got %+v, want 1 written, 1 failed", st)
 	}
-	if !errors.Is(s.Err(), ErrSinkClosed) {
-		t.Errorf("Err: got %v, want ErrSinkClosed", s.Err())
+	if !errors.Is(s.Err(), ErrClosed) {
+		t.Errorf("Err: got %v, want ErrClosed", s.Err())
 	}
-	if err := s.Close(); !errors.Is(err, ErrSinkClosed) {
-		t.Errorf("second Close: got %v, want ErrSinkClosed", err)
+	if err := s.Close(); !errors.Is(err, ErrClosed) {
+		t.Errorf("second Close: got %v, want ErrClosed", err)
 	}
 }
 
@@ -713,7 +703,7 @@ func TestJSONLinesClose(t *testing.T) {
 // included.
 func sinkLineLen(tb testing.TB) int64 {
 	tb.Helper()
-	b, err := json.Marshal(sinkExchange(tb))
+	b, err := Marshal(sinkExchange(tb))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -732,7 +722,7 @@ func sinkReadFile(tb testing.TB, path string) []string {
 		tb.Fatal(err)
 	}
 	var ids []string
-	for x, err := range ReadJSONLines(bytes.NewReader(b)) {
+	for x, err := range Read(bytes.NewReader(b)) {
 		if err != nil {
 			tb.Fatalf("%s: %v", path, err)
 		}
@@ -741,7 +731,7 @@ func sinkReadFile(tb testing.TB, path string) []string {
 	return ids
 }
 
-func TestJSONLinesFileRotation(t *testing.T) {
+func TestWriterFileRotation(t *testing.T) {
 	line := sinkLineLen(t)
 	tests := []struct {
 		name     string
@@ -761,7 +751,7 @@ func TestJSONLinesFileRotation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "x.jsonl")
-			s, err := OpenJSONLinesFile(path, tt.maxBytes, tt.keep)
+			s, err := OpenFile(path, tt.maxBytes, tt.keep)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -792,13 +782,13 @@ func TestJSONLinesFileRotation(t *testing.T) {
 	}
 }
 
-// TestJSONLinesFileAppends: reopening a file appends to it, and its size
+// TestWriterFileAppends: reopening a file appends to it, and its size
 // so far counts toward rotation.
-func TestJSONLinesFileAppends(t *testing.T) {
+func TestWriterFileAppends(t *testing.T) {
 	line := sinkLineLen(t)
 	path := filepath.Join(t.TempDir(), "x.jsonl")
 	for i := 1; i <= 3; i++ {
-		s, err := OpenJSONLinesFile(path, 2*line, 1)
+		s, err := OpenFile(path, 2*line, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -815,9 +805,9 @@ func TestJSONLinesFileAppends(t *testing.T) {
 	}
 }
 
-// TestJSONLinesFileRotationFails: when the old file cannot be moved aside,
+// TestWriterFileRotationFails: when the old file cannot be moved aside,
 // the sink reports it and goes on writing to the file it has.
-func TestJSONLinesFileRotationFails(t *testing.T) {
+func TestWriterFileRotationFails(t *testing.T) {
 	line := sinkLineLen(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "x.jsonl")
@@ -826,7 +816,7 @@ func TestJSONLinesFileRotationFails(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(path+".1", "d"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	s, err := OpenJSONLinesFile(path, line, 1)
+	s, err := OpenFile(path, line, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -845,23 +835,23 @@ func TestJSONLinesFileRotationFails(t *testing.T) {
 	}
 }
 
-func TestOpenJSONLinesFileError(t *testing.T) {
-	_, err := OpenJSONLinesFile(filepath.Join(t.TempDir(), "no", "such", "dir", "x.jsonl"), 0, 0)
+func TestOpenFileError(t *testing.T) {
+	_, err := OpenFile(filepath.Join(t.TempDir(), "no", "such", "dir", "x.jsonl"), 0, 0)
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("got %v, want ErrNotExist", err)
 	}
 }
 
-func TestReadJSONLines(t *testing.T) {
+func TestRead(t *testing.T) {
 	var buf bytes.Buffer
-	s := NewJSONLines(&buf)
+	s := NewWriter(&buf)
 	s.Record(sinkExchange(t))
 	buf.WriteString("\n  \n{not json}\n")
 	s.Record(sinkExchange(t))
-	tail, _ := json.Marshal(sinkExchange(t))
+	tail, _ := Marshal(sinkExchange(t))
 	buf.Write(tail) // no final newline
 	var got []string
-	for x, err := range ReadJSONLines(bytes.NewReader(buf.Bytes())) {
+	for x, err := range Read(bytes.NewReader(buf.Bytes())) {
 		switch {
 		case err != nil && strings.Contains(err.Error(), "line 4"):
 			got = append(got, "error on line 4")
@@ -877,7 +867,7 @@ func TestReadJSONLines(t *testing.T) {
 	}
 	// Breaking out of the loop stops reading.
 	n := 0
-	for range ReadJSONLines(bytes.NewReader(buf.Bytes())) {
+	for range Read(bytes.NewReader(buf.Bytes())) {
 		n++
 		break
 	}
@@ -887,7 +877,7 @@ func TestReadJSONLines(t *testing.T) {
 	// A read error is yielded last.
 	errRead := errors.New("read failed")
 	var last error
-	for _, err := range ReadJSONLines(io.MultiReader(strings.NewReader(string(tail)+"\n"), iotestErrReader{errRead})) {
+	for _, err := range Read(io.MultiReader(strings.NewReader(string(tail)+"\n"), iotestErrReader{errRead})) {
 		last = err
 	}
 	if !errors.Is(last, errRead) {
@@ -899,13 +889,13 @@ type iotestErrReader struct{ err error }
 
 func (r iotestErrReader) Read([]byte) (int, error) { return 0, r.err }
 
-// TestJSONLinesEndToEnd runs a real server behind a Tap that writes JSON
+// TestWriterEndToEnd runs a real server behind a Tap that writes JSON
 // Lines, then reads the lines back and checks them against what the client
 // sent and received.
-func TestJSONLinesEndToEnd(t *testing.T) {
+func TestWriterEndToEnd(t *testing.T) {
 	var buf bytes.Buffer
-	sink := NewJSONLines(&buf)
-	tap := New(Config{Sink: sink})
+	sink := NewWriter(&buf)
+	tap := bodytap.New(bodytap.Config{Sink: sink})
 	binary := append([]byte("\x00\x01\xff\xfe"), sinkRandomBytes(300, 2)...)
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /echo", func(w http.ResponseWriter, r *http.Request) {
@@ -966,7 +956,7 @@ func TestJSONLinesEndToEnd(t *testing.T) {
 		t.Fatalf("got %d lines, want %d:\n%s", len(lines), len(sent), buf.Bytes())
 	}
 	seen := map[string]bool{}
-	for x, err := range ReadJSONLines(&buf) {
+	for x, err := range Read(&buf) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -974,7 +964,7 @@ func TestJSONLinesEndToEnd(t *testing.T) {
 		seen[path] = true
 		want := sent[path]
 		if x.ID.IsZero() || x.Start.IsZero() || x.Duration <= 0 {
-			t.Errorf("%s: ID, Start, Duration not set: %v %v %v", path, x.ID, x.Start, x.Duration)
+			t.Errorf("%s: bodytap.ID, Start, Duration not set: %v %v %v", path, x.ID, x.Start, x.Duration)
 		}
 		if x.Request.URL.Host != strings.TrimPrefix(srv.URL, "http://") {
 			t.Errorf("%s: host: got %q, want %q", path, x.Request.URL.Host, srv.URL)
@@ -983,8 +973,8 @@ func TestJSONLinesEndToEnd(t *testing.T) {
 			t.Errorf("%s: request body: got %q, want %q", path, got, want.req)
 		}
 		if path == "/abort" {
-			if !errors.Is(x.Err, ErrAborted) {
-				t.Errorf("%s: Err: got %v, want ErrAborted", path, x.Err)
+			if !errors.Is(x.Err, bodytap.ErrAborted) {
+				t.Errorf("%s: Err: got %v, want bodytap.ErrAborted", path, x.Err)
 			}
 			if got := string(x.Response.Body.Bytes); got != "partial" {
 				t.Errorf("%s: response body: got %q, want %q", path, got, "partial")

@@ -1,4 +1,6 @@
-package rewrite
+// Package httpx holds the facts about net/http that bodytap's middlewares
+// share and that net/http does not export.
+package httpx
 
 import (
 	"net/http"
@@ -6,19 +8,14 @@ import (
 	"strings"
 )
 
-// Copied from package bodytap, which has the same needs.
-
-// sniffLen is how many bytes net/http reads for content sniffing before
+// SniffLen is how many bytes net/http reads for content sniffing before
 // ReadFrom sends the headers.
-const sniffLen = 512
+const SniffLen = 512
 
-// inlineBytes is the room for a body held inside the per-request struct,
-// so that a small response needs no allocation of its own.
-const inlineBytes = 1 << 10
-
-// trailers returns the trailers in h that the handler set: those declared
+// Trailers returns the trailers in h that the handler set: those declared
 // in the Trailer header sent (sent) and those named with http.TrailerPrefix.
-func trailers(sent, h http.Header) http.Header {
+// It returns nil when there are none.
+func Trailers(sent, h http.Header) http.Header {
 	var tr http.Header
 	for _, v := range sent["Trailer"] {
 		for _, k := range strings.Split(v, ",") {

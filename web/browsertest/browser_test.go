@@ -1,4 +1,4 @@
-package web
+package browsertest
 
 // The tests in this file drive a real headless Chromium (Debian package
 // chromium) through chromedp. One browser serves the whole package; each
@@ -6,8 +6,8 @@ package web
 // CI variable is set), where they fail.
 //
 // Set BODYTAP_SCREENSHOT_DIR to keep the screenshots they take; those in
-// docs/ were made so: BODYTAP_SCREENSHOT_DIR=docs go test -run Browser ./web/
-// (a relative directory is taken from the package's).
+// web/docs/ were made so, from web/browsertest: BODYTAP_SCREENSHOT_DIR=../docs
+// go test -run Browser . (a relative directory is taken from the package's).
 
 import (
 	"context"
@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bodytap/bodytap/web"
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
@@ -283,7 +284,7 @@ func (tb *tab) checkClean() {
 const noOverflow = `document.documentElement.scrollWidth <= window.innerWidth && document.body.scrollWidth <= window.innerWidth`
 
 func TestBrowserListFilterDetail(t *testing.T) {
-	e := newEnv(t, Config{})
+	e := newEnv(t, web.Config{})
 	xs := demoExchanges(t)
 	e.record(xs...)
 	order := demoOrder(xs)
@@ -384,7 +385,7 @@ func TestBrowserListFilterDetail(t *testing.T) {
 }
 
 func TestBrowserLive(t *testing.T) {
-	e := newEnv(t, Config{})
+	e := newEnv(t, web.Config{})
 	e.record(newEx(t, "GET", "http://api.test/first", 200))
 	tb := newTab(t)
 	tb.open(e, "/")
@@ -423,7 +424,7 @@ func TestBrowserLive(t *testing.T) {
 }
 
 func TestBrowserMobile(t *testing.T) {
-	e := newEnv(t, Config{})
+	e := newEnv(t, web.Config{})
 	xs := demoExchanges(t)
 	e.record(xs...)
 	tb := newTab(t)
@@ -457,7 +458,7 @@ func TestBrowserMobile(t *testing.T) {
 }
 
 func TestBrowserBodies(t *testing.T) {
-	e := newEnv(t, Config{})
+	e := newEnv(t, web.Config{})
 	xs := demoExchanges(t)
 	e.record(xs...)
 	tb := newTab(t)

@@ -1,7 +1,0 @@
-//go:build !race
-
-package rewrite
-
-// raceEnabled reports whether the tests run under the race detector, which
-// makes multi-MiB bodies slow: tests scale their sizes down when it is set.
-const raceEnabled = false
