@@ -440,7 +440,7 @@ func TestDemo(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("demo: exit %d\n%s", r.code, r.stderr)
 	}
-	for _, want := range []string{"/api/users", "/events", "/gzip", "/download", "Try next", "help filters", "export --har"} {
+	for _, want := range []string{"starting a sample API", "/api/users", "/events", "/gzip", "/download", "Try next", "help filters", "export --har"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, r.stdout)
 		}

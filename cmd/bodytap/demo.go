@@ -46,6 +46,9 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		o.ui = "127.0.0.1:0"
 	}
 
+	// Say at once what is happening: the first run may have been compiling
+	// for a while, and the store and servers take a moment to start.
+	fmt.Fprintf(e.stdout, "bodytap demo: starting a sample API and the capturing proxy (store %s)...\n", o.db)
 	upstream := httptest.NewServer(sample.Handler())
 	defer upstream.Close()
 	o.upstream, _ = url.Parse(upstream.URL)
