@@ -158,6 +158,13 @@ func TestParseOperators(t *testing.T) {
 		{"~c 404", Status{404, 404}},
 		{"~c 100", Status{100, 100}},
 		{"~c 999", Status{999, 999}},
+		// Any integer, as in mitmproxy: "~c 10" and "~c 0" match nothing,
+		// "~c 0200" means 200.
+		{"~c 10", Status{10, 10}},
+		{"~c 0", Status{0, 0}},
+		{"~c 0200", Status{200, 200}},
+		{"~c 1000", Status{1000, 1000}},
+		{"~c 099-0200", Status{99, 200}},
 		{"~c 5xx", Status{500, 599}},
 		{"~c 5XX", Status{500, 599}},
 		{"~c 4..", Status{400, 499}},
@@ -462,10 +469,8 @@ func TestParseErrors(t *testing.T) {
 		{`*`, "filter: position 1: ~u: error parsing regexp: missing argument to repetition operator: `*`"},
 		{`~b "(a)\1"`, "filter: position 4: ~b: error parsing regexp: invalid escape sequence: `\\1`"},
 		{"~c abc", `filter: position 4: ~c: invalid status "abc" (want a code like 404, a class like 5xx or 5.., or a range like 400-499)`},
-		{"~c 99", `filter: position 4: ~c: invalid status "99" (want a code like 404, a class like 5xx or 5.., or a range like 400-499)`},
-		{"~c 1000", `filter: position 4: ~c: invalid status "1000" (want a code like 404, a class like 5xx or 5.., or a range like 400-499)`},
-		{"~c 099", `filter: position 4: ~c: invalid status "099" (want a code like 404, a class like 5xx or 5.., or a range like 400-499)`},
-		{"~c 0", `filter: position 4: ~c: invalid status "0" (want a code like 404, a class like 5xx or 5.., or a range like 400-499)`},
+		{"~c 1-", `filter: position 4: ~c: invalid status "1-" (want a code like 404, a class like 5xx or 5.., or a range like 400-499)`},
+		{"~c 1234567890", `filter: position 4: ~c: invalid status "1234567890" (want a code like 404, a class like 5xx or 5.., or a range like 400-499)`},
 		{"~c -1", `filter: position 4: ~c: invalid status "-1" (want a code like 404, a class like 5xx or 5.., or a range like 400-499)`},
 		{"~c x00", `filter: position 4: ~c: invalid status "x00" (want a code like 404, a class like 5xx or 5.., or a range like 400-499)`},
 		{"~c 5x0", `filter: position 4: ~c: invalid status "5x0" (want a code like 404, a class like 5xx or 5.., or a range like 400-499)`},
@@ -864,6 +869,23 @@ func TestMatchZeroExchange(t *testing.T) {
 	}
 	if mustParse(t, "~all").Match(nil) {
 		t.Error("a nil Exchange matches ~all")
+	}
+}
+
+// TestMatchAnyStatusInteger: codes outside 100-999 parse, as in
+// mitmproxy, and match nothing, not even an exchange without a response.
+func TestMatchAnyStatusInteger(t *testing.T) {
+	x := sample()
+	x.Response.Status = 200
+	for expr, want := range map[string]bool{"~c 0200": true, "~c 0": false, "~c 10": false, "~c 0-199": false, "~c 0-200": true} {
+		if got := mustParse(t, expr).Match(x); got != want {
+			t.Errorf("%q against status 200: %v, want %v", expr, got, want)
+		}
+	}
+	for _, expr := range []string{"~c 0", "~c 0-999"} {
+		if mustParse(t, expr).Match(&bodytap.Exchange{}) {
+			t.Errorf("%q matches an exchange without a response", expr)
+		}
 	}
 }
 

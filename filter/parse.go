@@ -601,7 +601,8 @@ func splitCmp(s string) (cmp, rest string) {
 }
 
 // parseStatus parses a status code ("404"), a class ("5xx", "5..", "50x")
-// or a range ("400-499"). Codes have three digits and do not start with 0.
+// or a range ("400-499"). A code is any decimal integer, as in mitmproxy:
+// "0200" is 200, and "10" or "0" are valid and match no response.
 func parseStatus(s string) (lo, hi int, ok bool) {
 	if a, b, found := strings.Cut(s, "-"); found {
 		lo, ok1 := parseCode(a)
@@ -610,6 +611,9 @@ func parseStatus(s string) (lo, hi int, ok bool) {
 			return 0, 0, false
 		}
 		return lo, hi, true
+	}
+	if n, ok := parseCode(s); ok {
+		return n, n, true
 	}
 	if len(s) != 3 || s[0] < '1' || s[0] > '9' {
 		return 0, 0, false
@@ -630,13 +634,18 @@ func parseStatus(s string) (lo, hi int, ok bool) {
 	return n, n + span - 1, true
 }
 
-// parseCode parses a three-digit status code.
+// parseCode parses a status code: decimal digits only, leading zeros
+// allowed, at most 999,999,999.
 func parseCode(s string) (int, bool) {
-	if len(s) != 3 || s[0] < '1' || s[0] > '9' {
+	if s == "" {
+		return 0, false
+	}
+	s = strings.TrimLeft(s, "0")
+	if len(s) > 9 {
 		return 0, false
 	}
 	n := 0
-	for i := 0; i < 3; i++ {
+	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
 			return 0, false
 		}
