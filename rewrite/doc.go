@@ -44,10 +44,13 @@
 // http.Pusher, io.StringWriter) that the writer it wraps implements, no
 // more and no fewer, plus Unwrap, so that http.ResponseController reaches
 // the wrapped writer's deadlines and full duplex. Flush sends what was
-// buffered and streams from then on. Hijack sends what the handler had
-// written before it, if anything (the server itself flushes that before it
-// hands over the connection), and forwards the call; if the handler had
-// written nothing, nothing is sent. ReadFrom buffers while the body fits
+// buffered and streams from then on. Hijack passes what the handler had
+// written before it on to the wrapped writer, if anything, and forwards
+// the call, so the client gets what it would get without rewrite: an
+// HTTP/1.x server then sends the status and headers (if the handler had
+// written any) and drops the part of the body still in its 2 KiB buffer,
+// which is all of a small one; if the handler had written nothing,
+// nothing is sent. ReadFrom buffers while the body fits
 // under the cap; past it, the rest goes to the wrapped writer's ReadFrom,
 // so sendfile still works. 1xx informational responses (103 Early Hints)
 // are sent at once, never buffered.
@@ -59,9 +62,11 @@
 // # Headers after a rewrite
 //
 //   - Content-Length is set to the length of the body sent, whatever the
-//     handler or the function set, except that it is left as it is for
-//     HEAD requests whose final body is empty, for statuses that have no
-//     body (204, 304), and when the response has trailers or a
+//     handler or the function set (for HEAD, the length the GET would
+//     send), except that it is left as it is for a HEAD the handler
+//     answered without writing a body and the function gave none (as
+//     http.ServeContent answers HEAD), for statuses that have no body
+//     (204, 304), and when the response has trailers or a
 //     Transfer-Encoding (then a stale one is removed).
 //   - The body counts as changed when the bytes sent differ from those the
 //     handler wrote. Then the handler's ETag is removed if the content
@@ -69,7 +74,9 @@
 //     the function set a different ETag; Content-Digest, Repr-Digest,
 //     Digest and Content-MD5 are removed unless it set different ones.
 //   - For HEAD requests and for 204 and 304 statuses, no body is sent,
-//     whatever Body holds.
+//     whatever Body holds. A Body set on a 204 or 304 changes no
+//     validator: the ETag of a 304 names the representation the client
+//     has cached, and stays as the handler or the function set it.
 //   - Content-Range is the function's responsibility when it changes a 206
 //     body.
 //

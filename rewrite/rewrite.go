@@ -581,8 +581,9 @@ func (c *rewriter) FlushError() error {
 
 func (c *rewriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if !c.passing {
-		// What the handler wrote before hijacking reaches the client, as
-		// the server flushes it before handing over the connection.
+		// What the handler wrote before hijacking goes to the server as
+		// it would without us: it sends the headers and drops what of
+		// the body is still in its buffer.
 		if err := c.fallback(FallbackHijack); err != nil {
 			return nil, nil, err
 		}
@@ -718,7 +719,11 @@ func (c *rewriter) rewrite(w http.ResponseWriter) {
 		}
 	}
 
-	if wireChanged {
+	status, head := resp.Status, c.r.Method == http.MethodHead
+	// A 204 or 304 sends no body, whatever Body holds: its validators
+	// still name the representation the client has (a 304's ETag is what
+	// revalidation compares), so a Body set on one changes none of them.
+	if wireChanged && bodyAllowed(status) {
 		if v := h["Etag"]; slices.Equal(v, etag) && len(v) > 0 {
 			if contentChanged {
 				delete(h, "Etag")
@@ -733,12 +738,14 @@ func (c *rewriter) rewrite(w http.ResponseWriter) {
 		}
 	}
 
-	status, head := resp.Status, c.r.Method == http.MethodHead
 	_, declaresTrailers := h["Trailer"]
 	_, hasTE := h["Transfer-Encoding"]
 	switch {
 	case !bodyAllowed(status):
-	case head && len(out) == 0:
+	case head && len(orig) == 0 && len(out) == 0:
+		// A HEAD the handler answered with headers alone (as
+		// http.ServeContent does) keeps the length it declared; once it
+		// wrote a body, HEAD gets the length the GET would.
 	case len(resp.Trailer) > 0 || declaresTrailers || hasTE:
 		if cl := h["Content-Length"]; wireChanged && len(cl) > 0 && slices.Equal(cl, clen) {
 			delete(h, "Content-Length")
