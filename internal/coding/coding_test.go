@@ -322,13 +322,18 @@ func TestHeaderHelpers(t *testing.T) {
 		ce    string
 		count int
 		names string
+		list  string
 	}{
-		{"", 0, ""},
-		{"identity", 0, ""},
-		{" GZip , identity,\tBR", 2, "gzip, br"},
-		{",,x-gzip,", 1, "x-gzip"},
+		{"", 0, "", ""},
+		{"identity", 0, "", ""},
+		{" GZip , identity,\tBR", 2, "gzip, br", "gzip, br"},
+		{",,x-gzip,", 1, "x-gzip", "gzip"},
+		{"gzip, gzip, gzip, gzip, gzip, Compress", 6, "gzip, gzip, gzip, gzip, gzip, compress", "gzip, gzip, gzip, gzip, gzip, compress"},
 	}
 	for _, tt := range tests {
+		if got := strings.Join(List(tt.ce), ", "); got != tt.list {
+			t.Errorf("List(%q): got %q, want %q", tt.ce, got, tt.list)
+		}
 		if got := Count(tt.ce); got != tt.count {
 			t.Errorf("Count(%q): got %d, want %d", tt.ce, got, tt.count)
 		}
