@@ -734,19 +734,10 @@ func TestWithCompression(t *testing.T) {
 					w.Header().Set("Content-Length", strconv.Itoa(len(json)))
 					io.WriteString(w, json)
 				})
-				got := make(chan struct{})
+				chunks := testutil.NewChunks("{\"n\":0}\n", "{\"n\":1}\n", "{\"n\":2}\n")
 				mux.HandleFunc("/events", func(w http.ResponseWriter, r *http.Request) {
 					w.Header().Set("Content-Type", "application/json") // not a streaming type: the flush decides
-					for i := range 3 {
-						fmt.Fprintf(w, "{\"n\":%d}\n", i)
-						w.(http.Flusher).Flush()
-						select {
-						case <-got:
-						case <-time.After(10 * time.Second):
-							t.Error("client never received a flushed chunk")
-							return
-						}
-					}
+					chunks.Write(t, w)
 				})
 				srv, client := testutil.NewServer(t, o.wrap(rw, mux), p.H2)
 				res := rewDo(t, client, "GET", srv.URL+"/json", http.Header{"Accept-Encoding": {"gzip"}})
@@ -775,18 +766,8 @@ func TestWithCompression(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				br := bufio.NewReader(zr)
-				for i := range 3 {
-					line, err := br.ReadString('\n')
-					if err != nil {
-						t.Fatal(err)
-					}
-					if want := fmt.Sprintf("{\"n\":%d}\n", i); line != want {
-						t.Fatalf("got %q, want %q", line, want)
-					}
-					got <- struct{}{}
-				}
-				io.Copy(io.Discard, br)
+				chunks.Read(t, zr)
+				io.Copy(io.Discard, zr)
 				if r := rs.get(); !slices.Equal(r, []FallbackReason{FallbackFlush}) {
 					t.Errorf("fallbacks: got %v, want [flush]", r)
 				}
@@ -856,22 +837,13 @@ func TestStreams(t *testing.T) {
 			t.Run(p.Name+"/"+c.name, func(t *testing.T) {
 				var rs reasons
 				called := false
-				got := make(chan struct{})
+				chunks := testutil.NewChunks("data: 0\n", "data: 1\n", "data: 2\n")
 				h := New(func(*http.Request, *Response) error {
 					called = true
 					return nil
 				}, Config{OnFallback: rs.note})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					w.Header().Set("Content-Type", c.ctype)
-					for i := range 3 {
-						fmt.Fprintf(w, "data: %d\n", i)
-						w.(http.Flusher).Flush()
-						select {
-						case <-got:
-						case <-time.After(10 * time.Second):
-							t.Error("client never received a flushed chunk")
-							return
-						}
-					}
+					chunks.Write(t, w)
 				}))
 				srv, client := testutil.NewServer(t, h, p.H2)
 				resp, err := client.Get(srv.URL)
@@ -879,18 +851,8 @@ func TestStreams(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer resp.Body.Close()
-				br := bufio.NewReader(resp.Body)
-				for i := range 3 {
-					line, err := br.ReadString('\n')
-					if err != nil {
-						t.Fatal(err)
-					}
-					if want := fmt.Sprintf("data: %d\n", i); line != want {
-						t.Fatalf("got %q, want %q", line, want)
-					}
-					got <- struct{}{}
-				}
-				io.Copy(io.Discard, br)
+				chunks.Read(t, resp.Body)
+				io.Copy(io.Discard, resp.Body)
 				if called {
 					t.Error("rewrite function called for a streamed response")
 				}
