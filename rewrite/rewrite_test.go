@@ -418,15 +418,6 @@ func TestRules(t *testing.T) {
 
 var errUpstream = errors.New("upstream said no")
 
-func gzipped(t testing.TB, s string) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	zw := gzip.NewWriter(&b)
-	zw.Write([]byte(s))
-	zw.Close()
-	return b.Bytes()
-}
-
 func gunzip(t testing.TB, b []byte) string {
 	t.Helper()
 	zr, err := gzip.NewReader(bytes.NewReader(b))
@@ -444,7 +435,7 @@ func gunzip(t testing.TB, b []byte) string {
 // gets, and what is sent for what it leaves.
 func TestDecode(t *testing.T) {
 	const text = `{"hello":"world","pad":"` + "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz" + `"}`
-	gz := gzipped(t, text)
+	gz := testutil.Gzip(t, []byte(text))
 	var zl, raw bytes.Buffer
 	zw := zlib.NewWriter(&zl)
 	zw.Write([]byte(text))
@@ -566,10 +557,10 @@ func TestDecode(t *testing.T) {
 			coding2: "gzip", etag: `"v1"`,
 		},
 		{
-			name: "decoding bomb stops at MaxDecodedBytes", coding: "gzip", body: gzipped(t, strings.Repeat("0", 1<<20)),
+			name: "decoding bomb stops at MaxDecodedBytes", coding: "gzip", body: testutil.Gzip(t, []byte(strings.Repeat("0", 1<<20))),
 			maxDec:  4096,
 			edit:    func(b *Response) {},
-			seen:    seen{string(gzipped(t, strings.Repeat("0", 1<<20))), false, ErrDecodedTooLarge},
+			seen:    seen{string(testutil.Gzip(t, []byte(strings.Repeat("0", 1<<20)))), false, ErrDecodedTooLarge},
 			coding2: "gzip", etag: `"v1"`,
 		},
 		{
