@@ -3,7 +3,6 @@ package bodytap
 import (
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +17,7 @@ var (
 	newServer       = testutil.NewServer
 	sinkRandomBytes = testutil.RandomBytes
 	sinkGzip        = testutil.Gzip
+	lookup          = testutil.Lookup
 )
 
 // collector is a Sink that keeps every exchange.
@@ -84,18 +84,4 @@ func sinkExchange(tb testing.TB) *Exchange {
 	x.url = url.URL{Scheme: "http", Host: "example.com", Path: "/items/7", RawQuery: "q=1"}
 	x.Request.URL = &x.url
 	return x
-}
-
-// lookup returns the value at a dotted path in a decoded JSON object, nil
-// if there is none.
-func lookup(m map[string]any, path string) any {
-	var v any = m
-	for _, k := range strings.Split(path, ".") {
-		o, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = o[k]
-	}
-	return v
 }

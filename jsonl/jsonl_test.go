@@ -259,7 +259,7 @@ func TestJSONSchema(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
-			got := lookup(m, tt.path)
+			got := testutil.Lookup(m, tt.path)
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got %#v, want %#v", got, tt.want)
 			}
@@ -274,20 +274,6 @@ func TestJSONSchema(t *testing.T) {
 	if !bytes.Contains(b, []byte(`<ok> & done`)) {
 		t.Errorf("HTML escaped: %s", b)
 	}
-}
-
-// lookup returns the value at a dotted path in a decoded JSON object, nil
-// if there is none.
-func lookup(m map[string]any, path string) any {
-	var v any = m
-	for _, k := range strings.Split(path, ".") {
-		o, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = o[k]
-	}
-	return v
 }
 
 func TestJSONInvalidUTF8InHeaders(t *testing.T) {

@@ -66,3 +66,17 @@ func Encode(tb testing.TB, contentEncoding string, data []byte, newWriter func(t
 	}
 	return data
 }
+
+// Lookup returns the value at a dotted path ("request.header.Accept") in a
+// decoded JSON object, nil if there is none.
+func Lookup(m map[string]any, path string) any {
+	var v any = m
+	for _, k := range strings.Split(path, ".") {
+		o, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = o[k]
+	}
+	return v
+}
