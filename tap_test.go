@@ -162,13 +162,7 @@ func TestStreamingDoesNotWait(t *testing.T) {
 				chunks.Write(t, w)
 			}))
 			srv, client := newServer(t, h, p.H2)
-			resp, err := client.Get(srv.URL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			chunks.Read(t, resp.Body)
-			io.Copy(io.Discard, resp.Body)
+			chunks.Get(t, client, srv.URL)
 			x := col.next(t)
 			if want := "data: 0\n\ndata: 1\n\ndata: 2\n\n"; string(x.Response.Body.Bytes) != want {
 				t.Errorf("captured %q, want %q", x.Response.Body.Bytes, want)

@@ -837,13 +837,7 @@ func TestStreams(t *testing.T) {
 					chunks.Write(t, w)
 				}))
 				srv, client := testutil.NewServer(t, h, p.H2)
-				resp, err := client.Get(srv.URL)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer resp.Body.Close()
-				chunks.Read(t, resp.Body)
-				io.Copy(io.Discard, resp.Body)
+				chunks.Get(t, client, srv.URL)
 				if called {
 					t.Error("rewrite function called for a streamed response")
 				}

@@ -52,3 +52,16 @@ func (c *Chunks) Read(tb testing.TB, r io.Reader) {
 		c.read <- struct{}{}
 	}
 }
+
+// Get fetches url with client and reads the chunks from the response body,
+// as Read does, then the rest of it.
+func (c *Chunks) Get(tb testing.TB, client *http.Client, url string) {
+	tb.Helper()
+	resp, err := client.Get(url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	c.Read(tb, resp.Body)
+	io.Copy(io.Discard, resp.Body)
+}
