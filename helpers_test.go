@@ -1,12 +1,8 @@
 package bodytap
 
 import (
-	"bytes"
-	"compress/gzip"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,7 +13,12 @@ import (
 // The package's tests know these helpers of testutil by short names.
 const raceEnabled = testutil.RaceEnabled
 
-var newServer = testutil.NewServer
+var (
+	newServer       = testutil.NewServer
+	sinkRandomBytes = testutil.RandomBytes
+	sinkGzip        = testutil.Gzip
+	lookup          = testutil.Lookup
+)
 
 // collector is a Sink that keeps every exchange.
 type collector struct {
@@ -83,39 +84,4 @@ func sinkExchange(tb testing.TB) *Exchange {
 	x.url = url.URL{Scheme: "http", Host: "example.com", Path: "/items/7", RawQuery: "q=1"}
 	x.Request.URL = &x.url
 	return x
-}
-
-// sinkRandomBytes returns n bytes that are almost surely not UTF-8.
-func sinkRandomBytes(n int, seed uint64) []byte {
-	r := rand.New(rand.NewPCG(seed, seed))
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
-	return b
-}
-
-func sinkGzip(tb testing.TB, b []byte) []byte {
-	tb.Helper()
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	zw.Write(b)
-	if err := zw.Close(); err != nil {
-		tb.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-// lookup returns the value at a dotted path in a decoded JSON object, nil
-// if there is none.
-func lookup(m map[string]any, path string) any {
-	var v any = m
-	for _, k := range strings.Split(path, ".") {
-		o, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = o[k]
-	}
-	return v
 }

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -157,39 +156,13 @@ func TestStreamingDoesNotWait(t *testing.T) {
 			col := newCollector()
 			tap := New(Config{Sink: col})
 			defer tap.Close()
-			got := make(chan struct{})
+			chunks := testutil.NewChunks("data: 0\n\n", "data: 1\n\n", "data: 2\n\n")
 			h := tap.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "text/event-stream")
-				for i := range 3 {
-					fmt.Fprintf(w, "data: %d\n\n", i)
-					w.(http.Flusher).Flush()
-					select {
-					case <-got:
-					case <-time.After(10 * time.Second):
-						t.Error("client never received the flushed chunk")
-						return
-					}
-				}
+				chunks.Write(t, w)
 			}))
 			srv, client := newServer(t, h, p.H2)
-			resp, err := client.Get(srv.URL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			br := bufio.NewReader(resp.Body)
-			for i := range 3 {
-				line, err := br.ReadString('\n')
-				if err != nil {
-					t.Fatal(err)
-				}
-				if want := fmt.Sprintf("data: %d\n", i); line != want {
-					t.Fatalf("got %q, want %q", line, want)
-				}
-				br.ReadString('\n')
-				got <- struct{}{}
-			}
-			io.Copy(io.Discard, br)
+			chunks.Get(t, client, srv.URL)
 			x := col.next(t)
 			if want := "data: 0\n\ndata: 1\n\ndata: 2\n\n"; string(x.Response.Body.Bytes) != want {
 				t.Errorf("captured %q, want %q", x.Response.Body.Bytes, want)
@@ -596,20 +569,5 @@ func TestIDs(t *testing.T) {
 // third-party module. Its own internal packages are allowed; -deps lists
 // their dependencies too, so they are held to the same rule.
 func TestCoreImportsStandardLibraryOnly(t *testing.T) {
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("go command not on PATH in CI")
-		}
-		t.Skip("go command not on PATH; this check runs in CI")
-	}
-	out, err := exec.Command(gobin, "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", ".").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range strings.Fields(string(out)) {
-		if p != "github.com/bodytap/bodytap" && !strings.HasPrefix(p, "github.com/bodytap/bodytap/internal/") {
-			t.Errorf("root package depends on %s", p)
-		}
-	}
+	testutil.OwnDependenciesOnly(t)
 }

@@ -11,10 +11,11 @@ import (
 	"time"
 
 	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/internal/testutil"
 )
 
 func TestFunc(t *testing.T) {
-	plain := sample(10 << 10)
+	plain := testutil.Text(10 << 10)
 	for _, coding := range []string{"gzip", "x-gzip", "deflate", "br", "zstd", "gzip, br", "identity, zstd"} {
 		t.Run(coding, func(t *testing.T) {
 			body := encode(t, coding, plain)

@@ -2,12 +2,10 @@ package har
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -16,6 +14,8 @@ import (
 	"time"
 
 	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/internal/exchangetest"
+	"github.com/bodytap/bodytap/internal/testutil"
 )
 
 var t0 = time.Date(2026, 11, 26, 10, 30, 0, 123456789, time.UTC)
@@ -68,26 +68,6 @@ func cut(b []byte, keep int) bodytap.Body {
 	return bodytap.Body{Bytes: b[:keep], Size: int64(len(b)), Truncated: true, EOF: true}
 }
 
-func gzipped(tb testing.TB, b []byte) []byte {
-	tb.Helper()
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	zw.Write(b)
-	if err := zw.Close(); err != nil {
-		tb.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-func randomBytes(n int, seed uint64) []byte {
-	r := rand.New(rand.NewPCG(seed, seed))
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
-	return b
-}
-
 // roundTripCases are exchanges of every kind, for the round-trip and
 // validation tests.
 func roundTripCases(tb testing.TB) []struct {
@@ -117,10 +97,10 @@ func roundTripCases(tb testing.TB) []struct {
 	})
 	add("gzip response", func(x *bodytap.Exchange) {
 		x.Response.Header.Set("Content-Encoding", "gzip")
-		x.Response.Body = body(gzipped(tb, bytes.Repeat(jsonBody, 20)))
+		x.Response.Body = body(testutil.Gzip(tb, bytes.Repeat(jsonBody, 20)))
 	})
 	add("gzip response truncated", func(x *bodytap.Exchange) {
-		z := gzipped(tb, randomBytes(4000, 9))
+		z := testutil.Gzip(tb, testutil.RandomBytes(4000, 9))
 		x.Response.Header.Set("Content-Encoding", "gzip")
 		x.Response.Body = cut(z, 100)
 	})
@@ -138,9 +118,9 @@ func roundTripCases(tb testing.TB) []struct {
 		x.Request.Header.Set("Content-Type", "application/octet-stream")
 		x.Request.Header.Set("Content-Length", "3000")
 		x.Request.ContentLength = 3000
-		x.Request.Body = body(randomBytes(3000, 1))
+		x.Request.Body = body(testutil.RandomBytes(3000, 1))
 		x.Response.Header.Set("Content-Type", "image/png")
-		x.Response.Body = body(randomBytes(5000, 2))
+		x.Response.Body = body(testutil.RandomBytes(5000, 2))
 	})
 	add("invalid utf8", func(x *bodytap.Exchange) {
 		x.Request.Method = "POST"
@@ -267,89 +247,6 @@ func roundTripCases(tb testing.TB) []struct {
 	return cases
 }
 
-// sameExchange checks what a HAR round trip must keep.
-func sameExchange(tb testing.TB, got, want *bodytap.Exchange) {
-	tb.Helper()
-	if got.ID != want.ID {
-		tb.Errorf("ID: got %v, want %v", got.ID, want.ID)
-	}
-	if !got.Start.Equal(want.Start) {
-		tb.Errorf("Start: got %v, want %v", got.Start, want.Start)
-	}
-	if got.Duration != want.Duration || got.TimeToHeaders != want.TimeToHeaders {
-		tb.Errorf("Duration, TimeToHeaders: got %v, %v, want %v, %v", got.Duration, got.TimeToHeaders, want.Duration, want.TimeToHeaders)
-	}
-	if got.Route != want.Route || got.Hijacked != want.Hijacked {
-		tb.Errorf("Route, Hijacked: got %q, %v, want %q, %v", got.Route, got.Hijacked, want.Route, want.Hijacked)
-	}
-	switch {
-	case (got.Err == nil) != (want.Err == nil):
-		tb.Errorf("Err: got %v, want %v", got.Err, want.Err)
-	case got.Err != nil && got.Err.Error() != want.Err.Error():
-		tb.Errorf("Err: got %q, want %q", got.Err, want.Err)
-	}
-	for _, s := range []error{bodytap.ErrClientGone, bodytap.ErrHandlerPanic, bodytap.ErrAborted, bodytap.ErrHijacked} {
-		if errors.Is(got.Err, s) != errors.Is(want.Err, s) {
-			tb.Errorf("errors.Is(Err, %v): got %v", s, errors.Is(got.Err, s))
-		}
-	}
-	gr, wr := &got.Request, &want.Request
-	if gr.Method != wr.Method || gr.Proto != wr.Proto || gr.Host != wr.Host || gr.RemoteAddr != wr.RemoteAddr {
-		tb.Errorf("request: got %q %q %q %q, want %q %q %q %q", gr.Method, gr.Proto, gr.Host, gr.RemoteAddr, wr.Method, wr.Proto, wr.Host, wr.RemoteAddr)
-	}
-	if gr.URL.String() != wr.URL.String() {
-		tb.Errorf("request URL: got %q, want %q", gr.URL, wr.URL)
-	}
-	if gr.ContentLength != wr.ContentLength {
-		tb.Errorf("request ContentLength: got %d, want %d", gr.ContentLength, wr.ContentLength)
-	}
-	sameHeader(tb, "request header", gr.Header, wr.Header)
-	sameBody(tb, "request body", gr.Body, wr.Body)
-	gs, ws := &got.Response, &want.Response
-	if gs.Status != ws.Status {
-		tb.Errorf("status: got %d, want %d", gs.Status, ws.Status)
-	}
-	sameHeader(tb, "response header", gs.Header, ws.Header)
-	sameHeader(tb, "trailer", gs.Trailer, ws.Trailer)
-	if len(gs.Informational) != len(ws.Informational) {
-		tb.Errorf("informational: got %d, want %d", len(gs.Informational), len(ws.Informational))
-	} else {
-		for i := range gs.Informational {
-			if gs.Informational[i].Status != ws.Informational[i].Status {
-				tb.Errorf("informational[%d]: got %d, want %d", i, gs.Informational[i].Status, ws.Informational[i].Status)
-			}
-			sameHeader(tb, "informational header", gs.Informational[i].Header, ws.Informational[i].Header)
-		}
-	}
-	sameBody(tb, "response body", gs.Body, ws.Body)
-}
-
-func sameHeader(tb testing.TB, what string, got, want http.Header) {
-	tb.Helper()
-	if len(got) == 0 && len(want) == 0 {
-		return
-	}
-	if !reflect.DeepEqual(got, want) {
-		tb.Errorf("%s: got %v, want %v", what, got, want)
-	}
-}
-
-func sameBody(tb testing.TB, what string, got, want bodytap.Body) {
-	tb.Helper()
-	if !bytes.Equal(got.Bytes, want.Bytes) {
-		tb.Errorf("%s bytes: got %q, want %q", what, trim(got.Bytes), trim(want.Bytes))
-	}
-	if got.Size != want.Size || got.Truncated != want.Truncated || got.EOF != want.EOF {
-		tb.Errorf("%s: got size %d truncated %v eof %v, want %d %v %v", what, got.Size, got.Truncated, got.EOF, want.Size, want.Truncated, want.EOF)
-	}
-	if got.Decoded != want.Decoded || got.Redacted != want.Redacted || got.Withheld != want.Withheld {
-		tb.Errorf("%s: got decoded %q redacted %v withheld %v, want %q %v %v", what, got.Decoded, got.Redacted, got.Withheld, want.Decoded, want.Redacted, want.Withheld)
-	}
-	if fmt.Sprint(got.Err) != fmt.Sprint(want.Err) {
-		tb.Errorf("%s: got error %v, want %v", what, got.Err, want.Err)
-	}
-}
-
 func trim(b []byte) []byte {
 	if len(b) > 64 {
 		return b[:64]
@@ -380,7 +277,7 @@ func TestRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sameExchange(t, x, tc.x)
+			exchangetest.Same(t, x, tc.x)
 			checkRequired(t, data)
 		})
 	}
@@ -514,7 +411,7 @@ func TestFromExchangeBodies(t *testing.T) {
 			c.Size != x.Response.Body.Size || c.Compression != 0 {
 			t.Errorf("content: %+v", c)
 		}
-		if b, _ := base64.StdEncoding.DecodeString(c.Text); len(b) == 0 || !bytes.HasPrefix(randomBytes(4000, 9), b) {
+		if b, _ := base64.StdEncoding.DecodeString(c.Text); len(b) == 0 || !bytes.HasPrefix(testutil.RandomBytes(4000, 9), b) {
 			t.Errorf("decoded prefix: %d bytes, not the body's first", len(b))
 		}
 	})
@@ -640,14 +537,14 @@ func TestToExchangeForeign(t *testing.T) {
 		t.Errorf("Duration %v, TimeToHeaders %v", x.Duration, x.TimeToHeaders)
 	}
 	wantReq := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
-	sameHeader(t, "request header", x.Request.Header, wantReq)
+	exchangetest.SameHeader(t, "request header", x.Request.Header, wantReq)
 	if x.Request.Host != "example.org" || x.Request.ContentLength != -1 {
 		t.Errorf("Host %q, ContentLength %d", x.Request.Host, x.Request.ContentLength)
 	}
-	sameBody(t, "request body", x.Request.Body, body([]byte("x=1+2&y=%26")))
+	exchangetest.SameBody(t, "request body", x.Request.Body, body([]byte("x=1+2&y=%26")))
 	// The text is decoded: the Exchange gets it and loses the encoding.
-	sameHeader(t, "response header", x.Response.Header, http.Header{"Content-Type": {"text/plain"}})
-	sameBody(t, "response body", x.Response.Body, body([]byte("hello world")))
+	exchangetest.SameHeader(t, "response header", x.Response.Header, http.Header{"Content-Type": {"text/plain"}})
+	exchangetest.SameBody(t, "response body", x.Response.Body, body([]byte("hello world")))
 
 	// Text shorter than the size: Truncated.
 	e := l.Entries[0]
@@ -657,7 +554,7 @@ func TestToExchangeForeign(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sameBody(t, "short response body", x2.Response.Body, bodytap.Body{Bytes: []byte("hello world"), Size: 100, Truncated: true, EOF: true})
+	exchangetest.SameBody(t, "short response body", x2.Response.Body, bodytap.Body{Bytes: []byte("hello world"), Size: 100, Truncated: true, EOF: true})
 
 	// A second import of the same entry sorts after the first.
 	y, _ := ToExchange(l.Entries[0])

@@ -13,12 +13,14 @@ import (
 	"testing"
 
 	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/internal/exchangetest"
+	"github.com/bodytap/bodytap/internal/testutil"
 )
 
 // TestTap records real exchanges through a bodytap Tap into a HAR file,
 // checks the file against the schema, and imports it back.
 func TestTap(t *testing.T) {
-	random := randomBytes(3000, 7)
+	random := testutil.RandomBytes(3000, 7)
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /echo", func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
@@ -161,7 +163,7 @@ func TestTap(t *testing.T) {
 		if !ok {
 			t.Fatalf("entry %s: no such exchange", e.ID)
 		}
-		sameExchange(t, x, want)
+		exchangetest.Same(t, x, want)
 		byPath[x.Request.Method+" "+x.Request.URL.Path] = e
 	}
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/internal/exchangetest"
 )
 
 // streamed returns what a stream Writer writes for xs.
@@ -106,7 +107,7 @@ func TestStreamWriter(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sameExchange(t, x, xs[i])
+			exchangetest.Same(t, x, xs[i])
 		}
 	})
 }

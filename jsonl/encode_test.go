@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/internal/exchangetest"
 	"github.com/bodytap/bodytap/internal/media"
 )
 
@@ -134,14 +135,14 @@ func firstDiff(a, b []byte) int {
 func TestEncodeExchangeCases(t *testing.T) {
 	for _, tt := range jsonRoundTripCases(t) {
 		t.Run(tt.name, func(t *testing.T) {
-			x := sinkExchange(t)
+			x := exchangetest.Full(t)
 			tt.change(x)
 			sameAsReference(t, x)
 		})
 	}
 	for _, tt := range encodeEdgeCases() {
 		t.Run(tt.name, func(t *testing.T) {
-			x := sinkExchange(t)
+			x := exchangetest.Full(t)
 			tt.change(x)
 			sameAsReference(t, x)
 		})

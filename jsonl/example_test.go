@@ -15,32 +15,20 @@ import (
 	"github.com/bodytap/bodytap/jsonl"
 )
 
-// exampleExchange returns an exchange with a fixed ID and fixed times, so
-// that the examples' output is stable.
+// exampleExchange returns an upload of a text body answered with a small
+// GIF, with a fixed ID and fixed times so that the examples' output is
+// stable.
 func exampleExchange() *bodytap.Exchange {
-	id, _ := bodytap.ParseID("01HQ3J5V2X0000000000000001")
-	u, _ := url.Parse("http://example.com/greet")
-	return &bodytap.Exchange{
-		ID:            id,
-		Start:         time.Date(2024, 2, 20, 10, 0, 0, 0, time.UTC),
-		Duration:      1500 * time.Microsecond,
-		TimeToHeaders: 900 * time.Microsecond,
-		Route:         "POST /greet",
-		Request: bodytap.Request{
-			Method:        "POST",
-			URL:           u,
-			Proto:         "HTTP/1.1",
-			Host:          "example.com",
-			Header:        http.Header{"Content-Type": {"text/plain"}},
-			ContentLength: 6,
-			Body:          bodytap.Body{Bytes: []byte("gopher"), Size: 6, EOF: true},
-		},
-		Response: bodytap.Response{
-			Status: 200,
-			Header: http.Header{"Content-Type": {"image/gif"}},
-			Body:   bodytap.Body{Bytes: []byte("GIF89a\x01\x00"), Size: 8, EOF: true},
-		},
-	}
+	id, _ := bodytap.ParseID("01HQ3J5V2X0000000000000002")
+	x := &bodytap.Exchange{ID: id, Start: time.Date(2024, 2, 20, 10, 0, 0, 0, time.UTC), Duration: 2 * time.Millisecond}
+	x.Request.Method = "PUT"
+	x.Request.URL, _ = url.Parse("http://example.com/avatar")
+	x.Request.ContentLength = 6
+	x.Request.Body = bodytap.Body{Bytes: []byte("gopher"), Size: 6, EOF: true}
+	x.Response.Status = http.StatusOK
+	x.Response.Header = http.Header{"Content-Type": {"image/gif"}}
+	x.Response.Body = bodytap.Body{Bytes: []byte("GIF89a\x01\x00"), Size: 8, EOF: true}
+	return x
 }
 
 // Each exchange is one line of JSON. Text bodies go as "text", binary ones
@@ -50,7 +38,7 @@ func ExampleWriter() {
 	sink.Record(exampleExchange())
 	sink.Close()
 	// Output:
-	// {"id":"01HQ3J5V2X0000000000000001","start":"2024-02-20T10:00:00Z","duration_ns":1500000,"time_to_headers_ns":900000,"route":"POST /greet","request":{"method":"POST","url":"http://example.com/greet","proto":"HTTP/1.1","host":"example.com","header":{"Content-Type":["text/plain"]},"content_length":6,"body":{"size":6,"text":"gopher","eof":true}},"response":{"status":200,"header":{"Content-Type":["image/gif"]},"body":{"size":8,"base64":"R0lGODlhAQA=","encoding":"base64","eof":true}}}
+	// {"id":"01HQ3J5V2X0000000000000002","start":"2024-02-20T10:00:00Z","duration_ns":2000000,"time_to_headers_ns":0,"request":{"method":"PUT","url":"http://example.com/avatar","content_length":6,"body":{"size":6,"text":"gopher","eof":true}},"response":{"status":200,"header":{"Content-Type":["image/gif"]},"body":{"size":8,"base64":"R0lGODlhAQA=","encoding":"base64","eof":true}}}
 }
 
 // A Tap writing JSON Lines to a file that is rotated at 10 MiB, keeping
@@ -91,5 +79,5 @@ func ExampleRead() {
 		}
 		fmt.Printf("%s %s %s → %d %q\n", x.ID, x.Request.Method, x.Request.URL, x.Response.Status, x.Response.Body.Bytes)
 	}
-	// Output: 01HQ3J5V2X0000000000000001 POST http://example.com/greet → 200 "GIF89a\x01\x00"
+	// Output: 01HQ3J5V2X0000000000000002 PUT http://example.com/avatar → 200 "GIF89a\x01\x00"
 }

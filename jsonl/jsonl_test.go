@@ -3,12 +3,10 @@ package jsonl
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -21,138 +19,9 @@ import (
 	"time"
 
 	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/internal/exchangetest"
+	"github.com/bodytap/bodytap/internal/testutil"
 )
-
-// sinkExchange returns an exchange with every field set, as a Tap would
-// deliver it: a JSON request, a text response with an early hint and a
-// trailer.
-func sinkExchange(tb testing.TB) *bodytap.Exchange {
-	tb.Helper()
-	start := time.Date(2024, 2, 20, 10, 0, 0, 123456789, time.UTC)
-	id, err := bodytap.ParseID("01HQ3J5V2X0000000000000001")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	x := &bodytap.Exchange{
-		ID:            id,
-		Start:         start,
-		Duration:      1500 * time.Microsecond,
-		TimeToHeaders: 900 * time.Microsecond,
-		Route:         "POST /items/{id}",
-		Request: bodytap.Request{
-			Method:        "POST",
-			Proto:         "HTTP/1.1",
-			Host:          "example.com",
-			RemoteAddr:    "192.0.2.1:53412",
-			Header:        http.Header{"Content-Type": {"application/json"}, "X-Trace": {"a", "b"}},
-			ContentLength: 11,
-			Body:          bodytap.Body{Bytes: []byte(`{"name":1}` + "\n"), Size: 11, EOF: true},
-		},
-		Response: bodytap.Response{
-			Status:        201,
-			Header:        http.Header{"Content-Type": {"text/plain; charset=utf-8"}, "Trailer": {"X-Sum"}},
-			Trailer:       http.Header{"X-Sum": {"42"}},
-			Informational: []bodytap.Informational{{Status: 103, Header: http.Header{"Link": {"</a.css>; rel=preload"}}}},
-			Body:          bodytap.Body{Bytes: []byte("created <ok> & done"), Size: 19, EOF: true},
-		},
-	}
-	x.Request.URL = &url.URL{Scheme: "http", Host: "example.com", Path: "/items/7", RawQuery: "q=1"}
-	return x
-}
-
-// sameExchange fails tb unless got reads as want: same fields, times
-// equal, errors of the same text.
-func sameExchange(tb testing.TB, got, want *bodytap.Exchange) {
-	tb.Helper()
-	if got.ID != want.ID {
-		tb.Errorf("ID: got %q, want %q", got.ID, want.ID)
-	}
-	if !got.Start.Equal(want.Start) {
-		tb.Errorf("Start: got %v, want %v", got.Start, want.Start)
-	}
-	if got.Duration != want.Duration || got.TimeToHeaders != want.TimeToHeaders {
-		tb.Errorf("durations: got %v, %v, want %v, %v", got.Duration, got.TimeToHeaders, want.Duration, want.TimeToHeaders)
-	}
-	if got.Route != want.Route || got.Hijacked != want.Hijacked {
-		tb.Errorf("route, hijacked: got %q, %v, want %q, %v", got.Route, got.Hijacked, want.Route, want.Hijacked)
-	}
-	if errText(got.Err) != errText(want.Err) {
-		tb.Errorf("Err: got %q, want %q", errText(got.Err), errText(want.Err))
-	}
-	gr, wr := got.Request, want.Request
-	if (gr.URL == nil) != (wr.URL == nil) || (gr.URL != nil && gr.URL.String() != wr.URL.String()) {
-		tb.Errorf("Request.URL: got %v, want %v", gr.URL, wr.URL)
-	}
-	if gr.Method != wr.Method || gr.Proto != wr.Proto || gr.Host != wr.Host || gr.RemoteAddr != wr.RemoteAddr || gr.ContentLength != wr.ContentLength {
-		tb.Errorf("Request: got %q %q %q %q %d, want %q %q %q %q %d",
-			gr.Method, gr.Proto, gr.Host, gr.RemoteAddr, gr.ContentLength,
-			wr.Method, wr.Proto, wr.Host, wr.RemoteAddr, wr.ContentLength)
-	}
-	sameHeader(tb, "Request.Header", gr.Header, wr.Header)
-	sameBody(tb, "Request.Body", &gr.Body, &wr.Body)
-	gs, ws := got.Response, want.Response
-	if gs.Status != ws.Status {
-		tb.Errorf("Response.Status: got %d, want %d", gs.Status, ws.Status)
-	}
-	sameHeader(tb, "Response.Header", gs.Header, ws.Header)
-	sameHeader(tb, "Response.Trailer", gs.Trailer, ws.Trailer)
-	if len(gs.Informational) != len(ws.Informational) {
-		tb.Errorf("Response.Informational: got %d, want %d", len(gs.Informational), len(ws.Informational))
-	} else {
-		for i := range gs.Informational {
-			if gs.Informational[i].Status != ws.Informational[i].Status {
-				tb.Errorf("bodytap.Informational[%d].Status: got %d, want %d", i, gs.Informational[i].Status, ws.Informational[i].Status)
-			}
-			sameHeader(tb, fmt.Sprintf("bodytap.Informational[%d].Header", i), gs.Informational[i].Header, ws.Informational[i].Header)
-		}
-	}
-	sameBody(tb, "Response.Body", &gs.Body, &ws.Body)
-}
-
-func sameHeader(tb testing.TB, what string, got, want http.Header) {
-	tb.Helper()
-	if len(got) == 0 && len(want) == 0 {
-		return
-	}
-	if !reflect.DeepEqual(got, want) {
-		tb.Errorf("%s: got %q, want %q", what, got, want)
-	}
-}
-
-func sameBody(tb testing.TB, what string, got, want *bodytap.Body) {
-	tb.Helper()
-	if !bytes.Equal(got.Bytes, want.Bytes) {
-		tb.Errorf("%s.Bytes: got %q, want %q", what, got.Bytes, want.Bytes)
-	}
-	if got.Size != want.Size || got.Truncated != want.Truncated || got.EOF != want.EOF ||
-		got.Decoded != want.Decoded || got.Redacted != want.Redacted || got.Withheld != want.Withheld {
-		tb.Errorf("%s: got %+v, want %+v", what, *got, *want)
-	}
-	if errText(got.Err) != errText(want.Err) {
-		tb.Errorf("%s.Err: got %q, want %q", what, errText(got.Err), errText(want.Err))
-	}
-}
-
-// sinkRandomBytes returns n bytes that are almost surely not UTF-8.
-func sinkRandomBytes(n int, seed uint64) []byte {
-	r := rand.New(rand.NewPCG(seed, seed))
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
-	return b
-}
-
-func sinkGzip(tb testing.TB, b []byte) []byte {
-	tb.Helper()
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	zw.Write(b)
-	if err := zw.Close(); err != nil {
-		tb.Fatal(err)
-	}
-	return buf.Bytes()
-}
 
 // jsonRoundTripCases are exchanges whose JSON form must read back the same.
 func jsonRoundTripCases(tb testing.TB) []struct {
@@ -181,12 +50,12 @@ func jsonRoundTripCases(tb testing.TB) []struct {
 		}},
 		{"binary", func(x *bodytap.Exchange) {
 			x.Response.Header.Set("Content-Type", "image/png")
-			b := sinkRandomBytes(4096, 1)
+			b := testutil.RandomBytes(4096, 1)
 			x.Response.Body = bodytap.Body{Bytes: b, Size: 1 << 20, Truncated: true, EOF: true}
 		}},
 		{"gzip not decoded", func(x *bodytap.Exchange) {
 			x.Response.Header.Set("Content-Encoding", "gzip")
-			x.Response.Body = bodytap.Body{Bytes: sinkGzip(tb, []byte("hello")), Size: 25, EOF: true}
+			x.Response.Body = bodytap.Body{Bytes: testutil.Gzip(tb, []byte("hello")), Size: 25, EOF: true}
 		}},
 		{"gzip decoded", func(x *bodytap.Exchange) {
 			x.Response.Header.Set("Content-Encoding", "gzip")
@@ -229,7 +98,7 @@ func jsonRoundTripCases(tb testing.TB) []struct {
 func TestJSONRoundTrip(t *testing.T) {
 	for _, tt := range jsonRoundTripCases(t) {
 		t.Run(tt.name, func(t *testing.T) {
-			want := sinkExchange(t)
+			want := exchangetest.Full(t)
 			tt.change(want)
 			b, err := Marshal(want)
 			if err != nil {
@@ -245,7 +114,7 @@ func TestJSONRoundTrip(t *testing.T) {
 			if err := Unmarshal(b, got); err != nil {
 				t.Fatal(err)
 			}
-			sameExchange(t, got, want)
+			exchangetest.Same(t, got, want)
 		})
 	}
 }
@@ -264,7 +133,7 @@ func TestJSONErrorsKeepSentinels(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			x := sinkExchange(t)
+			x := exchangetest.Full(t)
 			x.Err = tt.err
 			b, _ := Marshal(x)
 			var got bodytap.Exchange
@@ -348,7 +217,7 @@ func TestJSONBodyForm(t *testing.T) {
 
 // TestJSONSchema pins the field names and forms of the documented schema.
 func TestJSONSchema(t *testing.T) {
-	x := sinkExchange(t)
+	x := exchangetest.Full(t)
 	x.Request.Body = bodytap.Body{Bytes: []byte{0xff, 0xfe, 0}, Size: 3, EOF: true}
 	x.Err = bodytap.ErrClientGone
 	x.Hijacked = true
@@ -390,7 +259,7 @@ func TestJSONSchema(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
-			got := lookup(m, tt.path)
+			got := testutil.Lookup(m, tt.path)
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got %#v, want %#v", got, tt.want)
 			}
@@ -407,22 +276,8 @@ func TestJSONSchema(t *testing.T) {
 	}
 }
 
-// lookup returns the value at a dotted path in a decoded JSON object, nil
-// if there is none.
-func lookup(m map[string]any, path string) any {
-	var v any = m
-	for _, k := range strings.Split(path, ".") {
-		o, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = o[k]
-	}
-	return v
-}
-
 func TestJSONInvalidUTF8InHeaders(t *testing.T) {
-	x := sinkExchange(t)
+	x := exchangetest.Full(t)
 	x.Request.Header.Set("X-Bad", "a\xffb")
 	x.Route = "/\xc3"
 	b, err := Marshal(x)
@@ -502,7 +357,7 @@ func TestWriterWriter(t *testing.T) {
 	s := NewWriter(&buf)
 	var want []*bodytap.Exchange
 	for _, tt := range jsonRoundTripCases(t) {
-		x := sinkExchange(t)
+		x := exchangetest.Full(t)
 		tt.change(x)
 		s.Record(x)
 		want = append(want, x)
@@ -527,7 +382,7 @@ func TestWriterWriter(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sameExchange(t, x, want[i])
+		exchangetest.Same(t, x, want[i])
 		i++
 	}
 	if i != len(want) {
@@ -570,7 +425,7 @@ func TestWriterWriteError(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := NewWriter(tt.w)
 			for range 3 {
-				s.Record(sinkExchange(t)) // must not panic
+				s.Record(exchangetest.Full(t)) // must not panic
 			}
 			if st := s.Stats(); st.Written != 0 || st.Failed != 3 {
 				t.Errorf("Stats: got %+v, want 0 written, 3 failed", st)
@@ -600,7 +455,7 @@ func sinkClosedFile(tb testing.TB) *os.File {
 func TestWriterPartialWrite(t *testing.T) {
 	w := &sinkFailWriter{ok: 1 << 20, part: 40, err: errors.New("no space left")}
 	s := NewWriter(w)
-	x := sinkExchange(t)
+	x := exchangetest.Full(t)
 	s.Record(x)
 	w.ok = w.buf.Len() // the next write fails after 40 bytes
 	w.part = 40
@@ -677,7 +532,7 @@ func TestWriterClose(t *testing.T) {
 	var buf bytes.Buffer
 	bw := bufio.NewWriter(&buf)
 	s := NewWriter(bw)
-	s.Record(sinkExchange(t))
+	s.Record(exchangetest.Full(t))
 	if buf.Len() != 0 {
 		t.Fatal("bufio.Writer flushed early; the test needs it to buffer")
 	}
@@ -687,7 +542,7 @@ func TestWriterClose(t *testing.T) {
 	if n := len(sinkLines(t, buf.Bytes())); n != 1 {
 		t.Errorf("after Close: got %d lines, want 1", n)
 	}
-	s.Record(sinkExchange(t))
+	s.Record(exchangetest.Full(t))
 	if st := s.Stats(); st.Written != 1 || st.Failed != 1 {
 		t.Errorf("Stats: got %+v, want 1 written, 1 failed", st)
 	}
@@ -703,7 +558,7 @@ func TestWriterClose(t *testing.T) {
 // included.
 func sinkLineLen(tb testing.TB) int64 {
 	tb.Helper()
-	b, err := Marshal(sinkExchange(tb))
+	b, err := Marshal(exchangetest.Full(tb))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -756,7 +611,7 @@ func TestWriterFileRotation(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i := 1; i <= tt.records; i++ {
-				x := sinkExchange(t)
+				x := exchangetest.Full(t)
 				x.ID[15] = byte(i)
 				s.Record(x)
 			}
@@ -792,7 +647,7 @@ func TestWriterFileAppends(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		x := sinkExchange(t)
+		x := exchangetest.Full(t)
 		x.ID[15] = byte(i)
 		s.Record(x)
 		s.Close()
@@ -821,7 +676,7 @@ func TestWriterFileRotationFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 3 {
-		s.Record(sinkExchange(t))
+		s.Record(exchangetest.Full(t))
 	}
 	s.Close()
 	if st := s.Stats(); st.Written != 3 || st.Failed != 0 || st.Rotations != 0 {
@@ -845,10 +700,10 @@ func TestOpenFileError(t *testing.T) {
 func TestRead(t *testing.T) {
 	var buf bytes.Buffer
 	s := NewWriter(&buf)
-	s.Record(sinkExchange(t))
+	s.Record(exchangetest.Full(t))
 	buf.WriteString("\n  \n{not json}\n")
-	s.Record(sinkExchange(t))
-	tail, _ := Marshal(sinkExchange(t))
+	s.Record(exchangetest.Full(t))
+	tail, _ := Marshal(exchangetest.Full(t))
 	buf.Write(tail) // no final newline
 	var got []string
 	for x, err := range Read(bytes.NewReader(buf.Bytes())) {
@@ -896,7 +751,7 @@ func TestWriterEndToEnd(t *testing.T) {
 	var buf bytes.Buffer
 	sink := NewWriter(&buf)
 	tap := bodytap.New(bodytap.Config{Sink: sink})
-	binary := append([]byte("\x00\x01\xff\xfe"), sinkRandomBytes(300, 2)...)
+	binary := append([]byte("\x00\x01\xff\xfe"), testutil.RandomBytes(300, 2)...)
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /echo", func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)

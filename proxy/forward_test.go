@@ -2,12 +2,13 @@ package proxy
 
 import (
 	"bytes"
-	"compress/gzip"
 	"io"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/bodytap/bodytap/internal/testutil"
 )
 
 // seen is what an upstream saw of a request.
@@ -182,16 +183,8 @@ func TestForwarding(t *testing.T) {
 	}
 }
 
-func gzipped(tb testing.TB, b []byte) []byte {
-	tb.Helper()
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	zw.Write(b)
-	if err := zw.Close(); err != nil {
-		tb.Fatal(err)
-	}
-	return buf.Bytes()
-}
+// gzipped returns b gzip-compressed.
+var gzipped = testutil.Gzip
 
 // TestNoCompressionChanges checks that the proxy neither asks for
 // compression nor undoes it: the upstream gets the client's

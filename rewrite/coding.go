@@ -18,22 +18,7 @@ import (
 // normalized for comparison: lower-cased, identity left out, x-gzip
 // spelled gzip, joined with ", ". "" means none.
 func codingList(h http.Header) string {
-	ce := coding.Header(h)
-	if coding.Count(ce) == 0 {
-		return ""
-	}
-	var names []string
-	for name := range strings.SplitSeq(ce, ",") {
-		name = strings.ToLower(strings.Trim(name, " \t"))
-		switch name {
-		case "", "identity":
-			continue
-		case "x-gzip":
-			name = "gzip"
-		}
-		names = append(names, name)
-	}
-	return strings.Join(names, ", ")
+	return strings.Join(coding.List(coding.Header(h)), ", ")
 }
 
 // stdDecode is the decoder used when Config.Decode is nil: the built-in

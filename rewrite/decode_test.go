@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/bodytap/bodytap"
 	"github.com/bodytap/bodytap/decode"
+	"github.com/bodytap/bodytap/internal/testutil"
 	"github.com/bodytap/bodytap/rewrite"
 )
 
@@ -27,32 +26,22 @@ const decText = `{"hello":"world","pad":"zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz
 // order, as a server would.
 func compress(t testing.TB, ce string, b []byte) []byte {
 	t.Helper()
-	for name := range strings.SplitSeq(ce, ",") {
-		var buf bytes.Buffer
-		var w io.WriteCloser
-		switch name = strings.TrimSpace(name); name {
+	return testutil.Encode(t, ce, b, func(t testing.TB, name string, w io.Writer) io.WriteCloser {
+		switch name {
 		case "gzip":
-			w = gzip.NewWriter(&buf)
+			return gzip.NewWriter(w)
 		case "br":
-			w = brotli.NewWriter(&buf)
+			return brotli.NewWriter(w)
 		case "zstd":
-			zw, err := zstd.NewWriter(&buf)
+			zw, err := zstd.NewWriter(w)
 			if err != nil {
 				t.Fatal(err)
 			}
-			w = zw
-		default:
-			t.Fatalf("compress: no coder for %q", name)
+			return zw
 		}
-		if _, err := w.Write(b); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
-		b = buf.Bytes()
-	}
-	return b
+		t.Fatalf("compress: no coder for %q", name)
+		return nil
+	})
 }
 
 // decTarget is what the handler sent and what the function saw.
@@ -261,23 +250,5 @@ func TestDecodeBodiesOff(t *testing.T) {
 // TestImportsStandardLibraryOnly: rewrite, like the root package, pulls in
 // no third-party module; decode.Func reaches it only through the user.
 func TestImportsStandardLibraryOnly(t *testing.T) {
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("go command not on PATH in CI")
-		}
-		t.Skip("go command not on PATH; this check runs in CI")
-	}
-	out, err := exec.Command(gobin, "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", ".").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range strings.Fields(string(out)) {
-		switch {
-		case p == "github.com/bodytap/bodytap", p == "github.com/bodytap/bodytap/rewrite":
-		case strings.HasPrefix(p, "github.com/bodytap/bodytap/internal/"):
-		default:
-			t.Errorf("rewrite depends on %s", p)
-		}
-	}
+	testutil.OwnDependenciesOnly(t, "github.com/bodytap/bodytap/rewrite")
 }

@@ -418,15 +418,6 @@ func TestRules(t *testing.T) {
 
 var errUpstream = errors.New("upstream said no")
 
-func gzipped(t testing.TB, s string) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	zw := gzip.NewWriter(&b)
-	zw.Write([]byte(s))
-	zw.Close()
-	return b.Bytes()
-}
-
 func gunzip(t testing.TB, b []byte) string {
 	t.Helper()
 	zr, err := gzip.NewReader(bytes.NewReader(b))
@@ -444,7 +435,7 @@ func gunzip(t testing.TB, b []byte) string {
 // gets, and what is sent for what it leaves.
 func TestDecode(t *testing.T) {
 	const text = `{"hello":"world","pad":"` + "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz" + `"}`
-	gz := gzipped(t, text)
+	gz := testutil.Gzip(t, []byte(text))
 	var zl, raw bytes.Buffer
 	zw := zlib.NewWriter(&zl)
 	zw.Write([]byte(text))
@@ -566,10 +557,10 @@ func TestDecode(t *testing.T) {
 			coding2: "gzip", etag: `"v1"`,
 		},
 		{
-			name: "decoding bomb stops at MaxDecodedBytes", coding: "gzip", body: gzipped(t, strings.Repeat("0", 1<<20)),
+			name: "decoding bomb stops at MaxDecodedBytes", coding: "gzip", body: testutil.Gzip(t, []byte(strings.Repeat("0", 1<<20))),
 			maxDec:  4096,
 			edit:    func(b *Response) {},
-			seen:    seen{string(gzipped(t, strings.Repeat("0", 1<<20))), false, ErrDecodedTooLarge},
+			seen:    seen{string(testutil.Gzip(t, []byte(strings.Repeat("0", 1<<20)))), false, ErrDecodedTooLarge},
 			coding2: "gzip", etag: `"v1"`,
 		},
 		{
@@ -734,19 +725,10 @@ func TestWithCompression(t *testing.T) {
 					w.Header().Set("Content-Length", strconv.Itoa(len(json)))
 					io.WriteString(w, json)
 				})
-				got := make(chan struct{})
+				chunks := testutil.NewChunks("{\"n\":0}\n", "{\"n\":1}\n", "{\"n\":2}\n")
 				mux.HandleFunc("/events", func(w http.ResponseWriter, r *http.Request) {
 					w.Header().Set("Content-Type", "application/json") // not a streaming type: the flush decides
-					for i := range 3 {
-						fmt.Fprintf(w, "{\"n\":%d}\n", i)
-						w.(http.Flusher).Flush()
-						select {
-						case <-got:
-						case <-time.After(10 * time.Second):
-							t.Error("client never received a flushed chunk")
-							return
-						}
-					}
+					chunks.Write(t, w)
 				})
 				srv, client := testutil.NewServer(t, o.wrap(rw, mux), p.H2)
 				res := rewDo(t, client, "GET", srv.URL+"/json", http.Header{"Accept-Encoding": {"gzip"}})
@@ -775,18 +757,8 @@ func TestWithCompression(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				br := bufio.NewReader(zr)
-				for i := range 3 {
-					line, err := br.ReadString('\n')
-					if err != nil {
-						t.Fatal(err)
-					}
-					if want := fmt.Sprintf("{\"n\":%d}\n", i); line != want {
-						t.Fatalf("got %q, want %q", line, want)
-					}
-					got <- struct{}{}
-				}
-				io.Copy(io.Discard, br)
+				chunks.Read(t, zr)
+				io.Copy(io.Discard, zr)
 				if r := rs.get(); !slices.Equal(r, []FallbackReason{FallbackFlush}) {
 					t.Errorf("fallbacks: got %v, want [flush]", r)
 				}
@@ -856,41 +828,16 @@ func TestStreams(t *testing.T) {
 			t.Run(p.Name+"/"+c.name, func(t *testing.T) {
 				var rs reasons
 				called := false
-				got := make(chan struct{})
+				chunks := testutil.NewChunks("data: 0\n", "data: 1\n", "data: 2\n")
 				h := New(func(*http.Request, *Response) error {
 					called = true
 					return nil
 				}, Config{OnFallback: rs.note})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					w.Header().Set("Content-Type", c.ctype)
-					for i := range 3 {
-						fmt.Fprintf(w, "data: %d\n", i)
-						w.(http.Flusher).Flush()
-						select {
-						case <-got:
-						case <-time.After(10 * time.Second):
-							t.Error("client never received a flushed chunk")
-							return
-						}
-					}
+					chunks.Write(t, w)
 				}))
 				srv, client := testutil.NewServer(t, h, p.H2)
-				resp, err := client.Get(srv.URL)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer resp.Body.Close()
-				br := bufio.NewReader(resp.Body)
-				for i := range 3 {
-					line, err := br.ReadString('\n')
-					if err != nil {
-						t.Fatal(err)
-					}
-					if want := fmt.Sprintf("data: %d\n", i); line != want {
-						t.Fatalf("got %q, want %q", line, want)
-					}
-					got <- struct{}{}
-				}
-				io.Copy(io.Discard, br)
+				chunks.Get(t, client, srv.URL)
 				if called {
 					t.Error("rewrite function called for a streamed response")
 				}

@@ -2,26 +2,20 @@ package web
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/bodytap/bodytap"
 	"github.com/bodytap/bodytap/store"
+	"github.com/bodytap/bodytap/web/internal/webtest"
 )
 
 // testEnv is a viewer on a real store, served by a real HTTP server.
 type testEnv struct {
-	t      testing.TB
-	store  *store.Store
+	*webtest.Env
 	viewer *Server
-	srv    *httptest.Server
 }
 
 // storeOptions are the options of the test stores: the defaults, so
@@ -31,66 +25,39 @@ var storeOptions = store.Options{}
 // newEnv starts a viewer with cfg on a new store in a temporary directory.
 func newEnv(t testing.TB, cfg Config) *testEnv {
 	t.Helper()
-	e := &testEnv{t: t}
-	st, err := store.Open(filepath.Join(t.TempDir(), "bodytap.db"), storeOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	e.store = st
-	cfg.Store = st
+	e := &testEnv{Env: webtest.Open(t, storeOptions)}
+	cfg.Store = e.Store
 	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(testWriter{t}, nil))
+		cfg.Logger = webtest.Logger(t)
 	}
+	var err error
 	e.viewer, err = New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.srv = httptest.NewServer(e.viewer)
-	t.Cleanup(func() {
-		e.viewer.Close()
-		e.srv.Close()
-	})
+	e.Serve(e.viewer, e.viewer.Close)
 	return e
-}
-
-// record stores exchanges and waits until they are committed.
-func (e *testEnv) record(xs ...ex) {
-	e.t.Helper()
-	for _, x := range xs {
-		e.store.Record(x.Exchange)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := e.store.Flush(ctx); err != nil {
-		e.t.Fatal(err)
-	}
-}
-
-// recordAsync stores an exchange without waiting, as a capture does.
-func (e *testEnv) recordAsync(x ex) {
-	e.store.Record(x.Exchange)
 }
 
 // importAll stores many exchanges: with Record and Flush, as a capture
 // does, or in one Import transaction, as "bodytap import" does.
 func (e *testEnv) importAll(xs []*bodytap.Exchange, viaImport bool) {
-	e.t.Helper()
+	e.T.Helper()
 	if !viaImport {
 		for _, x := range xs {
-			e.store.Record(x)
+			e.Store.Record(x)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		if err := e.store.Flush(ctx); err != nil {
-			e.t.Fatal(err)
+		if err := e.Store.Flush(ctx); err != nil {
+			e.T.Fatal(err)
 		}
-		if st := e.store.Stats(); st.Stored != int64(len(xs)) {
-			e.t.Fatalf("stored %d exchanges of %d: %+v", st.Stored, len(xs), st)
+		if st := e.Store.Stats(); st.Stored != int64(len(xs)) {
+			e.T.Fatalf("stored %d exchanges of %d: %+v", st.Stored, len(xs), st)
 		}
 		return
 	}
-	n, err := e.store.Import(context.Background(), func(yield func(*bodytap.Exchange, error) bool) {
+	n, err := e.Store.Import(context.Background(), func(yield func(*bodytap.Exchange, error) bool) {
 		for _, x := range xs {
 			if !yield(x, nil) {
 				return
@@ -98,46 +65,9 @@ func (e *testEnv) importAll(xs []*bodytap.Exchange, viaImport bool) {
 		}
 	})
 	if err != nil || n != len(xs) {
-		e.t.Fatalf("Import: %d, %v; want %d", n, err, len(xs))
+		e.T.Fatalf("Import: %d, %v; want %d", n, err, len(xs))
 	}
 }
-
-// get fetches a path of the viewer.
-func (e *testEnv) get(path string, header ...string) (*http.Response, string) {
-	e.t.Helper()
-	req, err := http.NewRequest("GET", e.srv.URL+path, nil)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		if header[i] == "Host" {
-			req.Host = header[i+1]
-		} else {
-			req.Header.Set(header[i], header[i+1])
-		}
-	}
-	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := c.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return resp, string(b)
-}
-
-// testWriter sends log output to the test log.
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSuffix(string(p), "\n"))
-	return len(p), nil
-}
-
-func urlQueryEscape(s string) string { return url.QueryEscape(s) }
 
 func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
 
@@ -145,4 +75,12 @@ func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
 // makes it.
 func newRequest(path string) *http.Request {
 	return httptest.NewRequest("GET", "http://127.0.0.1:8080"+path, nil)
+}
+
+// TestLazyLimitMirrored: the browser tests size their bodies by
+// webtest.LazyLimit, which must be the viewer's.
+func TestLazyLimitMirrored(t *testing.T) {
+	if webtest.LazyLimit != lazyLimit {
+		t.Errorf("webtest.LazyLimit is %d, the viewer's lazyLimit %d", webtest.LazyLimit, lazyLimit)
+	}
 }

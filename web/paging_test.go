@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"html"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/web/internal/webtest"
 )
 
 // TestListScanLimit checks a filter that the store decides in Go, one
@@ -21,7 +23,7 @@ func TestListScanLimit(t *testing.T) {
 	base := time.Now().Add(-time.Hour)
 	var xs []*bodytap.Exchange
 	for i := range 250 {
-		x := newEx(t, "GET", fmt.Sprintf("http://api.test/items/%d", i), 200).at(base.Add(time.Duration(i) * time.Second))
+		x := webtest.NewEx(t, "GET", fmt.Sprintf("http://api.test/items/%d", i), 200).At(base.Add(time.Duration(i) * time.Second))
 		if i < 5 {
 			x.Response.Header.Set("X-Rare", "yes")
 		}
@@ -30,10 +32,10 @@ func TestListScanLimit(t *testing.T) {
 	e.importAll(xs, false)
 	rowRE := regexp.MustCompile(`<a class="row [^"]*" href="/x/([0-9A-Z]{26})"`)
 	olderRE := regexp.MustCompile(`id="older" href="([^"]+)"`)
-	path := "/?f=" + urlQueryEscape(`~hs "^X-Rare: yes$"`)
+	path := "/?f=" + url.QueryEscape(`~hs "^X-Rare: yes$"`)
 	found, stopped := 0, 0
 	for range 20 {
-		_, body := e.get(path)
+		_, body := e.Get(path)
 		found += len(rowRE.FindAllString(body, -1))
 		if strings.Contains(body, `id="stopped"`) {
 			stopped++
@@ -62,9 +64,9 @@ func TestPaging100k(t *testing.T) {
 	methods := []string{"GET", "GET", "GET", "POST", "PUT", "DELETE"}
 	xs := make([]*bodytap.Exchange, n)
 	for i := range xs {
-		x := newEx(t, methods[i%len(methods)], fmt.Sprintf("http://api%d.test/items/%d?page=%d", i%7, i, i%13), []int{200, 201, 304, 404, 500}[i%5]).
-			at(base.Add(time.Duration(i)*time.Second)).
-			respBody("application/json", fmt.Appendf(nil, `{"id":%d,"name":"item %d"}`, i, i))
+		x := webtest.NewEx(t, methods[i%len(methods)], fmt.Sprintf("http://api%d.test/items/%d?page=%d", i%7, i, i%13), []int{200, 201, 304, 404, 500}[i%5]).
+			At(base.Add(time.Duration(i)*time.Second)).
+			RespBody("application/json", fmt.Appendf(nil, `{"id":%d,"name":"item %d"}`, i, i))
 		xs[i] = x.Exchange
 	}
 	start := time.Now()
@@ -80,7 +82,7 @@ func TestPaging100k(t *testing.T) {
 		for range 3 {
 			start := time.Now()
 			var resp *http.Response
-			resp, body = e.get(path)
+			resp, body = e.Get(path)
 			if d := time.Since(start); d < best {
 				best = d
 			}
@@ -110,11 +112,11 @@ func TestPaging100k(t *testing.T) {
 		t.Errorf("deep page: %d rows", got)
 	}
 	timeGet("last page", "/?before="+xs[50].ID.String(), limit)
-	timeGet("filter ~m POST & ~c 5xx", "/?f="+urlQueryEscape("~m POST & ~c 5xx"), limit)
-	timeGet("filter ~m POST, deep", "/?f="+urlQueryEscape("~m POST")+"&before="+deep.String(), limit)
-	timeGet("filter ~d api3 & ~u page=7", "/?f="+urlQueryEscape("~d api3 & ~u page=7"), limit)
-	timeGet(`filter ~bs "item 4242"`, "/?f="+urlQueryEscape(`~bs "item 4242"`), 0)
-	timeGet(`filter ~hs "^X-None"`, "/?f="+urlQueryEscape(`~hs "^X-None"`), 0)
-	timeGet(`filter ~bs "item 4242\b" (regex)`, "/?f="+urlQueryEscape(`~bs "item 4242\b"`), 0)
+	timeGet("filter ~m POST & ~c 5xx", "/?f="+url.QueryEscape("~m POST & ~c 5xx"), limit)
+	timeGet("filter ~m POST, deep", "/?f="+url.QueryEscape("~m POST")+"&before="+deep.String(), limit)
+	timeGet("filter ~d api3 & ~u page=7", "/?f="+url.QueryEscape("~d api3 & ~u page=7"), limit)
+	timeGet(`filter ~bs "item 4242"`, "/?f="+url.QueryEscape(`~bs "item 4242"`), 0)
+	timeGet(`filter ~hs "^X-None"`, "/?f="+url.QueryEscape(`~hs "^X-None"`), 0)
+	timeGet(`filter ~bs "item 4242\b" (regex)`, "/?f="+url.QueryEscape(`~bs "item 4242\b"`), 0)
 	timeGet("exchange page", "/x/"+xs[n/2].ID.String(), limit)
 }

@@ -9,11 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"html"
-	"image"
-	"image/color"
-	"image/png"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -24,14 +22,15 @@ import (
 	"github.com/bodytap/bodytap"
 	"github.com/bodytap/bodytap/har"
 	"github.com/bodytap/bodytap/store"
+	"github.com/bodytap/bodytap/web/internal/webtest"
 )
 
 func TestSecurityHeaders(t *testing.T) {
 	e := newEnv(t, Config{})
-	x := newEx(t, "GET", "http://api.test/items", 200).respBody("application/json", []byte(`{"a":1}`))
-	e.record(x)
+	x := webtest.NewEx(t, "GET", "http://api.test/items", 200).RespBody("application/json", []byte(`{"a":1}`))
+	e.Record(x)
 	for _, path := range []string{"/", "/x/" + x.ID.String(), "/?f=~m+GET", "/nope"} {
-		resp, _ := e.get(path)
+		resp, _ := e.Get(path)
 		h := resp.Header
 		csp := h.Get("Content-Security-Policy")
 		for _, want := range []string{"default-src 'none'", "script-src 'self'", "frame-ancestors 'none'", "base-uri 'none'", "require-trusted-types-for 'script'"} {
@@ -57,7 +56,7 @@ func TestSecurityHeaders(t *testing.T) {
 
 func TestMethodNotAllowed(t *testing.T) {
 	e := newEnv(t, Config{})
-	resp, err := http.Post(e.srv.URL+"/", "text/plain", strings.NewReader("x"))
+	resp, err := http.Post(e.Srv.URL+"/", "text/plain", strings.NewReader("x"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +107,7 @@ func TestHostCheck(t *testing.T) {
 		"192.168.0.3":          http.StatusMisdirectedRequest,
 		"127.0.0.1.evil.com":   http.StatusMisdirectedRequest,
 	} {
-		resp, _ := e.get("/", "Host", host)
+		resp, _ := e.Get("/", "Host", host)
 		if resp.StatusCode != want {
 			t.Errorf("Host %q: %d, want %d", host, resp.StatusCode, want)
 		}
@@ -117,15 +116,15 @@ func TestHostCheck(t *testing.T) {
 
 func TestCrossSiteRefused(t *testing.T) {
 	e := newEnv(t, Config{})
-	resp, _ := e.get("/api/har", "Sec-Fetch-Site", "cross-site", "Sec-Fetch-Mode", "no-cors", "Sec-Fetch-Dest", "image")
+	resp, _ := e.Get("/api/har", "Sec-Fetch-Site", "cross-site", "Sec-Fetch-Mode", "no-cors", "Sec-Fetch-Dest", "image")
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("cross-site image request: %d, want 403", resp.StatusCode)
 	}
-	resp, _ = e.get("/", "Sec-Fetch-Site", "cross-site", "Sec-Fetch-Mode", "navigate", "Sec-Fetch-Dest", "document")
+	resp, _ = e.Get("/", "Sec-Fetch-Site", "cross-site", "Sec-Fetch-Mode", "navigate", "Sec-Fetch-Dest", "document")
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("cross-site navigation: %d, want 200", resp.StatusCode)
 	}
-	resp, _ = e.get("/", "Sec-Fetch-Site", "same-origin", "Sec-Fetch-Mode", "cors")
+	resp, _ = e.Get("/", "Sec-Fetch-Site", "same-origin", "Sec-Fetch-Mode", "cors")
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("same-origin fetch: %d, want 200", resp.StatusCode)
 	}
@@ -136,25 +135,25 @@ func TestToken(t *testing.T) {
 	e := newEnv(t, Config{Token: token})
 
 	// No token: refused, even from loopback.
-	resp, _ := e.get("/")
+	resp, _ := e.Get("/")
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("no token: %d, want 401", resp.StatusCode)
 	}
 	// Any Host is fine with a token: it is what protects the viewer.
-	resp, _ = e.get("/", "Host", "viewer.example:8080", "Authorization", "Bearer "+token)
+	resp, _ = e.Get("/", "Host", "viewer.example:8080", "Authorization", "Bearer "+token)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("bearer: %d, want 200", resp.StatusCode)
 	}
-	resp, _ = e.get("/", "Authorization", "Bearer wrong")
+	resp, _ = e.Get("/", "Authorization", "Bearer wrong")
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("wrong bearer: %d, want 401", resp.StatusCode)
 	}
-	resp, _ = e.get("/?token=wrong")
+	resp, _ = e.Get("/?token=wrong")
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("wrong ?token: %d, want 401", resp.StatusCode)
 	}
 	// ?token= sets the cookie and redirects to the page without it.
-	resp, _ = e.get("/?f=~m+GET&token=" + token)
+	resp, _ = e.Get("/?f=~m+GET&token=" + token)
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("?token: %d, want 303", resp.StatusCode)
 	}
@@ -174,11 +173,11 @@ func TestToken(t *testing.T) {
 	if len(cookies) != 1 || !cookies[0].HttpOnly || cookies[0].Value != token {
 		t.Fatalf("cookies: %v", cookies)
 	}
-	resp, _ = e.get("/", "Cookie", cookies[0].Name+"="+token)
+	resp, _ = e.Get("/", "Cookie", cookies[0].Name+"="+token)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("cookie: %d, want 200", resp.StatusCode)
 	}
-	resp, _ = e.get("/", "Cookie", cookies[0].Name+"=nope")
+	resp, _ = e.Get("/", "Cookie", cookies[0].Name+"=nope")
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("wrong cookie: %d, want 401", resp.StatusCode)
 	}
@@ -192,7 +191,7 @@ func TestListPaging(t *testing.T) {
 	base := time.Now().Add(-time.Hour)
 	var xs []*bodytap.Exchange
 	for i := range 250 {
-		x := newEx(t, "GET", fmt.Sprintf("http://api.test/items/%d", i), 200).at(base.Add(time.Duration(i) * time.Second))
+		x := webtest.NewEx(t, "GET", fmt.Sprintf("http://api.test/items/%d", i), 200).At(base.Add(time.Duration(i) * time.Second))
 		xs = append(xs, x.Exchange)
 	}
 	e.importAll(xs, false)
@@ -202,7 +201,7 @@ func TestListPaging(t *testing.T) {
 	var seen []string
 	path := "/"
 	for page := 0; ; page++ {
-		resp, body := e.get(path)
+		resp, body := e.Get(path)
 		if resp.StatusCode != 200 {
 			t.Fatalf("%s: %d", path, resp.StatusCode)
 		}
@@ -236,19 +235,19 @@ func TestListPaging(t *testing.T) {
 
 func TestListFilter(t *testing.T) {
 	e := newEnv(t, Config{})
-	e.record(
-		newEx(t, "GET", "http://api.test/a", 200),
-		newEx(t, "POST", "http://api.test/api/orders", 201),
-		newEx(t, "POST", "http://api.test/api/orders", 500),
+	e.Record(
+		webtest.NewEx(t, "GET", "http://api.test/a", 200),
+		webtest.NewEx(t, "POST", "http://api.test/api/orders", 201),
+		webtest.NewEx(t, "POST", "http://api.test/api/orders", 500),
 	)
-	_, body := e.get("/?f=" + urlQueryEscape("~m POST & ~u /api & !~c 500"))
+	_, body := e.Get("/?f=" + url.QueryEscape("~m POST & ~u /api & !~c 500"))
 	if n := strings.Count(body, `<a class="row`); n != 1 {
 		t.Errorf("filter: %d rows, want 1", n)
 	}
 	if !strings.Contains(body, `class="row s2"`) || !strings.Contains(body, "1 exchange matches") {
 		t.Errorf("filter: wrong row or count:\n%s", body)
 	}
-	resp, body := e.get("/?f=" + urlQueryEscape("~m ("))
+	resp, body := e.Get("/?f=" + url.QueryEscape("~m ("))
 	if resp.StatusCode != 200 || !strings.Contains(body, `id="filter-error"`) || strings.Contains(body, `<a class="row`) {
 		t.Errorf("bad filter: %d, no one-line error shown:\n%s", resp.StatusCode, body)
 	}
@@ -262,7 +261,7 @@ func TestListStoreError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, path := range []string{"/", "/?f=~m+GET", "/x/" + testID(time.Now()).String(), "/api/har", "/api/har?id=" + testID(time.Now()).String()} {
+	for _, path := range []string{"/", "/?f=~m+GET", "/x/" + webtest.ID(time.Now()).String(), "/api/har", "/api/har?id=" + webtest.ID(time.Now()).String()} {
 		rec := newRecorder()
 		s.ServeHTTP(rec, newRequest(path))
 		if rec.Code != 500 || !strings.Contains(rec.Body.String(), "disk on fire") && !strings.Contains(rec.Body.String(), "store error") {
@@ -280,15 +279,15 @@ func TestDetail(t *testing.T) {
 	zw := gzip.NewWriter(&gz)
 	zw.Write([]byte(`{"zeta":1,"alpha":[true,null,"x<y"],"big":12345678901234567890}`))
 	zw.Close()
-	x := newEx(t, "POST", "http://api.test/orders?id=7", 201).
-		reqBody("application/x-www-form-urlencoded", []byte("a=1&b=it's")).
-		respBody("application/json", gz.Bytes()).
-		respHeader("Content-Encoding", "gzip")
+	x := webtest.NewEx(t, "POST", "http://api.test/orders?id=7", 201).
+		ReqBody("application/x-www-form-urlencoded", []byte("a=1&b=it's")).
+		RespBody("application/json", gz.Bytes()).
+		RespHeader("Content-Encoding", "gzip")
 	x.Route = "POST /orders"
 	x.Err = errors.New("bodytap: client went away")
-	e.record(x)
+	e.Record(x)
 
-	resp, body := e.get("/x/" + x.ID.String())
+	resp, body := e.Get("/x/" + x.ID.String())
 	if resp.StatusCode != 200 {
 		t.Fatalf("detail: %d", resp.StatusCode)
 	}
@@ -312,12 +311,12 @@ func TestDetail(t *testing.T) {
 	}
 
 	// A lower-case ID redirects to the canonical address; a bad one is 404.
-	resp, _ = e.get("/x/" + strings.ToLower(x.ID.String()))
+	resp, _ = e.Get("/x/" + strings.ToLower(x.ID.String()))
 	if resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != "/x/"+x.ID.String() {
 		t.Errorf("lower-case ID: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	for _, p := range []string{"/x/nope", "/x/" + testID(time.Now()).String()} {
-		if resp, _ := e.get(p); resp.StatusCode != 404 {
+	for _, p := range []string{"/x/nope", "/x/" + webtest.ID(time.Now()).String()} {
+		if resp, _ := e.Get(p); resp.StatusCode != 404 {
 			t.Errorf("%s: %d, want 404", p, resp.StatusCode)
 		}
 	}
@@ -325,27 +324,27 @@ func TestDetail(t *testing.T) {
 
 func TestBodyKinds(t *testing.T) {
 	e := newEnv(t, Config{})
-	pngData := testPNG(t)
+	pngData := webtest.PNG(t)
 	bin := []byte{0, 1, 2, 3, 0xff, 'A', 'B', 0x7f}
 	big := []byte(`{"items":[` + strings.Repeat(`"abcdefghijklmnopqrstuvwxyz",`, 12000) + `"end"]}`)
 	latin1 := []byte("caf\xe9")
 
-	html := newEx(t, "GET", "http://site.test/", 200).respBody("text/html; charset=utf-8", []byte(`<html><script>alert(1)</script></html>`))
-	img := newEx(t, "GET", "http://site.test/a.png", 200).respBody("image/png", pngData)
-	svg := newEx(t, "GET", "http://site.test/a.svg", 200).respBody("image/svg+xml", []byte(`<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>`))
-	hexx := newEx(t, "GET", "http://site.test/bin", 200).respBody("application/octet-stream", bin)
-	large := newEx(t, "GET", "http://site.test/big", 200).respBody("application/json", big)
-	text := newEx(t, "GET", "http://site.test/latin", 200).respBody("text/plain; charset=iso-8859-1", latin1)
-	trunc := newEx(t, "GET", "http://site.test/trunc", 200).respBody("application/json", []byte(`{"a": "partial`))
+	html := webtest.NewEx(t, "GET", "http://site.test/", 200).RespBody("text/html; charset=utf-8", []byte(`<html><script>alert(1)</script></html>`))
+	img := webtest.NewEx(t, "GET", "http://site.test/a.png", 200).RespBody("image/png", pngData)
+	svg := webtest.NewEx(t, "GET", "http://site.test/a.svg", 200).RespBody("image/svg+xml", []byte(`<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>`))
+	hexx := webtest.NewEx(t, "GET", "http://site.test/bin", 200).RespBody("application/octet-stream", bin)
+	large := webtest.NewEx(t, "GET", "http://site.test/big", 200).RespBody("application/json", big)
+	text := webtest.NewEx(t, "GET", "http://site.test/latin", 200).RespBody("text/plain; charset=iso-8859-1", latin1)
+	trunc := webtest.NewEx(t, "GET", "http://site.test/trunc", 200).RespBody("application/json", []byte(`{"a": "partial`))
 	trunc.Response.Body.Truncated, trunc.Response.Body.Size = true, 5000
 	trunc.Response.Body.Redacted = true
-	withheld := newEx(t, "GET", "http://site.test/withheld", 200)
+	withheld := webtest.NewEx(t, "GET", "http://site.test/withheld", 200)
 	withheld.Response.Body = bodytap.Body{Size: 100, Withheld: true, Err: errors.New("cannot decode")}
-	e.record(html, img, svg, hexx, large, text, trunc, withheld)
+	e.Record(html, img, svg, hexx, large, text, trunc, withheld)
 
-	check := func(x ex, wants ...string) string {
+	check := func(x webtest.Ex, wants ...string) string {
 		t.Helper()
-		resp, body := e.get("/x/" + x.ID.String())
+		resp, body := e.Get("/x/" + x.ID.String())
 		if resp.StatusCode != 200 {
 			t.Fatalf("%s: %d", x.Request.URL, resp.StatusCode)
 		}
@@ -369,23 +368,23 @@ func TestBodyKinds(t *testing.T) {
 	check(withheld, `withheld`, `cannot decode`)
 
 	// The image is served only because its bytes are PNG; the SVG never.
-	resp, data := e.get("/x/" + img.ID.String() + "/body/response/image")
+	resp, data := e.Get("/x/" + img.ID.String() + "/body/response/image")
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/png" || data != string(pngData) {
 		t.Errorf("png image: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	for _, x := range []ex{svg, html, hexx} {
-		if resp, _ := e.get("/x/" + x.ID.String() + "/body/response/image"); resp.StatusCode != 404 {
+	for _, x := range []webtest.Ex{svg, html, hexx} {
+		if resp, _ := e.Get("/x/" + x.ID.String() + "/body/response/image"); resp.StatusCode != 404 {
 			t.Errorf("%s served as an image: %d", x.Request.URL, resp.StatusCode)
 		}
 	}
 
 	// Lazy loading: the whole body, pretty-printed, as text/plain.
-	resp, data = e.get("/x/" + large.ID.String() + "/body/response/text?pretty=1")
+	resp, data = e.Get("/x/" + large.ID.String() + "/body/response/text?pretty=1")
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") ||
 		!strings.Contains(data, "\n  \"items\": [\n    \"abc") || !strings.Contains(data, `"end"`) {
 		t.Errorf("lazy text: %d %s %.100q", resp.StatusCode, resp.Header.Get("Content-Type"), data)
 	}
-	resp, data = e.get("/x/" + hexx.ID.String() + "/body/response/hex?offset=4")
+	resp, data = e.Get("/x/" + hexx.ID.String() + "/body/response/hex?offset=4")
 	if resp.StatusCode != 200 || !strings.HasPrefix(data, "00000004  ff 41 42 7f") {
 		t.Errorf("hex chunk: %d %q", resp.StatusCode, data)
 	}
@@ -398,10 +397,10 @@ func TestRawDownload(t *testing.T) {
 	zw := gzip.NewWriter(&gz)
 	zw.Write(payload)
 	zw.Close()
-	x := newEx(t, "GET", "http://site.test/", 200).respBody("text/html", gz.Bytes()).respHeader("Content-Encoding", "gzip")
-	e.record(x)
+	x := webtest.NewEx(t, "GET", "http://site.test/", 200).RespBody("text/html", gz.Bytes()).RespHeader("Content-Encoding", "gzip")
+	e.Record(x)
 	for view, want := range map[string][]byte{"raw": gz.Bytes(), "decoded": payload} {
-		resp, body := e.get("/x/" + x.ID.String() + "/body/response/" + view)
+		resp, body := e.Get("/x/" + x.ID.String() + "/body/response/" + view)
 		if resp.StatusCode != 200 || body != string(want) {
 			t.Errorf("%s: %d, %q", view, resp.StatusCode, body)
 		}
@@ -419,12 +418,12 @@ func TestRawDownload(t *testing.T) {
 			t.Errorf("%s: CSP %q", view, csp)
 		}
 	}
-	resp, _ := e.get("/x/" + x.ID.String() + "/body/response/raw")
+	resp, _ := e.Get("/x/" + x.ID.String() + "/body/response/raw")
 	if cd := resp.Header.Get("Content-Disposition"); !strings.Contains(cd, ".html.txt.gz") {
 		t.Errorf("raw file name: %q", cd)
 	}
 	for _, p := range []string{"/body/elsewhere/raw", "/body/response/exec", "/body/request/nope"} {
-		if resp, _ := e.get("/x/" + x.ID.String() + p); resp.StatusCode != 404 {
+		if resp, _ := e.Get("/x/" + x.ID.String() + p); resp.StatusCode != 404 {
 			t.Errorf("%s: %d, want 404", p, resp.StatusCode)
 		}
 	}
@@ -444,9 +443,9 @@ func TestShellQuote(t *testing.T) {
 }
 
 func TestCurl(t *testing.T) {
-	x := newEx(t, "PUT", "https://api.test/x?a=1&b=2", 200).
-		reqBody("application/json", []byte(`{"name":"o'brien"}`)).
-		reqHeader("Authorization", "Bearer [REDACTED]")
+	x := webtest.NewEx(t, "PUT", "https://api.test/x?a=1&b=2", 200).
+		ReqBody("application/json", []byte(`{"name":"o'brien"}`)).
+		ReqHeader("Authorization", "Bearer [REDACTED]")
 	x.Request.Header.Set("Content-Length", "18")
 	cmd, note := curlCommand(x.Exchange)
 	want := `curl -X PUT 'https://api.test/x?a=1&b=2' \
@@ -458,7 +457,7 @@ func TestCurl(t *testing.T) {
 	if cmd != want || note != "" {
 		t.Errorf("curl:\n%s\nnote %q\nwant:\n%s", cmd, note, want)
 	}
-	y := newEx(t, "POST", "http://api.test/up", 200).reqBody("application/octet-stream", []byte{0, 1, 2})
+	y := webtest.NewEx(t, "POST", "http://api.test/up", 200).ReqBody("application/octet-stream", []byte{0, 1, 2})
 	y.Request.Body.Truncated = true
 	cmd, note = curlCommand(y.Exchange)
 	if !strings.Contains(cmd, "--data-binary @request-body.bin") || !strings.Contains(note, "binary") || !strings.Contains(note, "truncated") {
@@ -468,20 +467,20 @@ func TestCurl(t *testing.T) {
 
 func TestHARExport(t *testing.T) {
 	e := newEnv(t, Config{})
-	a := newEx(t, "GET", "http://api.test/a", 200).respBody("application/json", []byte(`{"a":1}`))
-	b := newEx(t, "POST", "http://api.test/b", 500)
-	c := newEx(t, "POST", "http://api.test/c", 201)
-	e.record(a, b, c)
+	a := webtest.NewEx(t, "GET", "http://api.test/a", 200).RespBody("application/json", []byte(`{"a":1}`))
+	b := webtest.NewEx(t, "POST", "http://api.test/b", 500)
+	c := webtest.NewEx(t, "POST", "http://api.test/c", 201)
+	e.Record(a, b, c)
 
 	for _, tc := range []struct {
 		query string
 		want  []bodytap.ID
 	}{
 		{"", []bodytap.ID{c.ID, b.ID, a.ID}},
-		{"?f=" + urlQueryEscape("~m POST"), []bodytap.ID{c.ID, b.ID}},
+		{"?f=" + url.QueryEscape("~m POST"), []bodytap.ID{c.ID, b.ID}},
 		{"?id=" + a.ID.String(), []bodytap.ID{a.ID}},
 	} {
-		resp, body := e.get("/api/har" + tc.query)
+		resp, body := e.Get("/api/har" + tc.query)
 		if resp.StatusCode != 200 {
 			t.Fatalf("har%s: %d %s", tc.query, resp.StatusCode, body)
 		}
@@ -501,20 +500,20 @@ func TestHARExport(t *testing.T) {
 			t.Errorf("har%s: entries %v, want %v", tc.query, got, tc.want)
 		}
 	}
-	if resp, _ := e.get("/api/har?f=" + urlQueryEscape("~bogus")); resp.StatusCode != 400 {
+	if resp, _ := e.Get("/api/har?f=" + url.QueryEscape("~bogus")); resp.StatusCode != 400 {
 		t.Errorf("bad filter: %d", resp.StatusCode)
 	}
 }
 
 func TestStream(t *testing.T) {
 	e := newEnv(t, Config{})
-	old := newEx(t, "GET", "http://api.test/old", 200)
-	missed := newEx(t, "GET", "http://api.test/missed", 200) // stored after the page, before the stream
-	e.record(old, missed)
+	old := webtest.NewEx(t, "GET", "http://api.test/old", 200)
+	missed := webtest.NewEx(t, "GET", "http://api.test/missed", 200) // stored after the page, before the stream
+	e.Record(old, missed)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", e.srv.URL+"/api/stream?f="+urlQueryEscape("~m GET")+"&after="+old.ID.String(), nil)
+	req, _ := http.NewRequestWithContext(ctx, "GET", e.Srv.URL+"/api/stream?f="+url.QueryEscape("~m GET")+"&after="+old.ID.String(), nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -549,11 +548,11 @@ func TestStream(t *testing.T) {
 	}
 	// Record a POST the filter drops, and a GET that must arrive within
 	// a second.
-	post := newEx(t, "POST", "http://api.test/post", 200)
-	get := newEx(t, "GET", "http://api.test/new?q=<b>", 404)
+	post := webtest.NewEx(t, "POST", "http://api.test/post", 200)
+	get := webtest.NewEx(t, "GET", "http://api.test/new?q=<b>", 404)
 	start := time.Now()
-	e.recordAsync(post)
-	e.recordAsync(get)
+	e.RecordAsync(post)
+	e.RecordAsync(get)
 	r, ok := next(time.Second)
 	if !ok || r.ID != get.ID.String() {
 		t.Fatalf("live: %+v %v, want %s", r, ok, get.ID)
@@ -595,12 +594,12 @@ func TestJSONTree(t *testing.T) {
 
 func TestStatic(t *testing.T) {
 	e := newEnv(t, Config{})
-	_, page := e.get("/")
+	_, page := e.Get("/")
 	m := regexp.MustCompile(`src="(/static/app\.js\?v=[0-9a-f]+)"`).FindStringSubmatch(page)
 	if m == nil {
 		t.Fatal("no versioned script in the page")
 	}
-	resp, body := e.get(m[1])
+	resp, body := e.Get(m[1])
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/javascript") ||
 		!strings.Contains(resp.Header.Get("Cache-Control"), "immutable") || !strings.Contains(body, "use strict") {
 		t.Errorf("app.js: %d %v", resp.StatusCode, resp.Header)
@@ -611,19 +610,6 @@ func TestStatic(t *testing.T) {
 			t.Errorf("app.js uses %s", sink)
 		}
 	}
-}
-
-// testPNG returns a small PNG image.
-func testPNG(t testing.TB) []byte {
-	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
-	for i := range 8 {
-		img.Set(i, i, color.RGBA{200, 30, 30, 255})
-	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 // TestStreamOtherWriter follows a store that another Store writes, as
@@ -663,7 +649,7 @@ func TestStreamOtherWriter(t *testing.T) {
 		}
 	}()
 	// The stream subscribed before it sent its headers: no need to wait.
-	x := newEx(t, "GET", "http://api.test/elsewhere", 200)
+	x := webtest.NewEx(t, "GET", "http://api.test/elsewhere", 200)
 	start := time.Now()
 	w.Record(x.Exchange)
 	select {

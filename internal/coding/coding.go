@@ -140,10 +140,26 @@ func (d *Decoder) Decode(ce string, body []byte, limit int64, prefix bool) (Resu
 	return Result{Bytes: out, Codings: removed, Cut: cut, Partial: prefix && !cut}, nil
 }
 
-// Parse returns the canonical names of the codings listed in ce, in
-// listing order, without identity. Names are case-insensitive, blanks
-// around them ignored, and x-gzip is gzip.
+// Parse returns the canonical names of the codings listed in ce, as [List]
+// does, and an error if d cannot undo one of them or there are more than
+// MaxCodings.
 func (d *Decoder) Parse(ce string) ([]string, error) {
+	names := List(ce)
+	for _, name := range names {
+		if name != "gzip" && name != "deflate" && d.Extra[name] == nil {
+			return nil, &UnsupportedError{name}
+		}
+	}
+	if len(names) > MaxCodings {
+		return nil, &TooManyError{len(names)}
+	}
+	return names, nil
+}
+
+// List returns the canonical names of the codings listed in ce, in listing
+// order, without identity, whether or not a decoder knows them. Names are
+// case-insensitive, blanks around them ignored, and x-gzip is gzip.
+func List(ce string) []string {
 	var names []string
 	for name := range strings.SplitSeq(ce, ",") {
 		name = strings.ToLower(strings.Trim(name, " \t"))
@@ -152,18 +168,10 @@ func (d *Decoder) Parse(ce string) ([]string, error) {
 			continue
 		case "x-gzip":
 			name = "gzip"
-		case "gzip", "deflate":
-		default:
-			if d.Extra[name] == nil {
-				return nil, &UnsupportedError{name}
-			}
 		}
 		names = append(names, name)
 	}
-	if len(names) > MaxCodings {
-		return nil, &TooManyError{len(names)}
-	}
-	return names, nil
+	return names
 }
 
 // clampLimit turns a limit into a slice length.

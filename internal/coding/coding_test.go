@@ -9,10 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/bodytap/bodytap/internal/testutil"
 )
 
 // encode applies the codings of a Content-Encoding value in listing order,
@@ -21,33 +22,21 @@ import (
 // the tests add through Decoder.Extra.
 func encode(tb testing.TB, ce string, data []byte) []byte {
 	tb.Helper()
-	for name := range strings.SplitSeq(ce, ",") {
-		name = strings.ToLower(strings.TrimSpace(name))
-		var buf bytes.Buffer
-		var w io.WriteCloser
+	return testutil.Encode(tb, ce, data, func(tb testing.TB, name string, w io.Writer) io.WriteCloser {
 		switch name {
-		case "", "identity":
-			continue
 		case "gzip", "x-gzip":
-			w = gzip.NewWriter(&buf)
+			return gzip.NewWriter(w)
 		case "deflate":
-			w = zlib.NewWriter(&buf)
+			return zlib.NewWriter(w)
 		case "rawdeflate":
-			w, _ = flate.NewWriter(&buf, flate.DefaultCompression)
+			fw, _ := flate.NewWriter(w, flate.DefaultCompression)
+			return fw
 		case "b64":
-			w = base64.NewEncoder(base64.StdEncoding, &buf)
-		default:
-			tb.Fatalf("no encoder for %q", name)
+			return base64.NewEncoder(base64.StdEncoding, w)
 		}
-		if _, err := w.Write(data); err != nil {
-			tb.Fatal(err)
-		}
-		if err := w.Close(); err != nil {
-			tb.Fatal(err)
-		}
-		data = buf.Bytes()
-	}
-	return data
+		tb.Fatalf("no encoder for %q", name)
+		return nil
+	})
 }
 
 // b64 is a Decoder with one extra coding, as package decode adds br and
@@ -58,21 +47,10 @@ var b64 = &Decoder{Extra: map[string]Func{
 	},
 }}
 
-// sample returns n bytes of compressible but not trivial text.
-func sample(n int) []byte {
-	rng := rand.New(rand.NewPCG(1, 2))
-	words := []string{"bodytap ", "captures ", "bodies ", "{\"id\": 42} ", "héllo ", "日本 ", "\n"}
-	var b bytes.Buffer
-	for b.Len() < n {
-		b.WriteString(words[rng.IntN(len(words))])
-	}
-	return b.Bytes()[:n]
-}
-
 func wireName(c string) string { return strings.ReplaceAll(c, "rawdeflate", "deflate") }
 
 func TestDecodeRoundTrip(t *testing.T) {
-	inputs := map[string][]byte{"one byte": []byte("x"), "text": []byte("hello, bodytap"), "100KiB": sample(100 << 10)}
+	inputs := map[string][]byte{"one byte": []byte("x"), "text": []byte("hello, bodytap"), "100KiB": testutil.Text(100 << 10)}
 	for _, c := range []string{"gzip", "deflate", "rawdeflate", "b64", "gzip, b64, rawdeflate"} {
 		for name, in := range inputs {
 			t.Run(c+"/"+name, func(t *testing.T) {
@@ -145,7 +123,7 @@ func TestDecodeEmptyBody(t *testing.T) {
 }
 
 func TestDecodeLimit(t *testing.T) {
-	in := sample(10000)
+	in := testutil.Text(10000)
 	tests := []struct {
 		name   string
 		header string
@@ -183,7 +161,7 @@ func TestDecodeLimit(t *testing.T) {
 // TestDecodeTruncated cuts encoded bodies at every length: a known prefix
 // decodes to a prefix; an unknown one is an error that keeps the raw bytes.
 func TestDecodeTruncated(t *testing.T) {
-	in := sample(3000)
+	in := testutil.Text(3000)
 	for _, c := range []string{"gzip", "deflate", "rawdeflate", "gzip, deflate", "b64, gzip"} {
 		enc := encode(t, c, in)
 		header := wireName(c)
@@ -323,7 +301,7 @@ func TestDecodeBomb(t *testing.T) {
 }
 
 func TestEncode(t *testing.T) {
-	in := sample(50000)
+	in := testutil.Text(50000)
 	for _, c := range []string{"gzip", "x-gzip", "deflate"} {
 		out, err := Encode([]byte("prefix"), c, in)
 		if err != nil || !bytes.HasPrefix(out, []byte("prefix")) {
@@ -344,13 +322,18 @@ func TestHeaderHelpers(t *testing.T) {
 		ce    string
 		count int
 		names string
+		list  string
 	}{
-		{"", 0, ""},
-		{"identity", 0, ""},
-		{" GZip , identity,\tBR", 2, "gzip, br"},
-		{",,x-gzip,", 1, "x-gzip"},
+		{"", 0, "", ""},
+		{"identity", 0, "", ""},
+		{" GZip , identity,\tBR", 2, "gzip, br", "gzip, br"},
+		{",,x-gzip,", 1, "x-gzip", "gzip"},
+		{"gzip, gzip, gzip, gzip, gzip, Compress", 6, "gzip, gzip, gzip, gzip, gzip, compress", "gzip, gzip, gzip, gzip, gzip, compress"},
 	}
 	for _, tt := range tests {
+		if got := strings.Join(List(tt.ce), ", "); got != tt.list {
+			t.Errorf("List(%q): got %q, want %q", tt.ce, got, tt.list)
+		}
 		if got := Count(tt.ce); got != tt.count {
 			t.Errorf("Count(%q): got %d, want %d", tt.ce, got, tt.count)
 		}

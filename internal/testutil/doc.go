@@ -1,7 +1,8 @@
-// Package testutil holds the helpers that the tests of bodytap, rewrite
-// and proxy share: real loopback servers over HTTP/1.1 and HTTP/2, the
-// race detector's switch, a bare ResponseWriter, and the
-// http.ResponseController check every middleware must pass.
+// Package testutil holds the helpers that the tests of bodytap and its
+// packages share: real loopback servers over HTTP/1.1 and HTTP/2, the
+// race detector's switch, a bare ResponseWriter, the
+// http.ResponseController check every middleware must pass, and sample
+// bodies (text, random bytes, gzip).
 //
 // Only tests import it.
 package testutil

@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/bodytap/bodytap/web"
+	"github.com/bodytap/bodytap/web/internal/webtest"
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
@@ -230,7 +232,7 @@ func (tb *tab) mustWait(expr string, d time.Duration) {
 // open navigates to a path of the viewer and waits for the page to load.
 func (tb *tab) open(e *testEnv, path string) {
 	tb.t.Helper()
-	tb.do(chromedp.Navigate(e.srv.URL + path))
+	tb.do(chromedp.Navigate(e.Srv.URL + path))
 	tb.mustWait(`document.readyState === "complete"`, 10*time.Second)
 }
 
@@ -286,7 +288,7 @@ const noOverflow = `document.documentElement.scrollWidth <= window.innerWidth &&
 func TestBrowserListFilterDetail(t *testing.T) {
 	e := newEnv(t, web.Config{})
 	xs := demoExchanges(t)
-	e.record(xs...)
+	e.Record(xs...)
 	order := demoOrder(xs)
 	tb := newTab(t)
 
@@ -322,7 +324,7 @@ func TestBrowserListFilterDetail(t *testing.T) {
 	}
 
 	// A bad filter shows its error in one line.
-	tb.open(e, "/?f="+urlQueryEscape("~c (("))
+	tb.open(e, "/?f="+url.QueryEscape("~c (("))
 	if msg := eval[string](tb, `document.getElementById("filter-error").textContent`); msg == "" || strings.Contains(msg, "\n") {
 		t.Errorf("filter error %q", msg)
 	}
@@ -386,15 +388,15 @@ func TestBrowserListFilterDetail(t *testing.T) {
 
 func TestBrowserLive(t *testing.T) {
 	e := newEnv(t, web.Config{})
-	e.record(newEx(t, "GET", "http://api.test/first", 200))
+	e.Record(webtest.NewEx(t, "GET", "http://api.test/first", 200))
 	tb := newTab(t)
 	tb.open(e, "/")
 	tb.mustWait(`document.getElementById("live").dataset.state === "open"`, 5*time.Second)
 
 	// A new capture shows within a second.
-	x := newEx(t, "POST", "http://api.test/live", 503)
+	x := webtest.NewEx(t, "POST", "http://api.test/live", 503)
 	start := time.Now()
-	e.recordAsync(x)
+	e.RecordAsync(x)
 	sel := fmt.Sprintf(`document.querySelector('#rows > a.row[data-id=%q]')`, x.ID.String())
 	if err := tb.waitFor(sel+` !== null`, time.Second); err != nil {
 		t.Fatalf("the new exchange did not show within a second: %v", err)
@@ -406,8 +408,8 @@ func TestBrowserLive(t *testing.T) {
 
 	// Paused, new captures wait; resumed, they show.
 	tb.do(chromedp.Click(chromedp.ID("pause")))
-	y := newEx(t, "GET", "http://api.test/while-paused", 200)
-	e.record(y)
+	y := webtest.NewEx(t, "GET", "http://api.test/while-paused", 200)
+	e.Record(y)
 	tb.mustWait(`document.getElementById("live-text").textContent === "paused · 1 new"`, 2*time.Second)
 	ysel := fmt.Sprintf(`document.querySelector('#rows > a.row[data-id=%q]')`, y.ID.String())
 	if eval[bool](tb, ysel+` !== null`) {
@@ -426,7 +428,7 @@ func TestBrowserLive(t *testing.T) {
 func TestBrowserMobile(t *testing.T) {
 	e := newEnv(t, web.Config{})
 	xs := demoExchanges(t)
-	e.record(xs...)
+	e.Record(xs...)
 	tb := newTab(t)
 	tb.do(chromedp.EmulateViewport(375, 700, chromedp.EmulateScale(2), chromedp.EmulateMobile))
 	t.Cleanup(func() { chromedp.Do(tb.ctx, chromedp.EmulateReset()) })
@@ -460,7 +462,7 @@ func TestBrowserMobile(t *testing.T) {
 func TestBrowserBodies(t *testing.T) {
 	e := newEnv(t, web.Config{})
 	xs := demoExchanges(t)
-	e.record(xs...)
+	e.Record(xs...)
 	tb := newTab(t)
 
 	// A large body loads on demand, as text.

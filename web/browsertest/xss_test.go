@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bodytap/bodytap/web"
+	"github.com/bodytap/bodytap/web/internal/webtest"
 	"github.com/chromedp/chromedp"
 )
 
@@ -39,13 +40,13 @@ var xssPayloads = []string{
 // xssExchanges returns exchanges that carry the payloads everywhere an
 // exchange holds text: path, query, host, headers (names and values),
 // bodies of every type, route and error.
-func xssExchanges(t *testing.T, pwned string) []ex {
+func xssExchanges(t *testing.T, pwned string) []webtest.Ex {
 	p := func(s string) string { return strings.ReplaceAll(s, "PWNED", pwned) }
 	all := p(strings.Join(xssPayloads, "\n"))
-	var xs []ex
+	var xs []webtest.Ex
 	for i, raw := range xssPayloads {
 		payload := p(raw)
-		x := newEx(t, "GET", "http://evil.test/", 200)
+		x := webtest.NewEx(t, "GET", "http://evil.test/", 200)
 		x.Request.URL = &url.URL{Scheme: "http", Host: "evil.test", Path: "/" + payload, RawQuery: "q=" + payload}
 		x.Request.Host = "evil.test" + payload
 		x.Request.RemoteAddr = payload
@@ -84,21 +85,21 @@ func xssExchanges(t *testing.T, pwned string) []ex {
 		xs = append(xs, x)
 	}
 	// A body that claims to be an image but holds markup.
-	fake := newEx(t, "GET", "http://evil.test/fake.png", 200).respBody("image/png", []byte(p(`<html><script>window.__xss=1</script><img src="PWNED?fakepng"></html>`)))
+	fake := webtest.NewEx(t, "GET", "http://evil.test/fake.png", 200).RespBody("image/png", []byte(p(`<html><script>window.__xss=1</script><img src="PWNED?fakepng"></html>`)))
 	// A method and a URL that are nothing like HTTP.
-	odd := newEx(t, "GET", "http://evil.test/", 200)
+	odd := webtest.NewEx(t, "GET", "http://evil.test/", 200)
 	odd.Request.Method = p(`<img src="PWNED?method">`)
 	odd.Request.URL = &url.URL{Scheme: "javascript", Opaque: "window.__xss=1"}
 	// A body larger than the page shows, loaded on demand.
-	big := newEx(t, "GET", "http://evil.test/big", 200).respBody("text/html", []byte(strings.Repeat(all, (lazyLimit/len(all))+2)))
+	big := webtest.NewEx(t, "GET", "http://evil.test/big", 200).RespBody("text/html", []byte(strings.Repeat(all, (webtest.LazyLimit/len(all))+2)))
 	return append(xs, fake, odd, big)
 }
 
 func TestBrowserXSS(t *testing.T) {
 	e := newEnv(t, web.Config{})
-	pwned := e.srv.URL + "/pwned"
+	pwned := e.Srv.URL + "/pwned"
 	xs := xssExchanges(t, pwned)
-	e.record(xs...)
+	e.Record(xs...)
 	tb := newTab(t)
 
 	// audit checks the page's DOM for anything a payload could have made,
@@ -148,7 +149,7 @@ func TestBrowserXSS(t *testing.T) {
 	// The same payloads through the live stream.
 	live := xssExchanges(t, pwned)[:3]
 	tb.mustWait(`document.getElementById("live").dataset.state === "open"`, 5*time.Second)
-	e.record(live...)
+	e.Record(live...)
 	tb.mustWait(fmt.Sprintf(`document.querySelectorAll("#rows > a.row").length === %d`, len(xs)+len(live)), 5*time.Second)
 	audit("list after live updates")
 
@@ -210,7 +211,7 @@ func TestBrowserXSS(t *testing.T) {
 		audit(v + " body link")
 	}
 	for _, x := range xs[len(xs)-3:] { // the fake PNG among them
-		resp, _ := e.get("/x/" + x.ID.String() + "/body/response/image")
+		resp, _ := e.Get("/x/" + x.ID.String() + "/body/response/image")
 		if resp.StatusCode != 404 {
 			t.Errorf("%s served as an image: %d", x.Request.URL, resp.StatusCode)
 		}
