@@ -412,7 +412,9 @@ func dsn(abs string, readOnly bool, pragmas []string) string {
 var _ bodytap.BatchSink = (*Store)(nil)
 
 // Record implements bodytap.Sink: it writes x, as a batch of one (see
-// RecordBatch).
+// RecordBatch): one transaction per call, so code that writes many
+// exchanges itself should hand them to RecordBatch together. A Tap
+// delivers batches on its own.
 func (s *Store) Record(x *bodytap.Exchange) {
 	s.RecordBatch([]*bodytap.Exchange{x})
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -61,8 +62,9 @@ func TestSubscribe(t *testing.T) {
 	long.Start = base.Add(-time.Hour)
 	long.ID = bodytap.NewID(long.Start)
 	start := time.Now()
-	for _, x := range xs {
-		s.Record(x)
+	// In batches, as a Tap delivers them (each Record is a transaction).
+	for c := range slices.Chunk(xs, 64) {
+		s.RecordBatch(c)
 	}
 	flush(t, s)
 	s.Record(long)
@@ -124,10 +126,15 @@ func TestSlowSubscriber(t *testing.T) {
 	}
 	start := time.Now()
 	var ids []bodytap.ID
-	for range n {
+	var batch []*bodytap.Exchange
+	for i := range n {
 		x := g.next()
 		ids = append(ids, x.ID)
-		s.Record(x)
+		batch = append(batch, x)
+		if len(batch) == 64 || i == n-1 {
+			s.RecordBatch(batch) // as a Tap delivers them
+			batch = batch[:0]
+		}
 	}
 	flush(t, s)
 	if d := time.Since(start); d > 20*time.Second {
