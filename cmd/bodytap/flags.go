@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -65,7 +67,7 @@ func parse(e *env, fs *flag.FlagSet, args []string) ([]string, error) {
 				printHelp(e.stdout, fs)
 				return nil, errHelpShown
 			}
-			return nil, &usageError{strings.Replace(err.Error(), "provided but not defined", "not defined", 1)}
+			return nil, flagError(fs, err)
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -75,6 +77,60 @@ func parse(e *env, fs *flag.FlagSet, args []string) ([]string, error) {
 		args = args[1:]
 	}
 	return append(pos, rest...), nil
+}
+
+// flagError turns an error of package flag into bodytap's words: flags
+// named with two dashes, as the help shows them, and for an unknown flag
+// the closest one the command has.
+func flagError(fs *flag.FlagSet, err error) error {
+	msg := strings.Replace(err.Error(), "provided but not defined", "not defined", 1)
+	msg = singleDash.ReplaceAllString(msg, "$1--$2")
+	if name, ok := strings.CutPrefix(msg, "flag not defined: --"); ok {
+		if near := closestFlag(fs, name); near != "" {
+			msg += "; did you mean --" + near + "?"
+		}
+	}
+	return &usageError{msg}
+}
+
+// singleDash finds the flag names package flag writes with one dash.
+var singleDash = regexp.MustCompile(`(^|[\s:])-([A-Za-z][\w-]*)`)
+
+// closestFlag returns the name of fs's flag nearest to name: one that
+// starts with it, or within two edits of it; "" if none is.
+func closestFlag(fs *flag.FlagSet, name string) string {
+	best, bestD := "", 3
+	fs.VisitAll(func(f *flag.Flag) {
+		d := editDistance(name, f.Name)
+		if strings.HasPrefix(f.Name, name) {
+			d = min(d, 1)
+		}
+		if d < bestD {
+			best, bestD = f.Name, d
+		}
+	})
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 func envName(flagName string) string {
@@ -176,7 +232,7 @@ func (f *timeFlag) Set(s string) error {
 }
 
 func parseTime(s string, now time.Time) (time.Time, error) {
-	if d, err := time.ParseDuration(s); err == nil {
+	if d, err := parseDuration(s); err == nil {
 		if d < 0 {
 			return time.Time{}, fmt.Errorf("negative duration %q", s)
 		}
@@ -187,7 +243,57 @@ func parseTime(s string, now time.Time) (time.Time, error) {
 			return t, nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("want RFC 3339 (2006-01-02T15:04:05Z), a date (2006-01-02) or a duration ago (15m), not %q", s)
+	return time.Time{}, fmt.Errorf("want RFC 3339 (2006-01-02T15:04:05Z), a date (2006-01-02) or a duration ago (15m, 7d), not %q", s)
+}
+
+// parseDuration parses a Go duration ("90s", "1h30m") that may start with
+// days and weeks ("7d", "2w", "1d12h"): a day is 24 hours.
+func parseDuration(s string) (time.Duration, error) {
+	bad := fmt.Errorf("want a duration such as 90s, 15m, 12h, 7d or 2w, not %q", s)
+	var days time.Duration
+	rest := strings.TrimSpace(s)
+	counted := false // some days or weeks were
+	for {
+		i := 0
+		for i < len(rest) && '0' <= rest[i] && rest[i] <= '9' {
+			i++
+		}
+		if i == 0 || i == len(rest) || (rest[i] != 'd' && rest[i] != 'w') {
+			break
+		}
+		unit := 24 * time.Hour
+		if rest[i] == 'w' {
+			unit *= 7
+		}
+		n, err := strconv.ParseInt(rest[:i], 10, 64)
+		if err != nil || n > int64((math.MaxInt64-days)/unit) {
+			return 0, bad
+		}
+		days += time.Duration(n) * unit
+		rest, counted = rest[i+1:], true
+	}
+	if rest == "" && counted {
+		return days, nil
+	}
+	d, err := time.ParseDuration(rest)
+	if err != nil || d > math.MaxInt64-days {
+		return 0, bad
+	}
+	return days + d, nil
+}
+
+// durationFlag is a duration flag that takes days and weeks too.
+type durationFlag time.Duration
+
+func (f *durationFlag) String() string { return time.Duration(*f).String() }
+
+func (f *durationFlag) Set(s string) error {
+	d, err := parseDuration(s)
+	if err != nil {
+		return err
+	}
+	*f = durationFlag(d)
+	return nil
 }
 
 // sizeFlag is a byte count with an optional unit: 64KiB, 1M, 2GiB.

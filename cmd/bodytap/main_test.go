@@ -220,3 +220,19 @@ func get(t *testing.T, c *http.Client, url string) (*http.Response, []byte) {
 	}
 	return resp, b
 }
+
+func TestParseDuration(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"90s": 90 * time.Second, "7d": 7 * 24 * time.Hour, "2w": 14 * 24 * time.Hour,
+		"1d12h": 36 * time.Hour, "1w2d": 9 * 24 * time.Hour, "0": 0, "0d": 0, " 3d ": 72 * time.Hour,
+	} {
+		if got, err := parseDuration(in); err != nil || got != want {
+			t.Errorf("parseDuration(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "d", "7", "7x", "-1d", "7d-", "99999999999999w", "1d1d1d junk"} {
+		if d, err := parseDuration(in); err == nil {
+			t.Errorf("parseDuration(%q) = %v, want an error", in, d)
+		}
+	}
+}

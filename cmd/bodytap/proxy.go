@@ -74,7 +74,7 @@ func addServeFlags(fs *flag.FlagSet, listen string) *serveOptions {
 	fs.StringVar(&o.token, "token", "", "`secret` the viewer asks for; required when --ui is not a loopback address")
 	fs.Var(&o.maxBody, "max-body", "`bytes` of each body kept")
 	fs.BoolVar(&o.insecure, "insecure", false, "do not verify the upstream's TLS certificate")
-	fs.DurationVar(&o.keepFor, "keep-for", 0, "delete exchanges older than this `duration` (0: keep them)")
+	fs.Var((*durationFlag)(&o.keepFor), "keep-for", "delete exchanges older than this `duration`, such as 12h, 7d or 2w (0: keep them)")
 	fs.Int64Var(&o.keepCount, "keep-count", 0, "keep at most `N` exchanges, deleting the oldest (0: no limit)")
 	fs.Var(&o.keepBytes, "keep-bytes", "keep the store under this `size`, such as 1GiB, deleting the oldest (0: no limit)")
 	return o
