@@ -41,7 +41,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"ls", "--bogus"}, nil, 2, "flag not defined: --bogus"},
 		{[]string{"ls", "--sinse", "1h"}, nil, 2, "flag not defined: --sinse; did you mean --since?"},
 		{[]string{"ls", "--lim", "5"}, nil, 2, "did you mean --limit?"},
-		{[]string{"ls", "--limit", "x"}, nil, 2, `invalid value "x" for flag --limit`},
+		{[]string{"ls", "--limit", "x"}, nil, 2, `invalid value "x" for flag --limit: not a whole number`},
 		{[]string{"ls", "--since", "7q"}, nil, 2, "for flag --since"},
 		{[]string{"proxy", "--keep-for", "7days"}, nil, 2, "--keep-for: want a duration such as"},
 		{[]string{"ls", "--db", filepath.Join(dir, "missing.db")}, nil, 1, "missing.db: no such file"},

@@ -85,6 +85,7 @@ func parse(e *env, fs *flag.FlagSet, args []string) ([]string, error) {
 func flagError(fs *flag.FlagSet, err error) error {
 	msg := strings.Replace(err.Error(), "provided but not defined", "not defined", 1)
 	msg = singleDash.ReplaceAllString(msg, "$1--$2")
+	msg = strings.Replace(msg, ": parse error", ": not a whole number", 1) // flag.Int's words
 	if name, ok := strings.CutPrefix(msg, "flag not defined: --"); ok {
 		if near := closestFlag(fs, name); near != "" {
 			msg += "; did you mean --" + near + "?"
