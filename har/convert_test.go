@@ -247,13 +247,6 @@ func roundTripCases(tb testing.TB) []struct {
 	return cases
 }
 
-func trim(b []byte) []byte {
-	if len(b) > 64 {
-		return b[:64]
-	}
-	return b
-}
-
 func TestRoundTrip(t *testing.T) {
 	for _, tc := range roundTripCases(t) {
 		t.Run(tc.name, func(t *testing.T) {
