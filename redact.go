@@ -192,7 +192,7 @@ func (t *Tap) redactRequest(x *Exchange) {
 	}
 	q, qchanged := "", false
 	if u.RawQuery != "" {
-		q, qchanged = t.scrub.Query(u.RawQuery)
+		q, qchanged = t.scrub.URLQuery(u.Path, u.RawQuery)
 	}
 	pw := false
 	if u.User != nil {

@@ -48,6 +48,17 @@ func (r *Options) Query(q string) (string, bool) {
 	return string(out), true
 }
 
+// URLQuery is Query for the query q of a URL whose path is path: an OAuth
+// "code" there is hidden, with "state", when the path looks like a
+// callback even if nothing else in q says so.
+func (r *Options) URLQuery(path, q string) (string, bool) {
+	out, n := redactPairsIn(r, q, oauthPath(path))
+	if n == 0 {
+		return q, false
+	}
+	return string(out), true
+}
+
 // Body returns b with its sensitive values replaced, reading it as the
 // Content-Type ct says ([FormatOf]), and how many values were replaced;
 // out is nil when none was. An error means that b cannot be made safe and

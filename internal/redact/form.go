@@ -12,14 +12,26 @@ import (
 // redactForm hides the values of sensitive parameters in a query string.
 func (r *Options) redactForm(q string) ([]byte, int) { return redactPairs(r, q) }
 
+// redactPairs hides the values of sensitive fields in a query string or
+// form, as redactPairsIn does for one not known to belong to an OAuth
+// callback or token endpoint.
+func redactPairs[S string | []byte](r *Options, s S) ([]byte, int) {
+	return redactPairsIn(r, s, false)
+}
+
 // redactPairs hides the values of sensitive fields in a query string or an
 // application/x-www-form-urlencoded body, and returns the copy and how
 // many values it replaced (nil, 0 if none). Pairs are split on '&' and
 // also on ';', which some servers take as a separator too. A name is
 // matched both as written and unescaped. Empty values stay empty.
-func redactPairs[S string | []byte](r *Options, s S) ([]byte, int) {
+//
+// The OAuth parameters "code" and "state" are hidden too when s looks
+// like an authorization response or a token request (oauthContext); oauth
+// says the URL's path looks like a callback.
+func redactPairsIn[S string | []byte](r *Options, s S, oauth bool) ([]byte, int) {
 	var sp splicer
 	var repl string
+	oauth = hasOAuthCode(s) && (oauth || oauthContext(s))
 	for pos := 0; pos < len(s); {
 		// Find the end of the pair, its first '=', and whether the name
 		// before it has escapes, in one pass.
@@ -40,7 +52,7 @@ func redactPairs[S string | []byte](r *Options, s S) ([]byte, int) {
 				}
 			}
 		}
-		if eq >= 0 && eq < end-1 && formNameSensitive(r, s[pos:eq], esc) {
+		if eq >= 0 && eq < end-1 && (formNameSensitive(r, s[pos:eq], esc) || oauth && oauthName(s[pos:eq])) {
 			if repl == "" {
 				repl = formRepl.of(r.replacement())
 			}
@@ -51,6 +63,68 @@ func redactPairs[S string | []byte](r *Options, s S) ([]byte, int) {
 		pos = end + 1
 	}
 	return spliced(&sp, s), sp.n
+}
+
+// hasOAuthCode reports whether the query string or form s has a "code"
+// parameter with a value. It is a quick look, done before any other.
+func hasOAuthCode[S string | []byte](s S) bool {
+	for i := 0; i+5 <= len(s); i++ {
+		if s[i] != 'c' && s[i] != 'C' || i > 0 && s[i-1] != '&' && s[i-1] != ';' && s[i-1] != '?' {
+			continue
+		}
+		if equalFoldASCII(s[i:i+5], "code=") && i+5 < len(s) && s[i+5] != '&' && s[i+5] != ';' {
+			return true
+		}
+	}
+	return false
+}
+
+// oauthContext reports whether the query string or form s has one of the
+// parameters that come with an OAuth authorization code: in the redirect
+// back to the client (state, session_state, scope, iss) or in the token
+// request that spends it (grant_type, redirect_uri, code_verifier,
+// client_id).
+func oauthContext[S string | []byte](s S) bool {
+	for pos := 0; pos < len(s); {
+		end := pos
+		for end < len(s) && s[end] != '&' && s[end] != ';' {
+			end++
+		}
+		eq := pos
+		for eq < end && s[eq] != '=' {
+			eq++
+		}
+		switch n := s[pos:eq]; {
+		case equalFoldASCII(n, "state"), equalFoldASCII(n, "session_state"), equalFoldASCII(n, "scope"),
+			equalFoldASCII(n, "iss"), equalFoldASCII(n, "grant_type"), equalFoldASCII(n, "redirect_uri"),
+			equalFoldASCII(n, "code_verifier"), equalFoldASCII(n, "client_id"):
+			return true
+		}
+		pos = end + 1
+	}
+	return false
+}
+
+// oauthPath reports whether a URL path looks like an OAuth callback or
+// token endpoint, where a "code" parameter is an authorization code.
+func oauthPath(p string) bool {
+	for _, w := range [...]string{"callback", "oauth", "redirect", "authorize", "signin", "login", "token", "/auth", "sso"} {
+		if containsFold(p, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// containsFold reports whether s contains w (lower-case ASCII), ignoring
+// ASCII case.
+func containsFold(s, w string) bool {
+	for i := 0; i+len(w) <= len(s); i++ {
+		if equalFoldASCII(s[i:i+len(w)], w) {
+			return true
+		}
+	}
+	return false
 }
 
 // formByte classes the bytes that redactPairs looks for.
