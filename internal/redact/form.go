@@ -16,7 +16,8 @@ func (r *Options) redactForm(q string) ([]byte, int) { return redactPairs(r, q) 
 // form, as redactPairsIn does for one not known to belong to an OAuth
 // callback or token endpoint.
 func redactPairs[S string | []byte](r *Options, s S) ([]byte, int) {
-	return redactPairsIn(r, s, false)
+	out, n, _ := redactPairsIn(r, s, false)
+	return out, n
 }
 
 // redactPairs hides the values of sensitive fields in a query string or an
@@ -28,9 +29,13 @@ func redactPairs[S string | []byte](r *Options, s S) ([]byte, int) {
 // The OAuth parameters "code" and "state" are hidden too when s looks
 // like an authorization response or a token request (oauthContext); oauth
 // says the URL's path looks like a callback.
-func redactPairsIn[S string | []byte](r *Options, s S, oauth bool) ([]byte, int) {
+//
+// The value detectors of r.Detect run on the values that are not hidden
+// whole; found says which found secrets.
+func redactPairsIn[S string | []byte](r *Options, s S, oauth bool) (out []byte, n int, found Detector) {
 	var sp splicer
 	var repl string
+	det := r.Detect & AllDetectors
 	oauth = hasOAuthCode(s) && (oauth || oauthContext(s))
 	for pos := 0; pos < len(s); {
 		// Find the end of the pair, its first '=', and whether the name
@@ -59,10 +64,23 @@ func redactPairsIn[S string | []byte](r *Options, s S, oauth bool) ([]byte, int)
 			if string(s[eq+1:end]) != repl {
 				splice(&sp, s, eq+1, end, repl)
 			}
+		} else if det != 0 && end-(eq+1) >= minSecret {
+			for from := eq + 1; from < end; {
+				f, t, w := find(det, s, from, end, modeForm)
+				if w == 0 {
+					break
+				}
+				if repl == "" {
+					repl = formRepl.of(r.replacement())
+				}
+				splice(&sp, s, f, t, repl)
+				found |= w
+				from = t
+			}
 		}
 		pos = end + 1
 	}
-	return spliced(&sp, s), sp.n
+	return spliced(&sp, s), sp.n, found
 }
 
 // hasOAuthCode reports whether the query string or form s has a "code"
@@ -118,7 +136,7 @@ func oauthPath(p string) bool {
 
 // containsFold reports whether s contains w (lower-case ASCII), ignoring
 // ASCII case.
-func containsFold(s, w string) bool {
+func containsFold[S string | []byte](s S, w string) bool {
 	for i := 0; i+len(w) <= len(s); i++ {
 		if equalFoldASCII(s[i:i+len(w)], w) {
 			return true
@@ -221,10 +239,17 @@ func formEscape(s string) string {
 // that cannot itself be made safe is replaced whole. A body whose boundary
 // cannot be found is an error: it is withheld.
 func (r *Options) redactMultipart(ct string, b []byte, depth int) ([]byte, int, error) {
+	out, n, _, err := r.redactMultipartFound(ct, b, depth)
+	return out, n, err
+}
+
+// redactMultipartFound is redactMultipart that also says which detectors
+// found secrets.
+func (r *Options) redactMultipartFound(ct string, b []byte, depth int) (_ []byte, _ int, found Detector, _ error) {
 	_, params, err := mime.ParseMediaType(ct)
 	boundary := params["boundary"]
 	if err != nil || boundary == "" {
-		return nil, 0, errNoBoundary
+		return nil, 0, 0, errNoBoundary
 	}
 	delim := []byte("--" + boundary)
 	// The first delimiter line may follow a preamble.
@@ -242,9 +267,9 @@ func (r *Options) redactMultipart(ct string, b []byte, depth int) ([]byte, int, 
 	}
 	if p < 0 {
 		if len(b) < len(delim) && bytes.HasPrefix(delim, b) {
-			return nil, 0, nil // cut inside the first delimiter: nothing yet
+			return nil, 0, 0, nil // cut inside the first delimiter: nothing yet
 		}
-		return nil, 0, errNoBoundary
+		return nil, 0, 0, errNoBoundary
 	}
 	// Like mime/multipart, take lines to end in "\n" alone if the first
 	// delimiter line does, and in "\r\n" otherwise.
@@ -283,7 +308,8 @@ func (r *Options) redactMultipart(ct string, b []byte, depth int) ([]byte, int, 
 					count++
 				}
 			default:
-				out, n, err := r.redactBody(ptype, content, depth+1)
+				out, n, f, err := r.redactBody(ptype, content, depth+1)
+				found |= f
 				switch {
 				case err != nil:
 					splice(&sp, b, c, cend, repl)
@@ -299,7 +325,7 @@ func (r *Options) redactMultipart(ct string, b []byte, depth int) ([]byte, int, 
 		}
 		p = next
 	}
-	return spliced(&sp, b), count, nil
+	return spliced(&sp, b), count, found, nil
 }
 
 // isDelimiter reports whether b starts with a delimiter line: delim

@@ -173,10 +173,75 @@ func sensitiveName[S string | []byte](name S) bool {
 		if f.sensitive() {
 			return true
 		}
+		if !f.segmentHint() {
+			return false
+		}
 	} else if sensitiveWords(name) {
 		return true
 	}
 	return sensitiveSegments(name)
+}
+
+// segmentHint reports whether the folded name, which must fit in f.b, has
+// in it a word that sensitiveSegments may find: the words of segmentWords
+// and the first words of segmentPairs (as "cc", "mfa", ...; "key" for the
+// key qualifiers). Most names have none, and need no splitting.
+func (f *foldedName) segmentHint() bool {
+	s := f.b[:f.n]
+	for i := 0; i+2 <= len(s); i++ {
+		t := s[i:]
+		switch t[0] {
+		case 'p':
+			if t[1] == 'w' || hasWord(t, "pass") || hasWord(t, "pin") || hasWord(t, "phpsessid") {
+				return true
+			}
+		case 'o':
+			if hasWord(t, "otp") {
+				return true
+			}
+		case 'a':
+			if hasWord(t, "auth") {
+				return true
+			}
+		case 'j':
+			if hasWord(t, "jwt") || hasWord(t, "jsessionid") {
+				return true
+			}
+		case 's':
+			if hasWord(t, "sid") || hasWord(t, "sig") || hasWord(t, "security") || hasWord(t, "sms") || hasWord(t, "social") {
+				return true
+			}
+		case 'b':
+			if hasWord(t, "bearer") || hasWord(t, "backup") {
+				return true
+			}
+		case 'c':
+			if t[1] == 'v' || t[1] == 'c' || hasWord(t, "credit") || hasWord(t, "card") || hasWord(t, "consumer") {
+				return true
+			}
+		case 'k':
+			if hasWord(t, "key") {
+				return true
+			}
+		case 'm':
+			if hasWord(t, "mfa") {
+				return true
+			}
+		case 'r':
+			if hasWord(t, "recovery") || hasWord(t, "reset") {
+				return true
+			}
+		case 'v':
+			if hasWord(t, "verification") {
+				return true
+			}
+		case 't', 'h':
+			if hasWord(t[1:], "otp") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // isField reports whether name is one of r.Fields, ignoring case.

@@ -202,9 +202,34 @@ func TestOAuthCode(t *testing.T) {
 		{"/cb", "code=&state=x", "code=&state=x"},
 	}
 	for _, c := range cases {
-		got, _ := r.URLQuery(c.path, c.in)
+		got, _, _ := r.URLQuery(c.path, c.in)
 		if got != c.want {
 			t.Errorf("URLQuery(%q, %q): got %q, want %q", c.path, c.in, got, c.want)
+		}
+	}
+}
+
+// TestSegmentHint: the quick look that skips splitting never skips a name
+// that splitting would find sensitive.
+func TestSegmentHint(t *testing.T) {
+	names := []string{}
+	for n := range nameCorpus {
+		names = append(names, n)
+	}
+	for _, w := range segmentWords {
+		names = append(names, w, "x_"+w, strings.ToUpper(w)+"Y")
+	}
+	for _, p := range segmentPairs {
+		names = append(names, p[0]+"_"+p[1], p[0]+"."+p[1], p[0]+strings.ToUpper(p[1][:1])+p[1][1:])
+	}
+	for _, q := range keyQualifiers {
+		names = append(names, q+"_key", q+".Key")
+	}
+	for _, n := range names {
+		var f foldedName
+		f.n = foldName(&f.b, n)
+		if sensitiveSegments(n) && !f.segmentHint() {
+			t.Errorf("%q: split finds it, the hint does not", n)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package redact
 
 import (
 	"errors"
+	"html"
 	"maps"
 	"net/http"
 	"net/url"
@@ -15,10 +16,12 @@ import (
 // never writes to h: when something changes it returns a new map that
 // shares the unchanged value slices with h. It does not allocate when
 // nothing changes.
-func (r *Options) redactHeader(h http.Header) http.Header {
+func (r *Options) redactHeader(h http.Header) (http.Header, Detector) {
 	var out http.Header
+	var found Detector
 	for k, vv := range h {
-		nv := r.redactHeaderValues(k, vv)
+		nv, f := r.redactHeaderValues(k, vv)
+		found |= f
 		if nv == nil {
 			continue
 		}
@@ -28,19 +31,21 @@ func (r *Options) redactHeader(h http.Header) http.Header {
 		out[k] = nv
 	}
 	if out == nil {
-		return h
+		return h, found
 	}
-	return out
+	return out, found
 }
 
 // redactHeaderValues returns the values of the header named k with secrets
-// replaced, in a new slice, or nil if nothing needs to change.
-func (r *Options) redactHeaderValues(k string, vv []string) []string {
+// replaced, in a new slice, or nil if nothing needs to change, and which
+// detectors found secrets.
+func (r *Options) redactHeaderValues(k string, vv []string) (_ []string, found Detector) {
 	const (
 		cookie = iota + 1
 		setCookie
 		secret
 		withURL
+		other // run the detectors only
 	)
 	var kind int
 	switch {
@@ -52,8 +57,10 @@ func (r *Options) redactHeaderValues(k string, vv []string) []string {
 		kind = secret
 	case equalFoldASCII(k, "Referer") || equalFoldASCII(k, "Location") || equalFoldASCII(k, "Content-Location"):
 		kind = withURL
+	case r.Detect&AllDetectors != 0:
+		kind = other
 	default:
-		return nil
+		return nil, 0
 	}
 	repl := r.replacement()
 	var out []string
@@ -67,6 +74,13 @@ func (r *Options) redactHeaderValues(k string, vv []string) []string {
 			nv, changed = repl, v != "" && v != repl
 		case withURL:
 			nv, changed = r.redactURLString(v)
+			if t, f := r.Text(nv); f != 0 {
+				nv, changed, found = t, true, found|f
+			}
+		case other:
+			if t, f := r.Text(v); f != 0 {
+				nv, changed, found = t, true, found|f
+			}
 		}
 		if !changed {
 			continue
@@ -77,7 +91,7 @@ func (r *Options) redactHeaderValues(k string, vv []string) []string {
 		}
 		out[i] = nv
 	}
-	return out
+	return out, found
 }
 
 // equalFoldASCII reports whether s and t are equal ignoring ASCII case.
@@ -249,21 +263,53 @@ const maxPartDepth = 4
 // redactBody returns b with its sensitive values replaced, reading it as the
 // Content-Type ct says, and the number of values replaced; out is nil when
 // none was. An error means that b cannot be made safe and must not be kept.
-func (r *Options) redactBody(ct string, b []byte, depth int) (out []byte, n int, err error) {
+func (r *Options) redactBody(ct string, b []byte, depth int) (out []byte, n int, found Detector, err error) {
 	switch FormatOf(ct, b) {
 	case FormatJSON:
-		return r.redactJSON(b)
+		return r.redactJSONFound(b)
 	case FormatForm:
-		out, n := redactPairs(r, b)
-		return out, n, nil
+		out, n, found := redactPairsIn(r, b, false)
+		return out, n, found, nil
 	case FormatMultipart:
 		if depth >= maxPartDepth {
-			return nil, 0, errPartsTooDeep
+			return nil, 0, 0, errPartsTooDeep
 		}
-		return r.redactMultipart(ct, b, depth)
+		return r.redactMultipartFound(ct, b, depth)
+	case FormatText:
+		if r.Detect&AllDetectors == 0 {
+			return nil, 0, 0, nil
+		}
+		repl := r.replacement()
+		if strings.Contains(media.Type(ct), "xml") {
+			repl = xmlRepl.of(repl)
+		}
+		out, n, found := redactText(r.Detect, b, repl)
+		return out, n, found, nil
 	}
-	return nil, 0, nil
+	return nil, 0, 0, nil
 }
+
+// redactText replaces the secrets that the detectors det find in the text
+// s with repl.
+func redactText[S string | []byte](det Detector, s S, repl string) (out []byte, n int, found Detector) {
+	if len(s) < minSecret {
+		return nil, 0, 0
+	}
+	var sp splicer
+	for from := 0; from < len(s); {
+		f, t, w := find(det, s, from, len(s), modeText)
+		if w == 0 {
+			break
+		}
+		splice(&sp, s, f, t, repl)
+		found |= w
+		from = t
+	}
+	return spliced(&sp, s), sp.n, found
+}
+
+// xmlRepl caches the replacement escaped for XML text.
+var xmlRepl = encodedRepl{encode: html.EscapeString}
 
 // A Format is how redaction reads a body.
 type Format uint8
@@ -273,11 +319,13 @@ const (
 	FormatJSON                    // JSON or a stream of JSON values
 	FormatForm                    // application/x-www-form-urlencoded
 	FormatMultipart               // multipart/*
+	FormatText                    // other text (XML included): value detectors only
 )
 
 // FormatOf returns how redaction reads a body b whose Content-Type is ct:
 // JSON when [media.IsJSON] says so (a form whose body starts with '{' or
-// '[' included), else a form or multipart by type, else not at all.
+// '[' included), else a form or multipart by type, else text when
+// [media.IsText] says so, else not at all.
 func FormatOf(ct string, b []byte) Format {
 	if media.IsJSON(ct, b) {
 		return FormatJSON
@@ -287,6 +335,9 @@ func FormatOf(ct string, b []byte) Format {
 		return FormatForm
 	case strings.HasPrefix(mt, "multipart/"):
 		return FormatMultipart
+	}
+	if media.IsText(ct, b) {
+		return FormatText
 	}
 	return FormatNone
 }
