@@ -184,7 +184,7 @@ func secondByte(c, n byte) bool {
 	case 'A':
 		return n == 'K' || n == 'S' || n == 'B' || n == 'C' || n == '3' || n == 'I'
 	case 'g':
-		return n == 'h' || n == 'l'
+		return n == 'h' || n == 'l' || n == 'i'
 	case 'G':
 		return n == 'R'
 	case 'x':
@@ -272,13 +272,13 @@ func matchAt[S string | []byte](sd Detector, b S, i, end, mode int) (from, to in
 			return i, j, DetectOpenAI
 		}
 	case '-':
-		if n >= 5 && hasPrefixAt(b[:end], i, "-----BEGIN ") {
+		if n >= 5 && hasPrefixAt(b[:end], i, "-----BEGIN") {
 			if t := pemEnd(b, i, end); t > 0 {
 				return i, t, DetectPrivateKey
 			}
 		}
 	default:
-		if '2' <= c && c <= '6' && (i == 0 || b[i-1] != '.' && b[i-1] != ',' && b[i-1] != '+') {
+		if '2' <= c && c <= '6' && (i == 0 || b[i-1] != '.' && b[i-1] != ',' && (b[i-1] != '+' || mode == modeForm)) {
 			if t := cardEnd(b, i, end, mode); t > 0 {
 				return i, t, DetectCard
 			}
@@ -519,28 +519,31 @@ func gitlabEnd[S string | []byte](b S, i, j, end int) int {
 // b[i] ("-----BEGIN ... PRIVATE KEY-----" or "... PRIVATE KEY BLOCK-----"):
 // the end of its "-----END ...-----" line, or end if the block is cut
 // off; 0 if the label is not a private key's.
+//
+// The blanks of the armour lines may be written '+' or "%20" (a query or
+// form), so the label is matched for "PRIVATE" and "KEY" alone.
 func pemEnd[S string | []byte](b S, i, end int) int {
-	const begin = "-----BEGIN "
-	lab := i + len(begin)
-	stop := min(end, lab+64)
+	lab := i + len("-----BEGIN")
+	stop := min(end, lab+80)
 	k := lab
 	for k < stop && b[k] != '-' {
 		k++
 	}
-	if k == stop || !strings.Contains(string(b[lab:k]), "PRIVATE KEY") || !hasPrefixAt(b[:end], k, "-----") {
+	label := b[lab:k]
+	if k == stop || !containsFold(label, "private") || !containsFold(label, "key") || !hasPrefixAt(b[:end], k, "-----") {
 		return 0
 	}
 	rest := string(b[k+5 : end])
-	e := strings.Index(rest, "-----END ")
+	e := strings.Index(rest, "-----END")
 	if e < 0 {
 		return end
 	}
-	after := rest[e+len("-----END "):]
+	after := rest[e+len("-----END"):]
 	c := strings.Index(after, "-----")
-	if c < 0 {
+	if c < 0 || c > 80 {
 		return end
 	}
-	return k + 5 + e + len("-----END ") + c + 5
+	return k + 5 + e + len("-----END") + c + 5
 }
 
 // cardEnd returns the end of the payment card number at b[i], or 0: 13 to
