@@ -11,9 +11,15 @@ import (
 	"compress/gzip"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
 	"net/url"
 	"strings"
+	"testing"
+
+	"github.com/andybalholm/brotli"
+	"github.com/klauspost/compress/zstd"
 )
 
 // A Secret is one generated secret.
@@ -196,9 +202,9 @@ func Place(s Secret, pos string, i int) Request {
 	return q
 }
 
-// Encode returns body in the coding enc, as Encodings names them, with
-// the brotli and zstd encoders given (the root module has none).
-func Encode(enc string, body []byte, br, zstd func([]byte) []byte) ([]byte, string) {
+// Encode returns body in the coding enc, as Encodings names them, and the
+// Content-Encoding to send it with.
+func Encode(enc string, body []byte) ([]byte, string) {
 	var b bytes.Buffer
 	switch enc {
 	case "gzip":
@@ -212,9 +218,85 @@ func Encode(enc string, body []byte, br, zstd func([]byte) []byte) ([]byte, stri
 		w.Close()
 		return b.Bytes(), "deflate"
 	case "br":
-		return br(body), "br"
+		w := brotli.NewWriter(&b)
+		w.Write(body)
+		w.Close()
+		return b.Bytes(), "br"
 	case "zstd":
-		return zstd(body), "zstd"
+		w, _ := zstd.NewWriter(nil)
+		defer w.Close()
+		return w.EncodeAll(body, nil), "zstd"
 	}
 	return body, ""
+}
+
+// Send sends the i-th request of a corpus, the one that carries s, at the
+// position and in the coding that i picks, to base; the handler there
+// must be Echo (or reach it), and the answer must be what was sent: the
+// wire is never altered.
+func Send(tb testing.TB, c *http.Client, base string, s Secret, i int) {
+	tb.Helper()
+	pos := Positions[i%len(Positions)]
+	enc := Encodings[(i/len(Positions))%len(Encodings)]
+	q := Place(s, pos, i)
+	body, ce := Encode(enc, q.Body)
+	var rd io.Reader = bytes.NewReader(body)
+	if enc == "chunked" {
+		rd = io.MultiReader(rd) // no length: sent chunked
+	}
+	u := base + (&url.URL{Path: q.Path}).EscapedPath()
+	if q.RawQuery != "" {
+		u += "?" + q.RawQuery
+	}
+	req, err := http.NewRequest("POST", u, rd)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for k, v := range q.Header {
+		req.Header.Set(k, v)
+	}
+	if q.ContentType != "" {
+		req.Header.Set("Content-Type", q.ContentType)
+	}
+	if ce != "" {
+		req.Header.Set("Content-Encoding", ce)
+	}
+	// Asked for by hand, so that the transport hands back the coded bytes.
+	req.Header.Set("Accept-Encoding", "identity")
+	resp, err := c.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Equal(got, body) {
+		tb.Fatalf("secret %d (%s in %s, %s): the echo differs from what was sent", i, s.Kind, pos, enc)
+	}
+}
+
+// Echo answers with the request's body, Content-Type and
+// Content-Encoding, and the secret-bearing request header copied into the
+// response, so that every secret passes both ways.
+func Echo(w http.ResponseWriter, r *http.Request) {
+	for _, k := range []string{"Content-Type", "Content-Encoding", "X-Debug-Context"} {
+		if v := r.Header.Get(k); v != "" {
+			w.Header().Set(k, v)
+		}
+	}
+	io.Copy(w, r.Body)
+}
+
+// Leaks returns the secrets of corpus whose core appears in out, as is or
+// escaped for a URL or JSON.
+func Leaks(corpus []Secret, out []byte) []string {
+	var found []string
+	for i, s := range corpus {
+		for _, v := range []string{s.Core, url.QueryEscape(s.Core), url.PathEscape(s.Core), strings.ReplaceAll(s.Core, "/", `\/`)} {
+			if bytes.Contains(out, []byte(v)) {
+				found = append(found, fmt.Sprintf("#%d %s %q", i, s.Kind, s.Core))
+				break
+			}
+		}
+	}
+	return found
 }
