@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/bodytap/bodytap/internal/coding"
 	"github.com/bodytap/bodytap/internal/redact"
@@ -15,19 +16,27 @@ import (
 const DefaultDecodeLimit = 4 << 20
 
 // prepareBody decodes and, with hide, redacts one body of x; h is the
-// header of its message, as sent. See [Redaction] for what happens when.
-func (t *Tap) prepareBody(b *Body, h http.Header, hide bool) {
+// header of its message, as sent, and memCap the cap its copy was taken
+// with. It returns the detectors that found secrets in it. See
+// [Redaction] for what happens when.
+func (t *Tap) prepareBody(b *Body, h http.Header, hide bool, memCap int64) Detector {
 	if len(b.Bytes) == 0 && b.Spilled() == 0 {
-		return
+		return 0
 	}
+	// What is kept must fit the cap the copy was taken with, or the decode
+	// limit for a copy decoded or brought back from a spill file.
+	limit := memCap
 	ce := coding.Header(h)
 	decode := coding.Count(ce) > 0 && (hide || t.decode != nil)
 	var ct string
 	if v := h.Values("Content-Type"); len(v) > 0 {
 		ct = v[0]
 	}
-	if b.Spilled() > 0 && (decode || hide && redact.FormatOf(ct, b.Bytes) != redact.FormatNone) {
+	// Text that only the value detectors read keeps its spill file: they
+	// look at the part in memory.
+	if f := redact.FormatOf(ct, b.Bytes); b.Spilled() > 0 && (decode || hide && f != redact.FormatNone && f != redact.FormatText) {
 		t.unspill(b)
+		limit = t.decodeLimit
 	}
 	if decode {
 		out, removed, cut, err := t.decodeCopy(ce, b.Bytes, b.Truncated || !b.EOF)
@@ -37,23 +46,41 @@ func (t *Tap) prepareBody(b *Body, h http.Header, hide bool) {
 			} else {
 				addErr(b, fmt.Errorf("bodytap: cannot decode %s: %w", coding.Names(ce), causeOf(err)))
 			}
-			return
+			return 0
 		}
 		b.Bytes, b.Decoded = out, removed
+		limit = t.decodeLimit
 		if cut {
 			b.Truncated = true
 		}
 	}
 	if !hide {
-		return
+		return 0
 	}
-	out, n, err := t.scrub.Body(ct, b.Bytes)
+	out, n, found, err := t.scrub.Body(ct, b.Bytes)
 	switch {
 	case err != nil:
 		withhold(b, "", err)
+		return 0
 	case n > 0:
 		b.Bytes, b.Redacted = out, true
+		if int64(len(b.Bytes)) > limit && limit >= 0 {
+			b.Bytes, b.Truncated = cutRunes(b.Bytes, int(min(limit, math.MaxInt))), true
+		}
 	}
+	return Detector(found)
+}
+
+// cutRunes returns the first n bytes of b (n < len(b)), fewer if that
+// would split a UTF-8 sequence: a redacted copy cut at its cap stays
+// valid UTF-8 if it was.
+func cutRunes(b []byte, n int) []byte {
+	for k := n; k > 0 && k > n-utf8.UTFMax; k-- {
+		if utf8.RuneStart(b[k]) {
+			return b[:k]
+		}
+	}
+	return b[:n]
 }
 
 // unspill brings a body's copy spilled to disk (Config.SpillDir) back into

@@ -42,6 +42,12 @@ type Exchange struct {
 	Request  Request
 	Response Response
 
+	// Detected lists the value detectors that found a secret somewhere in
+	// the exchange (URL, headers or bodies) and had it replaced, whatever
+	// name it was under; see [Redaction]. Zero when none did, or when
+	// redaction is off.
+	Detected Detector
+
 	// Hijacked reports that the handler took over the connection
 	// (http.Hijacker). Bytes written to a hijacked connection are not
 	// captured.

@@ -16,7 +16,12 @@ import (
 // attributes stay readable), in the query string, and in JSON, form and
 // multipart bodies (password, access_token, client_secret, card_number, ...
 // at any depth). Names and layout are kept, so a redacted record still
-// reads like the real one. Bodies sent with a Content-Encoding (gzip,
+// reads like the real one. Secrets are also found by what they look like,
+// under any name: JSON Web Tokens, Bearer and Basic credentials, AWS,
+// GitHub, GitLab, Slack, Stripe, Google and OpenAI-style keys, PEM private
+// keys and card numbers ([Detector]), in the URL, in headers and in JSON,
+// form, multipart, text and XML bodies; [Exchange].Detected records which
+// detectors fired. Bodies sent with a Content-Encoding (gzip,
 // deflate; br and zstd with [Config.Decode] set to decode.Func) are decoded
 // to look inside, and kept decoded; a body that cannot be decoded, or
 // cannot be parsed well enough to be sure, is withheld rather than kept.
@@ -48,6 +53,8 @@ const DefaultReplacement = "[REDACTED]"
 //     authorization, token, secret, apikey, password, passwd, session,
 //     credential or privatekey: Authorization, Proxy-Authorization,
 //     X-Api-Key, Api_Key, X-Auth-Token, X-Session-Id, ...
+//   - every header whose name is sensitive by the field rules below:
+//     X-Forwarded-For, Signature, X-Hub-Signature-256, X-Csrftoken, ...
 //   - the names in Headers, matched whole, ignoring case.
 //
 // Fields. Query parameters of the request URL (and of URLs in the Referer,
@@ -56,11 +63,35 @@ const DefaultReplacement = "[REDACTED]"
 // keys of JSON objects at any depth (in arrays too) are sensitive when
 // their name:
 //   - contains, ignoring case, '-' and '_', one of password, passwd,
-//     secret, token, apikey, authorization, credential or privatekey
-//     (access_token, client_secret, api-key, privateKey, ...);
-//   - is, ignoring case, '-' and '_', cvv, ssn, cardnumber or creditcard
-//     (card_number, cardNumber, credit_card, ...);
+//     secret, token, apikey, authorization, credential, privatekey,
+//     session, sessid, csrf, xsrf, passphrase, passcode, signature,
+//     accesskey, signingkey, encryptionkey, consumerkey or masterkey
+//     (access_token, client_secret, api-key, privateKey, XSRF-TOKEN, ...);
+//   - is, ignoring case, '-' and '_', cvv, cvv2, cvc, cvc2, ssn, card,
+//     cardnumber, cardno, cardnum, ccnumber, ccnum, creditcard, sign,
+//     signed, cookie, cookies, setcookie, xforwardedfor, symfony or
+//     socialsecuritynumber (card_number, set_cookie, x_forwarded_for, ...);
+//   - is made of, among other words, one of pwd, pw, pass, pin, otp, totp,
+//     hotp, auth, oauth, authn, authz, authentication, jwt, sid, sig,
+//     bearer, phpsessid, jsessionid, cvv or cvc, or of a pair such as
+//     credit card, card number, security code, mfa code, consumer id, or
+//     "key" after api, access, secret, private, signing, client, public,
+//     session, webhook, storage, ... Words are split at anything but
+//     letters and digits and at camelCase humps, so user_pin, userPin,
+//     connect.sid and PHPSESSID are sensitive and passenger, pinned,
+//     author, zipcode and status_code are not;
+//   - is code or state, in a query string whose path looks like an OAuth
+//     callback (callback, oauth, redirect, authorize, signin, login, sso,
+//     token) or next to state, scope, redirect_uri, grant_type, ... (an
+//     authorization code, in the redirect or in the token request);
 //   - is one of Fields, ignoring case.
+//
+// The built-in names are a superset, word for word, of the default
+// denylists of sentry-python (sentry_sdk/scrubber.py DEFAULT_DENYLIST),
+// the Datadog tracers (the default query-string obfuscation and AppSec
+// key patterns) and the Elastic APM agents (sanitize_field_names), with
+// their substrings and globs read as words (Elastic's *auth* does not hide
+// author, nor *key primary_key); internal/redact/names.go lists them.
 //
 // The whole value of a sensitive field is replaced, whatever it holds: a
 // JSON object or array under a sensitive key becomes one JSON string. An
@@ -101,7 +132,23 @@ const DefaultReplacement = "[REDACTED]"
 // Config.DecodeLimit, and its spill file removed, whenever it is decoded or
 // read for redaction, so that Body.Open never returns raw bytes after
 // redacted ones. Bodies that redaction does not read keep their spill
-// files.
+// files, and so do text bodies that only the value detectors read: they
+// look at the part in memory.
+//
+// Values. Independently of names, value detectors ([Detector], all on
+// unless DisableDetectors says otherwise) replace just the secret they
+// find, leaving what is around it: in the values of headers other than
+// the sensitive ones, the URL's path and query values, JSON strings (and
+// card numbers written as JSON numbers), form values, multipart parts,
+// and text and XML bodies (any textual Content-Type, or a generic one
+// whose body reads as text). JSON stays valid JSON: a secret inside a
+// string is replaced inside it. [Exchange].Detected records which
+// detectors fired.
+//
+// Caps. Redaction may make a copy longer ("[REDACTED]" for "x"); what is
+// kept never exceeds the cap the copy was taken with (or the decode limit
+// for a decoded copy): a longer result is cut there, before a UTF-8
+// sequence rather than inside it, and marked Truncated.
 //
 // Body.Redacted reports that values in a body were replaced.
 type Redaction struct {
@@ -134,6 +181,11 @@ type Redaction struct {
 	// panics, the exchange is dropped and counted in Stats.SinkPanics.
 	Func func(x *Exchange)
 
+	// DisableDetectors turns value detectors off: DetectCard, say, for an
+	// API whose numbers look like card numbers, or AllDetectors for names
+	// alone. The zero value runs them all.
+	DisableDetectors Detector
+
 	// Replacement replaces hidden values. Empty means DefaultReplacement,
 	// "[REDACTED]". It is used as is in headers and cookies, escaped as
 	// needed in query strings and forms, and as a JSON string in JSON.
@@ -163,8 +215,8 @@ func (t *Tap) prepare(x *Exchange) {
 		t.redactRequest(x)
 		t.redactResponse(x)
 	}
-	t.prepareBody(&x.Request.Body, reqH, on)
-	t.prepareBody(&x.Response.Body, respH, on)
+	x.Detected |= t.prepareBody(&x.Request.Body, reqH, on, t.reqMax)
+	x.Detected |= t.prepareBody(&x.Response.Body, respH, on, t.respMax)
 	if r.Func != nil {
 		r.Func(x)
 	}
@@ -180,25 +232,37 @@ func (r *Redaction) replacement() string {
 
 // options returns the rules of r for the scanners of package redact.
 func (r *Redaction) options() redact.Options {
-	return redact.Options{Headers: r.Headers, Fields: r.Fields, JSONPaths: r.JSONPaths, Replacement: r.replacement()}
+	return redact.Options{
+		Headers:     r.Headers,
+		Fields:      r.Fields,
+		JSONPaths:   r.JSONPaths,
+		Replacement: r.replacement(),
+		Detect:      redact.AllDetectors &^ redact.Detector(r.DisableDetectors),
+	}
 }
 
 // redactRequest hides the sensitive parts of the request line and headers.
 func (t *Tap) redactRequest(x *Exchange) {
-	x.Request.Header = t.scrub.Header(x.Request.Header)
+	var found redact.Detector
+	x.Request.Header, found = t.scrub.Header(x.Request.Header)
+	x.Detected |= Detector(found)
 	u := x.Request.URL
 	if u == nil {
 		return
 	}
 	q, qchanged := "", false
 	if u.RawQuery != "" {
-		q, qchanged = t.scrub.Query(u.RawQuery)
+		q, qchanged, found = t.scrub.URLQuery(u.Path, u.RawQuery)
+		x.Detected |= Detector(found)
 	}
 	pw := false
 	if u.User != nil {
 		_, pw = u.User.Password()
 	}
-	if !qchanged && !pw {
+	// Secrets in the path: tokens in reset links, keys in webhook URLs.
+	path, pfound := t.scrub.Text(u.Path)
+	x.Detected |= Detector(pfound)
+	if !qchanged && !pw && pfound == 0 {
 		return
 	}
 	if u != &x.url {
@@ -214,15 +278,21 @@ func (t *Tap) redactRequest(x *Exchange) {
 	if pw {
 		u.User = url.UserPassword(u.User.Username(), t.scrub.Replacement)
 	}
+	if pfound != 0 {
+		u.Path, u.RawPath = path, ""
+	}
 }
 
 // redactResponse hides the sensitive headers of the response, its trailers
 // and its 1xx responses.
 func (t *Tap) redactResponse(x *Exchange) {
-	x.Response.Header = t.scrub.Header(x.Response.Header)
-	x.Response.Trailer = t.scrub.Header(x.Response.Trailer)
+	var f1, f2 redact.Detector
+	x.Response.Header, f1 = t.scrub.Header(x.Response.Header)
+	x.Response.Trailer, f2 = t.scrub.Header(x.Response.Trailer)
+	x.Detected |= Detector(f1 | f2)
 	for i := range x.Response.Informational {
 		in := &x.Response.Informational[i]
-		in.Header = t.scrub.Header(in.Header)
+		in.Header, f1 = t.scrub.Header(in.Header)
+		x.Detected |= Detector(f1)
 	}
 }

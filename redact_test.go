@@ -68,10 +68,12 @@ var sensitiveHeaders = []string{
 	"X-Session-Id", "Session",
 	"X-Credential", "X-Credentials",
 	"X-Private-Key", "Private_key",
+	// Since issue 19.
+	"X-Forwarded-For", "Signature", "X-Hub-Signature-256", "X-Csrftoken", "X-Xsrf-Token", "X-Auth",
 }
 
 var plainHeaders = []string{
-	"Accept", "Content-Type", "User-Agent", "X-Request-Id", "Www-Authenticate", "Cache-Control", "X-Forwarded-For",
+	"Accept", "Content-Type", "User-Agent", "X-Request-Id", "Www-Authenticate", "Cache-Control", "X-Author", "X-Pinned",
 }
 
 func TestRedactHeaders(t *testing.T) {
@@ -160,8 +162,13 @@ var (
 		"api_key", "apikey", "api-key", "apiKey", "API_KEY", "authorization", "Authorization",
 		"credential", "credentials", "private_key", "privateKey",
 		"cvv", "CVV", "ssn", "card_number", "cardNumber", "credit_card", "creditCard", "credit-card",
+		// Since issue 19: the trackers' lists and the words people leak.
+		"cvv2", "card", "session", "pass", "pwd", "passphrase", "pin", "userPin", "otp", "auth", "jwt",
+		"session_id", "sessionid", "csrf", "_xsrf", "sig", "signature", "connect.sid", "PHPSESSID",
+		"set_cookie", "x_forwarded_for", "access_key", "consumer_secret",
 	}
-	plainFields = []string{"user", "email", "id", "cvv2", "ssn_hint", "card", "session", "q", "pass", "key"}
+	plainFields = []string{"user", "email", "id", "ssn_hint", "q", "key", "passenger", "pinned", "author",
+		"zipcode", "status_code", "code", "state", "primary_key", "shipping"}
 )
 
 func TestRedactQuery(t *testing.T) {

@@ -87,19 +87,21 @@ func benchForm(n int, secrets bool) []byte {
 
 // BenchmarkRedactJSON measures JSON body redaction, by itself, on bodies
 // with nothing to hide ("clean"), with a few secrets ("secrets"), and
-// pretty-printed with nothing to hide ("indented").
+// pretty-printed with nothing to hide ("indented"), by names alone
+// ("names") and with every value detector on too ("detect"): the
+// difference between the two is what the detectors cost.
 func BenchmarkRedactJSON(b *testing.B) {
-	benchRedactJSON(b, (*Options).redactJSON)
+	b.Run("names", func(b *testing.B) { benchRedactJSON(b, &Options{}, (*Options).redactJSON) })
+	b.Run("detect", func(b *testing.B) { benchRedactJSON(b, &Options{Detect: AllDetectors}, (*Options).redactJSON) })
 }
 
 // BenchmarkRedactJSONReference is BenchmarkRedactJSON for the code as it
 // was before it was made fast (redact_ref_test.go), to compare with.
 func BenchmarkRedactJSONReference(b *testing.B) {
-	benchRedactJSON(b, refRedactJSON)
+	benchRedactJSON(b, &Options{}, refRedactJSON)
 }
 
-func benchRedactJSON(b *testing.B, redact func(*Options, []byte) ([]byte, int, error)) {
-	r := &Options{}
+func benchRedactJSON(b *testing.B, r *Options, redact func(*Options, []byte) ([]byte, int, error)) {
 	for _, kind := range []struct {
 		name            string
 		secrets, indent bool
@@ -126,17 +128,17 @@ func benchRedactJSON(b *testing.B, redact func(*Options, []byte) ([]byte, int, e
 
 // BenchmarkRedactForm measures urlencoded form redaction.
 func BenchmarkRedactForm(b *testing.B) {
-	benchRedactForm(b, redactPairs[[]byte])
+	b.Run("names", func(b *testing.B) { benchRedactForm(b, &Options{}, redactPairs[[]byte]) })
+	b.Run("detect", func(b *testing.B) { benchRedactForm(b, &Options{Detect: AllDetectors}, redactPairs[[]byte]) })
 }
 
 // BenchmarkRedactFormReference is BenchmarkRedactForm for the code as it
 // was before it was made fast.
 func BenchmarkRedactFormReference(b *testing.B) {
-	benchRedactForm(b, refRedactPairs[[]byte])
+	benchRedactForm(b, &Options{}, refRedactPairs[[]byte])
 }
 
-func benchRedactForm(b *testing.B, redact func(*Options, []byte) ([]byte, int)) {
-	r := &Options{}
+func benchRedactForm(b *testing.B, r *Options, redact func(*Options, []byte) ([]byte, int)) {
 	for _, kind := range []struct {
 		name    string
 		secrets bool

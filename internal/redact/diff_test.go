@@ -378,7 +378,7 @@ func TestSensitiveFieldWords(t *testing.T) {
 // formGen generates random urlencoded forms and query strings.
 func formGen(r *rand.Rand) []byte {
 	names := []string{"a", "user", "password", "pass%77ord", "pass+word", "api%5Fkey", "api%2", "token%zz", "%74oken", "access_token",
-		"item%5B0%5D%5Bqty%5D", "%", "%%", "+", "cvv", "c%76v", "c+v+v", "ssn%00", "%C3%A9token", "", "secret;x", "q"}
+		"item%5B0%5D%5Bqty%5D", "%", "%%", "+", "cvv", "c%76v", "c+v+v", "ssn%00", "%C3%A9token", "", "secret;x", "q", "code", "CODE", "state", "scope", "grant_type"}
 	values := []string{"", "1", "hunter2", "%5BREDACTED%5D", "[REDACTED]", "a+b", "%zz", "=", "x=y", "%26"}
 	var b []byte
 	for k := range r.IntN(8) {

@@ -12,14 +12,31 @@ import (
 // redactForm hides the values of sensitive parameters in a query string.
 func (r *Options) redactForm(q string) ([]byte, int) { return redactPairs(r, q) }
 
+// redactPairs hides the values of sensitive fields in a query string or
+// form, as redactPairsIn does for one not known to belong to an OAuth
+// callback or token endpoint.
+func redactPairs[S string | []byte](r *Options, s S) ([]byte, int) {
+	out, n, _ := redactPairsIn(r, s, false)
+	return out, n
+}
+
 // redactPairs hides the values of sensitive fields in a query string or an
 // application/x-www-form-urlencoded body, and returns the copy and how
 // many values it replaced (nil, 0 if none). Pairs are split on '&' and
 // also on ';', which some servers take as a separator too. A name is
 // matched both as written and unescaped. Empty values stay empty.
-func redactPairs[S string | []byte](r *Options, s S) ([]byte, int) {
+//
+// The OAuth parameters "code" and "state" are hidden too when s looks
+// like an authorization response or a token request (oauthContext); oauth
+// says the URL's path looks like a callback.
+//
+// The value detectors of r.Detect run on the values that are not hidden
+// whole; found says which found secrets.
+func redactPairsIn[S string | []byte](r *Options, s S, oauth bool) (out []byte, n int, found Detector) {
 	var sp splicer
 	var repl string
+	det := r.Detect & AllDetectors
+	oauth = hasOAuthCode(s) && (oauth || oauthContext(s))
 	for pos := 0; pos < len(s); {
 		// Find the end of the pair, its first '=', and whether the name
 		// before it has escapes, in one pass.
@@ -40,17 +57,92 @@ func redactPairs[S string | []byte](r *Options, s S) ([]byte, int) {
 				}
 			}
 		}
-		if eq >= 0 && eq < end-1 && formNameSensitive(r, s[pos:eq], esc) {
+		if eq >= 0 && eq < end-1 && (formNameSensitive(r, s[pos:eq], esc) || oauth && oauthName(s[pos:eq])) {
 			if repl == "" {
 				repl = formRepl.of(r.replacement())
 			}
 			if string(s[eq+1:end]) != repl {
 				splice(&sp, s, eq+1, end, repl)
 			}
+		} else if det != 0 && eq >= 0 && end-(eq+1) >= minSecret {
+			for from := eq + 1; from < end; {
+				f, t, w := find(det, s, from, end, modeForm)
+				if w == 0 {
+					break
+				}
+				if repl == "" {
+					repl = formRepl.of(r.replacement())
+				}
+				splice(&sp, s, f, t, repl)
+				found |= w
+				from = t
+			}
 		}
 		pos = end + 1
 	}
-	return spliced(&sp, s), sp.n
+	return spliced(&sp, s), sp.n, found
+}
+
+// hasOAuthCode reports whether the query string or form s has a "code"
+// parameter with a value. It is a quick look, done before any other.
+func hasOAuthCode[S string | []byte](s S) bool {
+	for i := 0; i+5 <= len(s); i++ {
+		if s[i] != 'c' && s[i] != 'C' || i > 0 && s[i-1] != '&' && s[i-1] != ';' && s[i-1] != '?' {
+			continue
+		}
+		if equalFoldASCII(s[i:i+5], "code=") && i+5 < len(s) && s[i+5] != '&' && s[i+5] != ';' {
+			return true
+		}
+	}
+	return false
+}
+
+// oauthContext reports whether the query string or form s has one of the
+// parameters that come with an OAuth authorization code: in the redirect
+// back to the client (state, session_state, scope, iss) or in the token
+// request that spends it (grant_type, redirect_uri, code_verifier,
+// client_id).
+func oauthContext[S string | []byte](s S) bool {
+	for pos := 0; pos < len(s); {
+		end := pos
+		for end < len(s) && s[end] != '&' && s[end] != ';' {
+			end++
+		}
+		eq := pos
+		for eq < end && s[eq] != '=' {
+			eq++
+		}
+		switch n := s[pos:eq]; {
+		case equalFoldASCII(n, "state"), equalFoldASCII(n, "session_state"), equalFoldASCII(n, "scope"),
+			equalFoldASCII(n, "iss"), equalFoldASCII(n, "grant_type"), equalFoldASCII(n, "redirect_uri"),
+			equalFoldASCII(n, "code_verifier"), equalFoldASCII(n, "client_id"):
+			return true
+		}
+		pos = end + 1
+	}
+	return false
+}
+
+// oauthPath reports whether a URL path looks like an OAuth callback or
+// token endpoint, where a "code" parameter is an authorization code.
+func oauthPath(p string) bool {
+	for _, w := range [...]string{"callback", "oauth", "redirect", "authorize", "signin", "login", "token", "/auth", "sso"} {
+		if containsFold(p, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// containsFold reports whether s contains w (lower-case ASCII), ignoring
+// ASCII case.
+func containsFold[S string | []byte](s S, w string) bool {
+	for i := 0; i+len(w) <= len(s); i++ {
+		if equalFoldASCII(s[i:i+len(w)], w) {
+			return true
+		}
+	}
+	return false
 }
 
 // formByte classes the bytes that redactPairs looks for.
@@ -147,10 +239,17 @@ func formEscape(s string) string {
 // that cannot itself be made safe is replaced whole. A body whose boundary
 // cannot be found is an error: it is withheld.
 func (r *Options) redactMultipart(ct string, b []byte, depth int) ([]byte, int, error) {
+	out, n, _, err := r.redactMultipartFound(ct, b, depth)
+	return out, n, err
+}
+
+// redactMultipartFound is redactMultipart that also says which detectors
+// found secrets.
+func (r *Options) redactMultipartFound(ct string, b []byte, depth int) (_ []byte, _ int, found Detector, _ error) {
 	_, params, err := mime.ParseMediaType(ct)
 	boundary := params["boundary"]
 	if err != nil || boundary == "" {
-		return nil, 0, errNoBoundary
+		return nil, 0, 0, errNoBoundary
 	}
 	delim := []byte("--" + boundary)
 	// The first delimiter line may follow a preamble.
@@ -168,9 +267,9 @@ func (r *Options) redactMultipart(ct string, b []byte, depth int) ([]byte, int, 
 	}
 	if p < 0 {
 		if len(b) < len(delim) && bytes.HasPrefix(delim, b) {
-			return nil, 0, nil // cut inside the first delimiter: nothing yet
+			return nil, 0, 0, nil // cut inside the first delimiter: nothing yet
 		}
-		return nil, 0, errNoBoundary
+		return nil, 0, 0, errNoBoundary
 	}
 	// Like mime/multipart, take lines to end in "\n" alone if the first
 	// delimiter line does, and in "\r\n" otherwise.
@@ -209,7 +308,8 @@ func (r *Options) redactMultipart(ct string, b []byte, depth int) ([]byte, int, 
 					count++
 				}
 			default:
-				out, n, err := r.redactBody(ptype, content, depth+1)
+				out, n, f, err := r.redactBody(ptype, content, depth+1)
+				found |= f
 				switch {
 				case err != nil:
 					splice(&sp, b, c, cend, repl)
@@ -225,7 +325,7 @@ func (r *Options) redactMultipart(ct string, b []byte, depth int) ([]byte, int, 
 		}
 		p = next
 	}
-	return spliced(&sp, b), count, nil
+	return spliced(&sp, b), count, found, nil
 }
 
 // isDelimiter reports whether b starts with a delimiter line: delim

@@ -42,11 +42,18 @@ const maxTextKey = 128
 // otherwise it allocates the copy, once, at its exact size unless there
 // are more than spliceBatch values to replace.
 func (r *Options) redactJSON(b []byte) ([]byte, int, error) {
+	out, n, _, err := r.redactJSONFound(b)
+	return out, n, err
+}
+
+// redactJSONFound is redactJSON that also says which detectors found
+// secrets.
+func (r *Options) redactJSONFound(b []byte) ([]byte, int, Detector, error) {
 	if len(b) >= 2 && (b[0] == 0 || b[1] == 0 || b[0] == 0xFE && b[1] == 0xFF || b[0] == 0xFF && b[1] == 0xFE) {
 		// UTF-16 or UTF-32: nothing below would find a key.
-		return nil, 0, errJSONNotUTF8
+		return nil, 0, 0, errJSONNotUTF8
 	}
-	s := jsonScrubber{r: r, in: b}
+	s := jsonScrubber{r: r, in: b, det: r.Detect & AllDetectors}
 	if len(r.JSONPaths) > 0 {
 		s.paths = make([][]jpStep, 0, len(r.JSONPaths))
 		for _, p := range r.JSONPaths {
@@ -58,10 +65,11 @@ func (r *Options) redactJSON(b []byte) ([]byte, int, error) {
 	s.keys = keyMemos.Get().(*keyMemo)
 	if !s.scan() {
 		s.sp.reset()
+		s.found = 0
 		s.text()
 	}
 	keyMemos.Put(s.keys)
-	return spliced(&s.sp, b), s.sp.n, nil
+	return spliced(&s.sp, b), s.sp.n, s.found, nil
 }
 
 // A jsonScrubber redacts one JSON body.
@@ -73,6 +81,35 @@ type jsonScrubber struct {
 	paths [][]jpStep // Options.JSONPaths, parsed
 	stack []jpElem   // where the scanner is, kept only when there are paths
 	keys  *keyMemo
+	det   Detector // the detectors to run
+	found Detector // the detectors that found secrets
+	inner string   // the replacement inside a JSON string, looked up on first use
+	gap   int      // the textual pass ran the detectors up to here
+}
+
+// detectIn replaces the secrets that the detectors find in in[from:to],
+// the inside of a JSON string (or, for the textual pass, anything).
+func (s *jsonScrubber) detectIn(from, to int) {
+	for from < to {
+		f, t, w := find(s.det, s.in, from, to, modeJSON)
+		if w == 0 {
+			return
+		}
+		if s.inner == "" {
+			q := jsonRepl.of(s.r.replacement())
+			s.inner = q[1 : len(q)-1]
+		}
+		splice(&s.sp, s.in, f, t, s.inner)
+		s.found |= w
+		from = t
+	}
+}
+
+// detectGap runs the detectors, for the textual pass, up to in[to].
+func (s *jsonScrubber) detectGap(to int) {
+	if s.det != 0 && to > s.gap {
+		s.detectIn(s.gap, to)
+	}
 }
 
 // hide replaces in[from:to].
@@ -190,7 +227,18 @@ value: // A value comes next.
 	}
 	switch c {
 	case '"':
-		i, _ = jsonStringEnd(b, i)
+		{
+			start := i
+			var closed bool
+			i, closed = jsonStringEnd(b, i)
+			if s.det != 0 && i-start > minSecret {
+				e := i
+				if closed {
+					e--
+				}
+				s.detectIn(start+1, e)
+			}
+		}
 		goto after
 	case '{', '[':
 		if len(objs) >= MaxJSONDepth {
@@ -206,6 +254,10 @@ value: // A value comes next.
 		goto value
 	}
 	if end, ok := jsonScalarEnd(b, i); ok {
+		if s.det&DetectCard != 0 && end-i >= 13 && isDigit(c) && cardEnd(b, i, end, modeText) == end {
+			s.hide(i, end)
+			s.found |= DetectCard
+		}
 		i = end
 		goto after
 	}
@@ -597,10 +649,13 @@ func (s *jsonScrubber) text() {
 		from := skipJSONSpace(b, j+1)
 		to := textValueEnd(b, from)
 		if to > from {
+			s.detectGap(from)
 			s.hide(from, to)
+			s.gap = to
 		}
 		i = max(to, j+1)
 	}
+	s.detectGap(len(b))
 }
 
 // textSensitive reports whether the textual pass hides the value of name.

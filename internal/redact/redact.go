@@ -2,6 +2,7 @@ package redact
 
 import (
 	"errors"
+	"html"
 	"maps"
 	"net/http"
 	"net/url"
@@ -15,10 +16,12 @@ import (
 // never writes to h: when something changes it returns a new map that
 // shares the unchanged value slices with h. It does not allocate when
 // nothing changes.
-func (r *Options) redactHeader(h http.Header) http.Header {
+func (r *Options) redactHeader(h http.Header) (http.Header, Detector) {
 	var out http.Header
+	var found Detector
 	for k, vv := range h {
-		nv := r.redactHeaderValues(k, vv)
+		nv, f := r.redactHeaderValues(k, vv)
+		found |= f
 		if nv == nil {
 			continue
 		}
@@ -28,19 +31,21 @@ func (r *Options) redactHeader(h http.Header) http.Header {
 		out[k] = nv
 	}
 	if out == nil {
-		return h
+		return h, found
 	}
-	return out
+	return out, found
 }
 
 // redactHeaderValues returns the values of the header named k with secrets
-// replaced, in a new slice, or nil if nothing needs to change.
-func (r *Options) redactHeaderValues(k string, vv []string) []string {
+// replaced, in a new slice, or nil if nothing needs to change, and which
+// detectors found secrets.
+func (r *Options) redactHeaderValues(k string, vv []string) (_ []string, found Detector) {
 	const (
 		cookie = iota + 1
 		setCookie
 		secret
 		withURL
+		other // run the detectors only
 	)
 	var kind int
 	switch {
@@ -52,8 +57,10 @@ func (r *Options) redactHeaderValues(k string, vv []string) []string {
 		kind = secret
 	case equalFoldASCII(k, "Referer") || equalFoldASCII(k, "Location") || equalFoldASCII(k, "Content-Location"):
 		kind = withURL
+	case r.Detect&AllDetectors != 0:
+		kind = other
 	default:
-		return nil
+		return nil, 0
 	}
 	repl := r.replacement()
 	var out []string
@@ -67,6 +74,13 @@ func (r *Options) redactHeaderValues(k string, vv []string) []string {
 			nv, changed = repl, v != "" && v != repl
 		case withURL:
 			nv, changed = r.redactURLString(v)
+			if t, f := r.Text(nv); f != 0 {
+				nv, changed, found = t, true, found|f
+			}
+		case other:
+			if t, f := r.Text(v); f != 0 {
+				nv, changed, found = t, true, found|f
+			}
 		}
 		if !changed {
 			continue
@@ -77,234 +91,7 @@ func (r *Options) redactHeaderValues(k string, vv []string) []string {
 		}
 		out[i] = nv
 	}
-	return out
-}
-
-// headerWords are the words that make a header name sensitive, compared
-// after lower-casing it and dropping '-' and '_'.
-var headerWords = [...]string{"authorization", "token", "secret", "apikey", "password", "passwd", "session", "credential", "privatekey"}
-
-// fieldWords are the words that make a field name sensitive, compared as
-// headerWords are. foldedName.sensitive spells them out for speed; keep
-// the two in step (TestSensitiveFieldWords checks that they are).
-var fieldWords = [...]string{"password", "passwd", "secret", "token", "apikey", "authorization", "credential", "privatekey"}
-
-// fieldNames are the field names that are sensitive whole, compared as
-// headerWords are, and spelled out in foldedName.sensitive too.
-var fieldNames = [...]string{"cvv", "ssn", "cardnumber", "creditcard"}
-
-// sensitiveHeader reports whether the values of the header named k are
-// hidden (Cookie and Set-Cookie aside, which are hidden cookie by cookie).
-func (r *Options) sensitiveHeader(k string) bool {
-	for _, w := range headerWords {
-		if containsWord(k, w) {
-			return true
-		}
-	}
-	for _, h := range r.Headers {
-		if equalFoldASCII(k, h) {
-			return true
-		}
-	}
-	return false
-}
-
-// sensitiveField reports whether the query parameter, form field or JSON
-// key named name has its value hidden.
-func sensitiveField[S string | []byte](r *Options, name S) bool {
-	return sensitiveName(name) || isField(r, name)
-}
-
-// sensitiveName reports whether name is sensitive by the built-in rules:
-// it contains one of fieldWords or is one of fieldNames. The answer
-// depends on name alone, not on the Options.
-func sensitiveName[S string | []byte](name S) bool {
-	var f foldedName
-	f.n = foldName(&f.b, name)
-	if f.n <= len(f.b) {
-		return f.sensitive()
-	}
-	return sensitiveWords(name)
-}
-
-// isField reports whether name is one of r.Fields, ignoring case.
-func isField[S string | []byte](r *Options, name S) bool {
-	for _, f := range r.Fields {
-		if equalFoldASCII(name, f) {
-			return true
-		}
-	}
-	return false
-}
-
-// sensitiveWords reports whether name contains one of fieldWords or is
-// one of fieldNames, as sensitiveField matches them. It is the general
-// form of foldedName.sensitive, for names too long to fold.
-func sensitiveWords[S string | []byte](name S) bool {
-	for _, w := range fieldWords {
-		if containsWord(name, w) {
-			return true
-		}
-	}
-	for _, w := range fieldNames {
-		if isWord(name, w) {
-			return true
-		}
-	}
-	return false
-}
-
-// maxFolded is the longest folded name that a foldedName holds. Longer
-// names, which are rare, are matched by sensitiveWords instead.
-const maxFolded = 64
-
-// A foldedName is a field name in the form that the sensitive words are
-// matched against: ASCII letters in lower case, '-' and '_' left out.
-// Folding a name once and matching the words against the result is much
-// cheaper than matching each word against the name as written.
-type foldedName struct {
-	b [maxFolded]byte
-	n int // the length of the folded name; more than len(b) if it did not fit
-}
-
-// nameFold maps each byte of a name to its folded form: an ASCII letter to
-// its lower case, '-' and '_' to 0 (left out), NUL to 0x80 (so that 0 can
-// mean left out: neither matches a letter) and every other byte to itself.
-var nameFold = func() (t [256]byte) {
-	for c := range t {
-		t[c] = lowerASCII(byte(c))
-	}
-	t['-'], t['_'], t[0] = 0, 0, 0x80
-	return t
-}()
-
-// foldName folds name into b and returns the length of the folded name,
-// which is more than len(b) if it did not fit; b then holds its start.
-func foldName[S string | []byte](b *[maxFolded]byte, name S) int {
-	n := 0
-	for i := 0; i < len(name); i++ {
-		if c := nameFold[name[i]]; c != 0 {
-			if n < len(b) {
-				b[n] = c
-			}
-			n++
-		}
-	}
-	return n
-}
-
-// sensitive reports whether the folded name, which must fit in f.b,
-// contains one of fieldWords or is one of fieldNames.
-func (f *foldedName) sensitive() bool {
-	s := f.b[:f.n]
-	switch len(s) {
-	case 3:
-		return string(s) == "cvv" || string(s) == "ssn"
-	case 10:
-		if string(s) == "cardnumber" || string(s) == "creditcard" {
-			return true
-		}
-	}
-	// Every word is at least 5 letters long, and starts with one of few
-	// letters: most places need only a look in wordStart.
-	for i := 0; i+5 <= len(s); i++ {
-		if !wordStart[s[i]] {
-			continue
-		}
-		t := s[i:]
-		switch t[0] {
-		case 'p':
-			if hasWord(t, "passw") && (hasWord(t[5:], "ord") || hasWord(t[5:], "d")) || hasWord(t, "privatekey") {
-				return true
-			}
-		case 's':
-			if hasWord(t, "secret") {
-				return true
-			}
-		case 't':
-			if hasWord(t, "token") {
-				return true
-			}
-		case 'a':
-			if hasWord(t, "apikey") || hasWord(t, "authorization") {
-				return true
-			}
-		case 'c':
-			if hasWord(t, "credential") {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// wordStart marks the letters that words of fieldWords start with.
-var wordStart = [256]bool{'p': true, 's': true, 't': true, 'a': true, 'c': true}
-
-// hasWord reports whether s starts with w.
-func hasWord(s []byte, w string) bool {
-	return len(s) >= len(w) && string(s[:len(w)]) == w
-}
-
-// lowerASCII lower-cases an ASCII letter.
-func lowerASCII(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
-}
-
-// ignorable are the bytes that name matching skips, so that api_key,
-// api-key and apiKey are all "apikey".
-func ignorable(c byte) bool { return c == '-' || c == '_' }
-
-// containsWord reports whether s contains word (lower-case ASCII), ignoring
-// ASCII case and the bytes '-' and '_' in s.
-func containsWord[S string | []byte](s S, word string) bool {
-	for i := 0; i+len(word) <= len(s); i++ {
-		if ignorable(s[i]) || lowerASCII(s[i]) != word[0] {
-			continue
-		}
-		if _, ok := matchWord(s[i:], word); ok {
-			return true
-		}
-	}
-	return false
-}
-
-// matchWord matches word against the start of s, ignoring ASCII case and
-// the bytes '-' and '_' of s, and returns the bytes of s consumed.
-func matchWord[S string | []byte](s S, word string) (int, bool) {
-	j := 0
-	for k := 0; k < len(word); {
-		if j >= len(s) {
-			return j, false
-		}
-		c := s[j]
-		j++
-		if ignorable(c) {
-			continue
-		}
-		if lowerASCII(c) != word[k] {
-			return j, false
-		}
-		k++
-	}
-	return j, true
-}
-
-// isWord reports whether s is word, ignoring as containsWord does.
-func isWord[S string | []byte](s S, word string) bool {
-	j, ok := matchWord(s, word)
-	if !ok {
-		return false
-	}
-	for ; j < len(s); j++ {
-		if !ignorable(s[j]) {
-			return false
-		}
-	}
-	return true
+	return out, found
 }
 
 // equalFoldASCII reports whether s and t are equal ignoring ASCII case.
@@ -476,21 +263,53 @@ const maxPartDepth = 4
 // redactBody returns b with its sensitive values replaced, reading it as the
 // Content-Type ct says, and the number of values replaced; out is nil when
 // none was. An error means that b cannot be made safe and must not be kept.
-func (r *Options) redactBody(ct string, b []byte, depth int) (out []byte, n int, err error) {
+func (r *Options) redactBody(ct string, b []byte, depth int) (out []byte, n int, found Detector, err error) {
 	switch FormatOf(ct, b) {
 	case FormatJSON:
-		return r.redactJSON(b)
+		return r.redactJSONFound(b)
 	case FormatForm:
-		out, n := redactPairs(r, b)
-		return out, n, nil
+		out, n, found := redactPairsIn(r, b, false)
+		return out, n, found, nil
 	case FormatMultipart:
 		if depth >= maxPartDepth {
-			return nil, 0, errPartsTooDeep
+			return nil, 0, 0, errPartsTooDeep
 		}
-		return r.redactMultipart(ct, b, depth)
+		return r.redactMultipartFound(ct, b, depth)
+	case FormatText:
+		if r.Detect&AllDetectors == 0 {
+			return nil, 0, 0, nil
+		}
+		repl := r.replacement()
+		if strings.Contains(media.Type(ct), "xml") {
+			repl = xmlRepl.of(repl)
+		}
+		out, n, found := redactText(r.Detect, b, repl)
+		return out, n, found, nil
 	}
-	return nil, 0, nil
+	return nil, 0, 0, nil
 }
+
+// redactText replaces the secrets that the detectors det find in the text
+// s with repl.
+func redactText[S string | []byte](det Detector, s S, repl string) (out []byte, n int, found Detector) {
+	if len(s) < minSecret {
+		return nil, 0, 0
+	}
+	var sp splicer
+	for from := 0; from < len(s); {
+		f, t, w := find(det, s, from, len(s), modeText)
+		if w == 0 {
+			break
+		}
+		splice(&sp, s, f, t, repl)
+		found |= w
+		from = t
+	}
+	return spliced(&sp, s), sp.n, found
+}
+
+// xmlRepl caches the replacement escaped for XML text.
+var xmlRepl = encodedRepl{encode: html.EscapeString}
 
 // A Format is how redaction reads a body.
 type Format uint8
@@ -500,11 +319,13 @@ const (
 	FormatJSON                    // JSON or a stream of JSON values
 	FormatForm                    // application/x-www-form-urlencoded
 	FormatMultipart               // multipart/*
+	FormatText                    // other text (XML included): value detectors only
 )
 
 // FormatOf returns how redaction reads a body b whose Content-Type is ct:
 // JSON when [media.IsJSON] says so (a form whose body starts with '{' or
-// '[' included), else a form or multipart by type, else not at all.
+// '[' included), else a form or multipart by type, else text when
+// [media.IsText] says so, else not at all.
 func FormatOf(ct string, b []byte) Format {
 	if media.IsJSON(ct, b) {
 		return FormatJSON
@@ -514,6 +335,9 @@ func FormatOf(ct string, b []byte) Format {
 		return FormatForm
 	case strings.HasPrefix(mt, "multipart/"):
 		return FormatMultipart
+	}
+	if media.IsText(ct, b) {
+		return FormatText
 	}
 	return FormatNone
 }

@@ -24,7 +24,16 @@ var refFieldNames = [...]string{"cvv", "ssn", "cardnumber", "creditcard"}
 
 // refSensitiveField reports whether the query parameter, form field or JSON
 // key named name has its value hidden.
+//
+// The one change since the reference was taken: the default names grew
+// (names.go), so a name is also sensitive when refNewName says so. The
+// reference still decides, byte for byte, how bodies are scanned and
+// spliced; the new name rules are checked against the labelled corpus of
+// names_test.go and, for the spelled-out matcher, against refNewName.
 func refSensitiveField[S string | []byte](r *Options, name S) bool {
+	if refNewName(name) {
+		return true
+	}
 	for _, w := range refFieldWords {
 		if refContainsWord(name, w) {
 			return true
@@ -41,6 +50,24 @@ func refSensitiveField[S string | []byte](r *Options, name S) bool {
 		}
 	}
 	return false
+}
+
+// refNewName reports whether name is sensitive by the rules added after
+// the reference was taken, matched plainly: the words of fieldWords and
+// fieldNames that refFieldWords and refFieldNames do not have, word by
+// word as the reference matches, and the word rules (sensitiveSegments).
+func refNewName[S string | []byte](name S) bool {
+	for _, w := range fieldWords {
+		if refContainsWord(name, w) {
+			return true
+		}
+	}
+	for _, w := range fieldNames {
+		if refIsWord(name, w) {
+			return true
+		}
+	}
+	return sensitiveSegments(name)
 }
 
 // refLowerASCII lower-cases an ASCII letter.
@@ -639,6 +666,8 @@ func refJpMatch(steps []jpStep, at []jpElem) bool {
 func refRedactPairs[S string | []byte](r *Options, s S) ([]byte, int) {
 	var sp refSplicer
 	var repl string
+	// Added since the reference was taken: OAuth codes (form.go).
+	oauth := hasOAuthCode(s) && oauthContext(s)
 	for pos := 0; pos < len(s); {
 		end := pos
 		for end < len(s) && s[end] != '&' && s[end] != ';' {
@@ -649,7 +678,7 @@ func refRedactPairs[S string | []byte](r *Options, s S) ([]byte, int) {
 		for eq < len(pair) && pair[eq] != '=' {
 			eq++
 		}
-		if eq < len(pair)-1 && refFormNameSensitive(r, pair[:eq]) {
+		if eq < len(pair)-1 && (refFormNameSensitive(r, pair[:eq]) || oauth && oauthName(pair[:eq])) {
 			if repl == "" {
 				repl = refFormEscape(r.replacement())
 			}

@@ -1,0 +1,626 @@
+package redact
+
+import (
+	"encoding/base64"
+	"strings"
+)
+
+// Value detectors find secrets by what they look like, whatever the name
+// they are under: in JSON strings and numbers, form and query values, text
+// and XML bodies, header values and URL paths. Each reads a published
+// token format (the prefixes, lengths and alphabets that the issuers
+// document and that gitleaks and GitHub secret scanning match on),
+// written here as hand-made matchers rather than regular expressions:
+// they run over every byte of every text body a Tap keeps.
+//
+// The scan is one pass over words (runs of [A-Za-z0-9_-]); only where a
+// word starts does it look further, and then only when the word's first
+// byte can start a secret (startDetectors), so that plain text costs a
+// table lookup a byte. Strings shorter than minSecret are not looked at.
+
+// A Detector is a set of value detectors.
+type Detector uint32
+
+const (
+	DetectJWT        Detector = 1 << iota // JSON Web Tokens: eyJ<header>.<payload>.<signature>
+	DetectHTTPAuth                        // Bearer and Basic credentials: "Bearer <token>", "Basic <base64 user:pass>"
+	DetectAWS                             // AWS access key IDs (AKIA..., ASIA...) and secret access keys
+	DetectGitHub                          // GitHub tokens: ghp_, gho_, ghu_, ghs_, ghr_, github_pat_
+	DetectGitLab                          // GitLab tokens: glpat-, gldt-, glrt-, glptt-, ... and runner registration tokens
+	DetectSlack                           // Slack tokens (xoxb-, xoxp-, xapp-, ...) and webhook URLs
+	DetectStripe                          // Stripe secret and restricted keys (sk_live_, rk_live_, ...) and webhook secrets
+	DetectGoogle                          // Google API keys: AIza + 35 characters
+	DetectOpenAI                          // OpenAI-style keys: sk-, sk-proj-, sk-svcacct-, ...
+	DetectPrivateKey                      // PEM private-key blocks
+	DetectCard                            // payment card numbers with a known issuer prefix that pass the Luhn check
+
+	numDetectors = iota
+
+	// AllDetectors is every detector.
+	AllDetectors Detector = 1<<numDetectors - 1
+)
+
+// detectorNames are the names of the detectors, bit by bit.
+var detectorNames = [numDetectors]string{
+	"jwt", "http-auth", "aws", "github", "gitlab", "slack", "stripe", "google-api-key", "openai", "private-key", "card",
+}
+
+// Names returns the names of the detectors in d, in bit order.
+func (d Detector) Names() []string {
+	var names []string
+	for i, n := range detectorNames {
+		if d&(1<<i) != 0 {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+// String returns the names of the detectors in d, separated by commas.
+func (d Detector) String() string { return strings.Join(d.Names(), ",") }
+
+// DetectorNamed returns the detector called name, or 0.
+func DetectorNamed(name string) Detector {
+	for i, n := range detectorNames {
+		if n == name {
+			return 1 << i
+		}
+	}
+	return 0
+}
+
+// minSecret is the length of the shortest secret a detector finds (a
+// 13-digit card number): shorter strings are not looked into.
+const minSecret = 13
+
+// Scan modes: how the bytes around a secret are written.
+const (
+	modeText = iota // as is
+	modeJSON        // inside a JSON string: a backslash escapes the byte after it
+	modeForm        // a query string or form: '+' and "%20" are spaces
+)
+
+// Byte classes for the scan.
+const (
+	clsWord = 1 << iota // [A-Za-z0-9_-]: part of a word
+	clsB64              // [A-Za-z0-9+/]: part of an AWS secret key
+	clsTok              // the token68 alphabet of RFC 9110 credentials, '=' aside
+	clsEsc              // '\\', which escapes the next byte in JSON
+
+	clsB64Shift = 1 // clsB64 == 1<<clsB64Shift
+)
+
+var byteClass = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		if isAlnum(b) {
+			t[c] |= clsWord | clsB64 | clsTok
+		}
+	}
+	t['_'] |= clsWord | clsTok
+	t['-'] |= clsWord | clsTok
+	t['+'] |= clsB64 | clsTok
+	t['/'] |= clsB64 | clsTok
+	t['.'] |= clsTok
+	t['~'] |= clsTok
+	t['\\'] |= clsEsc
+	return t
+}()
+
+// startDetectors are the detectors that a word starting with a byte may
+// begin.
+var startDetectors = func() (t [256]Detector) {
+	t['e'] = DetectJWT
+	t['B'], t['b'] = DetectHTTPAuth, DetectHTTPAuth
+	t['A'] = DetectAWS | DetectGoogle
+	t['g'] = DetectGitHub | DetectGitLab
+	t['G'] = DetectGitLab
+	t['x'] = DetectSlack
+	t['h'] = DetectSlack
+	t['s'] = DetectStripe | DetectOpenAI
+	t['r'] = DetectStripe
+	t['w'] = DetectStripe
+	t['-'] = DetectPrivateKey
+	for c := '2'; c <= '6'; c++ {
+		t[c] = DetectCard
+	}
+	return t
+}()
+
+// find returns the first secret that a detector of d finds in b[i:end],
+// as the span b[from:to], and which detector found it (0 if none). b
+// before i may be read for context. mode says how b is written.
+//
+// It is the hot loop of value detection, written to cost a few table
+// lookups a byte and branches that are seldom taken: a word start whose
+// byte may begin a secret (startDetectors), and the end of a run of
+// exactly 40 base64 bytes (an AWS secret key's length). Only there does it
+// look further.
+func find[S string | []byte](d Detector, b S, i, end, mode int) (from, to int, which Detector) {
+	var prevW uint8 // clsWord if the byte before b[i] is part of a word
+	if i > 0 {
+		prevW = byteClass[b[i-1]] & clsWord
+	}
+	aws := d&DetectAWS != 0
+	run := 0 // the length of the run of clsB64 bytes ending at b[i]
+	for ; i < end; i++ {
+		c := b[i]
+		k := byteClass[c]
+		if k&clsEsc != 0 && mode == modeJSON {
+			// A backslash escapes the byte after it, which starts no
+			// word: "\nghp_..." holds the word "ghp_...".
+			i++
+			prevW, run = 0, 0
+			continue
+		}
+		// Word starts only: the mask is all ones when prevW is 0.
+		if sd := startDetectors[c] & d & (Detector(prevW) - 1); sd != 0 && i+1 < end && secondByte(c, b[i+1]) {
+			if f, t, w := matchAt(sd, b, i, end, mode); w != 0 {
+				return f, t, w
+			}
+		}
+		if aws {
+			b64 := int(k >> clsB64Shift & 1)
+			if run == 40 && b64 == 0 && awsSecret(b, i-40, i, end) {
+				return i - 40, i, DetectAWS
+			}
+			run = (run + 1) * b64
+		}
+		prevW = k & clsWord
+	}
+	if aws && run == 40 && awsSecret(b, end-40, end, end) {
+		return end - 40, end, DetectAWS
+	}
+	return 0, 0, 0
+}
+
+// secondByte reports whether a word starting with c, n may begin a secret.
+func secondByte(c, n byte) bool {
+	switch c {
+	case 'e':
+		return n == 'y'
+	case 'B', 'b':
+		return n == 'e' || n == 'a' || n == 'E' || n == 'A'
+	case 'A':
+		return n == 'K' || n == 'S' || n == 'B' || n == 'C' || n == '3' || n == 'I'
+	case 'g':
+		return n == 'h' || n == 'l' || n == 'i'
+	case 'G':
+		return n == 'R'
+	case 'x':
+		return n == 'o' || n == 'a'
+	case 'h':
+		return n == 'o'
+	case 's', 'r':
+		return n == 'k'
+	case 'w':
+		return n == 'h'
+	case '-':
+		return n == '-'
+	}
+	return isDigit(n)
+}
+
+// matchAt tries the detectors sd at the word that starts at b[i]; end
+// bounds what may be read.
+func matchAt[S string | []byte](sd Detector, b S, i, end, mode int) (from, to int, which Detector) {
+	j := i + 1
+	for j < end && byteClass[b[j]]&clsWord != 0 {
+		j++
+	}
+	n := j - i
+	switch c := b[i]; c {
+	case 'e':
+		if n >= 10 && b[i+1] == 'y' && b[i+2] == 'J' {
+			if t := jwtEnd(b, j, end); t > 0 {
+				return i, t, DetectJWT
+			}
+		}
+	case 'B', 'b':
+		if n == 6 && equalFoldASCII(b[i:j], "bearer") || n == 5 && equalFoldASCII(b[i:j], "basic") {
+			if f, t := authCredential(b, j, end, mode, n == 5); t > f {
+				return f, t, DetectHTTPAuth
+			}
+		}
+	case 'A':
+		if sd&DetectAWS != 0 && n == 20 && awsKeyID(b, i) {
+			return i, j, DetectAWS
+		}
+		if sd&DetectGoogle != 0 && n == 39 && b[i+1] == 'I' && b[i+2] == 'z' && b[i+3] == 'a' {
+			return i, j, DetectGoogle
+		}
+	case 'g', 'G':
+		if sd&DetectGitHub != 0 && n >= 40 && b[i+1] == 'h' && b[i+3] == '_' && strings.IndexByte("pousr", byte(b[i+2])) >= 0 && alnumRun(b, i+4, j) == j {
+			return i, j, DetectGitHub
+		}
+		if sd&DetectGitHub != 0 && n >= 33 && hasPrefixAt(b, i, "github_pat_") {
+			return i, j, DetectGitHub
+		}
+		if sd&DetectGitLab != 0 {
+			if t := gitlabEnd(b, i, j, end); t > 0 {
+				return i, t, DetectGitLab
+			}
+		}
+	case 'x':
+		if n >= 15 && b[i+1] == 'o' && b[i+2] == 'x' && strings.IndexByte("baprseo", byte(b[i+3])) >= 0 && b[i+4] == '-' {
+			return i, j, DetectSlack
+		}
+		if n >= 15 && hasPrefixAt(b, i, "xapp-") {
+			return i, j, DetectSlack
+		}
+	case 'h':
+		const hook = "hooks.slack.com/services/"
+		if n == 5 && hasPrefixAt(b[:end], i, hook) {
+			t := i + len(hook)
+			for t < end && (byteClass[b[t]]&clsWord != 0 || b[t] == '/') {
+				t++
+			}
+			if t-(i+len(hook)) >= 20 {
+				return i + len(hook), t, DetectSlack
+			}
+		}
+	case 's', 'r', 'w':
+		if sd&DetectStripe != 0 && n >= 18 {
+			if (c == 's' || c == 'r') && b[i+1] == 'k' && b[i+2] == '_' && (hasPrefixAt(b, i+3, "live_") || hasPrefixAt(b, i+3, "test_") || hasPrefixAt(b, i+3, "prod_")) && alnumRun(b, i+8, j) == j && j-i >= 18 {
+				return i, j, DetectStripe
+			}
+			if c == 'w' && hasPrefixAt(b, i, "whsec_") && alnumRun(b, i+6, j) == j && j-i >= 30 {
+				return i, j, DetectStripe
+			}
+		}
+		if sd&DetectOpenAI != 0 && c == 's' && n >= 35 && b[i+1] == 'k' && b[i+2] == '-' && randomLooking(b, i+3, j) {
+			return i, j, DetectOpenAI
+		}
+	case '-':
+		if n >= 5 && hasPrefixAt(b[:end], i, "-----BEGIN") {
+			if t := pemEnd(b, i, end); t > 0 {
+				return i, t, DetectPrivateKey
+			}
+		}
+	default:
+		if '2' <= c && c <= '6' && (i == 0 || b[i-1] != '.' && b[i-1] != ',' && (b[i-1] != '+' || mode == modeForm)) {
+			if t := cardEnd(b, i, end, mode); t > 0 {
+				return i, t, DetectCard
+			}
+		}
+	}
+	return 0, 0, 0
+}
+
+// hasPrefixAt reports whether b[i:] starts with p.
+func hasPrefixAt[S string | []byte](b S, i int, p string) bool {
+	return len(b)-i >= len(p) && string(b[i:i+len(p)]) == p
+}
+
+// alnumRun returns the end of the run of ASCII letters and digits at
+// b[i:j].
+func alnumRun[S string | []byte](b S, i, j int) int {
+	for i < j && isAlnum(b[i]) {
+		i++
+	}
+	return i
+}
+
+// randomLooking reports whether b[i:j], the body of a key, looks random: at
+// least 32 bytes, with upper and lower case letters and two digits.
+func randomLooking[S string | []byte](b S, i, j int) bool {
+	if j-i < 32 {
+		return false
+	}
+	var up, lo, dig int
+	for ; i < j; i++ {
+		switch c := b[i]; {
+		case isUpper(c):
+			up++
+		case isLower(c):
+			lo++
+		case isDigit(c):
+			dig++
+		}
+	}
+	return up > 0 && lo > 0 && dig >= 2
+}
+
+// jwtEnd returns the end of a JWT whose header is the word ending at j:
+// ".<payload>.<signature>", the payload at least two bytes, the
+// signature possibly empty (an unsecured JWT); 0 if none follows. A JWE's
+// five parts are taken whole.
+func jwtEnd[S string | []byte](b S, j, end int) int {
+	t := j
+	for part := 1; part < 5; part++ {
+		if t >= end || b[t] != '.' {
+			break
+		}
+		k := t + 1
+		for k < end && byteClass[b[k]]&clsWord != 0 {
+			k++
+		}
+		if part == 1 && k-(t+1) < 2 {
+			return 0
+		}
+		if part >= 2 && k == t+1 {
+			t = k
+			break
+		}
+		t = k
+	}
+	dots := 0
+	for k := j; k < t; k++ {
+		if b[k] == '.' {
+			dots++
+		}
+	}
+	if dots < 2 {
+		return 0
+	}
+	return t
+}
+
+// authCredential returns the span of the credentials after an
+// authentication scheme ("Bearer" or, with basic, "Basic") ending at j:
+// after blanks ('+' or "%20" in a form), a run of the token68 alphabet
+// and its '=' padding. A Bearer token must be at least 12 bytes with a
+// letter and a digit in it (so that "Bearer of bad news" is not one); a
+// Basic credential must decode, from base64, to "user:password".
+func authCredential[S string | []byte](b S, j, end, mode int, basic bool) (from, to int) {
+	f := j
+	for f < end {
+		switch {
+		case b[f] == ' ' || b[f] == '\t':
+			f++
+			continue
+		case mode == modeForm && b[f] == '+':
+			f++
+			continue
+		case mode == modeForm && hasPrefixAt(b[:end], f, "%20"):
+			f += 3
+			continue
+		}
+		break
+	}
+	if f == j {
+		return 0, 0
+	}
+	t := f
+	var letters, digits int
+	for t < end && byteClass[b[t]]&clsTok != 0 {
+		if mode == modeForm && b[t] == '+' {
+			break
+		}
+		switch {
+		case isDigit(b[t]):
+			digits++
+		case isAlnum(b[t]):
+			letters++
+		}
+		t++
+	}
+	body := t
+	for t < end && b[t] == '=' {
+		t++
+	}
+	if mode == modeForm {
+		for hasPrefixAt(b[:end], t, "%3D") || hasPrefixAt(b[:end], t, "%3d") {
+			t += 3
+		}
+	}
+	if !basic {
+		if body-f < 12 || letters == 0 || digits == 0 {
+			return 0, 0
+		}
+		return f, t
+	}
+	if body-f < 8 {
+		return 0, 0
+	}
+	var buf [96]byte
+	src := b[f:body]
+	if len(src) > 128 {
+		return f, t // too long to check: take it
+	}
+	var raw [128]byte
+	m := copy(raw[:], string(src))
+	n, err := base64.RawStdEncoding.Decode(buf[:], raw[:m])
+	if err != nil || strings.IndexByte(string(buf[:n]), ':') < 1 {
+		return 0, 0
+	}
+	return f, t
+}
+
+// awsKeyID reports whether the 20-byte word at b[i:] is an AWS access key
+// ID: AKIA, ASIA, ABIA, ACCA or A3T plus one, then 16 upper-case letters
+// or digits.
+func awsKeyID[S string | []byte](b S, i int) bool {
+	switch string(b[i : i+4]) {
+	case "AKIA", "ASIA", "ABIA", "ACCA":
+	default:
+		if string(b[i:i+3]) != "A3T" {
+			return false
+		}
+	}
+	for k := i + 4; k < i+20; k++ {
+		if c := b[k]; !isUpper(c) && !isDigit(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// awsSecret reports whether the 40-byte run b[i:r] of the base64 alphabet
+// is an AWS secret access key: not followed by '=' (padding would make it
+// some other base64), with upper and lower case letters and a digit, and
+// either '/' or '+' in it or "aws" or "secret" in the 64 bytes before it.
+// (A random key has '/' or '+' in it three times in four.)
+func awsSecret[S string | []byte](b S, i, r, end int) bool {
+	if r < end && b[r] == '=' || i > 0 && byteClass[b[i-1]]&clsB64 != 0 {
+		return false
+	}
+	var up, lo, dig, sym bool
+	for k := i; k < r; k++ {
+		switch c := b[k]; {
+		case isUpper(c):
+			up = true
+		case isLower(c):
+			lo = true
+		case isDigit(c):
+			dig = true
+		default:
+			sym = true
+		}
+	}
+	if !up || !lo || !dig {
+		return false
+	}
+	if sym {
+		return true
+	}
+	ctx := b[max(0, i-64):i]
+	return containsFold(ctx, "aws") || containsFold(ctx, "secret")
+}
+
+// gitlabPrefixes are the prefixes of GitLab's tokens (personal, project
+// and group access, deploy, runner, pipeline trigger, feed, incoming
+// mail, agent, OAuth application, SCIM, CI build and feature flag tokens).
+var gitlabPrefixes = [...]string{"glpat-", "gldt-", "glrt-", "glptt-", "glft-", "glimt-", "glagent-", "gloas-", "glsoat-", "glcbt-", "glffct-"}
+
+// gitlabEnd returns the end of a GitLab token whose first word is b[i:j],
+// or 0. A token runs on through '.' (the newer, routable format).
+func gitlabEnd[S string | []byte](b S, i, j, end int) int {
+	if b[i] == 'G' {
+		// Runner registration tokens: GR1348941 and 20 more.
+		if j-i >= 29 && hasPrefixAt(b, i, "GR1348941") {
+			return j
+		}
+		return 0
+	}
+	if b[i+1] != 'l' {
+		return 0
+	}
+	for _, p := range gitlabPrefixes {
+		if !hasPrefixAt(b[:j], i, p) {
+			continue
+		}
+		t := j
+		for t+1 < end && b[t] == '.' && byteClass[b[t+1]]&clsWord != 0 {
+			t++
+			for t < end && byteClass[b[t]]&clsWord != 0 {
+				t++
+			}
+		}
+		if t-(i+len(p)) >= 20 {
+			return t
+		}
+		return 0
+	}
+	return 0
+}
+
+// pemEnd returns the end of the PEM private-key block that starts at
+// b[i] ("-----BEGIN ... PRIVATE KEY-----" or "... PRIVATE KEY BLOCK-----"):
+// the end of its "-----END ...-----" line, or end if the block is cut
+// off; 0 if the label is not a private key's.
+//
+// The blanks of the armour lines may be written '+' or "%20" (a query or
+// form), so the label is matched for "PRIVATE" and "KEY" alone.
+func pemEnd[S string | []byte](b S, i, end int) int {
+	lab := i + len("-----BEGIN")
+	stop := min(end, lab+80)
+	k := lab
+	for k < stop && b[k] != '-' {
+		k++
+	}
+	label := b[lab:k]
+	if k == stop || !containsFold(label, "private") || !containsFold(label, "key") || !hasPrefixAt(b[:end], k, "-----") {
+		return 0
+	}
+	rest := string(b[k+5 : end])
+	e := strings.Index(rest, "-----END")
+	if e < 0 {
+		return end
+	}
+	after := rest[e+len("-----END"):]
+	c := strings.Index(after, "-----")
+	if c < 0 || c > 80 {
+		return end
+	}
+	return k + 5 + e + len("-----END") + c + 5
+}
+
+// cardEnd returns the end of the payment card number at b[i], or 0: 13 to
+// 19 digits, maybe in groups split by one ' ' or '-' ('+' in a form),
+// not part of a longer number, with an issuer prefix and a length that
+// issuer uses (Visa, Mastercard, American Express, Discover, JCB, Diners
+// Club, UnionPay), that pass the Luhn check.
+func cardEnd[S string | []byte](b S, i, end, mode int) int {
+	var digits [19]byte
+	n := 0
+	t := i
+	last := i
+	for t < end {
+		c := b[t]
+		if isDigit(c) {
+			if n == len(digits) {
+				return 0
+			}
+			digits[n] = c - '0'
+			n++
+			t++
+			last = t
+			continue
+		}
+		if (c == ' ' || c == '-' || c == '+' && mode == modeForm) && t+1 < end && isDigit(b[t+1]) && t > i && isDigit(b[t-1]) {
+			t++
+			continue
+		}
+		break
+	}
+	if n < 13 || last < end && (isAlnum(b[last]) || b[last] == '.' && last+1 < end && isDigit(b[last+1])) {
+		return 0
+	}
+	if !cardIssuer(digits[:n]) || !luhn(digits[:n]) {
+		return 0
+	}
+	return last
+}
+
+// cardIssuer reports whether the digits d have an issuer prefix and a
+// length that issuer uses.
+func cardIssuer(d []byte) bool {
+	n := len(d)
+	p2 := int(d[0])*10 + int(d[1])
+	p3 := p2*10 + int(d[2])
+	p4 := p3*10 + int(d[3])
+	switch {
+	case d[0] == 4: // Visa
+		return n == 13 || n == 16 || n == 19
+	case 51 <= p2 && p2 <= 55, 2221 <= p4 && p4 <= 2720: // Mastercard
+		return n == 16
+	case p2 == 34 || p2 == 37: // American Express
+		return n == 15
+	case p4 == 6011, p2 == 65, 644 <= p3 && p3 <= 649: // Discover
+		return n >= 16
+	case 3528 <= p4 && p4 <= 3589: // JCB
+		return n >= 16
+	case 300 <= p3 && p3 <= 305, p2 == 36, p2 == 38, p2 == 39: // Diners Club
+		return n >= 14
+	case p2 == 62: // UnionPay
+		return n >= 16
+	}
+	return false
+}
+
+// luhn reports whether the digits d pass the Luhn check.
+func luhn(d []byte) bool {
+	sum := 0
+	for k := len(d) - 1; k >= 0; k-- {
+		v := int(d[k])
+		if (len(d)-1-k)%2 == 1 {
+			v *= 2
+			if v > 9 {
+				v -= 9
+			}
+		}
+		sum += v
+	}
+	return sum%10 == 0
+}
