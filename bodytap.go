@@ -363,9 +363,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if decided && action == HeadersOnly {
 		reqMax, respMax = -1, -1
 	}
-	c := &rw{w: w}
-	ww := wrap.New(&c.ws, c, w)
-	c.begin(t, r, respMax)
+	c := rwPool.Get().(*rw)
+	rec := &record{}
+	ww := wrap.New(&rec.ws, c, w)
+	c.begin(t, rec, w, r, respMax)
 	c.action, c.decided, c.sampled = action, decided, sampled
 	hr := r
 	if body := r.Body; body != nil && body != http.NoBody {
@@ -373,10 +374,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// server goes on looking at its own Request's Body (to answer
 		// 100-continue, to drain or not what the handler left, to close
 		// the connection), and must find it as it was.
-		c.req.init(body, reqMax, r.ContentLength, t.spill)
-		c.hreq = *r
-		c.hreq.Body = &c.req
-		hr = &c.hreq
+		c.req.reset(reqMax, c.reqInline[:], t.spill)
+		if r.ContentLength > 0 {
+			c.req.hint = r.ContentLength
+		}
+		rec.body.init(body, &c.req)
+		rec.hreq = *r
+		rec.hreq.Body = &rec.body
+		hr = &rec.hreq
 	}
 	defer c.finish(hr)
 	h.next.ServeHTTP(ww, hr)
