@@ -21,7 +21,7 @@ const DefaultMaxBodyBytes = 64 << 10
 // Default bounds of the delivery queue, used when [Config.QueueLen] and
 // [Config.QueueBytes] are zero.
 const (
-	DefaultQueueLen   = 1024
+	DefaultQueueLen   = 1 << 16
 	DefaultQueueBytes = 64 << 20
 )
 
@@ -193,7 +193,11 @@ type Config struct {
 	// sink: by count, and by the bytes of body copies they hold. When
 	// either is reached, new exchanges are dropped and counted in
 	// Stats.Dropped; the request path never waits. Zero means
-	// DefaultQueueLen (1024) and DefaultQueueBytes (64 MiB).
+	// DefaultQueueLen (65,536) and DefaultQueueBytes (64 MiB). Each
+	// exchange counts its body copies plus 2 KiB for the rest of its
+	// record against QueueBytes, which by default is the bound that holds
+	// first (about 16,000 exchanges with 1 KiB bodies); the queue's memory
+	// grows only as far as a backlog needs.
 	QueueLen   int
 	QueueBytes int64
 
