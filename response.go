@@ -2,6 +2,7 @@ package bodytap
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -47,6 +48,8 @@ type rwState struct {
 	flushed  bool   // the server may have sent part of the body before the end
 	returned bool   // the handler returned normally
 	werr     error  // first error writing the response
+
+	prefixTrailers bool // the headers sent have http.TrailerPrefix names
 }
 
 var _ wrap.Core = (*rw)(nil)
@@ -55,7 +58,9 @@ var rwPool = sync.Pool{New: func() any { return new(rw) }}
 
 // snapValues is how many response header values the snapshot of a record
 // holds without an allocation of their own.
-const snapValues = 8
+// Four fit the common response (Content-Type and a few more) and keep a
+// record in the 1 KiB size class.
+const snapValues = 4
 
 // record is what one captured request allocates, in one piece: the
 // Exchange the sink gets, and what the handler may keep using after it
@@ -112,7 +117,7 @@ func (detachedCore) Unwrap() http.ResponseWriter { return wrap.Detached{} }
 // release detaches what the handler may still hold from c and puts c
 // back in the pool. c must not be used afterwards.
 func (c *rw) release() {
-	wrap.New(&c.rec.ws, detachedCore{}, wrap.Detached{})
+	wrap.New(&c.rec.ws, detachedCore{}, nil) // the writer keeps its type: only its core changes
 	c.rwState = rwState{}
 	rwPool.Put(c)
 }
@@ -127,30 +132,26 @@ func (c *rw) inPool(b []byte) bool {
 // buffers, both in one allocation.
 func (c *rw) ownBodies(x *Exchange) {
 	q, s := &x.Request.Body.Bytes, &x.Response.Body.Bytes
-	n := 0
-	if c.inPool(*q) {
-		n += len(*q)
-	}
-	if c.inPool(*s) {
-		n += len(*s)
-	}
-	if n == 0 {
-		return
-	}
-	buf := make([]byte, 0, n)
-	for _, b := range [2]*[]byte{q, s} {
-		if c.inPool(*b) {
-			i := len(buf)
-			buf = append(buf, *b...)
-			*b = buf[i:len(buf):len(buf)]
-		}
+	switch pq, ps := c.inPool(*q), c.inPool(*s); {
+	case pq && ps:
+		// Appending to a full slice allocates once, and clears no more
+		// than it does not copy.
+		n := len(*q)
+		buf := append((*q)[:n:n], *s...)
+		*q, *s = buf[:n:n], buf[n:]
+	case pq:
+		*q = bytes.Clone(*q)
+	case ps:
+		*s = bytes.Clone(*s)
 	}
 }
 
-// cloneHeader is h.Clone, with the values in vals while they fit.
-func cloneHeader(h http.Header, vals []string) http.Header {
+// cloneHeader is h.Clone, with the values in vals while they fit. It
+// also reports whether h has names with http.TrailerPrefix, which
+// declare trailers.
+func cloneHeader(h http.Header, vals []string) (_ http.Header, prefixed bool) {
 	if h == nil {
-		return nil
+		return nil, false
 	}
 	nv := 0
 	for _, vv := range h {
@@ -161,6 +162,9 @@ func cloneHeader(h http.Header, vals []string) http.Header {
 	}
 	h2 := make(http.Header, len(h))
 	for k, vv := range h {
+		if strings.HasPrefix(k, http.TrailerPrefix) {
+			prefixed = true
+		}
 		if vv == nil {
 			// Preserve nil values: ReverseProxy distinguishes them.
 			h2[k] = nil
@@ -170,7 +174,7 @@ func cloneHeader(h http.Header, vals []string) http.Header {
 		h2[k] = vals[:n:n]
 		vals = vals[n:]
 	}
-	return h2
+	return h2, prefixed
 }
 
 // sendHeader notes that the final headers are about to go out with code,
@@ -183,7 +187,7 @@ func (c *rw) sendHeader(code int) {
 	}
 	c.x.TimeToHeaders = time.Since(c.x.Start)
 	c.x.Response.Status = code
-	c.x.Response.Header = cloneHeader(h, c.rec.vals[:])
+	c.x.Response.Header, c.prefixTrailers = cloneHeader(h, c.rec.vals[:])
 	if !c.decided {
 		c.action, c.decided = decide(c.t.rules, atHeaders, c.r, code, h, 0, 0)
 		if c.decided && c.action != Capture {
@@ -470,12 +474,7 @@ func (c *rw) canHaveTrailers(r *http.Request) bool {
 	if _, ok := h["Trailer"]; ok {
 		return true
 	}
-	for k := range h {
-		if strings.HasPrefix(k, http.TrailerPrefix) {
-			return true
-		}
-	}
-	return c.flushed || c.resp.size > h1Buffer
+	return c.prefixTrailers || c.flushed || c.resp.size > h1Buffer
 }
 
 // capReader feeds the wrapped writer's ReadFrom the first bytes of src, up
