@@ -134,10 +134,9 @@ func (c *rw) ownBodies(x *Exchange) {
 	q, s := &x.Request.Body.Bytes, &x.Response.Body.Bytes
 	switch pq, ps := c.inPool(*q), c.inPool(*s); {
 	case pq && ps:
-		// Appending to a full slice allocates once, and clears no more
-		// than it does not copy.
+		// Join allocates exactly once and clears nothing it copies over.
 		n := len(*q)
-		buf := append((*q)[:n:n], *s...)
+		buf := bytes.Join([][]byte{*q, *s}, nil)
 		*q, *s = buf[:n:n], buf[n:]
 	case pq:
 		*q = bytes.Clone(*q)
