@@ -21,7 +21,7 @@ const DefaultMaxBodyBytes = 64 << 10
 // Default bounds of the delivery queue, used when [Config.QueueLen] and
 // [Config.QueueBytes] are zero.
 const (
-	DefaultQueueLen   = 1024
+	DefaultQueueLen   = 1 << 16
 	DefaultQueueBytes = 64 << 20
 )
 
@@ -193,7 +193,11 @@ type Config struct {
 	// sink: by count, and by the bytes of body copies they hold. When
 	// either is reached, new exchanges are dropped and counted in
 	// Stats.Dropped; the request path never waits. Zero means
-	// DefaultQueueLen (1024) and DefaultQueueBytes (64 MiB).
+	// DefaultQueueLen (65,536) and DefaultQueueBytes (64 MiB). Each
+	// exchange counts its body copies plus 2 KiB for the rest of its
+	// record against QueueBytes, which by default is the bound that holds
+	// first (about 16,000 exchanges with 1 KiB bodies); the queue's memory
+	// grows only as far as a backlog needs.
 	QueueLen   int
 	QueueBytes int64
 
@@ -363,9 +367,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if decided && action == HeadersOnly {
 		reqMax, respMax = -1, -1
 	}
-	c := &rw{w: w}
-	ww := wrap.New(&c.ws, c, w)
-	c.begin(t, r, respMax)
+	c := rwPool.Get().(*rw)
+	rec := &record{}
+	ww := wrap.New(&rec.ws, c, w)
+	c.begin(t, rec, w, r, respMax)
 	c.action, c.decided, c.sampled = action, decided, sampled
 	hr := r
 	if body := r.Body; body != nil && body != http.NoBody {
@@ -373,10 +378,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// server goes on looking at its own Request's Body (to answer
 		// 100-continue, to drain or not what the handler left, to close
 		// the connection), and must find it as it was.
-		c.req.init(body, reqMax, r.ContentLength, t.spill)
-		c.hreq = *r
-		c.hreq.Body = &c.req
-		hr = &c.hreq
+		c.req.reset(reqMax, c.reqInline[:], t.spill)
+		if r.ContentLength > 0 {
+			c.req.hint = r.ContentLength
+		}
+		rec.body.init(body, &c.req)
+		rec.hreq = *r
+		rec.hreq.Body = &rec.body
+		hr = &rec.hreq
 	}
 	defer c.finish(hr)
 	h.next.ServeHTTP(ww, hr)

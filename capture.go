@@ -57,8 +57,12 @@ func (c *capture) keep(p []byte) {
 func (c *capture) save(p []byte) {
 	if r := c.room(); r > 0 && len(p) > 0 {
 		k := min(int64(len(p)), r)
-		c.grow(int(k))
-		c.buf = append(c.buf, p[:k]...)
+		if c.fresh(int(k)) {
+			c.buf = append(c.buf[:len(c.buf):len(c.buf)], p[:k]...)
+		} else {
+			c.grow(int(k))
+			c.buf = append(c.buf, p[:k]...)
+		}
 		p = p[k:]
 	}
 	if c.sp.Active() && len(p) > 0 {
@@ -71,13 +75,32 @@ func (c *capture) keepString(s string) {
 	c.size += int64(len(s))
 	if r := c.room(); r > 0 && len(s) > 0 {
 		k := min(int64(len(s)), r)
-		c.grow(int(k))
-		c.buf = append(c.buf, s[:k]...)
+		if c.fresh(int(k)) {
+			c.buf = append(c.buf[:len(c.buf):len(c.buf)], s[:k]...)
+		} else {
+			c.grow(int(k))
+			c.buf = append(c.buf, s[:k]...)
+		}
 		s = s[k:]
 	}
 	if c.sp.Active() && len(s) > 0 {
 		c.sp.Write([]byte(s))
 	}
+}
+
+// fresh reports whether n more bytes are best copied into a new buffer
+// of exactly the size they make, by appending to a full slice: the copy
+// then fills the buffer, which needs no clearing first (make would clear
+// it all). That is when they more than double the copy, and nothing
+// suggests that more will follow (they reach the cap, or the expected
+// size); append's own growth then allocates just what is needed, never
+// past the cap.
+func (c *capture) fresh(n int) bool {
+	need := len(c.buf) + n
+	if need <= 2*cap(c.buf) {
+		return false
+	}
+	return int64(need) >= c.max || c.hint <= int64(need)
 }
 
 // grow makes room for n more bytes without ever reserving more than the

@@ -51,9 +51,15 @@ func newQueue(n int, maxBytes int64, wait time.Duration) *queue {
 	}
 }
 
+// recordWeight is what an exchange holds besides its body copies, about:
+// the Exchange with the Tap's per-request record around it, and the
+// response header snapshot. Counting it keeps the byte bound a bound on
+// memory when the bodies are small or not kept.
+const recordWeight = 2 << 10
+
 // weight is what an exchange counts against the byte bound.
 func weight(x *Exchange) int64 {
-	return int64(cap(x.Request.Body.Bytes) + cap(x.Response.Body.Bytes))
+	return recordWeight + int64(cap(x.Request.Body.Bytes)+cap(x.Response.Body.Bytes))
 }
 
 // push queues x and reports whether it did; it fails when the queue is
@@ -230,7 +236,7 @@ func (t *Tap) prepareRecovering(x *Exchange) (ok bool) {
 			t.sinkPanics.Add(1)
 		}
 	}()
-	t.prepare(x)
+	t.prepareFast(x)
 	return true
 }
 
@@ -253,9 +259,20 @@ func (t *Tap) record(x *Exchange) {
 			t.sinkPanics.Add(1)
 		}
 	}()
-	t.prepare(x)
+	t.prepareFast(x)
 	if t.sink != nil {
 		t.sink.Record(x)
 	}
 	t.delivered.Add(1)
+}
+
+// prepareFast is prepare, skipped when it has nothing to do: no
+// redaction, no decoding hook, no redaction function; only the Annotate
+// functions, if any, run.
+func (t *Tap) prepareFast(x *Exchange) {
+	if t.redact.Disabled && t.decode == nil && t.redact.Func == nil {
+		x.runNotes()
+		return
+	}
+	t.prepare(x)
 }

@@ -4,35 +4,33 @@ import (
 	"errors"
 	"io"
 	"sync"
-
-	"github.com/bodytap/bodytap/internal/spill"
 )
 
 // errBodyAfterReturn is what a request body read after the handler
 // returned gets: the server has closed the body by then anyway.
 var errBodyAfterReturn = errors.New("bodytap: read of request body after the handler returned")
 
-// reqTee is the request body the handler reads: it returns exactly what
-// the original body returns and keeps a bounded copy on the side. It never
-// reads ahead: what the handler leaves unread stays unread.
-type reqTee struct {
-	mu     sync.Mutex // guards all below; a handler may read from another goroutine
-	rc     io.ReadCloser
-	c      capture
-	eof    bool
-	sealed bool
-	inline [inlineBytes]byte
+// reqBody is the request body the handler reads: it returns exactly what
+// the original body returns and keeps a bounded copy in c. It never reads
+// ahead: what the handler leaves unread stays unread.
+//
+// It lives in the request's record, not in the pooled rw, because the
+// handler may hold on to it (and read from it, wrongly) after it
+// returned; seal cuts it from the rw, whose capture c is then another
+// request's.
+type reqBody struct {
+	mu  sync.Mutex // guards all below; a handler may read from another goroutine
+	rc  io.ReadCloser
+	c   *capture // nil once sealed
+	eof bool
 }
 
-func (b *reqTee) init(rc io.ReadCloser, max, contentLength int64, sp *spill.Dir) {
+func (b *reqBody) init(rc io.ReadCloser, c *capture) {
 	b.rc = rc
-	b.c.reset(max, b.inline[:], sp)
-	if contentLength > 0 {
-		b.c.hint = contentLength
-	}
+	b.c = c
 }
 
-func (b *reqTee) Read(p []byte) (int, error) {
+func (b *reqBody) Read(p []byte) (int, error) {
 	b.mu.Lock()
 	rc := b.rc
 	b.mu.Unlock()
@@ -41,7 +39,7 @@ func (b *reqTee) Read(p []byte) (int, error) {
 	}
 	n, err := rc.Read(p)
 	b.mu.Lock()
-	if !b.sealed {
+	if b.c != nil {
 		b.c.keep(p[:n])
 		if err == io.EOF {
 			b.eof = true
@@ -51,7 +49,7 @@ func (b *reqTee) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (b *reqTee) Close() error {
+func (b *reqBody) Close() error {
 	b.mu.Lock()
 	rc := b.rc
 	b.mu.Unlock()
@@ -61,12 +59,13 @@ func (b *reqTee) Close() error {
 	return rc.Close()
 }
 
-// seal stops the copy and drops the reference to the original body, and
-// returns what was captured. Reads after it fail.
-func (b *reqTee) seal() Body {
+// seal stops the copy and drops the references to the original body and
+// to the capture, and reports whether the body was read to its end.
+// Reads after it fail.
+func (b *reqBody) seal() (eof bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.sealed = true
 	b.rc = nil
-	return b.c.body(b.eof)
+	b.c = nil
+	return b.eof
 }

@@ -2,12 +2,14 @@ package bodytap
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bodytap/bodytap/internal/httpx"
@@ -15,21 +17,29 @@ import (
 )
 
 // rw is the state of one request through the Tap and the [wrap.Core] of
-// the ResponseWriter the handler gets, which lives in its State: that
-// writer has exactly the optional interfaces of the writer it wraps, and
-// forwards them to the methods of the same names here.
+// the ResponseWriter the handler gets: that writer has exactly the
+// optional interfaces of the writer it wraps, and forwards them to the
+// methods of the same names here.
 //
-// Everything a request needs lives in this one allocation, the Exchange,
-// small body copies and the handler's writer included.
+// An rw comes from a pool and goes back to it when the handler has
+// returned, with its body buffers: what outlives the request (the
+// Exchange the sink gets, and what the handler may hold on to) lives in
+// the request's [record] instead.
 type rw struct {
+	rwState
+	reqInline  [inlineBytes]byte // the request body copy, while it fits
+	respInline [inlineBytes]byte // the response body copy, while it fits
+}
+
+// rwState is the part of an rw that starts each request zeroed.
+type rwState struct {
 	w        http.ResponseWriter // the writer wrapped
-	ws       wrap.State          // the handler's writer
 	t        *Tap
 	r        *http.Request
-	x        Exchange
+	rec      *record
+	x        *Exchange // &rec.x
 	resp     capture
-	req      reqTee
-	hreq     http.Request // the handler's copy of the request, when it has a body
+	req      capture
 	cr       capReader
 	action   Action // what the rules chose, once decided
 	decided  bool   // the rules have decided
@@ -38,16 +48,42 @@ type rw struct {
 	flushed  bool   // the server may have sent part of the body before the end
 	returned bool   // the handler returned normally
 	werr     error  // first error writing the response
-	inline   [inlineBytes]byte
+
+	prefixTrailers bool // the headers sent have http.TrailerPrefix names
 }
 
 var _ wrap.Core = (*rw)(nil)
 
-// begin starts the record of r.
-func (c *rw) begin(t *Tap, r *http.Request, respMax int64) {
+var rwPool = sync.Pool{New: func() any { return new(rw) }}
+
+// snapValues is how many response header values the snapshot of a record
+// holds without an allocation of their own.
+// Four fit the common response (Content-Type and a few more) and keep a
+// record in the 1 KiB size class.
+const snapValues = 4
+
+// record is what one captured request allocates, in one piece: the
+// Exchange the sink gets, and what the handler may keep using after it
+// returned (its ResponseWriter, its copy of the Request and that copy's
+// Body), which therefore cannot come from a pool. Once the handler has
+// returned, its writer and body are detached: late use fails instead of
+// reaching the pooled state of another request.
+type record struct {
+	x    Exchange
+	ws   wrap.State   // the handler's writer
+	hreq http.Request // the handler's copy of the request, when it has a body
+	body reqBody      // hreq.Body
+	vals [snapValues]string
+}
+
+// begin starts the record of r in a new record.
+func (c *rw) begin(t *Tap, rec *record, w http.ResponseWriter, r *http.Request, respMax int64) {
+	c.w = w
 	c.t = t
 	c.r = r
-	x := &c.x
+	c.rec = rec
+	x := &rec.x
+	c.x = x
 	x.Start = time.Now()
 	x.ID = newID(x.Start)
 	x.url = *r.URL
@@ -69,7 +105,75 @@ func (c *rw) begin(t *Tap, r *http.Request, respMax int64) {
 		Header:        r.Header,
 		ContentLength: r.ContentLength,
 	}
-	c.resp.reset(respMax, c.inline[:], t.spill)
+	c.resp.reset(respMax, c.respInline[:], t.spill)
+}
+
+// detachedCore is the Core of a handler's writer once the handler has
+// returned.
+type detachedCore struct{ wrap.Detached }
+
+func (detachedCore) Unwrap() http.ResponseWriter { return wrap.Detached{} }
+
+// release detaches what the handler may still hold from c and puts c
+// back in the pool. c must not be used afterwards.
+func (c *rw) release() {
+	wrap.New(&c.rec.ws, detachedCore{}, nil) // the writer keeps its type: only its core changes
+	c.rwState = rwState{}
+	rwPool.Put(c)
+}
+
+// inPool reports whether b is a copy held in c's own buffers, which go
+// back to the pool.
+func (c *rw) inPool(b []byte) bool {
+	return len(b) > 0 && (&b[0] == &c.reqInline[0] || &b[0] == &c.respInline[0])
+}
+
+// ownBodies gives x body copies of its own where they are still in c's
+// buffers, both in one allocation.
+func (c *rw) ownBodies(x *Exchange) {
+	q, s := &x.Request.Body.Bytes, &x.Response.Body.Bytes
+	switch pq, ps := c.inPool(*q), c.inPool(*s); {
+	case pq && ps:
+		// Join allocates exactly once and clears nothing it copies over.
+		n := len(*q)
+		buf := bytes.Join([][]byte{*q, *s}, nil)
+		*q, *s = buf[:n:n], buf[n:]
+	case pq:
+		*q = bytes.Clone(*q)
+	case ps:
+		*s = bytes.Clone(*s)
+	}
+}
+
+// cloneHeader is h.Clone, with the values in vals while they fit. It
+// also reports whether h has names with http.TrailerPrefix, which
+// declare trailers.
+func cloneHeader(h http.Header, vals []string) (_ http.Header, prefixed bool) {
+	if h == nil {
+		return nil, false
+	}
+	nv := 0
+	for _, vv := range h {
+		nv += len(vv)
+	}
+	if nv > len(vals) {
+		vals = make([]string, nv)
+	}
+	h2 := make(http.Header, len(h))
+	for k, vv := range h {
+		if strings.HasPrefix(k, http.TrailerPrefix) {
+			prefixed = true
+		}
+		if vv == nil {
+			// Preserve nil values: ReverseProxy distinguishes them.
+			h2[k] = nil
+			continue
+		}
+		n := copy(vals, vv)
+		h2[k] = vals[:n:n]
+		vals = vals[n:]
+	}
+	return h2, prefixed
 }
 
 // sendHeader notes that the final headers are about to go out with code,
@@ -82,7 +186,7 @@ func (c *rw) sendHeader(code int) {
 	}
 	c.x.TimeToHeaders = time.Since(c.x.Start)
 	c.x.Response.Status = code
-	c.x.Response.Header = h.Clone()
+	c.x.Response.Header, c.prefixTrailers = cloneHeader(h, c.rec.vals[:])
 	if !c.decided {
 		c.action, c.decided = decide(c.t.rules, atHeaders, c.r, code, h, 0, 0)
 		if c.decided && c.action != Capture {
@@ -228,19 +332,18 @@ func (c *rw) Push(target string, opts *http.PushOptions) error {
 // finish runs, deferred, when the handler has returned or panicked: it
 // completes the Exchange, queues it, and lets a panic go on.
 func (c *rw) finish(r *http.Request) {
-	t := c.t
-	x := &c.x
+	t, rec, x := c.t, c.rec, c.x
 	var p any
 	if !c.returned {
 		p = recover()
 	}
-	if r == &c.hreq {
-		if c.hreq.MultipartForm != nil && c.r.MultipartForm == nil {
+	if r == &rec.hreq {
+		if rec.hreq.MultipartForm != nil && c.r.MultipartForm == nil {
 			// The server removes the temporary files of a parsed
 			// multipart form through its own Request, after we return.
-			c.r.MultipartForm = c.hreq.MultipartForm
+			c.r.MultipartForm = rec.hreq.MultipartForm
 		}
-		x.Request.Body = c.req.seal()
+		x.Request.Body = c.req.body(rec.body.seal())
 		if x.Request.Body.Size == 0 && r.ContentLength == 0 {
 			// A declared empty body (HTTP/2 sends one for a GET) is
 			// all there is, read or not.
@@ -280,13 +383,15 @@ func (c *rw) finish(r *http.Request) {
 	x.Route = t.route(r)
 	x.Duration = time.Since(x.Start)
 
-	// The Exchange outlives the request in the sink: drop what would keep
-	// the server's connection state alive, and make late use of the
-	// writer (a bug in the handler) fail instead of touching it.
-	c.w = wrap.Detached{}
-	c.r = nil
-
-	if c.keep(r) {
+	kept := c.keep(r)
+	if kept {
+		c.ownBodies(x)
+	}
+	// From here on the Exchange is on its own: c goes back to the pool,
+	// and the handler's writer and body fail if used late (a bug in the
+	// handler) instead of touching a response.
+	c.release()
+	if kept {
 		t.captured.Add(1)
 		if !t.q.push(x) {
 			t.dropped.Add(1)
@@ -295,7 +400,7 @@ func (c *rw) finish(r *http.Request) {
 	} else {
 		x.Release()
 	}
-	if !c.returned && p != nil {
+	if p != nil {
 		panic(p)
 	}
 }
@@ -320,7 +425,7 @@ func (c *rw) ended(r *http.Request) bool {
 // keep applies the rules and sampling that could only be decided at the
 // end, and reports whether the exchange is to be recorded.
 func (c *rw) keep(r *http.Request) bool {
-	t, x := c.t, &c.x
+	t, x := c.t, c.x
 	if !c.decided {
 		c.action, _ = decide(t.rules, atEnd, r, x.Response.Status, x.Response.Header, x.Request.Body.Size, x.Response.Body.Size)
 	}
@@ -368,12 +473,7 @@ func (c *rw) canHaveTrailers(r *http.Request) bool {
 	if _, ok := h["Trailer"]; ok {
 		return true
 	}
-	for k := range h {
-		if strings.HasPrefix(k, http.TrailerPrefix) {
-			return true
-		}
-	}
-	return c.flushed || c.resp.size > h1Buffer
+	return c.prefixTrailers || c.flushed || c.resp.size > h1Buffer
 }
 
 // capReader feeds the wrapped writer's ReadFrom the first bytes of src, up

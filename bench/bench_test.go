@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -27,6 +28,7 @@ var (
 	downloadSize = flag.Int64("bench.size", 256<<20, "size of the temporary download file")
 	streamPause  = flag.Duration("bench.pause", 0, "pause between the chunks of /stream")
 	parallelism  = flag.Int("bench.parallelism", 8, "loopback client goroutines per GOMAXPROCS")
+	interval     = flag.Duration("bench.interval", 0, "BenchmarkInProcess: start a request every interval instead of as fast as possible (cmd/benchcore paces at half the saturation rate this way)")
 )
 
 var (
@@ -113,8 +115,10 @@ func BenchmarkInProcess(b *testing.B) {
 				b.SetBytes(int64(2 * wl.Size))
 				b.ReportAllocs()
 				n := 0
+				pace := pacer{every: *interval}
 				cpu0 := CPUTime()
 				for b.Loop() {
+					pace.wait()
 					body.Reset(payload)
 					req.Body = body
 					rec = httptest.NewRecorder()
@@ -129,6 +133,31 @@ func BenchmarkInProcess(b *testing.B) {
 			})
 		}
 	}
+}
+
+// A pacer spaces the requests of a loop every interval apart (none when
+// every is zero), sleeping through long waits and spinning through the
+// last stretch, which sleeping is too coarse for.
+type pacer struct {
+	every time.Duration
+	next  time.Time
+}
+
+func (p *pacer) wait() {
+	if p.every <= 0 {
+		return
+	}
+	now := time.Now()
+	if p.next.IsZero() {
+		p.next = now
+	}
+	if d := p.next.Sub(now); d > 200*time.Microsecond {
+		time.Sleep(d - 100*time.Microsecond)
+	}
+	for time.Now().Before(p.next) {
+		runtime.Gosched()
+	}
+	p.next = p.next.Add(p.every)
 }
 
 // BenchmarkLoopback posts each JSON workload to a real HTTP/1.1 server on

@@ -25,6 +25,9 @@
 //     bodies: it has no cap).
 //
 // The benchmarks are in bench_test.go; cmd/benchall runs them in
-// interleaved rounds and writes RESULTS.md; cmd/benchserver and wrk.sh
+// interleaved rounds and writes RESULTS.md; cmd/benchcore runs the core
+// comparison (bodytap against the cheapest of chi and httpsnoop, over
+// loopback and in process, records lost counted at saturation and at half
+// of it) and prints ratios to that peer; cmd/benchserver and wrk.sh
 // measure end to end with wrk.
 package bench
