@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bodytap/bodytap/internal/queue"
 	"github.com/bodytap/bodytap/internal/redact"
 	"github.com/bodytap/bodytap/internal/spill"
 	"github.com/bodytap/bodytap/internal/wrap"
@@ -232,7 +233,8 @@ type Tap struct {
 	decode      DecodeFunc
 	decodeLimit int64
 
-	q *queue
+	q    *queue.Queue[*Exchange]
+	done chan struct{} // closed when the delivery goroutine has finished
 
 	captured   atomic.Int64
 	skipped    atomic.Int64
@@ -295,7 +297,7 @@ func New(c Config) *Tap {
 	if b <= 0 {
 		b = DefaultQueueBytes
 	}
-	t.q = newQueue(n, b, c.QueueWait)
+	t.q, t.done = queue.New[*Exchange](n, b, c.QueueWait), make(chan struct{})
 	go t.deliver()
 	return t
 }
@@ -309,7 +311,7 @@ func (t *Tap) Stats() Stats {
 		Delivered:  t.delivered.Load(),
 		Dropped:    t.dropped.Load(),
 		SinkPanics: t.sinkPanics.Load(),
-		Queued:     t.q.len(),
+		Queued:     t.q.Len(),
 	}
 }
 
@@ -318,10 +320,10 @@ func (t *Tap) Stats() Stats {
 // dropped and counted. If the sink is stuck, Close waits for it. Closing a
 // Tap twice returns ErrClosed.
 func (t *Tap) Close() error {
-	if !t.q.close() {
+	if !t.q.Close() {
 		return ErrClosed
 	}
-	<-t.q.done
+	<-t.done
 	return nil
 }
 

@@ -1,8 +1,9 @@
 package bodytap
 
 import (
-	"sync"
 	"time"
+
+	"github.com/bodytap/bodytap/internal/queue"
 )
 
 // linger is how long the delivery goroutine waits after the first exchange
@@ -11,45 +12,6 @@ import (
 // instead of per request. It is also the longest a record waits for the
 // sink beyond the sink's own pace.
 const linger = time.Millisecond
-
-// A queue carries finished exchanges from the request path to the
-// delivery goroutine. It is bounded by count and by the bytes of body
-// copies it holds; push never blocks.
-type queue struct {
-	mu       sync.Mutex
-	items    []*Exchange
-	bytes    int64 // body bytes held by items and by the batch being delivered
-	inflight int   // exchanges of the batch being delivered
-	maxLen   int
-	maxBytes int64
-	closed   bool
-	wake     chan struct{} // one token: the first push into an empty queue, or close
-	done     chan struct{} // closed when the delivery goroutine has finished
-
-	// wait is how long push may wait for room (Config.QueueWait); room,
-	// when not nil, is closed by the next release to wake the pushes that
-	// wait.
-	wait time.Duration
-	room chan struct{}
-}
-
-// initialQueueCap is the room a queue starts with; it grows (up to its
-// bound) only as far as a burst needs. Reserving the whole bound up front
-// would cost nothing to allocate but a lot to keep: the garbage collector
-// scans every slot of the array in each cycle, 512 KiB of them for a
-// bound of 65,536.
-const initialQueueCap = 256
-
-func newQueue(n int, maxBytes int64, wait time.Duration) *queue {
-	return &queue{
-		items:    make([]*Exchange, 0, min(n, initialQueueCap)),
-		maxLen:   n,
-		maxBytes: maxBytes,
-		wait:     wait,
-		wake:     make(chan struct{}, 1),
-		done:     make(chan struct{}),
-	}
-}
 
 // recordWeight is what an exchange holds besides its body copies, about:
 // the Exchange with the Tap's per-request record around it, and the
@@ -62,131 +24,26 @@ func weight(x *Exchange) int64 {
 	return recordWeight + int64(cap(x.Request.Body.Bytes)+cap(x.Response.Body.Bytes))
 }
 
-// push queues x and reports whether it did; it fails when the queue is
-// closed, or full (by count or bytes) for longer than q.wait.
-func (q *queue) push(x *Exchange) bool {
-	w := weight(x)
-	var deadline *time.Timer
-	q.mu.Lock()
-	for {
-		if q.closed {
-			q.mu.Unlock()
-			return false
-		}
-		if len(q.items)+q.inflight < q.maxLen && q.bytes+w <= q.maxBytes {
-			break
-		}
-		if q.wait <= 0 || w > q.maxBytes {
-			q.mu.Unlock()
-			return false
-		}
-		if q.room == nil {
-			q.room = make(chan struct{})
-		}
-		room := q.room
-		q.mu.Unlock()
-		if deadline == nil {
-			deadline = time.NewTimer(q.wait)
-			defer deadline.Stop()
-		}
-		select {
-		case <-room:
-		case <-deadline.C:
-			return false
-		}
-		q.mu.Lock()
-	}
-	q.items = append(q.items, x)
-	q.bytes += w
-	first := len(q.items) == 1
-	q.mu.Unlock()
-	if first {
-		q.signal()
-	}
-	return true
-}
-
-func (q *queue) signal() {
-	select {
-	case q.wake <- struct{}{}:
-	default:
-	}
-}
-
-// take swaps the queued exchanges for spare, an empty slice, and reports
-// whether the queue is closed.
-func (q *queue) take(spare []*Exchange) ([]*Exchange, bool) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	batch := q.items
-	q.items = spare
-	q.inflight += len(batch)
-	return batch, q.closed
-}
-
-// release notes that n exchanges of weight w in all have been delivered.
-func (q *queue) release(w int64, n int) {
-	q.mu.Lock()
-	q.bytes -= w
-	q.inflight -= n
-	if q.room != nil {
-		close(q.room)
-		q.room = nil
-	}
-	q.mu.Unlock()
-}
-
-// len is the number of exchanges waiting for the sink, the batch being
-// delivered included.
-func (q *queue) len() int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return len(q.items) + q.inflight
-}
-
-// waiting reports whether exchanges wait to be taken.
-func (q *queue) waiting() bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return len(q.items) > 0
-}
-
-// close stops pushes and reports whether this call closed the queue.
-func (q *queue) close() bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.closed {
-		return false
-	}
-	q.closed = true
-	if q.room != nil {
-		close(q.room)
-		q.room = nil
-	}
-	q.signal()
-	return true
-}
-
 // deliver hands queued exchanges to the sink, in batches, until the queue
 // is closed and empty.
 func (t *Tap) deliver() {
-	defer close(t.q.done)
+	defer close(t.done)
 	q := t.q
-	spare := make([]*Exchange, 0, min(q.maxLen, initialQueueCap))
+	spare := make([]*Exchange, 0, queue.InitialCap)
 	timer := time.NewTimer(linger)
 	timer.Stop()
 	for {
-		<-q.wake
-		if q.waiting() {
+		<-q.Wake()
+		if q.Waiting() {
 			timer.Reset(linger)
 			<-timer.C
 		}
-		batch, closed := q.take(spare)
+		batch, closed := q.Take(spare)
 		t.deliverBatch(batch)
 		spare = batch[:0]
 		if closed {
 			// A push racing with close may have landed after take.
-			batch, _ = q.take(spare)
+			batch, _ = q.Take(spare)
 			t.deliverBatch(batch)
 			return
 		}
@@ -206,7 +63,7 @@ func (t *Tap) deliverBatch(batch []*Exchange) {
 		for i, x := range batch {
 			w := weight(x)
 			t.record(x)
-			q.release(w, 1)
+			q.Release(w, 1)
 			batch[i] = nil
 		}
 		return
@@ -225,7 +82,7 @@ func (t *Tap) deliverBatch(batch []*Exchange) {
 		t.recordBatch(bs, ready)
 	}
 	clear(batch)
-	q.release(w, len(batch))
+	q.Release(w, len(batch))
 }
 
 // prepareRecovering prepares x for the sink and reports whether it did;

@@ -393,7 +393,7 @@ func (c *rw) finish(r *http.Request) {
 	c.release()
 	if kept {
 		t.captured.Add(1)
-		if !t.q.push(x) {
+		if !t.q.Push(x, weight(x)) {
 			t.dropped.Add(1)
 			x.Release()
 		}

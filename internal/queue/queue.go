@@ -1,0 +1,157 @@
+// Package queue is the bounded queue between bodytap's request path and
+// its delivery goroutine: many producers, one consumer taking batches.
+package queue
+
+import (
+	"sync"
+	"time"
+)
+
+// A Queue carries items from many producers to one consumer that takes
+// them in batches. It is bounded by count and by the weight (bytes) of
+// the items it holds, those of the batch being consumed included; Push
+// never blocks longer than the wait it was made with.
+type Queue[T any] struct {
+	mu       sync.Mutex
+	items    []T
+	bytes    int64 // weight of items and of the batch being consumed
+	inflight int   // items of the batch being consumed
+	maxLen   int
+	maxBytes int64
+	closed   bool
+	wake     chan struct{} // one token: the first push into an empty queue, or close
+
+	// wait is how long Push may wait for room; room,
+	// when not nil, is closed by the next release to wake the pushes that
+	// wait.
+	wait time.Duration
+	room chan struct{}
+}
+
+// InitialCap is the room a queue starts with; it grows (up to its
+// bound) only as far as a burst needs. Reserving the whole bound up front
+// would cost nothing to allocate but a lot to keep: the garbage collector
+// scans every slot of the array in each cycle, 512 KiB of them for a
+// bound of 65,536.
+const InitialCap = 256
+
+// New returns a Queue of at most n items weighing maxBytes in all, whose
+// Push may wait up to wait for room (zero: never waits).
+func New[T any](n int, maxBytes int64, wait time.Duration) *Queue[T] {
+	return &Queue[T]{
+		items:    make([]T, 0, min(n, InitialCap)),
+		maxLen:   n,
+		maxBytes: maxBytes,
+		wait:     wait,
+		wake:     make(chan struct{}, 1),
+	}
+}
+
+// Push queues x, of weight w, and reports whether it did; it fails when
+// the queue is closed, or full (by count or weight) for longer than the
+// queue's wait.
+func (q *Queue[T]) Push(x T, w int64) bool {
+	var deadline *time.Timer
+	q.mu.Lock()
+	for {
+		if q.closed {
+			q.mu.Unlock()
+			return false
+		}
+		if len(q.items)+q.inflight < q.maxLen && q.bytes+w <= q.maxBytes {
+			break
+		}
+		if q.wait <= 0 || w > q.maxBytes {
+			q.mu.Unlock()
+			return false
+		}
+		if q.room == nil {
+			q.room = make(chan struct{})
+		}
+		room := q.room
+		q.mu.Unlock()
+		if deadline == nil {
+			deadline = time.NewTimer(q.wait)
+			defer deadline.Stop()
+		}
+		select {
+		case <-room:
+		case <-deadline.C:
+			return false
+		}
+		q.mu.Lock()
+	}
+	q.items = append(q.items, x)
+	q.bytes += w
+	first := len(q.items) == 1
+	q.mu.Unlock()
+	if first {
+		q.signal()
+	}
+	return true
+}
+
+func (q *Queue[T]) signal() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Wake returns the channel the consumer waits on: it receives a token
+// when an item arrives in an empty queue, and when the queue is closed.
+func (q *Queue[T]) Wake() <-chan struct{} { return q.wake }
+
+// Take swaps the queued items for spare, an empty slice, and reports
+// whether the queue is closed. The items count against the bounds until
+// Release.
+func (q *Queue[T]) Take(spare []T) ([]T, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	batch := q.items
+	q.items = spare
+	q.inflight += len(batch)
+	return batch, q.closed
+}
+
+// Release notes that n taken items of weight w in all are done with.
+func (q *Queue[T]) Release(w int64, n int) {
+	q.mu.Lock()
+	q.bytes -= w
+	q.inflight -= n
+	if q.room != nil {
+		close(q.room)
+		q.room = nil
+	}
+	q.mu.Unlock()
+}
+
+// Len is the number of items queued, the batch being consumed included.
+func (q *Queue[T]) Len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items) + q.inflight
+}
+
+// Waiting reports whether items wait to be taken.
+func (q *Queue[T]) Waiting() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items) > 0
+}
+
+// Close stops pushes and reports whether this call closed the queue.
+func (q *Queue[T]) Close() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return false
+	}
+	q.closed = true
+	if q.room != nil {
+		close(q.room)
+		q.room = nil
+	}
+	q.signal()
+	return true
+}

@@ -1,0 +1,64 @@
+package queue
+
+import (
+	"testing"
+	"time"
+)
+
+func TestBounds(t *testing.T) {
+	q := New[int](3, 100, 0)
+	for i, w := range []int64{10, 10, 10} {
+		if !q.Push(i, w) {
+			t.Fatalf("push %d refused below the bounds", i)
+		}
+	}
+	if q.Push(3, 1) {
+		t.Error("push past the count bound accepted")
+	}
+	batch, closed := q.Take(nil)
+	if len(batch) != 3 || closed || q.Len() != 3 || q.Waiting() {
+		t.Fatalf("Take: %v closed=%v Len=%d Waiting=%v", batch, closed, q.Len(), q.Waiting())
+	}
+	if q.Push(4, 1) {
+		t.Error("push accepted while the taken batch still counts")
+	}
+	q.Release(30, 3)
+	if !q.Push(5, 100) || q.Push(6, 1) {
+		t.Error("the weight bound is not the bound")
+	}
+	if q.Push(7, 101) {
+		t.Error("an item heavier than the bound accepted")
+	}
+}
+
+func TestWaitAndClose(t *testing.T) {
+	q := New[int](1, 10, time.Minute)
+	q.Push(1, 1)
+	<-q.Wake() // the first push into an empty queue wakes the consumer
+	done := make(chan bool)
+	go func() { done <- q.Push(2, 1) }()
+	time.Sleep(10 * time.Millisecond)
+	batch, _ := q.Take(nil)
+	q.Release(1, len(batch))
+	if !<-done {
+		t.Fatal("a waiting push did not get the room a release made")
+	}
+	go func() { done <- q.Push(3, 1) }()
+	time.Sleep(10 * time.Millisecond)
+	if !q.Close() || q.Close() {
+		t.Fatal("Close did not report the first close only")
+	}
+	if <-done {
+		t.Error("a push waiting at Close was accepted")
+	}
+	if _, closed := q.Take(nil); !closed {
+		t.Error("Take does not report the close")
+	}
+
+	short := New[int](1, 10, 20*time.Millisecond)
+	short.Push(1, 1)
+	start := time.Now()
+	if short.Push(2, 1) || time.Since(start) < 20*time.Millisecond {
+		t.Error("a push into a full queue did not wait its time and fail")
+	}
+}
