@@ -6,6 +6,8 @@ import (
 	"errors"
 	"sync/atomic"
 	"time"
+
+	"github.com/bodytap/bodytap/internal/ulid"
 )
 
 // An ID identifies an [Exchange]. It is a ULID: 48 bits of Unix time in
@@ -53,8 +55,6 @@ func (id ID) Time() time.Time {
 // IsZero reports whether id is the zero ID.
 func (id ID) IsZero() bool { return id == ID{} }
 
-const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
 // String returns the 26-character ULID form of id.
 func (id ID) String() string {
 	b, _ := id.MarshalText()
@@ -69,16 +69,7 @@ func (id ID) MarshalText() ([]byte, error) {
 // AppendText implements encoding.TextAppender: it appends the
 // 26-character ULID form of id to b. It never fails.
 func (id ID) AppendText(b []byte) ([]byte, error) {
-	// 128 bits in 26 base32 digits: the first digit carries the top 3 bits.
-	var out [26]byte
-	hi := binary.BigEndian.Uint64(id[0:8])
-	lo := binary.BigEndian.Uint64(id[8:16])
-	for i := 25; i >= 0; i-- {
-		out[i] = crockford[lo&31]
-		lo = lo>>5 | hi<<59
-		hi >>= 5
-	}
-	return append(b, out[:]...), nil
+	return ulid.Append(b, id), nil
 }
 
 // ErrBadID is returned when parsing text that is not a ULID.
@@ -93,40 +84,10 @@ func ParseID(s string) (ID, error) {
 
 // UnmarshalText implements encoding.TextUnmarshaler.
 func (id *ID) UnmarshalText(b []byte) error {
-	if len(b) != 26 || b[0] > '7' {
+	v, ok := ulid.Parse(b)
+	if !ok {
 		return ErrBadID
 	}
-	var hi, lo uint64
-	for _, c := range b {
-		v := decodeCrockford(c)
-		if v < 0 {
-			return ErrBadID
-		}
-		hi = hi<<5 | lo>>59
-		lo = lo<<5 | uint64(v)
-	}
-	binary.BigEndian.PutUint64(id[0:8], hi)
-	binary.BigEndian.PutUint64(id[8:16], lo)
+	*id = v
 	return nil
-}
-
-func decodeCrockford(c byte) int {
-	switch {
-	case c >= '0' && c <= '9':
-		return int(c - '0')
-	case c >= 'a' && c <= 'z':
-		c -= 'a' - 'A'
-	}
-	switch c {
-	case 'I', 'L':
-		return 1
-	case 'O':
-		return 0
-	}
-	for i := 10; i < len(crockford); i++ {
-		if crockford[i] == c {
-			return i
-		}
-	}
-	return -1
 }
