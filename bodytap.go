@@ -174,6 +174,15 @@ type Config struct {
 	// http.Request.Pattern, set by the Go 1.22+ ServeMux.
 	Route func(r *http.Request) string
 
+	// Trace returns the trace context recorded in Exchange.Trace, from the
+	// request as the Tap receives it (its context, say, where an outer
+	// tracing middleware put the active span). It runs on the request
+	// path: keep it cheap. Nil, or an answer with ok false, uses the
+	// request's W3C traceparent header. Package oteltrace supplies it for
+	// OpenTelemetry, and covers the Tap outside the tracing middleware
+	// too.
+	Trace func(r *http.Request) (tc TraceContext, ok bool)
+
 	// Redact configures what is hidden before any sink sees an exchange.
 	// The zero value hides credentials in headers, cookies, query strings
 	// and common body fields; set Redact.Disabled to keep everything.
@@ -227,6 +236,7 @@ type Tap struct {
 	skip          func(*http.Request) bool
 	beforeHeaders func(*http.Request, int, http.Header, time.Duration)
 	route         func(*http.Request) string
+	trace         func(*http.Request) (TraceContext, bool)
 
 	redact      Redaction
 	scrub       redact.Options // the rules of redact, for the scanners
@@ -266,6 +276,7 @@ func New(c Config) *Tap {
 		skip:          c.Skip,
 		beforeHeaders: c.BeforeHeaders,
 		route:         c.Route,
+		trace:         c.Trace,
 		redact:        c.Redact,
 		scrub:         c.Redact.options(),
 		decode:        c.Decode,

@@ -39,6 +39,12 @@ type Exchange struct {
 	// default, or what [Config.Route] returns.
 	Route string
 
+	// Trace is the W3C trace context of the request: the server span's
+	// IDs when [Config.Trace] supplies them (package oteltrace does, for
+	// OpenTelemetry), else the traceparent header the request carried
+	// (its span ID is then the caller's). Zero when there is none.
+	Trace TraceContext
+
 	Request  Request
 	Response Response
 

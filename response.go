@@ -86,6 +86,7 @@ func (c *rw) begin(t *Tap, rec *record, w http.ResponseWriter, r *http.Request, 
 	c.x = x
 	x.Start = time.Now()
 	x.ID = newID(x.Start)
+	x.Trace = t.traceOf(r)
 	x.url = *r.URL
 	if x.url.Host == "" {
 		x.url.Host = r.Host
