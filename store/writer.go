@@ -79,7 +79,10 @@ func openWriter(ctx context.Context, abs string, opts *Options) (_ *writer, err 
 		"busy_timeout(10000)",
 		"synchronous(NORMAL)",
 		"temp_store(MEMORY)",
-		"cache_size(-65536)", // KiB
+		// The page cache holds the pages inserts touch: the newest
+		// segment of each index and the interior pages. 16 MiB is as
+		// fast for the ingest benchmark as 64 MiB was.
+		"cache_size(-16384)", // KiB
 		fmt.Sprintf("journal_size_limit(%d)", w.walLimit),
 	}
 	w.db = sql.OpenDB(connector{dsn(abs, false, pragmas)})
