@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"strings"
+	"unicode/utf8"
 )
 
 // Body search goes through a skip index: for each chunk of chunkRows
@@ -104,8 +105,7 @@ func bloomGrams(re *regexp.Regexp) []uint32 {
 	}
 	seen := make(map[uint32]bool)
 	var grams []uint32
-	for _, lit := range requiredLiterals(t) {
-		p := lit.s
+	for _, p := range bloomLiterals(t) {
 		for i := 0; i+3 <= len(p); i++ {
 			g := uint32(lower[p[i]])<<16 | uint32(lower[p[i+1]])<<8 | uint32(lower[p[i+2]])
 			if !seen[g] {
@@ -210,4 +210,74 @@ func buildChunk(ctx context.Context, tx queryer, f *chunkFilter, chunk, shift in
 		rows++
 	}
 	return rows, rs.Err()
+}
+
+// bloomLiterals returns byte strings that every match of re contains,
+// as the filter folds them: where re ignores case, the runs of ASCII
+// letters and other ASCII bytes between the runes that fold to bytes of
+// another length or case that the filter does not fold (k and s, which
+// also match K and ſ; non-ASCII letters).
+func bloomLiterals(re *syntax.Regexp) []string {
+	switch re.Op {
+	case syntax.OpLiteral:
+		var out []string
+		var run []byte
+		for _, r := range re.Rune {
+			ok := r != 0 && r != utf8.RuneError
+			if re.Flags&syntax.FoldCase != 0 && (r >= utf8.RuneSelf || r == 'k' || r == 'K' || r == 's' || r == 'S') {
+				ok = false
+			}
+			if !ok {
+				if len(run) > 0 {
+					out = append(out, string(run))
+				}
+				run = run[:0]
+				continue
+			}
+			run = utf8.AppendRune(run, r)
+		}
+		if len(run) > 0 {
+			out = append(out, string(run))
+		}
+		return out
+	case syntax.OpCapture, syntax.OpPlus:
+		return bloomLiterals(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return bloomLiterals(re.Sub[0])
+		}
+	case syntax.OpConcat:
+		// Adjacent literals are one string: the trigrams across them
+		// count too. The first and last piece of each literal join its
+		// neighbours' only when the whole literal is usable; to keep it
+		// simple, pieces join when a literal yields exactly one piece
+		// equal to its whole text.
+		var out []string
+		run := ""
+		for _, sub := range re.Sub {
+			if sub.Op == syntax.OpLiteral {
+				pieces := bloomLiterals(sub)
+				if len(pieces) == 1 && pieces[0] == string(sub.Rune) {
+					run += pieces[0]
+					continue
+				}
+				if run != "" {
+					out = append(out, run)
+				}
+				run = ""
+				out = append(out, pieces...)
+				continue
+			}
+			if run != "" {
+				out = append(out, run)
+			}
+			run = ""
+			out = append(out, bloomLiterals(sub)...)
+		}
+		if run != "" {
+			out = append(out, run)
+		}
+		return out
+	}
+	return nil
 }

@@ -26,7 +26,10 @@ func TestBloomGrams(t *testing.T) {
 		{`gadget`, false},
 		{`Widget-43`, false},
 		{`(?i)nothingmatch`, false},
-		{`(?i)nothingmatches`, true}, // s folds to ſ too: no literal
+		{`(?i)nothingmatches`, false}, // s folds to ſ too: "nothingmatche"
+		{`(?i)PRICE": 9`, true},
+		{`(?i)name.*PRICE`, true},
+		{`(?i)gadgets`, false},
 		{`x+`, true},                 // no trigram: every chunk is read
 	}
 	for _, tt := range tests {
