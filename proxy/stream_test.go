@@ -460,3 +460,31 @@ func TestRequestTrailers(t *testing.T) {
 		}
 	})
 }
+
+// TestHeadersBeforeSlowBody: the headers of a response of known length
+// whose body the upstream holds back reach the client without waiting
+// for the body (the proxy sends them with the first bytes when those
+// come at once, and alone after headerDelay otherwise).
+func TestHeadersBeforeSlowBody(t *testing.T) {
+	release := make(chan struct{})
+	up := newUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "5")
+		w.WriteHeader(200)
+		w.(http.Flusher).Flush()
+		<-release
+		io.WriteString(w, "hello")
+	}), false)
+	defer close(release)
+	e := newEnv(t, up.URL, h1, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", e.url("/slow"), nil)
+	resp, err := e.client.Do(req)
+	if err != nil {
+		t.Fatalf("headers did not arrive while the body was held back: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.ContentLength != 5 {
+		t.Errorf("got status %d, length %d; want 200, 5", resp.StatusCode, resp.ContentLength)
+	}
+}

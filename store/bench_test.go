@@ -1,7 +1,6 @@
 package store
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -90,8 +89,7 @@ func ingest(tb testing.TB, s *Store, tmpl []*bodytap.Exchange, n int, t0 time.Ti
 }
 
 // BenchmarkIngest measures how many exchanges with 1 KiB request and
-// response bodies a store commits per second, full-text index on (it is
-// built behind the writer; see BenchmarkFullTextIndex).
+// response bodies a store commits per second, skip index on.
 func BenchmarkIngest(b *testing.B) {
 	for _, size := range []int{1024} {
 		b.Run(fmt.Sprintf("body=%d", size), func(b *testing.B) {
@@ -105,31 +103,6 @@ func BenchmarkIngest(b *testing.B) {
 			b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(b.N), "cpu-µs/exchange")
 		})
 	}
-}
-
-// BenchmarkFullTextIndex measures how many exchanges with 1 KiB request
-// and response bodies the writer adds to the full-text index per second.
-func BenchmarkFullTextIndex(b *testing.B) {
-	tmpl := templates(512, 1024)
-	s, _ := openTest(b, Options{NoFullText: true})
-	ingest(b, s, tmpl, b.N, time.Now())
-	s.w.mu.Lock()
-	s.w.opts.NoFullText = false
-	s.w.mu.Unlock()
-	b.ResetTimer()
-	start := time.Now()
-	for {
-		if _, err := s.w.indexStep(context.Background(), 1000); err != nil {
-			b.Fatal(err)
-		}
-		s.w.mu.Lock()
-		more := s.w.ftsPending
-		s.w.mu.Unlock()
-		if !more {
-			break
-		}
-	}
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "exchanges/s")
 }
 
 // cpuTime returns the CPU time the process has used, user and system.

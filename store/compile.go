@@ -83,6 +83,7 @@ type compiler struct {
 	slots     []slot
 	top       bool     // compiling a conjunct of the whole filter
 	segs      [2]int64 // the first and last segment of the table
+	shift     int64    // chunk_shift of the skip index
 }
 
 type queryer interface {
@@ -102,8 +103,9 @@ func compile(ctx context.Context, tx queryer, q Query, mode planMode, limit int)
 		err := tx.QueryRowContext(ctx, fmt.Sprintf(`SELECT
 			(SELECT value FROM state WHERE key = 'terms_full'),
 			(SELECT value FROM state WHERE key = 'count'),
+			coalesce((SELECT value FROM state WHERE key = 'chunk_shift'), -1),
 			coalesce((SELECT min(rid) FROM exchanges), 0) >> %d,
-			coalesce((SELECT max(rid) FROM exchanges), 0) >> %d`, segShift, segShift)).Scan(&c.termsFull, &rows, &c.segs[0], &c.segs[1])
+			coalesce((SELECT max(rid) FROM exchanges), 0) >> %d`, segShift, segShift)).Scan(&c.termsFull, &rows, &c.shift, &c.segs[0], &c.segs[1])
 		if err != nil {
 			return nil, err
 		}
@@ -459,7 +461,8 @@ func (c *compiler) match(m filter.Match) (string, bool, error) {
 			return f.Match(x)
 		}, "e.url", "e.host"), true, nil
 	case filter.OpBody, filter.OpReqBody, filter.OpRespBody:
-		return c.body(m.Op, re), true, nil
+		cond, err := c.body(m.Op, re)
+		return cond, true, err
 	case filter.OpHeader, filter.OpReqHeader:
 		return "1", false, nil
 	case filter.OpRespHeader:
@@ -562,71 +565,42 @@ func (c *compiler) literals(col string, re *regexp.Regexp) string {
 	return strings.Join(conds, " AND ")
 }
 
-// body compiles a match of body copies: where the full-text index can
-// tell, it keeps only the rows whose text has every trigram of the
-// literal strings that a match must contain; then the expression runs on
-// the copies.
-func (c *compiler) body(op filter.Op, re *regexp.Regexp) string {
+// body compiles a match of body copies: where the skip index can tell,
+// it leaves out the chunks of exchanges none of whose bodies has every
+// trigram of the literal strings that a match must contain; then the
+// expression runs on the copies of the others.
+func (c *compiler) body(op filter.Op, re *regexp.Regexp) (string, error) {
 	m := c.matcher(bytesMatcher(re), "(SELECT req FROM bodies WHERE rid = e.rid)")
 	reqCond := fmt.Sprintf("(e.flags & %d = 0 AND %s)", flagReqWithheld, m)
 	m = c.matcher(bytesMatcher(re), "(SELECT resp FROM bodies WHERE rid = e.rid)")
 	respCond := fmt.Sprintf("(e.status != 0 AND e.flags & %d = 0 AND %s)", flagRespWithheld, m)
 	var cond string
-	var unindexed int
 	switch op {
 	case filter.OpReqBody:
-		cond, unindexed = reqCond, flagReqUnindexed
+		cond = reqCond
 	case filter.OpRespBody:
-		cond, unindexed = respCond, flagRespUnindexed
+		cond = respCond
 	default:
-		cond, unindexed = "("+reqCond+" OR "+respCond+")", flagReqUnindexed|flagRespUnindexed
+		cond = "(" + reqCond + " OR " + respCond + ")"
 	}
-	if q := ftsQuery(re); q != "" {
-		cond = fmt.Sprintf("((e.flags & %d != 0 OR e.rid > (SELECT value FROM state WHERE key = 'fts') OR "+
-			"e.rid IN (SELECT rowid FROM bodies_fts WHERE bodies_fts MATCH %s)) AND %s)", unindexed, c.arg(q), cond)
-	}
-	return cond
-}
-
-// maxQueryTrigrams bounds the trigrams of a full-text query: a few are
-// as selective as many, and cheaper.
-const maxQueryTrigrams = 12
-
-// ftsQuery returns the full-text query that every text a match of re is
-// found in matches: the trigrams of the literal strings that every match
-// of re contains, or "" if there are none.
-func ftsQuery(re *regexp.Regexp) string {
-	t, err := syntax.Parse(re.String(), syntax.Perl)
-	if err != nil {
-		return ""
-	}
-	seen := make(map[string]bool)
-	var grams []string
-	for _, lit := range requiredLiterals(t) {
-		r := []rune(lit.s)
-		for i := 0; i+3 <= len(r); i++ {
-			g := strings.ToLower(string(r[i : i+3]))
-			if !seen[g] {
-				seen[g] = true
-				grams = append(grams, string(r[i:i+3]))
-			}
+	// A file of version 1, read-only, has no skip index (shift -1).
+	if grams := bloomGrams(re); len(grams) > 0 && c.tx != nil && c.shift >= 0 {
+		un := int64(bloomReqUnindexed | bloomRespUnindexed)
+		switch op {
+		case filter.OpReqBody:
+			un = bloomReqUnindexed
+		case filter.OpRespBody:
+			un = bloomRespUnindexed
+		}
+		skip, err := skippedChunks(c.ctx, c.tx, grams, un)
+		if err != nil {
+			return "", err
+		}
+		if len(skip) > 0 {
+			cond = fmt.Sprintf("((e.rid >> %d) NOT IN %s AND %s)", c.shift, chunkList(skip), cond)
 		}
 	}
-	if len(grams) == 0 {
-		return ""
-	}
-	if len(grams) > maxQueryTrigrams {
-		// Spread the choice over the literals.
-		picked := make([]string, 0, maxQueryTrigrams)
-		for i := range maxQueryTrigrams {
-			picked = append(picked, grams[i*len(grams)/maxQueryTrigrams])
-		}
-		grams = picked
-	}
-	for i, g := range grams {
-		grams[i] = `"` + strings.ReplaceAll(g, `"`, `""`) + `"`
-	}
-	return strings.Join(grams, " AND ")
+	return cond, nil
 }
 
 // A literal is a string that every match of a regular expression

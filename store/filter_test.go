@@ -180,22 +180,25 @@ func want(all []*bodytap.Exchange, f *filter.Filter) []bodytap.ID {
 }
 
 // TestFilters checks List, Count, Scan and paging against Filter.Match on
-// the exchanges Get returns, with the full-text index complete, partial
-// and off.
+// the exchanges Get returns, with chunks of 16 exchanges whose skip
+// index is built as they are written ("sealed"), built from the stored
+// bodies after a reopen and when missing ("rebuilt"), missing
+// ("missing"), and with the skip index off ("nofts").
 func TestFilters(t *testing.T) {
-	for _, mode := range []string{"indexed", "lagging", "nofts"} {
+	defer smallChunks(4)()
+	for _, mode := range []string{"sealed", "rebuilt", "missing", "nofts"} {
 		t.Run(mode, func(t *testing.T) {
-			s, _ := openTest(t, Options{NoFullText: mode == "nofts"})
+			opts := Options{NoFullText: mode == "nofts"}
+			s, path := openTest(t, opts)
 			n := 1000
 			if raceEnabled {
 				n = 250
 			}
 			all := fill(t, s, newGen(1), n)
 			switch mode {
-			case "indexed":
-				indexAll(t, s)
-			case "lagging":
-				indexAll(t, s)
+			case "rebuilt":
+				s.Close()
+				s = openAt(t, path, opts)
 				g := newGen(2)
 				g.t = all[0].Start
 				for range 300 {
@@ -203,25 +206,48 @@ func TestFilters(t *testing.T) {
 				}
 				flush(t, s)
 				all = scanAll(t, s, n+300)
+				s.w.mu.Lock()
+				_, err := s.w.conn.ExecContext(context.Background(), "DELETE FROM blooms WHERE chunk % 3 = 1")
+				s.w.mu.Unlock()
+				if err != nil {
+					t.Fatal(err)
+				}
+				buildAll(t, s)
+			case "missing":
+				s.w.mu.Lock()
+				_, err := s.w.conn.ExecContext(context.Background(), "DELETE FROM blooms WHERE chunk % 3 = 1")
+				s.w.bloomPending = false // keep the writer from building them
+				s.w.mu.Unlock()
+				if err != nil {
+					t.Fatal(err)
+				}
 			}
 			// Only body filters depend on the index.
-			checkFilters(t, s, all, mode != "indexed")
+			checkFilters(t, s, all, mode != "sealed")
 		})
 	}
 }
 
-// indexAll brings the full-text index up to date.
-func indexAll(t *testing.T, s *Store) {
+// smallChunks makes new stores index bodies in chunks of 1<<shift
+// exchanges, until the function it returns is called.
+func smallChunks(shift int64) func() {
+	old := newChunkShift
+	newChunkShift = shift
+	return func() { newChunkShift = old }
+}
+
+// buildAll builds the skip index of every sealed chunk that lacks it.
+func buildAll(t *testing.T, s *Store) {
 	t.Helper()
 	s.w.mu.Lock()
-	s.w.ftsPending = false // keep the writer out of the way
+	s.w.bloomPending = true
 	s.w.mu.Unlock()
 	for {
-		if _, err := s.w.indexStep(context.Background(), 1000); err != nil {
+		if err := s.w.buildStep(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		s.w.mu.Lock()
-		more := s.w.ftsPending
+		more := s.w.bloomPending
 		s.w.mu.Unlock()
 		if !more {
 			return

@@ -90,6 +90,29 @@ INSERT INTO state(key, value) VALUES
 	('fts', 0),         -- every rid up to this one is in bodies_fts, if text
 	('terms_full', 0);  -- bit 1<<kind: terms of that kind are no longer kept
 `,
+	// Version 2: a skip index per chunk of exchanges replaces the
+	// full-text index (see bloom.go).
+	`
+DROP TRIGGER exchanges_delete;
+DROP TABLE bodies_fts;
+CREATE TRIGGER exchanges_delete AFTER DELETE ON exchanges BEGIN
+	DELETE FROM bodies WHERE rid = old.rid;
+END;
+
+-- The Bloom filter of the trigrams of the bodies of each chunk of
+-- exchanges (rid >> chunk_shift) that the writer has sealed.
+CREATE TABLE blooms (
+	chunk     INTEGER PRIMARY KEY,
+	unindexed INTEGER NOT NULL, -- bloom*Unindexed bits
+	bits      BLOB    NOT NULL
+);
+
+DELETE FROM state WHERE key = 'fts';
+-- Every chunk before this one has its filter (or no exchanges).
+INSERT INTO state(key, value) VALUES ('bloom', 0);
+-- Chunks are of 1 << chunk_shift exchanges.
+INSERT INTO state(key, value) VALUES ('chunk_shift', 12);
+`,
 }
 
 // schemaVersion is the version this program writes and reads.

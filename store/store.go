@@ -60,12 +60,20 @@
 //   - bodies: the rest, read only by Get and Scan: the exchange in its
 //     JSON form (see package jsonl) without the body
 //     copies, and the two copies as blobs.
-//   - bodies_fts: an FTS5 index of the trigrams of the body copies that
-//     are text.
+//   - blooms: the skip index of body searches: for each chunk of 4096
+//     exchanges (by rowid), a Bloom filter of the trigrams of their
+//     bodies (see below).
 //   - terms: the distinct methods, hosts, routes and Content-Types, so
 //     that a regular expression on one of them becomes a list of values
 //     that its index serves.
-//   - state: the row count, how far the full-text index has got.
+//   - state: the row count, the chunk size, how far the writer has
+//     built the filters of chunks that lacked one.
+//
+// Version 1 had a trigram full-text index (FTS5) instead of blooms,
+// maintained behind the writer. Opening a version 1 file read-write
+// converts it (the index is dropped; the writer builds the filters of
+// its chunks when idle); read-only, it is read as it is, body searches
+// reading every body.
 //
 // Get returns an exchange as Record was given it: every field, with
 // headers, trailers and informational responses, body copies byte for
@@ -95,10 +103,11 @@
 //   - ~path: a range of the path index by the glob's literal prefix, then
 //     the glob;
 //   - ~u, ~src, ~dst: the regular expression on each row's column;
-//   - ~b, ~bq, ~bs: the full-text index keeps the rows whose text holds
-//     every trigram of the literal strings that a match must contain
-//     (binary, compressed and very large bodies are always kept), then
-//     the regular expression runs on the copies;
+//   - ~b, ~bq, ~bs: the skip index leaves out the chunks of exchanges
+//     whose filter lacks a trigram of the literal strings that a match
+//     must contain (chunks with binary, compressed or very large bodies,
+//     the newest chunk, and chunks whose filter is not built yet are
+//     read), then the regular expression runs on the copies of the rest;
 //   - ~a, ~websocket, ~e, ~q, ~s, ~all, ~http: flags and columns;
 //   - !, &, |: as themselves.
 //
@@ -127,14 +136,21 @@
 // what the indexes select (milliseconds to a few hundred milliseconds per
 // million exchanges) or scans.
 //
-// The full-text index is built behind the writer, when it has no batch
-// due, a few hundred exchanges at a time: trigram indexing costs more
-// than writing an exchange (the writer indexes some 5,000 exchanges with
-// 2 KiB of text a second, against some 20,000 written), so under a
-// sustained load the index lags, and catches up when the load drops.
-// Queries are exact either way: rows not indexed yet are searched by
-// reading them.
+// # Body search
 //
+// Bodies are not indexed word by word: a full-text index (version 1 had
+// an FTS5 trigram index) cost the writer more than storing the exchange,
+// and under load it lagged by as much. Instead the writer keeps, for the
+// chunk of 4096 exchanges it is filling, a Bloom filter of the trigrams
+// of their bodies (64 KiB, ASCII case folded; a few hundred nanoseconds
+// per KiB of body), and stores it in the transaction that begins the next
+// chunk. A body search reads every chunk's filter (16 MiB per million
+// exchanges), and reads the bodies only of the chunks that may hold the
+// trigrams of the literal strings it needs; a search with no literal of
+// three bytes reads them all. A filter is lost when the process stops
+// mid-chunk: the writer rebuilds it from the bodies when it seals the
+// chunk.
+
 // # Live tail
 //
 // Subscribe follows the exchanges committed after it, in commit order: by
@@ -211,8 +227,9 @@ type Options struct {
 	// a file that a running proxy writes).
 	ReadOnly bool
 
-	// NoFullText leaves bodies out of the full-text index: body filters
-	// (~b, ~bq, ~bs) then read every candidate's bodies.
+	// NoFullText leaves out the skip index of body searches (see Body
+	// search in the package documentation): body filters (~b, ~bq, ~bs)
+	// then read every candidate's bodies.
 	NoFullText bool
 
 	// Logger receives what goes wrong that no call returns: dropped
@@ -367,19 +384,28 @@ func (s *Store) open() error {
 	switch {
 	case version == 0:
 		return errors.New("not a bodytap store (an empty database)")
+	case version == 1 && s.opts.ReadOnly:
+		// The tables of version 1 are those of version 2 with a
+		// full-text index instead of the skip index: read-only, body
+		// searches read every body. Opening it read-write converts it.
 	case version < schemaVersion:
 		return fmt.Errorf("schema version %d is older than this program's (%d): open it once read-write to upgrade it", version, schemaVersion)
 	}
 	return nil
 }
 
-// Pragmas of the connections that read.
+// Pragmas of the connections that read. Their page caches are small and
+// nothing is mapped: a reader's pages come from the operating system's
+// file cache, which the system may take back, where a page cache (or
+// mapped pages, counted in the process's RSS) of tens of MiB per
+// connection made a proxy of a few MiB of heap show hundreds of MiB
+// resident and keep them.
 var readerPragmas = []string{
 	"busy_timeout(10000)",
 	"query_only(1)",
 	"temp_store(MEMORY)",
-	"cache_size(-16384)", // KiB
-	"mmap_size(268435456)",
+	"cache_size(-2048)", // KiB
+	"mmap_size(0)",
 }
 
 // dsn returns the URI that opens the database file at the absolute path
@@ -471,7 +497,6 @@ func (s *Store) write(rows []*row) {
 	s.stored.Add(stored)
 	s.deleted.Add(deleted)
 	s.notifyCommit()
-	s.signal() // the new rows wait for the full-text index
 }
 
 // signal wakes the maintenance goroutine.

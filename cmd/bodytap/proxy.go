@@ -112,11 +112,27 @@ type runningProxy struct {
 // (go test -run XXX -bench ProxyLatency ./proxy/, GOGC=100 against 400).
 const proxyGCPercent = 400
 
+// proxyMemoryLimit is the soft limit on the Go heap the proxy runs with
+// unless GOMEMLIMIT is set: near it the collector works harder instead of
+// letting GOGC's target grow the heap (and the RSS) with a burst of
+// captures, and the heap goes back down once the burst has been
+// written. It is soft: a heap that needs more gets it.
+const proxyMemoryLimit = 48 << 20
+
+// proxyQueueBytes bounds the body bytes of the captures waiting for the
+// store in memory (proxy.DefaultQueueBytes is 256 MiB): past it, requests
+// wait for the store, up to proxy.DefaultQueueWait, rather than the
+// process growing.
+const proxyQueueBytes = 16 << 20
+
 // startProxy opens the store, starts the proxy (and the viewer if asked)
 // and returns once they accept connections.
 func startProxy(ctx context.Context, e *env, o *serveOptions) (*runningProxy, error) {
 	if e.getenv("GOGC") == "" {
 		debug.SetGCPercent(proxyGCPercent)
+	}
+	if e.getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(proxyMemoryLimit)
 	}
 	logger := o.logger
 	if logger == nil {
@@ -140,7 +156,7 @@ func startProxy(ctx context.Context, e *env, o *serveOptions) (*runningProxy, er
 	}
 	p, err := proxy.New(proxy.Config{
 		Upstream:           o.upstream,
-		Tap:                bodytap.Config{Sink: st, MaxBodyBytes: int64(o.maxBody)},
+		Tap:                bodytap.Config{Sink: st, MaxBodyBytes: int64(o.maxBody), QueueBytes: proxyQueueBytes},
 		Logger:             logger,
 		InsecureSkipVerify: o.insecure,
 	})
@@ -171,8 +187,8 @@ func startProxy(ctx context.Context, e *env, o *serveOptions) (*runningProxy, er
 	return rp, nil
 }
 
-// watchDrops logs when captures are dropped: the delivery queue or the
-// store's queue was full.
+// watchDrops logs when captures are dropped, and when the store falls
+// behind: captures waiting for it in the queue.
 func (rp *runningProxy) watchDrops() {
 	defer close(rp.done)
 	var last int64
@@ -188,8 +204,15 @@ func (rp *runningProxy) watchDrops() {
 			rp.logger.Warn("captures dropped: the store cannot keep up", "dropped", d)
 			last = d
 		}
+		if q := rp.proxy.Stats().Queued; q >= lagWarn {
+			rp.logger.Warn("the store is behind: captures waiting to be written", "queued", q)
+		}
 	}
 }
+
+// lagWarn is how many captures waiting for the store make the proxy say
+// that the store is behind.
+const lagWarn = 1000
 
 func (rp *runningProxy) dropped() int64 {
 	return rp.proxy.Stats().Dropped + rp.store.Stats().Dropped

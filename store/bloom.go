@@ -1,0 +1,283 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"regexp/syntax"
+	"strings"
+	"unicode/utf8"
+)
+
+// Body search goes through a skip index: for each chunk of chunkRows
+// exchanges (by rid), a Bloom filter of the trigrams of their body
+// copies, ASCII letters folded to lower case. A search for a regular
+// expression takes the trigrams of the literal strings every match
+// contains, and reads the bodies of the chunks whose filter may hold
+// them all; the others are skipped. A filter costs the writer a few
+// hundred nanoseconds per KiB of body, where a full-text index cost it
+// more than storing the exchange, and the query one read of every
+// chunk's filter (bloomBytes per chunkRows exchanges: 16 MiB for a
+// million) before it reads any body.
+//
+// The writer builds the filter of the newest chunk in memory as it
+// inserts, and stores it in the transaction that inserts the first
+// exchange of the next chunk, so that a chunk is searched by reading
+// its bodies until it is whole. A chunk whose filter is missing (the
+// files of an older version, a writer that stopped between the two) is
+// read too, until the writer, when idle, has built the filter from the
+// bodies stored.
+//
+// The chunk size is the file's (state 'chunk_shift': chunks of
+// 1<<chunk_shift exchanges), set when the file is made.
+const (
+	bloomBytes = 64 << 10
+	bloomMask  = bloomBytes*8 - 1
+)
+
+// newChunkShift is the chunk_shift of new files: chunks of 4096
+// exchanges, 16 bytes of filter per exchange. Tests make it smaller.
+var newChunkShift int64 = 12
+
+// Bits of blooms.unindexed: some exchange of the chunk has a body copy
+// that the filter does not hold (binary, still compressed, or longer
+// than maxIndexBytes), so that searches of that body read the chunk.
+const (
+	bloomReqUnindexed  = 1 << 0
+	bloomRespUnindexed = 1 << 1
+)
+
+// lower folds ASCII letters; other bytes are themselves.
+var lower = func() (t [256]byte) {
+	for i := range t {
+		t[i] = byte(i)
+		if 'A' <= i && i <= 'Z' {
+			t[i] = byte(i) + 'a' - 'A'
+		}
+	}
+	return t
+}()
+
+// bloomPositions returns the three bits of the trigram g (its three
+// bytes, folded, in the low 24 bits).
+func bloomPositions(g uint32) (uint32, uint32, uint32) {
+	h := uint64(g) * 0x9E3779B97F4A7C15
+	return uint32(h>>40) & bloomMask, uint32(h>>20) & bloomMask, uint32(h) & bloomMask
+}
+
+// bloomAdd adds the trigrams of p to the filter f.
+func bloomAdd(f []byte, p []byte) {
+	if len(p) < 3 {
+		return
+	}
+	_ = f[bloomBytes-1]
+	g := uint32(lower[p[0]])<<8 | uint32(lower[p[1]])
+	for _, c := range p[2:] {
+		g = (g<<8 | uint32(lower[c])) & 0xFFFFFF
+		a, b, d := bloomPositions(g)
+		f[a>>3] |= 1 << (a & 7)
+		f[b>>3] |= 1 << (b & 7)
+		f[d>>3] |= 1 << (d & 7)
+	}
+}
+
+// bloomHas reports whether f may hold every trigram of grams.
+func bloomHas(f []byte, grams []uint32) bool {
+	if len(f) != bloomBytes {
+		return true
+	}
+	for _, g := range grams {
+		a, b, d := bloomPositions(g)
+		if f[a>>3]&(1<<(a&7)) == 0 || f[b>>3]&(1<<(b&7)) == 0 || f[d>>3]&(1<<(d&7)) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// bloomGrams returns the trigrams that every text a match of re is found
+// in holds, folded: those of the literal strings every match contains;
+// none if there are none.
+func bloomGrams(re *regexp.Regexp) []uint32 {
+	t, err := syntax.Parse(re.String(), syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	seen := make(map[uint32]bool)
+	var grams []uint32
+	for _, p := range bloomLiterals(t) {
+		for i := 0; i+3 <= len(p); i++ {
+			g := uint32(lower[p[i]])<<16 | uint32(lower[p[i+1]])<<8 | uint32(lower[p[i+2]])
+			if !seen[g] {
+				seen[g] = true
+				grams = append(grams, g)
+			}
+		}
+	}
+	return grams
+}
+
+// skippedChunks returns the chunks that a body match needing grams can
+// skip: those whose filter lacks one of them, and whose exchanges have
+// every copy that the match reads (unindexed: blooms.unindexed bits) in
+// the filter.
+func skippedChunks(ctx context.Context, tx queryer, grams []uint32, unindexed int64) ([]int64, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT chunk, unindexed, bits FROM blooms ORDER BY chunk")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var skip []int64
+	for rows.Next() {
+		var chunk, un int64
+		var bits []byte
+		if err := rows.Scan(&chunk, &un, &bits); err != nil {
+			return nil, err
+		}
+		if un&unindexed == 0 && !bloomHas(bits, grams) {
+			skip = append(skip, chunk)
+		}
+	}
+	return skip, rows.Err()
+}
+
+// chunkList returns the SQL list of chunks.
+func chunkList(chunks []int64) string {
+	var b strings.Builder
+	b.WriteByte('(')
+	for i, c := range chunks {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprint(&b, c)
+	}
+	b.WriteByte(')')
+	return b.String()
+}
+
+// chunkFilter is the filter of one chunk as the writer builds it.
+type chunkFilter struct {
+	chunk     int64
+	bits      []byte
+	unindexed int64
+	// whole says that bits holds every exchange of the chunk stored so
+	// far; after a restart it does not, and the filter is built from the
+	// bodies when the chunk is sealed.
+	whole bool
+}
+
+// add adds an exchange's bodies.
+func (f *chunkFilter) add(flags int64, req, resp []byte) {
+	if flags&flagReqUnindexed != 0 {
+		f.unindexed |= bloomReqUnindexed
+	} else {
+		bloomAdd(f.bits, req)
+	}
+	if flags&flagRespUnindexed != 0 {
+		f.unindexed |= bloomRespUnindexed
+	} else {
+		bloomAdd(f.bits, resp)
+	}
+}
+
+// reset makes f the empty filter of chunk.
+func (f *chunkFilter) reset(chunk int64, whole bool) {
+	if f.bits == nil {
+		f.bits = make([]byte, bloomBytes)
+	} else {
+		clear(f.bits)
+	}
+	f.chunk, f.unindexed, f.whole = chunk, 0, whole
+}
+
+// buildChunk fills f with the bodies stored of chunk, of 1<<shift
+// exchanges.
+func buildChunk(ctx context.Context, tx queryer, f *chunkFilter, chunk, shift int64) (rows int, err error) {
+	f.reset(chunk, true)
+	rs, err := tx.QueryContext(ctx, `SELECT e.flags, b.req, b.resp FROM exchanges e JOIN bodies b ON b.rid = e.rid
+		WHERE e.rid >= ? AND e.rid < ?`, chunk<<shift, (chunk+1)<<shift)
+	if err != nil {
+		return 0, err
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var flags int64
+		var req, resp []byte
+		if err := rs.Scan(&flags, &req, &resp); err != nil {
+			return 0, err
+		}
+		f.add(flags, req, resp)
+		rows++
+	}
+	return rows, rs.Err()
+}
+
+// bloomLiterals returns byte strings that every match of re contains,
+// as the filter folds them: where re ignores case, the runs of ASCII
+// letters and other ASCII bytes between the runes that fold to bytes of
+// another length or case that the filter does not fold (k and s, which
+// also match K and ſ; non-ASCII letters).
+func bloomLiterals(re *syntax.Regexp) []string {
+	switch re.Op {
+	case syntax.OpLiteral:
+		var out []string
+		var run []byte
+		for _, r := range re.Rune {
+			ok := r != 0 && r != utf8.RuneError
+			if re.Flags&syntax.FoldCase != 0 && (r >= utf8.RuneSelf || r == 'k' || r == 'K' || r == 's' || r == 'S') {
+				ok = false
+			}
+			if !ok {
+				if len(run) > 0 {
+					out = append(out, string(run))
+				}
+				run = run[:0]
+				continue
+			}
+			run = utf8.AppendRune(run, r)
+		}
+		if len(run) > 0 {
+			out = append(out, string(run))
+		}
+		return out
+	case syntax.OpCapture, syntax.OpPlus:
+		return bloomLiterals(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return bloomLiterals(re.Sub[0])
+		}
+	case syntax.OpConcat:
+		// Adjacent literals are one string: the trigrams across them
+		// count too. The first and last piece of each literal join its
+		// neighbours' only when the whole literal is usable; to keep it
+		// simple, pieces join when a literal yields exactly one piece
+		// equal to its whole text.
+		var out []string
+		run := ""
+		for _, sub := range re.Sub {
+			if sub.Op == syntax.OpLiteral {
+				pieces := bloomLiterals(sub)
+				if len(pieces) == 1 && pieces[0] == string(sub.Rune) {
+					run += pieces[0]
+					continue
+				}
+				if run != "" {
+					out = append(out, run)
+				}
+				run = ""
+				out = append(out, pieces...)
+				continue
+			}
+			if run != "" {
+				out = append(out, run)
+			}
+			run = ""
+			out = append(out, bloomLiterals(sub)...)
+		}
+		if run != "" {
+			out = append(out, run)
+		}
+		return out
+	}
+	return nil
+}

@@ -1,0 +1,146 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"github.com/bodytap/bodytap/filter"
+)
+
+// TestBloomGrams: the trigrams of a search are those of its required
+// literals, ASCII case folded, and a filter holding a text has them all.
+func TestBloomGrams(t *testing.T) {
+	f := make([]byte, bloomBytes)
+	bloomAdd(f, []byte(`{"name": "Widget-42", "price": 9.99}`))
+	tests := []struct {
+		re   string
+		want bool // the filter may hold it
+	}{
+		{`Widget`, true},
+		{`(?i)widget-4`, true},
+		{`"price": 9\.9`, true},
+		{`name.*price`, true},
+		{`gadget`, false},
+		{`Widget-43`, false},
+		{`(?i)nothingmatch`, false},
+		{`(?i)nothingmatches`, false}, // s folds to ſ too: "nothingmatche"
+		{`(?i)PRICE": 9`, true},
+		{`(?i)name.*PRICE`, true},
+		{`(?i)gadgets`, false},
+		{`x+`, true},                 // no trigram: every chunk is read
+	}
+	for _, tt := range tests {
+		grams := bloomGrams(regexp.MustCompile(tt.re))
+		if got := bloomHas(f, grams); got != tt.want {
+			t.Errorf("%q: bloomHas %v, want %v (grams %x)", tt.re, got, tt.want, grams)
+		}
+	}
+}
+
+// TestSkipIndex: a body search for a word no body holds skips every
+// sealed chunk, and one for a word some do finds them all.
+func TestSkipIndex(t *testing.T) {
+	defer smallChunks(4)()
+	s, _ := openTest(t, Options{})
+	all := fill(t, s, newGen(1), 200)
+	ctx := context.Background()
+	var chunks int64
+	if err := s.rdb.QueryRow("SELECT count(*) FROM blooms").Scan(&chunks); err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(200 / 16); chunks < want-1 {
+		t.Fatalf("%d chunks have a filter, want %d", chunks, want)
+	}
+	tx, err := s.rdb.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	skip, err := skippedChunks(ctx, tx, bloomGrams(regexp.MustCompile("nothingmatches")), bloomReqUnindexed|bloomRespUnindexed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Chunks with a binary or compressed body are read whatever the
+	// search; the generator makes some.
+	var readAlways int64
+	tx.QueryRow("SELECT count(*) FROM blooms WHERE unindexed != 0").Scan(&readAlways)
+	if int64(len(skip)) != chunks-readAlways {
+		t.Errorf("a search for a word in no body skips %d chunks of %d (%d with unindexed bodies)", len(skip), chunks, readAlways)
+	}
+	for _, expr := range []string{"~b nothingmatches", "~b e", "~bq abc", "~bs json"} {
+		f, err := filter.Parse(expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.List(ctx, Query{Filter: f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w := want(all, f); len(got) != len(w) {
+			t.Errorf("%s: %d matches, want %d", expr, len(got), len(w))
+		}
+	}
+}
+
+// TestMigrateV1: a store of version 1 (with its full-text index, as the
+// release before wrote it) is read as it is when opened read-only, and
+// converted when opened read-write; the skip index of its exchanges is
+// built behind the writer.
+func TestMigrateV1(t *testing.T) {
+	defer smallChunks(4)()
+	s, path := openTest(t, Options{})
+	all := fill(t, s, newGen(1), 300)
+	s.Close()
+	// Back to version 1.
+	db := openRaw(t, path)
+	_, err := db.Exec(`
+DROP TABLE blooms;
+DROP TRIGGER exchanges_delete;
+CREATE VIRTUAL TABLE bodies_fts USING fts5(
+	body, content='', contentless_delete=1, detail=none, tokenize='trigram');
+CREATE TRIGGER exchanges_delete AFTER DELETE ON exchanges BEGIN
+	DELETE FROM bodies WHERE rid = old.rid;
+	DELETE FROM bodies_fts WHERE rowid = old.rid;
+END;
+DELETE FROM state WHERE key IN ('bloom', 'chunk_shift');
+INSERT INTO state(key, value) VALUES ('fts', 0);
+PRAGMA user_version = 1;`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	ro := openAt(t, path, Options{ReadOnly: true})
+	checkFilters(t, ro, all, true)
+	ro.Close()
+
+	s = openAt(t, path, Options{})
+	var version int
+	s.rdb.QueryRow("PRAGMA user_version").Scan(&version)
+	if version != schemaVersion {
+		t.Fatalf("user_version %d after opening read-write, want %d", version, schemaVersion)
+	}
+	checkFilters(t, s, all, true)
+	buildAll(t, s)
+	var chunks int64
+	s.rdb.QueryRow("SELECT count(*) FROM blooms").Scan(&chunks)
+	if chunks < 300/16-1 {
+		t.Errorf("%d chunks have a filter after building, want %d", chunks, 300/16)
+	}
+	checkFilters(t, s, all, true)
+}
+
+// openRaw opens the database file at path with no pragmas.
+func openRaw(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(connector{dsn(abs, false, nil)})
+	db.SetMaxOpenConns(1)
+	return db
+}
