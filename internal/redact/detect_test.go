@@ -42,7 +42,7 @@ func TestDetectors(t *testing.T) {
 		"0f9e8d7c6b5a49382716f0e1d2c3b4a596877869", "public pk_live_abcdefghijklmnop1234", "sk-learn-compatible-estimator-v2",
 		"2024-01-10T00:00:00Z", "550e8400-e29b-41d4-a716-446655440000", "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----",
 	}
-	for _, m := range misses[:len(misses)] {
+	for _, m := range misses {
 		if m == "order 5105105105105101 0" {
 			continue // a valid Mastercard: a hit, below
 		}
