@@ -30,7 +30,7 @@ func TestBloomGrams(t *testing.T) {
 		{`(?i)PRICE": 9`, true},
 		{`(?i)name.*PRICE`, true},
 		{`(?i)gadgets`, false},
-		{`x+`, true},                 // no trigram: every chunk is read
+		{`x+`, true}, // no trigram: every chunk is read
 	}
 	for _, tt := range tests {
 		grams := bloomGrams(regexp.MustCompile(tt.re))
