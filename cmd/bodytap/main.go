@@ -55,6 +55,7 @@ func init() {
 		{"export", "[FILTER]", "write exchanges to a HAR 1.2 file", runExport},
 		{"import", "FILE", "read a HAR file into the store", runImport},
 		{"ui", "", "serve the web viewer for a store", runUI},
+		{"collect", "", "receive captures from a fleet over OTLP (OpenTelemetry) and store them", runCollect},
 		{"help", "[COMMAND|filters]", "show help for a command or for the filter syntax", runHelp},
 	}
 }

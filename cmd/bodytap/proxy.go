@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/otlp"
 	"github.com/bodytap/bodytap/proxy"
 	"github.com/bodytap/bodytap/store"
 )
@@ -25,6 +26,7 @@ func runProxy(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("proxy")
 	upstream := fs.String("upstream", "", "the server to capture: its base `URL`, such as http://127.0.0.1:3000 (required)")
 	o := addServeFlags(fs, "127.0.0.1:8080")
+	addOTLPFlags(fs, &o.otlp)
 	pos, err := parse(e, fs, args)
 	if err != nil {
 		return err
@@ -38,6 +40,9 @@ func runProxy(ctx context.Context, e *env, args []string) error {
 	if o.upstream, err = parseUpstream(*upstream); err != nil {
 		return err
 	}
+	if err := o.otlp.check(o.ui); err != nil {
+		return err
+	}
 	rp, err := startProxy(ctx, e, o)
 	if err != nil {
 		return err
@@ -46,7 +51,14 @@ func runProxy(ctx context.Context, e *env, args []string) error {
 	if rp.uiURL != "" {
 		viewer = ", viewer at " + rp.uiURL
 	}
-	fmt.Fprintf(e.stderr, "bodytap proxy: %s -> %s, capturing into %s%s\n", rp.proxyURL, o.upstream, o.db, viewer)
+	into := o.db
+	if o.otlp.url != "" {
+		into += " and OTLP " + o.otlp.url
+		if o.otlp.only {
+			into = "OTLP " + o.otlp.url
+		}
+	}
+	fmt.Fprintf(e.stderr, "bodytap proxy: %s -> %s, capturing into %s%s\n", rp.proxyURL, o.upstream, into, viewer)
 	<-ctx.Done()
 	return rp.shutdown()
 }
@@ -64,6 +76,7 @@ type serveOptions struct {
 	keepCount int64
 	keepBytes sizeFlag
 	logger    *slog.Logger
+	otlp      otlpOptions
 }
 
 func addServeFlags(fs *flag.FlagSet, listen string) *serveOptions {
@@ -92,6 +105,7 @@ func parseUpstream(s string) (*url.URL, error) {
 type runningProxy struct {
 	opts     *serveOptions
 	store    *store.Store
+	exporter *otlp.Sink // nil without --otlp
 	proxy    *proxy.Proxy
 	srv      *http.Server
 	ui       *uiServer
@@ -147,25 +161,34 @@ func startProxy(ctx context.Context, e *env, o *serveOptions) (*runningProxy, er
 	if err != nil {
 		return nil, fmt.Errorf("--listen %s: %v", o.listen, errors.Unwrap(err))
 	}
-	st, err := openStore(o.db, store.Options{
-		MaxAge: o.keepFor, MaxCount: o.keepCount, MaxBytes: int64(o.keepBytes), Logger: logger,
-	})
+	exp, err := o.otlp.open(ctx)
 	if err != nil {
 		ln.Close()
 		return nil, err
 	}
+	var st *store.Store
+	if !o.otlp.only {
+		st, err = openStore(o.db, store.Options{
+			MaxAge: o.keepFor, MaxCount: o.keepCount, MaxBytes: int64(o.keepBytes), Logger: logger,
+		})
+		if err != nil {
+			ln.Close()
+			closeSinks(nil, exp)
+			return nil, err
+		}
+	}
 	p, err := proxy.New(proxy.Config{
 		Upstream:           o.upstream,
-		Tap:                bodytap.Config{Sink: st, MaxBodyBytes: int64(o.maxBody), QueueBytes: proxyQueueBytes},
+		Tap:                bodytap.Config{Sink: proxySink(st, exp), MaxBodyBytes: int64(o.maxBody), QueueBytes: proxyQueueBytes},
 		Logger:             logger,
 		InsecureSkipVerify: o.insecure,
 	})
 	if err != nil {
 		ln.Close()
-		st.Close()
+		closeSinks(st, exp)
 		return nil, err
 	}
-	rp := &runningProxy{opts: o, store: st, proxy: p, logger: logger, stop: make(chan struct{}), done: make(chan struct{}),
+	rp := &runningProxy{opts: o, store: st, exporter: exp, proxy: p, logger: logger, stop: make(chan struct{}), done: make(chan struct{}),
 		proxyURL: "http://" + ln.Addr().String()}
 
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -215,7 +238,14 @@ func (rp *runningProxy) watchDrops() {
 const lagWarn = 1000
 
 func (rp *runningProxy) dropped() int64 {
-	return rp.proxy.Stats().Dropped + rp.store.Stats().Dropped
+	d := rp.proxy.Stats().Dropped
+	if rp.store != nil {
+		d += rp.store.Stats().Dropped
+	}
+	if rp.exporter != nil {
+		d += rp.exporter.Stats().Dropped
+	}
+	return d
 }
 
 // shutdown stops accepting, lets in-flight exchanges finish (up to
@@ -236,8 +266,16 @@ func (rp *runningProxy) shutdown() error {
 	errs = append(errs, rp.proxy.Close())
 	close(rp.stop)
 	<-rp.done
-	errs = append(errs, rp.store.Close())
-	ps, ss := rp.proxy.Stats(), rp.store.Stats()
+	var ss store.Stats
+	if rp.store != nil {
+		errs = append(errs, rp.store.Close())
+		ss = rp.store.Stats()
+	}
+	ps := rp.proxy.Stats()
+	if rp.exporter != nil {
+		errs = append(errs, rp.exporter.Close())
+		rp.logger.Info("OTLP export stopped", "otlp", otlpSummary(rp.exporter))
+	}
 	rp.logger.Info("stopped", "captured", ps.Captured, "stored", ss.Stored, "dropped", ps.Dropped+ss.Dropped, "store_errors", ss.Errors)
 	return errors.Join(errs...)
 }
