@@ -43,6 +43,7 @@ type listView struct {
 	StreamURL string // live updates; "" on an older page or with a bad filter
 	HARURL    string
 	Total     string // "12,345 exchanges", "" if not known in time
+	Count     int64  // the number Total says, which live rows add to
 	Help      string
 }
 
@@ -139,6 +140,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	case <-time.After(countGrace):
 	}
 	if ok {
+		v.Count = n
 		v.Total = plural(int(n), "exchange", "exchanges")
 		if v.Filter != "" {
 			v.Total += " match"

@@ -226,6 +226,7 @@
     cell("c-resp", r.resp);
     cell("c-type", r.type);
     rows.insertBefore(a, rows.firstChild);
+    countRow();
     const empty = document.getElementById("empty");
     if (empty) {
       empty.remove();
@@ -246,6 +247,22 @@
         older.href = u.pathname + u.search;
       }
     }
+  }
+
+  // countRow adds a live row to the count above the list, when the page
+  // has one, in the words the server used.
+  function countRow() {
+    const total = document.getElementById("total");
+    if (!total || !/^[0-9]+$/.test(total.dataset.count || "")) {
+      return;
+    }
+    const n = Number(total.dataset.count) + 1;
+    total.dataset.count = String(n);
+    let text = n.toLocaleString("en-US") + (n === 1 ? " exchange" : " exchanges");
+    if (total.dataset.match === "1") {
+      text += n === 1 ? " matches" : " match";
+    }
+    total.textContent = text;
   }
 
   function str(v) {
