@@ -102,6 +102,19 @@
       }
     });
 
+    // The examples of the filter reference fill the box; their links
+    // work without script too.
+    for (const a of document.querySelectorAll("#help a.example")) {
+      a.addEventListener("click", function (ev) {
+        if (!filter) {
+          return;
+        }
+        ev.preventDefault();
+        filter.value = a.dataset.example || "";
+        filter.focus();
+      });
+    }
+
     const url = rows.dataset.stream;
     if (url && window.EventSource) {
       live(rows, url);
