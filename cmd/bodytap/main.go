@@ -11,6 +11,7 @@
 //	bodytap import in.har
 //	bodytap ui
 //	bodytap help filters
+//	bodytap version
 //
 // Every flag can also come from the environment: --db from BODYTAP_DB,
 // --max-body from BODYTAP_MAX_BODY, and so on. Flags may come before or
@@ -55,6 +56,7 @@ func init() {
 		{"export", "[FILTER]", "write exchanges to a HAR 1.2 file", runExport},
 		{"import", "FILE", "read a HAR file into the store", runImport},
 		{"ui", "", "serve the web viewer for a store", runUI},
+		{"version", "", "print bodytap's version and the commit it was built from", runVersion},
 		{"help", "[COMMAND|filters]", "show help for a command or for the filter syntax", runHelp},
 	}
 }
@@ -79,6 +81,9 @@ func run(ctx context.Context, e *env, args []string) int {
 	if name == "-h" || name == "-help" || name == "--help" {
 		usage(e.stdout)
 		return 0
+	}
+	if name == "-version" || name == "--version" {
+		name = "version"
 	}
 	cmd := lookup(name)
 	if cmd == nil {
