@@ -124,6 +124,8 @@ func (s *SlogSink) Record(x *Exchange) {
 //	time_to_headers  TimeToHeaders
 //	request          a group: body (below), and headers when asked for
 //	response         a group: body, and headers and trailers when asked for
+//	detected         the names of the value detectors that found a secret
+//	                 (Detected, as "jwt,card"), when any did
 //	hijacked         true, when the connection was hijacked
 //	error            Err's text, when there is one
 //
@@ -191,6 +193,9 @@ func logAttrs(x *Exchange, o *SlogOptions) []slog.Attr {
 	resp = appendBody(resp, &x.Response.Body, x.Response.Header, limit)
 	as = append(as, slog.Attr{Key: "response", Value: slog.GroupValue(resp...)})
 
+	if x.Detected&AllDetectors != 0 {
+		as = append(as, slog.String("detected", x.Detected.String()))
+	}
 	if x.Hijacked {
 		as = append(as, slog.Bool("hijacked", true))
 	}

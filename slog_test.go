@@ -141,6 +141,7 @@ func TestSlogSinkFields(t *testing.T) {
 			"response.headers":        nil,
 			"error":                   nil,
 			"hijacked":                nil,
+			"detected":                nil,
 		}},
 		{"headers", func(x *Exchange) {}, SlogOptions{Headers: true}, map[string]any{
 			"request.headers.Content-Type":  "application/json",
@@ -224,7 +225,9 @@ func TestSlogSinkFields(t *testing.T) {
 			x.Response.Body.EOF = false
 			x.Err = fmt.Errorf("%w: boom", ErrHandlerPanic)
 			x.Hijacked = true
+			x.Detected = DetectJWT | DetectCard
 		}, SlogOptions{}, map[string]any{
+			"detected":               "jwt,card",
 			"request.body.size":      70000.0,
 			"request.body.truncated": true,
 			"request.body.withheld":  true,

@@ -31,6 +31,7 @@ func FromExchange(x *bodytap.Exchange) Entry {
 		Response:        fromResponse(&x.Response, x.Request.Proto),
 		Route:           x.Route,
 		Hijacked:        x.Hijacked,
+		Detected:        x.Detected.Names(),
 	}
 	if !x.ID.IsZero() {
 		e.ID = x.ID.String()
@@ -225,6 +226,9 @@ func toExchange(e *Entry) (*bodytap.Exchange, error) {
 		Duration: fromMS(e.Time),
 		Route:    e.Route,
 		Hijacked: e.Hijacked,
+	}
+	for _, n := range e.Detected {
+		x.Detected |= bodytap.DetectorNamed(n) // a name this version does not know is dropped
 	}
 	if e.ID != "" {
 		if x.ID, err = bodytap.ParseID(e.ID); err != nil {

@@ -240,6 +240,9 @@ func roundTripCases(tb testing.TB) []struct {
 		u, _ := url.Parse("http://example.com/a%2Fb/%E2%82%AC?x=%ZZ&&y=1;z=2#frag")
 		x.Request.URL = u
 	})
+	add("detected", func(x *bodytap.Exchange) {
+		x.Detected = bodytap.DetectJWT | bodytap.DetectAWS | bodytap.DetectCard
+	})
 	add("zero times", func(x *bodytap.Exchange) {
 		x.Duration = 0
 		x.TimeToHeaders = 0

@@ -53,7 +53,9 @@
 //
 //   - entry "_id": the exchange's [bodytap.ID]; "_route": the route pattern
 //     that matched; "_error": the text of Exchange.Err; "_hijacked": true
-//     when the handler took over the connection.
+//     when the handler took over the connection; "_detected": the names of
+//     the value detectors that found a secret and had it replaced
+//     (Exchange.Detected, as [bodytap.Detector.Names] gives them).
 //   - request "_remoteAddr": the client's address; "_host": the Host, when
 //     it is not the URL's; "_contentLength": the length the client
 //     declared, when the Content-Length header does not tell it (a chunked

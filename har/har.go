@@ -79,6 +79,9 @@ type Entry struct {
 	Error string `json:"_error,omitempty"`
 	// Hijacked reports that the handler took over the connection.
 	Hijacked bool `json:"_hijacked,omitempty"`
+	// Detected names the value detectors that found a secret in the
+	// exchange and had it replaced ([bodytap.Detector.Names]).
+	Detected []string `json:"_detected,omitempty"`
 }
 
 // Request is an entry's request.

@@ -22,6 +22,7 @@ type exchangeJSON struct {
 	Route           string       `json:"route,omitempty"`
 	Request         requestJSON  `json:"request"`
 	Response        responseJSON `json:"response"`
+	Detected        []string     `json:"detected,omitempty"`
 	Hijacked        bool         `json:"hijacked,omitempty"`
 	Error           string       `json:"error,omitempty"`
 }
@@ -119,6 +120,9 @@ func decode(data []byte, x *bodytap.Exchange) error {
 			return fmt.Errorf("request.url: %w", err)
 		}
 		y.Request.URL = u
+	}
+	for _, n := range j.Detected {
+		y.Detected |= bodytap.DetectorNamed(n) // a name this version does not know is dropped
 	}
 	for _, i := range j.Response.Informational {
 		y.Response.Informational = append(y.Response.Informational, bodytap.Informational(i))

@@ -33,6 +33,9 @@
 //	    "informational": [{"status": 103, "header": {...}}],
 //	    "body": BODY
 //	  },
+//	  "detected": ["jwt", "aws"],               Exchange.Detected: the names of the value
+//	                                            detectors that fired (bodytap.Detector.Names);
+//	                                            omitted when none did
 //	  "hijacked": true,                         omitted when false
 //	  "error": "bodytap: client went away"      Exchange.Err as text; omitted when nil
 //	}

@@ -54,11 +54,43 @@ func Append(dst []byte, x *bodytap.Exchange) ([]byte, error) {
 	b = appendJSONRequest(b, &x.Request)
 	b = append(b, `,"response":`...)
 	b = appendJSONResponse(b, &x.Response)
+	if x.Detected&bodytap.AllDetectors != 0 {
+		b = appendJSONDetected(b, x.Detected)
+	}
 	if x.Hijacked {
 		b = append(b, `,"hijacked":true`...)
 	}
 	b = appendJSONStringField(b, `,"error":`, errText(x.Err))
 	return append(b, '}'), nil
+}
+
+// detectorNames are the names of the detectors, bit by bit, so that
+// writing them allocates nothing.
+var detectorNames = func() (t [32]string) {
+	for i := range t {
+		if n := bodytap.Detector(1 << i).Names(); len(n) == 1 {
+			t[i] = n[0]
+		}
+	}
+	return t
+}()
+
+// appendJSONDetected appends the "detected" field: the names of the
+// detectors in d, in bit order.
+func appendJSONDetected(b []byte, d bodytap.Detector) []byte {
+	b = append(b, `,"detected":[`...)
+	first := true
+	for i, n := range detectorNames {
+		if d&(1<<i) == 0 || n == "" {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = appendJSONString(b, n)
+	}
+	return append(b, ']')
 }
 
 // jsonStartError is the error encoding/json reports for a Start that

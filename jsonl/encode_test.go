@@ -54,6 +54,7 @@ func encodeExchangeReference(buf *bytes.Buffer, x *bodytap.Exchange) error {
 	for _, i := range x.Response.Informational {
 		j.Response.Informational = append(j.Response.Informational, informationalJSON(i))
 	}
+	j.Detected = x.Detected.Names()
 	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	return enc.Encode(&j)
@@ -231,6 +232,7 @@ func encodeEdgeCases() []struct {
 		}},
 		{"every flag", func(x *bodytap.Exchange) {
 			x.Hijacked = true
+			x.Detected = bodytap.AllDetectors
 			for _, b := range []*bodytap.Body{&x.Request.Body, &x.Response.Body} {
 				b.Truncated, b.EOF, b.Redacted, b.Withheld = true, true, true, true
 				b.Decoded = "gzip, br"
@@ -329,6 +331,7 @@ func fuzzExchange(method, rawURL, key, value string, body []byte, coding, errS s
 		TimeToHeaders: time.Duration(-dur),
 		Route:         value,
 		Hijacked:      bit(0),
+		Detected:      bodytap.Detector(flags >> 4),
 		Request: bodytap.Request{
 			Method:        method,
 			Proto:         key,
@@ -377,6 +380,7 @@ func randomExchange(r *rand.Rand) *bodytap.Exchange {
 		TimeToHeaders: time.Duration(randomInt64(r)),
 		Route:         randomText(r),
 		Hijacked:      r.IntN(4) == 0,
+		Detected:      pick(r, 0, bodytap.DetectJWT, bodytap.DetectAWS|bodytap.DetectCard, bodytap.AllDetectors, bodytap.Detector(1<<30)),
 		Err:           randomErr(r),
 	}
 	for i := range x.ID {

@@ -89,6 +89,7 @@ type bodyView struct {
 	Kind    string // json, text, image, hex, lazy
 	JSON    *jnode
 	Text    string // text, or indented JSON too large for a tree
+	Cut     string // says where Text stops short: JSON cut by truncation
 	Charset string // of a text body: what it was converted from
 	Hex     string
 	HexMore string // address of the rest of the hex dump
@@ -169,6 +170,14 @@ func newBodyView(id bodytap.ID, part string, b *bodytap.Body, h http.Header) bod
 				v.Marks = append(v.Marks, mark{"info", "JSON too large to fold: shown indented"})
 				return v
 			}
+		} else if d.partial {
+			// Cut by the capture: indented as far as it goes.
+			if text, ok := indentPrefix(data); ok {
+				v.Kind, v.Text = "text", strings.ToValidUTF8(text, "\uFFFD")
+				v.Cut = "✂ The capture stops here: the body was truncated, so this JSON is not whole."
+				v.Marks = append(v.Marks, mark{"info", "JSON cut short: indented up to the cut"})
+				return v
+			}
 		} else if media.IsJSONType(mt) {
 			v.Marks = append(v.Marks, mark{"warn", "not valid JSON: shown as text"})
 		}
@@ -195,10 +204,10 @@ func newBodyView(id bodytap.ID, part string, b *bodytap.Body, h http.Header) bod
 func bodyMarks(b *bodytap.Body, part string) []mark {
 	var ms []mark
 	if b.Truncated {
-		ms = append(ms, mark{"warn", fmt.Sprintf("truncated: %s of %s kept", fmtSize(int64(len(b.Bytes))), fmtSize(b.Size))})
+		ms = append(ms, mark{"warn", fmt.Sprintf("✂ truncated: %s of %s kept", fmtSize(int64(len(b.Bytes))), fmtSize(b.Size))})
 	}
 	if b.Redacted {
-		ms = append(ms, mark{"warn", "redacted"})
+		ms = append(ms, mark{"warn", "■ redacted"})
 	}
 	if b.Withheld {
 		ms = append(ms, mark{"bad", "withheld"})

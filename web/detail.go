@@ -127,9 +127,12 @@ func newDetailView(x *bodytap.Exchange) *detailView {
 	add("Protocol", x.Request.Proto)
 	add("Host", x.Request.Host)
 	add("Client", x.Request.RemoteAddr)
+	// What the client and the server declared, beside the body sizes the
+	// bodies show: a difference is worth a look.
 	if cl := x.Request.ContentLength; cl >= 0 {
-		add("Declared length", strconv.FormatInt(cl, 10))
+		add("Request Content-Length", declared(strconv.FormatInt(cl, 10)))
 	}
+	add("Response Content-Length", declared(x.Response.Header.Get("Content-Length")))
 	if x.Hijacked {
 		v.Marks = append(v.Marks, mark{"warn", "hijacked: the handler took over the connection"})
 	}
@@ -147,6 +150,15 @@ func newDetailView(x *bodytap.Exchange) *detailView {
 	v.Resp = newBodyView(x.ID, "response", &x.Response.Body, x.Response.Header)
 	v.Curl, v.CurlNote = curlCommand(x)
 	return v
+}
+
+// declared returns a Content-Length with its size in words when large:
+// "52428800 (50.0 MiB)".
+func declared(cl string) string {
+	if n, err := strconv.ParseInt(cl, 10, 64); err == nil && n >= 1024 {
+		return cl + " (" + fmtSize(n) + ")"
+	}
+	return cl
 }
 
 // headerRows lists a header one value per row, names sorted.
@@ -225,6 +237,10 @@ func (s *Server) handleBody(w http.ResponseWriter, r *http.Request) {
 			var buf bytes.Buffer
 			if json.Indent(&buf, []byte(text), "", "  ") == nil {
 				text = buf.String()
+			} else if d.partial {
+				if t, ok := indentPrefix([]byte(text)); ok {
+					text = t + "\n\n[✂ the capture stops here: the body was truncated]\n"
+				}
 			}
 		}
 		if d.cut {

@@ -43,8 +43,12 @@ type listView struct {
 	StreamURL string // live updates; "" on an older page or with a bad filter
 	HARURL    string
 	Total     string // "12,345 exchanges", "" if not known in time
-	Help      string
+	Count     int64  // the number Total says, which live rows add to
+	Help      []filter.HelpSection
 }
+
+// helpSections is the filter syntax, for the reference beside the box.
+var helpSections = filter.HelpSections()
 
 // parseFilter parses the f parameter; an empty one selects everything.
 func parseFilter(expr string) (*filter.Filter, error) {
@@ -74,7 +78,7 @@ func listURL(f string, before bodytap.ID) string {
 // same at any depth.
 func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	v := &listView{Filter: q.Get("f"), Help: filter.Help, MaxScan: fmtCount(int64(s.maxScan))}
+	v := &listView{Filter: q.Get("f"), Help: helpSections, MaxScan: fmtCount(int64(s.maxScan))}
 	v.Newest = listURL(v.Filter, bodytap.ID{})
 	var before bodytap.ID
 	if b := q.Get("before"); b != "" {
@@ -139,6 +143,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	case <-time.After(countGrace):
 	}
 	if ok {
+		v.Count = n
 		v.Total = plural(int(n), "exchange", "exchanges")
 		if v.Filter != "" {
 			v.Total += " match"

@@ -338,9 +338,10 @@ func TestBodyKinds(t *testing.T) {
 	trunc := webtest.NewEx(t, "GET", "http://site.test/trunc", 200).RespBody("application/json", []byte(`{"a": "partial`))
 	trunc.Response.Body.Truncated, trunc.Response.Body.Size = true, 5000
 	trunc.Response.Body.Redacted = true
+	bad := webtest.NewEx(t, "GET", "http://site.test/bad", 200).RespBody("application/json", []byte(`{"a": nope}`)).RespHeader("Content-Length", "123")
 	withheld := webtest.NewEx(t, "GET", "http://site.test/withheld", 200)
 	withheld.Response.Body = bodytap.Body{Size: 100, Withheld: true, Err: errors.New("cannot decode")}
-	e.Record(html, img, svg, hexx, large, text, trunc, withheld)
+	e.Record(html, img, svg, hexx, large, text, trunc, bad, withheld)
 
 	check := func(x webtest.Ex, wants ...string) string {
 		t.Helper()
@@ -364,7 +365,13 @@ func TestBodyKinds(t *testing.T) {
 	check(hexx, `00000000  00 01 02 03 ff 41 42 7f`, `|.....AB.|`)
 	check(large, `data-load="lazy-response"`, `/body/response/text?pretty=1`)
 	check(text, `café`, `charset: iso-8859-1`)
-	check(trunc, `truncated: 14 B of 4.88 KiB kept`, `redacted`, `not valid JSON`)
+	// Truncated JSON: indented as far as it goes, the cut marked; the two
+	// marks distinct.
+	check(trunc, `✂ truncated: 14 B of 4.88 KiB kept`, `■ redacted`, `JSON cut short`,
+		"{\n  &#34;a&#34;: &#34;partial</pre>", `<p class="cut" id="cut-response">✂ The capture stops here`)
+	check(bad, `not valid JSON: shown as text`, `{&#34;a&#34;: nope}`)
+	check(trunc, `<dt>Request Content-Length</dt><dd>0</dd>`)
+	check(bad, `<dt>Response Content-Length</dt><dd>123</dd>`)
 	check(withheld, `withheld`, `cannot decode`)
 
 	// The image is served only because its bytes are PNG; the SVG never.

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -30,6 +31,11 @@ func TestUsageErrors(t *testing.T) {
 	os.WriteFile(garbage, bytes.Repeat([]byte("not a database "), 1000), 0o600)
 	badHAR := filepath.Join(dir, "bad.har")
 	os.WriteFile(badHAR, []byte(`{"log":{"version":"1.2","entries":[{"startedDateTime":`), 0o600)
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
 	for _, tc := range []struct {
 		args []string
 		env  []string
@@ -50,14 +56,20 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"ls", "--since", "yesterday"}, nil, 2, "-since"},
 		{[]string{"ls"}, []string{"BODYTAP_LIMIT=many"}, 2, "BODYTAP_LIMIT"},
 		{[]string{"show"}, nil, 2, "want one exchange ID"},
-		{[]string{"show", "nope"}, nil, 2, `"nope": not an exchange ID`},
+		{[]string{"show", "nope"}, nil, 2, `"nope": not an exchange ID or the start of one`},
 		{[]string{"show", "--body", "both", "01JD5Z0000000000000000000A"}, nil, 2, "-body"},
-		{[]string{"export"}, nil, 2, "--har FILE is required"},
+		{[]string{"export", "--db", filepath.Join(dir, "missing.db")}, nil, 1, "missing.db: no such file"}, // stdout is no terminal: --har -
 		{[]string{"import"}, nil, 2, "want one HAR file"},
 		{[]string{"import", filepath.Join(dir, "none.har")}, nil, 1, "none.har"},
 		{[]string{"import", badHAR, "--db", filepath.Join(dir, "new.db")}, nil, 1, "bad.har"},
 		{[]string{"proxy"}, nil, 2, "--upstream URL is required"},
 		{[]string{"proxy", "--upstream", "ftp://example.com"}, nil, 2, "--upstream"},
+		{[]string{"proxy", "--upstream", "http://127.0.0.1:99999"}, nil, 2, `--upstream "http://127.0.0.1:99999": port 99999 is out of range (1 to 65535)`},
+		{[]string{"proxy", "--upstream", "http://127.0.0.1:0"}, nil, 2, "port 0 is out of range"},
+		{[]string{"proxy", "--upstream", "http://:3000"}, nil, 2, "with a host"},
+		{[]string{"proxy", "--upstream", "127.0.0.1:3000"}, nil, 2, "want an http:// or https:// URL"},
+		// The viewer's address is taken: one line, before any "stopped".
+		{[]string{"proxy", "--upstream", "http://127.0.0.1:9", "--listen", "127.0.0.1:0", "--ui", taken.Addr().String(), "--db", filepath.Join(dir, "ui.db")}, nil, 1, "--ui " + taken.Addr().String() + ": bind: address already in use"},
 		{[]string{"proxy", "--upstream", "http://127.0.0.1:9", "--listen", "127.0.0.1:99999"}, nil, 1, "--listen"},
 		{[]string{"ui", "--listen", "0.0.0.0:0", "--db", garbage}, nil, 2, "token"},
 		{[]string{"help", "nothing"}, nil, 2, "nothing"},
@@ -72,18 +84,15 @@ func TestUsageErrors(t *testing.T) {
 	if b, _ := os.ReadFile(garbage); !bytes.Equal(b, bytes.Repeat([]byte("not a database "), 1000)) {
 		t.Error("opening a corrupt db changed it")
 	}
-	if _, err := os.Stat(filepath.Join(dir, "new.db")); err == nil {
-		if xs := lsJSON(t, "--db", filepath.Join(dir, "new.db")); len(xs) != 0 {
-			t.Errorf("a failed import stored %d exchanges", len(xs))
+	for _, name := range []string{"new.db", "new.db-wal", "new.db-shm", "ui.db"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			t.Errorf("a failed command left %s behind", name)
 		}
 	}
 }
 
 func TestHelp(t *testing.T) {
 	for _, c := range commands {
-		if c.name == "help" {
-			continue
-		}
 		r := bodytapCmd(t, nil, c.name, "--help")
 		if r.code != 0 || !strings.Contains(r.stdout, "Usage: bodytap "+c.name) {
 			t.Errorf("bodytap %s --help: exit %d\n%s%s", c.name, r.code, r.stdout, r.stderr)
@@ -498,4 +507,36 @@ func TestProxyMemory(t *testing.T) {
 		t.Errorf("peak RSS %d KiB; want under 100 MiB", kb)
 	}
 	p.stop(t)
+}
+
+func TestImportTwice(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "twice.db")
+	xs := []*bodytap.Exchange{
+		exchange(t, "", "http://api.example.com/1", nil),
+		exchange(t, "", "http://api.example.com/2", nil),
+	}
+	if msg := importExchanges(t, db, xs...); !strings.Contains(msg, "imported 2 exchanges") || strings.Contains(msg, "already") {
+		t.Errorf("first import: %q", msg)
+	}
+	if msg := importExchanges(t, db, xs...); !strings.Contains(msg, "imported 0 exchanges") || !strings.Contains(msg, "all 2 were there already") {
+		t.Errorf("second import: %q; want it to say both were there already", msg)
+	}
+	xs = append(xs, exchange(t, "", "http://api.example.com/3", nil))
+	if msg := importExchanges(t, db, xs...); !strings.Contains(msg, "imported 1 exchanges") || !strings.Contains(msg, "; 2 were there already") {
+		t.Errorf("third import: %q", msg)
+	}
+}
+
+func TestExportToStdout(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "out.db")
+	importExchanges(t, db, exchange(t, "", "http://api.example.com/1", nil), exchange(t, "", "http://api.example.com/2", nil))
+	for _, args := range [][]string{{}, {"--har", "-"}} {
+		r := bodytapCmd(t, nil, append([]string{"export", "--db", db}, args...)...)
+		var doc struct {
+			Log struct{ Entries []json.RawMessage }
+		}
+		if r.code != 0 || json.Unmarshal([]byte(r.stdout), &doc) != nil || len(doc.Log.Entries) != 2 {
+			t.Errorf("export %s into a pipe: exit %d, %d entries\n%.300s%s", args, r.code, len(doc.Log.Entries), r.stdout, r.stderr)
+		}
+	}
 }

@@ -78,7 +78,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "bodytap demo: a sample API at %s, the capturing proxy in front of it at %s.\n", upstream.URL, rp.proxyURL)
 	fmt.Fprintf(e.stdout, "Sent %d requests through the proxy; captured into %s:\n\n", len(sample.Traffic), o.db)
-	writeTable(e.stdout, rows)
+	writeTable(e.stdout, rows, tableWidth(e, e.stdout, false))
 	printNext(e, o, rp, rows, *serve)
 	if !*serve {
 		return nil
@@ -160,12 +160,13 @@ func printNext(e *env, o *serveOptions, rp *runningProxy, rows []store.Summary, 
 	}
 }
 
-// isTerminal reports whether w is a terminal.
+// isTerminal reports whether w is a terminal: a character device that
+// answers as one (/dev/null is a character device too).
 func isTerminal(w any) bool {
 	f, ok := w.(*os.File)
 	if !ok {
 		return false
 	}
 	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return err == nil && st.Mode()&os.ModeCharDevice != 0 && isTTY(f)
 }

@@ -14,14 +14,17 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("export")
 	db := dbFlag(fs)
 	qf := addQueryFlags(fs)
-	path := fs.String("har", "", "write a HAR 1.2 `file` (- for standard output)")
+	path := fs.String("har", "", "write a HAR 1.2 `file` (- or none: standard output, unless it is a terminal)")
 	limit := fs.Int("limit", 0, "export at most `N` exchanges, newest first (0: all)")
 	words, err := parse(e, fs, args)
 	if err != nil {
 		return err
 	}
 	if *path == "" {
-		return usagef("--har FILE is required")
+		if isTerminal(e.stdout) {
+			return usagef("--har FILE is required when standard output is a terminal (or: %s export > FILE)", e.name)
+		}
+		*path = "-"
 	}
 	q, err := qf.query(words)
 	if err != nil {

@@ -141,9 +141,21 @@ func envName(flagName string) string {
 // printHelp prints a command's usage line, summary and flags.
 func printHelp(w io.Writer, fs *flag.FlagSet) {
 	c := lookup(fs.Name())
-	fmt.Fprintf(w, "Usage: bodytap %s [flags] %s\n\n%s.\n", c.name, c.args, capitalize(c.summary))
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	line := "bodytap " + c.name
+	if n > 0 {
+		line += " [flags]"
+	}
+	if c.args != "" {
+		line += " " + c.args
+	}
+	fmt.Fprintf(w, "Usage: %s\n\n%s.\n", line, capitalize(c.summary))
 	if c.args == "[FILTER]" {
 		fmt.Fprintf(w, "\nFILTER is a filter expression, such as '~m POST & ~c 5xx'; see 'bodytap help filters'.\n")
+	}
+	if n == 0 {
+		return
 	}
 	fmt.Fprintf(w, "\nFlags (also from the environment, as shown):\n")
 	fs.VisitAll(func(f *flag.Flag) {

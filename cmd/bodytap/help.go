@@ -8,6 +8,10 @@ import (
 )
 
 func runHelp(ctx context.Context, e *env, args []string) error {
+	args, err := parse(e, newFlags("help"), args)
+	if err != nil {
+		return err
+	}
 	switch {
 	case len(args) == 0:
 		usage(e.stdout)
@@ -19,7 +23,7 @@ func runHelp(ctx context.Context, e *env, args []string) error {
 		return nil
 	}
 	c := lookup(args[0])
-	if c == nil || c.name == "help" {
+	if c == nil {
 		return usagef("no help for %q: try a command name or 'filters'", args[0])
 	}
 	return c.run(ctx, e, []string{"--help"})

@@ -29,10 +29,22 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	}
 	defer f.Close()
 
+	// A failed import leaves no new store behind.
+	_, statErr := os.Stat(*db)
+	created := errors.Is(statErr, os.ErrNotExist)
+	removeNew := func() {
+		if created {
+			for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+				os.Remove(*db + suffix)
+			}
+		}
+	}
 	s, err := openStore(*db, store.Options{})
 	if err != nil {
+		removeNew()
 		return err
 	}
+	read := 0
 	p := newProgress(e.stderr, "imported")
 	dec := har.NewDecoder(f)
 	entries := func(yield func(*bodytap.Exchange, error) bool) {
@@ -52,6 +64,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 				return
 			}
 			p.update(n)
+			read++
 			if !yield(x, nil) {
 				return
 			}
@@ -63,8 +76,18 @@ func runImport(ctx context.Context, e *env, args []string) error {
 		err = fmt.Errorf("--db %s: %v", *db, oneLine(cerr))
 	}
 	if err != nil {
+		removeNew()
 		return fmt.Errorf("%v (nothing imported)", oneLine(err))
 	}
-	fmt.Fprintf(e.stderr, "imported %d exchanges from %s into %s\n", n, path, *db)
+	msg := fmt.Sprintf("imported %d exchanges from %s into %s", n, path, *db)
+	switch dup := read - n; {
+	case dup > 0 && n == 0:
+		msg += fmt.Sprintf(": all %d were there already (same IDs)", dup)
+	case dup == 1:
+		msg += "; 1 was there already (same ID)"
+	case dup > 1:
+		msg += fmt.Sprintf("; %d were there already (same IDs)", dup)
+	}
+	fmt.Fprintln(e.stderr, msg)
 	return nil
 }

@@ -3,9 +3,11 @@ package main
 import (
 	"bufio"
 	"context"
+	"flag"
 	"fmt"
 	"io"
-	"text/tabwriter"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bodytap/bodytap"
@@ -23,6 +25,7 @@ func runLs(ctx context.Context, e *env, args []string) error {
 	asJSON := fs.Bool("json", false, "print full exchanges as JSON Lines (every match, streamed, unless --limit)")
 	limit := fs.Int("limit", 0, "print at most `N` exchanges (default: all for --json, 50 for the table)")
 	before := fs.String("before", "", "only exchanges older than this `ID` (the next page)")
+	wide := fs.Bool("wide", false, "print whole cells; without it, the table fits the terminal and cuts long cells with …")
 	words, err := parse(e, fs, args)
 	if err != nil {
 		return err
@@ -57,8 +60,12 @@ func runLs(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if len(rows) == 0 {
+		fmt.Fprintln(e.stderr, noneMatch(*db, words, fs))
+		return nil
+	}
 	w := bufio.NewWriter(e.stdout)
-	writeTable(w, rows)
+	writeTable(w, rows, tableWidth(e, e.stdout, *wide))
 	if len(rows) == q.Limit {
 		q.Before, q.Limit = rows[len(rows)-1].ID, 0
 		more, err := s.Count(ctx, q)
@@ -91,27 +98,23 @@ func writeJSONLines(ctx context.Context, out io.Writer, s *store.Store, q store.
 	return w.Flush()
 }
 
-// writeTable writes summaries as an aligned table with a header line.
-func writeTable(w io.Writer, rows []store.Summary) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tTIME\tMETHOD\tURL\tSTATUS\tDURATION\tREQ\tRESP\t")
-	for _, r := range rows {
-		writeRow(tw, r)
+// noneMatch says that nothing matched: the filter and the flags that
+// select exchanges, as they were given.
+func noneMatch(db string, words []string, fs *flag.FlagSet) string {
+	var what []string
+	if len(words) > 0 {
+		what = append(what, strconv.Quote(strings.Join(words, " ")))
 	}
-	tw.Flush()
-}
-
-func writeRow(w io.Writer, r store.Summary) {
-	status := "-"
-	if r.Status != 0 {
-		status = fmt.Sprint(r.Status)
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "since", "until", "before":
+			what = append(what, "--"+f.Name+" "+f.Value.String())
+		}
+	})
+	if len(what) == 0 {
+		return fmt.Sprintf("no exchanges in %s yet", db)
 	}
-	if r.Error != "" {
-		status += " !"
-	}
-	fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
-		r.ID, r.Start.Local().Format("2006-01-02 15:04:05.000"), r.Method, r.URL, status,
-		roundDuration(r.Duration), humanSize(r.ReqSize), humanSize(r.RespSize))
+	return fmt.Sprintf("no exchanges match %s in %s", strings.Join(what, " "), db)
 }
 
 // roundDuration keeps three significant digits or so.

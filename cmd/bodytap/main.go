@@ -11,6 +11,7 @@
 //	bodytap import in.har
 //	bodytap ui
 //	bodytap help filters
+//	bodytap version
 //
 // Every flag can also come from the environment: --db from BODYTAP_DB,
 // --max-body from BODYTAP_MAX_BODY, and so on. Flags may come before or
@@ -56,6 +57,7 @@ func init() {
 		{"import", "FILE", "read a HAR file into the store", runImport},
 		{"ui", "", "serve the web viewer for a store", runUI},
 		{"collect", "", "receive captures from a fleet over OTLP (OpenTelemetry) and store them", runCollect},
+		{"version", "", "print bodytap's version and the commit it was built from", runVersion},
 		{"help", "[COMMAND|filters]", "show help for a command or for the filter syntax", runHelp},
 	}
 }
@@ -80,6 +82,9 @@ func run(ctx context.Context, e *env, args []string) int {
 	if name == "-h" || name == "-help" || name == "--help" {
 		usage(e.stdout)
 		return 0
+	}
+	if name == "-version" || name == "--version" {
+		name = "version"
 	}
 	cmd := lookup(name)
 	if cmd == nil {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/har"
 	"github.com/bodytap/bodytap/jsonl"
 )
 
@@ -235,4 +237,52 @@ func TestParseDuration(t *testing.T) {
 			t.Errorf("parseDuration(%q) = %v, want an error", in, d)
 		}
 	}
+}
+
+// exchange returns a small finished exchange for a store: GET url, 200,
+// with the response body body.
+func exchange(t testing.TB, id, rawURL string, body []byte) *bodytap.Exchange {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := &bodytap.Exchange{Start: time.Now().Add(-time.Minute), Duration: 1500 * time.Microsecond}
+	if id != "" {
+		if x.ID, err = bodytap.ParseID(id); err != nil {
+			t.Fatal(err)
+		}
+		x.Start = x.ID.Time()
+	} else {
+		x.ID = bodytap.NewID(x.Start)
+	}
+	x.Request = bodytap.Request{Method: "GET", URL: u, Proto: "HTTP/1.1", Host: u.Host, Header: http.Header{}, ContentLength: 0}
+	x.Request.Body.EOF = true
+	x.Response = bodytap.Response{Status: 200, Header: http.Header{"Content-Type": {"application/octet-stream"}}}
+	x.Response.Body = bodytap.Body{Bytes: body, Size: int64(len(body)), EOF: true}
+	return x
+}
+
+// importExchanges stores xs in the store db by way of a HAR file and
+// bodytap import, and returns what import said.
+func importExchanges(t *testing.T, db string, xs ...*bodytap.Exchange) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "seed.har")
+	w, err := har.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range xs {
+		if err := w.WriteEntry(har.FromExchange(x)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := bodytapCmd(t, nil, "import", path, "--db", db)
+	if r.code != 0 {
+		t.Fatalf("bodytap import: exit %d\n%s", r.code, r.stderr)
+	}
+	return r.stderr
 }

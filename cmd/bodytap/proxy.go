@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"strconv"
 	"time"
 
 	"github.com/bodytap/bodytap"
@@ -95,8 +96,15 @@ func addServeFlags(fs *flag.FlagSet, listen string) *serveOptions {
 
 func parseUpstream(s string) (*url.URL, error) {
 	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, usagef("--upstream %q: want an http:// or https:// URL with a host", s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+		return nil, usagef("--upstream %q: want an http:// or https:// URL with a host, such as http://127.0.0.1:3000", s)
+	}
+	// url.Parse takes any digits as a port; a dialer would refuse them
+	// on every request.
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, usagef("--upstream %q: port %s is out of range (1 to 65535)", s, p)
+		}
 	}
 	return u, nil
 }
@@ -161,9 +169,22 @@ func startProxy(ctx context.Context, e *env, o *serveOptions) (*runningProxy, er
 	if err != nil {
 		return nil, fmt.Errorf("--listen %s: %v", o.listen, errors.Unwrap(err))
 	}
+	var uiLn net.Listener
+	if o.ui != "" {
+		if uiLn, err = listenUI("--ui", o.ui); err != nil {
+			ln.Close()
+			return nil, err
+		}
+	}
+	closeLns := func() {
+		ln.Close()
+		if uiLn != nil {
+			uiLn.Close()
+		}
+	}
 	exp, err := o.otlp.open(ctx)
 	if err != nil {
-		ln.Close()
+		closeLns()
 		return nil, err
 	}
 	var st *store.Store
@@ -172,7 +193,7 @@ func startProxy(ctx context.Context, e *env, o *serveOptions) (*runningProxy, er
 			MaxAge: o.keepFor, MaxCount: o.keepCount, MaxBytes: int64(o.keepBytes), Logger: logger,
 		})
 		if err != nil {
-			ln.Close()
+			closeLns()
 			closeSinks(nil, exp)
 			return nil, err
 		}
@@ -184,7 +205,7 @@ func startProxy(ctx context.Context, e *env, o *serveOptions) (*runningProxy, er
 		InsecureSkipVerify: o.insecure,
 	})
 	if err != nil {
-		ln.Close()
+		closeLns()
 		closeSinks(st, exp)
 		return nil, err
 	}
@@ -200,8 +221,8 @@ func startProxy(ctx context.Context, e *env, o *serveOptions) (*runningProxy, er
 	rp.srv = proxy.NewServer(o.listen, p)
 	go rp.srv.Serve(ln)
 	go rp.watchDrops()
-	if o.ui != "" {
-		if rp.ui, err = startUI(o.ui, o.token, st, logger); err != nil {
+	if uiLn != nil {
+		if rp.ui, err = serveUI(uiLn, o.token, st, logger); err != nil {
 			rp.shutdown()
 			return nil, err
 		}

@@ -34,9 +34,9 @@ func runShow(ctx context.Context, e *env, args []string) error {
 	if len(pos) != 1 {
 		return usagef("want one exchange ID, got %d arguments", len(pos))
 	}
-	id, err := bodytap.ParseID(pos[0])
+	lo, hi, err := idRange(pos[0])
 	if err != nil {
-		return usagef("%q: not an exchange ID", pos[0])
+		return err
 	}
 	if *which != "" && *which != "request" && *which != "response" {
 		return usagef("--body %q: want request or response", *which)
@@ -49,6 +49,10 @@ func runShow(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer s.Close()
+	id, err := findID(ctx, s, pos[0], lo, hi, *db)
+	if err != nil {
+		return err
+	}
 	x, err := s.Get(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("no exchange %s in %s", id, *db)
@@ -76,17 +80,17 @@ func runShow(ctx context.Context, e *env, args []string) error {
 		if *raw {
 			w.Write(b.Bytes)
 		} else {
-			writeBody(w, b, h)
+			writeBody(w, b, h, rawHint(e, x.ID, *which))
 		}
 	default:
-		writeExchange(w, x)
+		writeExchange(w, x, e)
 	}
 	return w.Flush()
 }
 
 // writeExchange prints an exchange for a person: request line, headers,
 // body, then the same for the response.
-func writeExchange(w io.Writer, x *bodytap.Exchange) {
+func writeExchange(w io.Writer, x *bodytap.Exchange, e *env) {
 	fmt.Fprintf(w, "%s  %s  took %s (headers after %s)\n", x.ID, x.Start.Local().Format("2006-01-02 15:04:05.000 MST"),
 		roundDuration(x.Duration), roundDuration(x.TimeToHeaders))
 	if x.Route != "" {
@@ -107,7 +111,7 @@ func writeExchange(w io.Writer, x *bodytap.Exchange) {
 	}
 	fmt.Fprintf(w, "\n%s %s %s\n", x.Request.Method, u, x.Request.Proto)
 	writeHeader(w, x.Request.Header)
-	writeBodySection(w, "request", &x.Request.Body, x.Request.Header)
+	writeBodySection(w, "request", &x.Request.Body, x.Request.Header, rawHint(e, x.ID, "request"))
 
 	for _, i := range x.Response.Informational {
 		fmt.Fprintf(w, "\n%s %d %s\n", x.Request.Proto, i.Status, http.StatusText(i.Status))
@@ -119,7 +123,7 @@ func writeExchange(w io.Writer, x *bodytap.Exchange) {
 	}
 	fmt.Fprintf(w, "\n%s %d %s\n", x.Request.Proto, x.Response.Status, http.StatusText(x.Response.Status))
 	writeHeader(w, x.Response.Header)
-	writeBodySection(w, "response", &x.Response.Body, x.Response.Header)
+	writeBodySection(w, "response", &x.Response.Body, x.Response.Header, rawHint(e, x.ID, "response"))
 	if len(x.Response.Trailer) > 0 {
 		fmt.Fprintf(w, "\ntrailers:\n")
 		writeHeader(w, x.Response.Trailer)
@@ -140,7 +144,7 @@ func writeHeader(w io.Writer, h http.Header) {
 }
 
 // writeBodySection prints a line describing a body, then the body.
-func writeBodySection(w io.Writer, what string, b *bodytap.Body, h http.Header) {
+func writeBodySection(w io.Writer, what string, b *bodytap.Body, h http.Header, hint string) {
 	if b.Size == 0 && len(b.Bytes) == 0 && b.Err == nil {
 		return
 	}
@@ -168,12 +172,22 @@ func writeBodySection(w io.Writer, what string, b *bodytap.Body, h http.Header) 
 		fmt.Fprintf(w, " (%s)", strings.Join(notes, "; "))
 	}
 	fmt.Fprintf(w, " --\n")
-	writeBody(w, b, h)
+	writeBody(w, b, h, hint)
+}
+
+// hexShown is how much of a binary body show prints as a hex dump: the
+// start says what it is; the rest is for a file.
+const hexShown = 512
+
+// rawHint returns the command that writes a body's bytes to a file.
+func rawHint(e *env, id bodytap.ID, which string) string {
+	return fmt.Sprintf("%s show %s --body %s --raw > FILE", e.name, id, which)
 }
 
 // writeBody prints a body decoded for reading: content codings undone,
-// JSON indented, text in UTF-8, anything else as a hex dump.
-func writeBody(w io.Writer, b *bodytap.Body, h http.Header) {
+// JSON indented, text in UTF-8, anything else as a hex dump of its first
+// hexShown bytes, then the command that writes them all (hint).
+func writeBody(w io.Writer, b *bodytap.Body, h http.Header, hint string) {
 	p := b.Bytes
 	if ce := coding.Header(h); coding.Count(ce) > 0 && b.Decoded == "" && len(p) > 0 {
 		r, err := decode.Decode(ce, p, decode.DefaultLimit, b.Truncated)
@@ -204,5 +218,73 @@ func writeBody(w io.Writer, b *bodytap.Body, h http.Header) {
 			return
 		}
 	}
-	io.WriteString(w, hex.Dump(p))
+	if len(p) <= hexShown {
+		io.WriteString(w, hex.Dump(p))
+		return
+	}
+	io.WriteString(w, hex.Dump(p[:hexShown]))
+	fmt.Fprintf(w, "... %d more bytes; all %d as captured: %s\n", len(p)-hexShown, len(b.Bytes), hint)
+}
+
+// idRange returns the least and the greatest ID that start with prefix,
+// a whole ID or the start of one.
+func idRange(prefix string) (lo, hi bodytap.ID, err error) {
+	bad := usagef("%q: not an exchange ID or the start of one", prefix)
+	if prefix == "" || len(prefix) > 26 || prefix[0] > '7' {
+		return lo, hi, bad
+	}
+	pad := 26 - len(prefix)
+	if lo, err = bodytap.ParseID(prefix + strings.Repeat("0", pad)); err != nil {
+		return lo, hi, bad
+	}
+	if hi, err = bodytap.ParseID(prefix + strings.Repeat("Z", pad)); err != nil {
+		return lo, hi, bad
+	}
+	return lo, hi, nil
+}
+
+// findID returns the one exchange ID of the store between lo and hi, the
+// IDs that start with prefix (as git finds a commit by the start of its
+// hash).
+func findID(ctx context.Context, s *store.Store, prefix string, lo, hi bodytap.ID, db string) (bodytap.ID, error) {
+	if lo == hi {
+		return lo, nil // a whole ID
+	}
+	// After and Before exclude their bounds.
+	q := store.Query{After: addID(lo, false), Before: addID(hi, true), Limit: 3}
+	rows, err := s.List(ctx, q)
+	if err != nil {
+		return bodytap.ID{}, err
+	}
+	switch len(rows) {
+	case 0:
+		return bodytap.ID{}, fmt.Errorf("no exchange ID starts with %s in %s", prefix, db)
+	case 1:
+		return rows[0].ID, nil
+	}
+	q.Limit = 0
+	n, err := s.Count(ctx, q)
+	if err != nil {
+		return bodytap.ID{}, err
+	}
+	return bodytap.ID{}, usagef("%s is ambiguous: %d exchange IDs start with it, such as %s and %s; give more of the ID", prefix, n, rows[0].ID, rows[1].ID)
+}
+
+// addID returns id+1 (up) or id-1, or the zero ID (no bound, for a
+// query) when that wraps around.
+func addID(id bodytap.ID, up bool) bodytap.ID {
+	for i := len(id) - 1; i >= 0; i-- {
+		if up {
+			id[i]++
+			if id[i] != 0 {
+				return id
+			}
+		} else {
+			id[i]--
+			if id[i] != 0xff {
+				return id
+			}
+		}
+	}
+	return bodytap.ID{}
 }

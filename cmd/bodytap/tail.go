@@ -3,9 +3,11 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"slices"
-	"text/tabwriter"
+	"time"
 
 	"github.com/bodytap/bodytap/jsonl"
 	"github.com/bodytap/bodytap/store"
@@ -16,6 +18,7 @@ func runTail(ctx context.Context, e *env, args []string) error {
 	db := dbFlag(fs)
 	asJSON := fs.Bool("json", false, "print full exchanges as JSON Lines")
 	last := fs.Int("n", 10, "first print the last `N` matching exchanges")
+	wide := fs.Bool("wide", false, "never cut cells; without it, the table fits the terminal and cuts long cells with …")
 	words, err := parse(e, fs, args)
 	if err != nil {
 		return err
@@ -24,9 +27,9 @@ func runTail(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := openStore(*db, store.Options{ReadOnly: true})
-	if err != nil {
-		return err
+	s, err := waitStore(ctx, e, *db)
+	if s == nil {
+		return err // nil when interrupted while waiting
 	}
 	defer s.Close()
 
@@ -43,7 +46,12 @@ func runTail(ctx context.Context, e *env, args []string) error {
 		slices.Reverse(backlog)
 	}
 	w := bufio.NewWriter(e.stdout)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	// The columns are as wide as the backlog needs and usual values do,
+	// and stay so: rows that come later line up under the same header.
+	t := newTable(w, tableWidth(e, e.stdout, *wide))
+	t.widths = tailWidths
+	t.measure(backlog)
+	t.fit()
 	print := func(r store.Summary) error {
 		if *asJSON {
 			x, err := s.Get(ctx, r.ID)
@@ -57,11 +65,10 @@ func runTail(ctx context.Context, e *env, args []string) error {
 			_, err = w.Write(append(b, '\n'))
 			return err
 		}
-		writeRow(tw, r)
-		return tw.Flush()
+		return t.writeRow(r)
 	}
 	if !*asJSON {
-		fmt.Fprintln(tw, "ID\tTIME\tMETHOD\tURL\tSTATUS\tDURATION\tREQ\tRESP\t")
+		t.writeHeader()
 	}
 	var newest store.Summary
 	for _, r := range backlog {
@@ -89,3 +96,38 @@ func runTail(ctx context.Context, e *env, args []string) error {
 	}
 	return fmt.Errorf("--db %s: store closed", *db)
 }
+
+// waitStore opens the store at path for reading, first waiting for the
+// file to be created if it does not exist yet: tail may start before the
+// proxy. It returns a nil store and no error if ctx ends the wait.
+func waitStore(ctx context.Context, e *env, path string) (*store.Store, error) {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintf(e.stderr, "bodytap tail: waiting for %s to be created (by '%s proxy', say)\n", path, e.name)
+		for errors.Is(err, os.ErrNotExist) {
+			select {
+			case <-ctx.Done():
+				return nil, nil
+			case <-time.After(storeWaitPoll):
+			}
+			_, err = os.Stat(path)
+		}
+		// The file exists, but its creator may still be laying out the
+		// schema: a few tries before an error is the store's.
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			s, err := openStore(path, store.Options{ReadOnly: true})
+			if err == nil || time.Now().After(deadline) {
+				return s, err
+			}
+			select {
+			case <-ctx.Done():
+				return nil, nil
+			case <-time.After(storeWaitPoll):
+			}
+		}
+	}
+	return openStore(path, store.Options{ReadOnly: true})
+}
+
+// storeWaitPoll is how often tail looks for a store that is not there yet.
+const storeWaitPoll = 200 * time.Millisecond

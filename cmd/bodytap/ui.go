@@ -35,7 +35,11 @@ func runUI(ctx context.Context, e *env, args []string) error {
 	}
 	defer st.Close()
 	logger := slog.New(slog.NewTextHandler(e.stderr, nil))
-	ui, err := startUI(*listen, *token, st, logger)
+	ln, err := listenUI("--listen", *listen)
+	if err != nil {
+		return err
+	}
+	ui, err := serveUI(ln, *token, st, logger)
 	if err != nil {
 		return err
 	}
@@ -61,15 +65,22 @@ type uiServer struct {
 	url    string // to open, with the token if there is one
 }
 
-// startUI serves the viewer for st on addr, once it accepts connections.
-func startUI(addr, token string, st *store.Store, logger *slog.Logger) (*uiServer, error) {
-	viewer, err := web.New(web.Config{Store: st, Token: token, Logger: logger})
-	if err != nil {
-		return nil, err
-	}
+// listenUI listens on the viewer's address, given by flag. The proxy does
+// so before it starts, so that a taken address stops it at once.
+func listenUI(flag, addr string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("viewer address %s: %v", addr, errors.Unwrap(err))
+		return nil, fmt.Errorf("%s %s: %v", flag, addr, errors.Unwrap(err))
+	}
+	return ln, nil
+}
+
+// serveUI serves the viewer for st on ln, which it closes on error.
+func serveUI(ln net.Listener, token string, st *store.Store, logger *slog.Logger) (*uiServer, error) {
+	viewer, err := web.New(web.Config{Store: st, Token: token, Logger: logger})
+	if err != nil {
+		ln.Close()
+		return nil, err
 	}
 	ui := &uiServer{
 		srv:    &http.Server{Handler: viewer, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute},

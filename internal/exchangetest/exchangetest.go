@@ -35,6 +35,7 @@ func Full(tb testing.TB) *bodytap.Exchange {
 		Duration:      1500 * time.Microsecond,
 		TimeToHeaders: 900 * time.Microsecond,
 		Route:         "POST /items/{id}",
+		Detected:      bodytap.DetectJWT | bodytap.DetectCard,
 		Request: bodytap.Request{
 			Method:        "POST",
 			URL:           &url.URL{Scheme: "http", Host: "example.com", Path: "/items/7", RawQuery: "q=1"},
@@ -70,6 +71,9 @@ func Same(tb testing.TB, got, want *bodytap.Exchange) {
 	}
 	if got.Route != want.Route || got.Hijacked != want.Hijacked {
 		tb.Errorf("Route, Hijacked: got %q, %v, want %q, %v", got.Route, got.Hijacked, want.Route, want.Hijacked)
+	}
+	if got.Detected != want.Detected {
+		tb.Errorf("Detected: got %q, want %q", got.Detected, want.Detected)
 	}
 	if errText(got.Err) != errText(want.Err) {
 		tb.Errorf("Err: got %q, want %q", errText(got.Err), errText(want.Err))

@@ -82,10 +82,13 @@ const (
 
 // Byte classes for the scan.
 const (
-	clsWord = 1 << iota // [A-Za-z0-9_-]: part of a word
-	clsB64              // [A-Za-z0-9+/]: part of an AWS secret key
-	clsTok              // the token68 alphabet of RFC 9110 credentials, '=' aside
-	clsEsc              // '\\', which escapes the next byte in JSON
+	clsWord     = 1 << iota // [A-Za-z0-9_-]: part of a word
+	clsB64                  // [A-Za-z0-9+/]: part of an AWS secret key
+	clsTok                  // the token68 alphabet of RFC 9110 credentials, '=' aside
+	clsEsc                  // '\\', which escapes the next byte in JSON
+	clsCard                 // [0-9 -]: part of a card number
+	clsCardForm             // [0-9 +-]: part of a card number in a form
+	clsSep                  // [+/.~]: in clsTok but no word byte
 
 	clsB64Shift = 1 // clsB64 == 1<<clsB64Shift
 )
@@ -104,6 +107,15 @@ var byteClass = func() (t [256]uint8) {
 	t['.'] |= clsTok
 	t['~'] |= clsTok
 	t['\\'] |= clsEsc
+	for c := '0'; c <= '9'; c++ {
+		t[c] |= clsCard | clsCardForm
+	}
+	t[' '] |= clsCard | clsCardForm
+	t['-'] |= clsCard | clsCardForm
+	t['+'] |= clsCardForm
+	for _, c := range "+/.~" {
+		t[c] |= clsSep
+	}
 	return t
 }()
 
@@ -131,19 +143,220 @@ var startDetectors = func() (t [256]Detector) {
 // as the span b[from:to], and which detector found it (0 if none). b
 // before i may be read for context. mode says how b is written.
 //
-// It is the hot loop of value detection, written to cost a few table
-// lookups a byte and branches that are seldom taken: a word start whose
-// byte may begin a secret (startDetectors), and the end of a run of
-// exactly 40 base64 bytes (an AWS secret key's length). Only there does it
-// look further.
+// It is the hot loop of value detection. What it finds is what a scan of
+// every byte would (scanFrom over all of b[i:end]; findRef in the tests),
+// but it looks only where a secret can be. Every secret but a card
+// number needs a run of at least minTokenRun bytes of the token68
+// alphabet (clsTok: a word, a JWT, base64, a URL path), with a word in it
+// that starts the secret, or, for a credential, after blanks and
+// "Bearer" or "Basic"; and a card number needs 13 digits, maybe grouped,
+// a run of clsCard. Such runs are found by looking at one byte in so many
+// (nextRun): in text and JSON, most looks land on a short word and step
+// over it. In a run, only the starts of words need a look (scanWords),
+// unless it may hold an AWS secret key (40 bytes or more) or starts with
+// an escaped byte.
 func find[S string | []byte](d Detector, b S, i, end, mode int) (from, to int, which Detector) {
+	lo := i
+	limit := end // a card number must start before this to come first
+	for i < end {
+		rs, re, or, ok := nextRun(b, i, end, end, clsTok, minTokenRun)
+		if !ok {
+			break
+		}
+		aws := d&DetectAWS != 0 && re-rs >= 40
+		p := rs
+		if d&DetectHTTPAuth != 0 {
+			p = authSchemeBefore(b, lo, rs, end, mode)
+		}
+		if m := scanRun(d&^DetectCard, aws, b, lo, p, rs, re, end, mode, or&clsSep != 0); m.which != 0 {
+			from, to, which, limit = m.from, m.to, m.which, m.key/2
+			break
+		}
+		i = re
+	}
+	if d&DetectCard == 0 {
+		return from, to, which
+	}
+	c := uint8(clsCard)
+	if mode == modeForm {
+		c = clsCardForm
+	}
+	for i = lo; i < limit; {
+		rs, re, _, ok := nextRun(b, i, end, limit, c, minSecret)
+		if !ok {
+			break
+		}
+		if m := scanRun(DetectCard, false, b, lo, rs, rs, re, end, mode, true); m.which != 0 && m.from < limit {
+			return m.from, m.to, m.which
+		}
+		i = re
+	}
+	return from, to, which
+}
+
+// minTokenRun is the shortest run of clsTok bytes that a secret other
+// than a card number needs: the 8 base64 bytes of a Basic credential.
+const minTokenRun = 8
+
+// A match is a secret found: its span, the detector, and where the scan
+// of every byte reports it, as key: 2*the index of the word that starts
+// it, or 2*the index just past an AWS secret key +1 (the scan finds those
+// at their end, after a word that would start there).
+type match struct {
+	from, to int
+	which    Detector
+	key      int
+}
+
+// scanRun is scanFrom from b[p] over the run b[rs:re], for a scan that
+// started at lo: if b[rs] is not escaped and there is no AWS secret key
+// to look for, only the starts of words need a look, and a run without
+// separators (seps) is one word.
+func scanRun[S string | []byte](d Detector, aws bool, b S, lo, p, rs, re, end, mode int, seps bool) match {
+	if p = resume(b, lo, p, mode); p != rs || aws {
+		return scanFrom(d, aws, b, p, re, end, mode)
+	}
+	return scanWords(d, b, rs, re, end, mode, seps)
+}
+
+// nextRun returns the first run b[rs:re] of at least n bytes of class m
+// that starts before lim, a run cut at i counting from i, or false; or
+// is the union of the classes of its bytes.
+//
+// It looks at the last byte of the n that a run starting at p would need:
+// if that is not of class m, no such run starts before it; if it is, it
+// looks back from there to what it knows, to find the start.
+func nextRun[S string | []byte](b S, i, end, lim int, m uint8, n int) (rs, re int, or uint8, ok bool) {
+	p, known := i, i // b[p:known] are of class m, their classes orKnown
+	var orKnown uint8
+	for p+n <= end && p < lim {
+		q := p + n - 1
+		c := byteClass[b[q]]
+		if c&m == 0 {
+			p, known, orKnown = q+1, q+1, 0
+			continue
+		}
+		k := q - 1
+		for ; k >= known; k-- {
+			ck := byteClass[b[k]]
+			if ck&m == 0 {
+				break
+			}
+			c |= ck
+		}
+		if k >= known {
+			p, known, orKnown = k+1, q+1, c
+			continue
+		}
+		c |= orKnown
+		for re = q + 1; re < end; re++ {
+			cr := byteClass[b[re]]
+			if cr&m == 0 {
+				break
+			}
+			c |= cr
+		}
+		return p, re, c, true
+	}
+	return 0, 0, 0, false
+}
+
+// scanWords is scanFrom for a run b[i:stop] of clsTok or clsCard bytes,
+// with no AWS secret key to look for, when b[i] is not escaped: it looks
+// only where words start, and if the run has no separator (seps), it is
+// one word.
+func scanWords[S string | []byte](d Detector, b S, i, stop, end, mode int, seps bool) match {
+	prevW := i > 0 && byteClass[b[i-1]]&clsWord != 0
+	for j := i; j < stop; j++ {
+		w := byteClass[b[j]]&clsWord != 0
+		if w && !prevW {
+			c := b[j]
+			if sd := startDetectors[c] & d; sd != 0 && j+1 < end && secondByte(c, b[j+1]) {
+				if f, t, w := matchAt(sd, b, j, end, mode); w != 0 {
+					return match{f, t, w, 2 * j}
+				}
+			}
+			if !seps {
+				break
+			}
+		}
+		prevW = w
+	}
+	return match{}
+}
+
+// authSchemeBefore returns where to scan from for a run of token bytes
+// at b[rs] that may be a credential after "Bearer" or "Basic": at the
+// scheme, if the run follows one and blanks ('+' and "%20" too in a
+// form). Otherwise it returns rs.
+func authSchemeBefore[S string | []byte](b S, lo, rs, end, mode int) int {
+	k := rs
+	if mode == modeForm && k > lo && b[k-1] == '%' && hasPrefixAt(b[:end], k, "20") {
+		k-- // the run starts with the "20" of "%20"
+	}
+	for k > lo {
+		if c := b[k-1]; c == ' ' || c == '\t' || c == '+' && mode == modeForm {
+			k--
+		} else if mode == modeForm && k-3 >= lo && c == '0' && b[k-2] == '2' && b[k-3] == '%' {
+			k -= 3
+		} else {
+			break
+		}
+	}
+	switch {
+	case k == rs:
+	case k-6 >= lo && equalFoldASCII(b[k-6:k], "bearer"):
+		return k - 6
+	case k-5 >= lo && equalFoldASCII(b[k-5:k], "basic"):
+		return k - 5
+	}
+	return rs
+}
+
+// resume returns where a scan of b that started at lo must be resumed to
+// read b[p:] as it would have: in JSON, at the backslash that escapes
+// b[p] or b[p-1], if one does.
+func resume[S string | []byte](b S, lo, p, mode int) int {
+	if mode != modeJSON || p <= lo {
+		return max(p, lo)
+	}
+	k := p
+	for k > lo && b[k-1] == '\\' {
+		k--
+	}
+	switch {
+	case (p-k)%2 == 1:
+		return p - 1 // b[p] is escaped
+	case p > k:
+		return p // b[p-1] is an escaped backslash
+	}
+	if k = p - 1; k > lo {
+		for k > lo && b[k-1] == '\\' {
+			k--
+		}
+		if (p-1-k)%2 == 1 {
+			return p - 2 // b[p-1] is escaped
+		}
+	}
+	return p
+}
+
+// scanFrom is find's scan of every byte, from b[i]: it returns the first
+// secret that starts at a word in b[i:stop] (or is an AWS secret key that
+// ends in b[i:stop+1], if aws). Whatever a secret's matcher reads stops
+// at end.
+//
+// It costs a few table lookups a byte and branches that are seldom taken:
+// a word start whose byte may begin a secret (startDetectors), and the
+// end of a run of exactly 40 base64 bytes (an AWS secret key's length).
+// Only there does it look further.
+func scanFrom[S string | []byte](d Detector, aws bool, b S, i, stop, end, mode int) match {
 	var prevW uint8 // clsWord if the byte before b[i] is part of a word
 	if i > 0 {
 		prevW = byteClass[b[i-1]] & clsWord
 	}
-	aws := d&DetectAWS != 0
 	run := 0 // the length of the run of clsB64 bytes ending at b[i]
-	for ; i < end; i++ {
+	for ; i < stop; i++ {
 		c := b[i]
 		k := byteClass[c]
 		if k&clsEsc != 0 && mode == modeJSON {
@@ -156,22 +369,24 @@ func find[S string | []byte](d Detector, b S, i, end, mode int) (from, to int, w
 		// Word starts only: the mask is all ones when prevW is 0.
 		if sd := startDetectors[c] & d & (Detector(prevW) - 1); sd != 0 && i+1 < end && secondByte(c, b[i+1]) {
 			if f, t, w := matchAt(sd, b, i, end, mode); w != 0 {
-				return f, t, w
+				return match{f, t, w, 2 * i}
 			}
 		}
 		if aws {
 			b64 := int(k >> clsB64Shift & 1)
 			if run == 40 && b64 == 0 && awsSecret(b, i-40, i, end) {
-				return i - 40, i, DetectAWS
+				return match{i - 40, i, DetectAWS, 2*i + 1}
 			}
 			run = (run + 1) * b64
 		}
 		prevW = k & clsWord
 	}
-	if aws && run == 40 && awsSecret(b, end-40, end, end) {
-		return end - 40, end, DetectAWS
+	// As the loop would at b[stop], which is no word byte: an escape
+	// there resets the run.
+	if aws && run == 40 && i == stop && (stop == end || byteClass[b[stop]]&clsB64 == 0 && (b[stop] != '\\' || mode != modeJSON)) && awsSecret(b, stop-40, stop, end) {
+		return match{stop - 40, stop, DetectAWS, 2*stop + 1}
 	}
-	return 0, 0, 0
+	return match{}
 }
 
 // secondByte reports whether a word starting with c, n may begin a secret.

@@ -102,6 +102,19 @@
       }
     });
 
+    // The examples of the filter reference fill the box; their links
+    // work without script too.
+    for (const a of document.querySelectorAll("#help a.example")) {
+      a.addEventListener("click", function (ev) {
+        if (!filter) {
+          return;
+        }
+        ev.preventDefault();
+        filter.value = a.dataset.example || "";
+        filter.focus();
+      });
+    }
+
     const url = rows.dataset.stream;
     if (url && window.EventSource) {
       live(rows, url);
@@ -226,6 +239,7 @@
     cell("c-resp", r.resp);
     cell("c-type", r.type);
     rows.insertBefore(a, rows.firstChild);
+    countRow();
     const empty = document.getElementById("empty");
     if (empty) {
       empty.remove();
@@ -246,6 +260,22 @@
         older.href = u.pathname + u.search;
       }
     }
+  }
+
+  // countRow adds a live row to the count above the list, when the page
+  // has one, in the words the server used.
+  function countRow() {
+    const total = document.getElementById("total");
+    if (!total || !/^[0-9]+$/.test(total.dataset.count || "")) {
+      return;
+    }
+    const n = Number(total.dataset.count) + 1;
+    total.dataset.count = String(n);
+    let text = n.toLocaleString("en-US") + (n === 1 ? " exchange" : " exchanges");
+    if (total.dataset.match === "1") {
+      text += n === 1 ? " matches" : " match";
+    }
+    total.textContent = text;
   }
 
   function str(v) {
@@ -272,11 +302,18 @@
       if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA")) {
         return;
       }
+      if (ev.key === "/" && document.getElementById("find-q")) {
+        ev.preventDefault();
+        document.getElementById("find-q").focus();
+        return;
+      }
       if ((ev.key === "Escape" || ev.key === "u" || ev.key === "Backspace") && back) {
         ev.preventDefault();
         back.click();
       }
     });
+
+    initFind();
 
     for (const btn of document.querySelectorAll("[data-copy]")) {
       btn.hidden = false;
@@ -328,6 +365,112 @@
           });
       });
     }
+  }
+
+  // ---- find in bodies ----
+
+  const MAX_FOUND = 2000; // marks made at most, to keep the page light
+
+  // initFind searches the bodies shown on the page for a text, ignoring
+  // case, and marks each match by splitting text nodes: the captured text
+  // never passes through markup. Enter and Shift+Enter, or the buttons,
+  // move between the matches; folded JSON opens to show one.
+  function initFind() {
+    const box = document.getElementById("find");
+    const q = document.getElementById("find-q");
+    const count = document.getElementById("find-count");
+    if (!box || !q) {
+      return;
+    }
+    box.hidden = false;
+    let found = [];
+    let cur = -1;
+
+    const clear = function () {
+      for (const m of found) {
+        const parent = m.parentNode;
+        if (parent) {
+          parent.replaceChild(document.createTextNode(m.textContent), m);
+          parent.normalize();
+        }
+      }
+      found = [];
+      cur = -1;
+    };
+    const search = function () {
+      clear();
+      const needle = q.value.toLowerCase();
+      if (needle === "") {
+        count.textContent = "";
+        return;
+      }
+      for (const body of document.querySelectorAll(".body pre, .body .json")) {
+        const walker = document.createTreeWalker(body, NodeFilter.SHOW_TEXT);
+        const nodes = [];
+        for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+          nodes.push(n);
+        }
+        for (let node of nodes) {
+          let i = node.data.toLowerCase().indexOf(needle);
+          while (i >= 0 && found.length < MAX_FOUND) {
+            const match = node.splitText(i);
+            const rest = match.splitText(needle.length);
+            const mark = document.createElement("mark");
+            mark.className = "found";
+            mark.textContent = match.data;
+            match.parentNode.replaceChild(mark, match);
+            found.push(mark);
+            node = rest;
+            i = node.data.toLowerCase().indexOf(needle);
+          }
+        }
+      }
+      go(0);
+    };
+    const go = function (i) {
+      if (found.length === 0) {
+        count.textContent = q.value === "" ? "" : "no matches";
+        return;
+      }
+      if (cur >= 0) {
+        found[cur].classList.remove("cur");
+      }
+      cur = (i + found.length) % found.length;
+      const m = found[cur];
+      m.classList.add("cur");
+      for (let d = m.closest("details"); d; d = d.parentElement.closest("details")) {
+        d.open = true;
+      }
+      m.scrollIntoView({ block: "center" });
+      count.textContent = cur + 1 + " of " + found.length + (found.length === MAX_FOUND ? "+" : "");
+    };
+
+    let timer = null;
+    q.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(search, 150);
+    });
+    q.addEventListener("keydown", function (ev) {
+      if (ev.key === "Enter") {
+        ev.preventDefault();
+        clearTimeout(timer);
+        if (found.length === 0) {
+          search();
+        } else {
+          go(cur + (ev.shiftKey ? -1 : 1));
+        }
+      } else if (ev.key === "Escape") {
+        q.value = "";
+        search();
+        q.blur();
+      }
+    });
+    document.getElementById("find-next").addEventListener("click", function () {
+      go(cur + 1);
+    });
+    document.getElementById("find-prev").addEventListener("click", function () {
+      go(cur - 1);
+    });
   }
 
   function fetchText(url) {
