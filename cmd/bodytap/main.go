@@ -10,6 +10,7 @@
 //	bodytap export --har out.har '~d example.com'
 //	bodytap import in.har
 //	bodytap ui
+//	bodytap collect                              receive captures from a fleet over OTLP into the store
 //	bodytap help filters
 //	bodytap version
 //
