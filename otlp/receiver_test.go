@@ -40,6 +40,7 @@ type capture struct {
 }
 
 func startCapture(tb testing.TB) *capture {
+	tb.Helper()
 	c := new(capture)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
