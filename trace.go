@@ -2,6 +2,7 @@ package bodytap
 
 import (
 	"encoding/hex"
+	"fmt"
 	"net/http"
 )
 
@@ -22,17 +23,40 @@ func (tc TraceContext) IsValid() bool {
 // String returns tc in the traceparent header's form,
 // "00-<trace-id>-<span-id>-<flags>", or "" for an invalid tc.
 func (tc TraceContext) String() string {
+	b, _ := tc.AppendText(nil)
+	return string(b)
+}
+
+// AppendText implements encoding.TextAppender: it appends tc's String
+// form (nothing for an invalid tc) to b.
+func (tc TraceContext) AppendText(b []byte) ([]byte, error) {
 	if !tc.IsValid() {
-		return ""
+		return b, nil
 	}
-	b := make([]byte, 0, 55)
 	b = append(b, "00-"...)
 	b = hex.AppendEncode(b, tc.TraceID[:])
 	b = append(b, '-')
 	b = hex.AppendEncode(b, tc.SpanID[:])
 	b = append(b, '-')
-	b = hex.AppendEncode(b, []byte{tc.Flags})
-	return string(b)
+	return hex.AppendEncode(b, []byte{tc.Flags}), nil
+}
+
+// MarshalText implements encoding.TextMarshaler, as String.
+func (tc TraceContext) MarshalText() ([]byte, error) { return tc.AppendText(make([]byte, 0, 55)) }
+
+// UnmarshalText implements encoding.TextUnmarshaler: the traceparent form
+// ([ParseTraceparent]); empty text is the zero TraceContext.
+func (tc *TraceContext) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*tc = TraceContext{}
+		return nil
+	}
+	v, ok := ParseTraceparent(string(b))
+	if !ok {
+		return fmt.Errorf("bodytap: malformed trace context %q", b)
+	}
+	*tc = v
+	return nil
 }
 
 // ParseTraceparent parses a traceparent header value. It accepts version

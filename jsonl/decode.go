@@ -15,16 +15,17 @@ import (
 // the package doc. Unmarshal reads it with encoding/json; Append
 // (encode.go) writes it by hand, byte for byte as encoding/json would.
 type exchangeJSON struct {
-	ID              bodytap.ID   `json:"id"`
-	Start           time.Time    `json:"start"`
-	DurationNS      int64        `json:"duration_ns"`
-	TimeToHeadersNS int64        `json:"time_to_headers_ns"`
-	Route           string       `json:"route,omitempty"`
-	Request         requestJSON  `json:"request"`
-	Response        responseJSON `json:"response"`
-	Detected        []string     `json:"detected,omitempty"`
-	Hijacked        bool         `json:"hijacked,omitempty"`
-	Error           string       `json:"error,omitempty"`
+	ID              bodytap.ID            `json:"id"`
+	Start           time.Time             `json:"start"`
+	DurationNS      int64                 `json:"duration_ns"`
+	TimeToHeadersNS int64                 `json:"time_to_headers_ns"`
+	Route           string                `json:"route,omitempty"`
+	Trace           *bodytap.TraceContext `json:"trace,omitempty"`
+	Request         requestJSON           `json:"request"`
+	Response        responseJSON          `json:"response"`
+	Detected        []string              `json:"detected,omitempty"`
+	Hijacked        bool                  `json:"hijacked,omitempty"`
+	Error           string                `json:"error,omitempty"`
 }
 
 type requestJSON struct {
@@ -120,6 +121,9 @@ func decode(data []byte, x *bodytap.Exchange) error {
 			return fmt.Errorf("request.url: %w", err)
 		}
 		y.Request.URL = u
+	}
+	if j.Trace != nil {
+		y.Trace = *j.Trace
 	}
 	for _, n := range j.Detected {
 		y.Detected |= bodytap.DetectorNamed(n) // a name this version does not know is dropped

@@ -16,6 +16,9 @@
 //	  "duration_ns": 1500000,                   durations are integer nanoseconds
 //	  "time_to_headers_ns": 900000,
 //	  "route": "POST /items",                   omitted when empty
+//	  "trace": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+//	                                            Exchange.Trace in the traceparent form;
+//	                                            omitted when there is none
 //	  "request": {
 //	    "method": "POST",
 //	    "url": "http://example.com/items?q=1",  "" when Request.URL is nil

@@ -50,6 +50,11 @@ func Append(dst []byte, x *bodytap.Exchange) ([]byte, error) {
 	b = append(b, `,"time_to_headers_ns":`...)
 	b = strconv.AppendInt(b, int64(x.TimeToHeaders), 10)
 	b = appendJSONStringField(b, `,"route":`, x.Route)
+	if x.Trace.IsValid() {
+		b = append(b, `,"trace":"`...)
+		b, _ = x.Trace.AppendText(b)
+		b = append(b, '"')
+	}
 	b = append(b, `,"request":`...)
 	b = appendJSONRequest(b, &x.Request)
 	b = append(b, `,"response":`...)

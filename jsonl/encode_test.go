@@ -55,6 +55,9 @@ func encodeExchangeReference(buf *bytes.Buffer, x *bodytap.Exchange) error {
 		j.Response.Informational = append(j.Response.Informational, informationalJSON(i))
 	}
 	j.Detected = x.Detected.Names()
+	if x.Trace.IsValid() {
+		j.Trace = &x.Trace
+	}
 	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	return enc.Encode(&j)
@@ -232,6 +235,7 @@ func encodeEdgeCases() []struct {
 		}},
 		{"every flag", func(x *bodytap.Exchange) {
 			x.Hijacked = true
+			x.Trace, _ = bodytap.ParseTraceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
 			x.Detected = bodytap.AllDetectors
 			for _, b := range []*bodytap.Body{&x.Request.Body, &x.Response.Body} {
 				b.Truncated, b.EOF, b.Redacted, b.Withheld = true, true, true, true
@@ -382,6 +386,15 @@ func randomExchange(r *rand.Rand) *bodytap.Exchange {
 		Hijacked:      r.IntN(4) == 0,
 		Detected:      pick(r, 0, bodytap.DetectJWT, bodytap.DetectAWS|bodytap.DetectCard, bodytap.AllDetectors, bodytap.Detector(1<<30)),
 		Err:           randomErr(r),
+	}
+	if r.IntN(2) == 0 {
+		for i := range x.Trace.TraceID {
+			x.Trace.TraceID[i] = byte(r.Uint32())
+		}
+		for i := range x.Trace.SpanID {
+			x.Trace.SpanID[i] = byte(r.Uint32())
+		}
+		x.Trace.Flags = byte(r.Uint32())
 	}
 	for i := range x.ID {
 		x.ID[i] = byte(r.Uint32())

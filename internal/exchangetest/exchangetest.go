@@ -36,6 +36,11 @@ func Full(tb testing.TB) *bodytap.Exchange {
 		TimeToHeaders: 900 * time.Microsecond,
 		Route:         "POST /items/{id}",
 		Detected:      bodytap.DetectJWT | bodytap.DetectCard,
+		Trace: bodytap.TraceContext{
+			TraceID: [16]byte{0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36},
+			SpanID:  [8]byte{0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7},
+			Flags:   1,
+		},
 		Request: bodytap.Request{
 			Method:        "POST",
 			URL:           &url.URL{Scheme: "http", Host: "example.com", Path: "/items/7", RawQuery: "q=1"},
@@ -71,6 +76,9 @@ func Same(tb testing.TB, got, want *bodytap.Exchange) {
 	}
 	if got.Route != want.Route || got.Hijacked != want.Hijacked {
 		tb.Errorf("Route, Hijacked: got %q, %v, want %q, %v", got.Route, got.Hijacked, want.Route, want.Hijacked)
+	}
+	if got.Trace != want.Trace {
+		tb.Errorf("Trace: got %s, want %s", got.Trace, want.Trace)
 	}
 	if got.Detected != want.Detected {
 		tb.Errorf("Detected: got %q, want %q", got.Detected, want.Detected)
