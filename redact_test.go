@@ -12,16 +12,15 @@ import (
 	"math/rand/v2"
 	"mime/multipart"
 	"net/http"
-	"net/textproto"
 	"net/url"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/bodytap/bodytap/internal/redact"
+	"github.com/bodytap/bodytap/internal/testutil"
 )
 
 const red = DefaultReplacement
@@ -412,61 +411,30 @@ func TestRedactForm(t *testing.T) {
 	})
 }
 
-// multipartBody builds a multipart/form-data body from parts, each a field
-// name, an optional file name and content type, and the content.
-type part struct{ name, filename, ctype, content string }
-
-func multipartBody(tb testing.TB, boundary string, parts []part) []byte {
-	tb.Helper()
-	var buf bytes.Buffer
-	w := multipart.NewWriter(&buf)
-	if err := w.SetBoundary(boundary); err != nil {
-		tb.Fatal(err)
-	}
-	for _, p := range parts {
-		h := textproto.MIMEHeader{}
-		disp := fmt.Sprintf(`form-data; name=%q`, p.name)
-		if p.filename != "" {
-			disp += fmt.Sprintf(`; filename=%q`, p.filename)
-		}
-		h.Set("Content-Disposition", disp)
-		if p.ctype != "" {
-			h.Set("Content-Type", p.ctype)
-		}
-		pw, err := w.CreatePart(h)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		io.WriteString(pw, p.content)
-	}
-	w.Close()
-	return buf.Bytes()
-}
-
 func TestRedactMultipart(t *testing.T) {
 	const boundary = "XyZ-boundary-123"
 	ct := "multipart/form-data; boundary=" + boundary
-	in := []part{
-		{"username", "", "", "bob"},
-		{"password", "", "", "hunter2\r\nwith lines\r\n--not-the-boundary"},
-		{"api_key", "key.txt", "text/plain", "k-123"},
-		{"metadata", "", "application/json", `{"name":"n","token":"t","nested":{"cvv":123}}`},
-		{"avatar", "a.png", "image/png", "\x89PNG\r\n\x1a\n binary"},
-		{"prefs", "", "application/x-www-form-urlencoded", "theme=dark&session_token=s"},
+	in := []testutil.Part{
+		{Name: "username", Content: "bob"},
+		{Name: "password", Content: "hunter2\r\nwith lines\r\n--not-the-boundary"},
+		{Name: "api_key", Filename: "key.txt", ContentType: "text/plain", Content: "k-123"},
+		{Name: "metadata", ContentType: "application/json", Content: `{"name":"n","token":"t","nested":{"cvv":123}}`},
+		{Name: "avatar", Filename: "a.png", ContentType: "image/png", Content: "\x89PNG\r\n\x1a\n binary"},
+		{Name: "prefs", ContentType: "application/x-www-form-urlencoded", Content: "theme=dark&session_token=s"},
 	}
 	want := slices.Clone(in)
-	want[1].content = red
-	want[2].content = red
-	want[3].content = `{"name":"n","token":"` + red + `","nested":{"cvv":"` + red + `"}}`
-	want[5].content = "theme=dark&session_token=" + red
+	want[1].Content = red
+	want[2].Content = red
+	want[3].Content = `{"name":"n","token":"` + red + `","nested":{"cvv":"` + red + `"}}`
+	want[5].Content = "theme=dark&session_token=" + red
 
-	x := bodyExchange(ct, multipartBody(t, boundary, in))
+	x := bodyExchange(ct, testutil.Multipart(t, boundary, in))
 	prepTap(t, Config{}).prepare(x)
 	b := x.Response.Body
 	if !b.Redacted || b.Withheld {
 		t.Fatalf("Redacted %v, Withheld %v, Err %v; want redacted", b.Redacted, b.Withheld, b.Err)
 	}
-	if exp := multipartBody(t, boundary, want); !bytes.Equal(b.Bytes, exp) {
+	if exp := testutil.Multipart(t, boundary, want); !bytes.Equal(b.Bytes, exp) {
 		t.Errorf("got\n%q\nwant\n%q", b.Bytes, exp)
 	}
 	// And mime/multipart reads it back.
@@ -483,13 +451,13 @@ func TestRedactMultipart(t *testing.T) {
 			t.Fatal(err)
 		}
 		got, _ := io.ReadAll(p)
-		if p.FormName() != want[i].name || string(got) != want[i].content {
-			t.Errorf("part %d: got %s=%q, want %s=%q", i, p.FormName(), got, want[i].name, want[i].content)
+		if p.FormName() != want[i].Name || string(got) != want[i].Content {
+			t.Errorf("part %d: got %s=%q, want %s=%q", i, p.FormName(), got, want[i].Name, want[i].Content)
 		}
 	}
 
 	t.Run("cut in a sensitive part", func(t *testing.T) {
-		body := multipartBody(t, boundary, in)
+		body := testutil.Multipart(t, boundary, in)
 		cut := bytes.Index(body, []byte("with lines"))
 		x := bodyExchange(ct, body[:cut])
 		x.Response.Body.Truncated = true
@@ -656,28 +624,9 @@ func TestRedactWithheldWhenUndecodable(t *testing.T) {
 	}
 }
 
-// zeros reads as an endless run of zero bytes.
-type zeros struct{}
-
-func (zeros) Read(p []byte) (int, error) {
-	clear(p)
-	return len(p), nil
-}
-
-// gzipBomb returns a gzip body of members, each 1 MiB of zeros, that
-// decodes to n MiB: a few kilobytes per member, cheap to make.
-func gzipBomb(tb testing.TB, n int) []byte {
-	tb.Helper()
-	var m bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&m, gzip.BestCompression)
-	io.CopyN(zw, zeros{}, 1<<20)
-	zw.Close()
-	return bytes.Repeat(m.Bytes(), n)
-}
-
 func TestDecodeBombBounded(t *testing.T) {
 	const limit = 1 << 20
-	bomb := gzipBomb(t, 256) // 256 MiB
+	bomb := testutil.GzipBomb(256) // 256 MiB
 	for _, coding := range []string{"gzip", "gzip, deflate"} {
 		t.Run(coding, func(t *testing.T) {
 			body := bomb
@@ -687,16 +636,12 @@ func TestDecodeBombBounded(t *testing.T) {
 			tap := prepTap(t, Config{DecodeLimit: limit})
 			x := bodyExchange("application/octet-stream", body)
 			x.Response.Header.Set("Content-Encoding", coding)
-			var before, after runtime.MemStats
-			runtime.GC()
-			runtime.ReadMemStats(&before)
-			tap.prepare(x)
-			runtime.ReadMemStats(&after)
+			alloc := testutil.Allocated(func() { tap.prepare(x) })
 			b := x.Response.Body
 			if len(b.Bytes) != limit || !b.Truncated || b.Withheld || b.Size != int64(len(body)) {
 				t.Fatalf("got %d bytes, Truncated %v, Withheld %v, Size %d, Err %v; want %d, true, false, %d", len(b.Bytes), b.Truncated, b.Withheld, b.Size, b.Err, limit, len(body))
 			}
-			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 3*limit+512<<10 {
+			if alloc > 3*limit+512<<10 {
 				t.Errorf("allocated %d bytes, want at most %d", alloc, 3*limit+512<<10)
 			}
 		})

@@ -124,7 +124,7 @@ func TestFuncTapBomb(t *testing.T) {
 		t.Run(coding, func(t *testing.T) {
 			var zs bytes.Buffer
 			w := newWriter(t, coding, &zs)
-			io.CopyN(w, zeros{}, 16<<20)
+			io.CopyN(w, testutil.Zeros{}, 16<<20)
 			w.Close()
 			bomb := zs.Bytes()
 

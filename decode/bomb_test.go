@@ -11,6 +11,8 @@ import (
 
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/bodytap/bodytap/internal/testutil"
 )
 
 // bombSize is how far a bomb expands: 1 GiB, or 32 MiB under the race
@@ -21,14 +23,6 @@ func bombSize() int64 {
 		return 32 << 20
 	}
 	return 1 << 30
-}
-
-// zeros reads as an endless run of zero bytes.
-type zeros struct{}
-
-func (zeros) Read(p []byte) (int, error) {
-	clear(p)
-	return len(p), nil
 }
 
 var (
@@ -77,7 +71,7 @@ func bomb(tb testing.TB, coding string) []byte {
 	default:
 		tb.Fatalf("no bomb for %q", coding)
 	}
-	if _, err := io.CopyN(w, zeros{}, bombSize()); err != nil {
+	if _, err := io.CopyN(w, testutil.Zeros{}, bombSize()); err != nil {
 		tb.Fatal(err)
 	}
 	if err := w.Close(); err != nil {

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -257,43 +256,22 @@ func TestZlibHeader(t *testing.T) {
 	}
 }
 
-// zeros reads as an endless run of zero bytes.
-type zeros struct{}
-
-func (zeros) Read(p []byte) (int, error) {
-	clear(p)
-	return len(p), nil
-}
-
-// gzipBomb returns a gzip body of members, each 1 MiB of zeros, that
-// decodes to n MiB: a few kilobytes per member, cheap to make.
-func gzipBomb(tb testing.TB, n int) []byte {
-	tb.Helper()
-	var m bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&m, gzip.BestCompression)
-	io.CopyN(zw, zeros{}, 1<<20)
-	zw.Close()
-	return bytes.Repeat(m.Bytes(), n)
-}
-
 func TestDecodeBomb(t *testing.T) {
 	const limit = 1 << 20
-	bomb := gzipBomb(t, 256) // 256 MiB
+	bomb := testutil.GzipBomb(256) // 256 MiB
 	for _, c := range []string{"gzip", "gzip, deflate", "gzip, b64"} {
 		t.Run(c, func(t *testing.T) {
 			body := bomb
 			if c != "gzip" {
 				body = encode(t, c[len("gzip, "):], bomb)
 			}
-			var before, after runtime.MemStats
-			runtime.GC()
-			runtime.ReadMemStats(&before)
-			res, err := b64.Decode(c, body, limit, false)
-			runtime.ReadMemStats(&after)
+			var res Result
+			var err error
+			alloc := testutil.Allocated(func() { res, err = b64.Decode(c, body, limit, false) })
 			if err != nil || len(res.Bytes) != limit || !res.Cut {
 				t.Fatalf("got %d bytes, Cut %v, %v; want %d, true, nil", len(res.Bytes), res.Cut, err, limit)
 			}
-			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 3*limit+512<<10 {
+			if alloc > 3*limit+512<<10 {
 				t.Errorf("allocated %d bytes, want at most %d", alloc, 3*limit+512<<10)
 			}
 		})

@@ -3,14 +3,14 @@ package redact
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
-	"net/textproto"
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/bodytap/bodytap/internal/testutil"
 )
 
 // TestRedactJSONLinear: inputs made to cost the scanner or the textual pass
@@ -67,35 +67,6 @@ func TestRedactJSONPathParse(t *testing.T) {
 	if _, ok := jpParse("  "); ok {
 		t.Errorf("jpParse of a blank path: got ok, want not")
 	}
-}
-
-type part struct{ name, filename, ctype, content string }
-
-func multipartBody(tb testing.TB, boundary string, parts []part) []byte {
-	tb.Helper()
-	var buf bytes.Buffer
-	w := multipart.NewWriter(&buf)
-	if err := w.SetBoundary(boundary); err != nil {
-		tb.Fatal(err)
-	}
-	for _, p := range parts {
-		h := textproto.MIMEHeader{}
-		disp := fmt.Sprintf(`form-data; name=%q`, p.name)
-		if p.filename != "" {
-			disp += fmt.Sprintf(`; filename=%q`, p.filename)
-		}
-		h.Set("Content-Disposition", disp)
-		if p.ctype != "" {
-			h.Set("Content-Type", p.ctype)
-		}
-		pw, err := w.CreatePart(h)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		io.WriteString(pw, p.content)
-	}
-	w.Close()
-	return buf.Bytes()
 }
 
 // FuzzRedactJSON: redaction never panics; valid JSON stays valid, and no
@@ -176,7 +147,7 @@ func hideForTest(r *Options, v any) any {
 // mime/multipart reads from the result under a sensitive name holds
 // anything but the replacement.
 func FuzzRedactMultipart(f *testing.F) {
-	f.Add(string(multipartBody(f, "b", []part{{"user", "", "", "bob"}, {"password", "", "", "x"}, {"meta", "", "application/json", `{"token":1}`}})))
+	f.Add(string(testutil.Multipart(f, "b", []testutil.Part{{Name: "user", Content: "bob"}, {Name: "password", Content: "x"}, {Name: "meta", ContentType: "application/json", Content: `{"token":1}`}})))
 	f.Add("preamble\n--b\nContent-Disposition: form-data; name=\"password\"\n\nx\n--b--\n")
 	f.Add("--b\r\nContent-Disposition: form-data;\r\n name=\"password\"\r\n\r\nx\n--b\r\n\r\ny\r\n--b--")
 	f.Add("--b\r\nContent-Disposition: form-data; name*=UTF-8''pass%77ord\r\n\r\nx\r\n--b \r\n\r\n--b--")

@@ -82,12 +82,12 @@ func Body(n int) []byte {
 	return b.Bytes()
 }
 
-func serve(ctx context.Context, listen string, h http.Handler) error {
+// serve runs srv on listen until ctx is done.
+func serve(ctx context.Context, listen string, srv *http.Server) error {
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: h}
 	go func() {
 		<-ctx.Done()
 		srv.Close()
@@ -104,12 +104,12 @@ func upstream(ctx context.Context, args []string) error {
 	size := fs.Int("size", 1024, "response body `bytes`")
 	fs.Parse(args)
 	body := Body(*size)
-	return serve(ctx, *listen, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return serve(ctx, *listen, &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
 		w.Write(body)
-	}))
+	})})
 }
 
 func passthrough(ctx context.Context, args []string) error {
@@ -129,19 +129,7 @@ func passthrough(ctx context.Context, args []string) error {
 		return err
 	}
 	defer p.Close()
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return err
-	}
-	srv := proxy.NewServer(*listen, p)
-	go func() {
-		<-ctx.Done()
-		srv.Close()
-	}()
-	if err := srv.Serve(ln); err != http.ErrServerClosed {
-		return err
-	}
-	return nil
+	return serve(ctx, *listen, proxy.NewServer(*listen, p))
 }
 
 // rate sends POSTs of a 1 KiB JSON body at a fixed rate, open loop: each

@@ -28,14 +28,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/bodytap/bodytap/bench"
+	"github.com/bodytap/bodytap/bench/internal/rounds"
 )
 
 const (
@@ -81,22 +80,13 @@ func main() {
 
 func run(o options) error {
 	start := time.Now()
-	if _, err := os.Stat("go.mod"); err != nil {
-		return fmt.Errorf("run me from the bench directory (the bench module's root): %v", err)
-	}
 	info := machine()
-	info.loadStart = loadavg()
-
-	tmp, err := os.MkdirTemp("", "benchall-")
+	info.loadStart = rounds.Loadavg()
+	bin, cleanup, err := rounds.Build("benchall-")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
-	bin := filepath.Join(tmp, "bench.test")
-	log.Print("building the benchmarks")
-	if err := command("go", "test", "-c", "-o", bin, ".").Run(); err != nil {
-		return fmt.Errorf("go test -c: %v", err)
-	}
+	defer cleanup()
 	log.Printf("writing the %d MiB download file", o.downloadSize>>20)
 	file, err := bench.WriteDownloadFile(o.downloadSize)
 	if err != nil {
@@ -105,14 +95,13 @@ func run(o options) error {
 	defer os.RemoveAll(filepath.Dir(file))
 
 	var raw bytes.Buffer
-	res := newResults()
+	res := rounds.NewResults()
 	var longest time.Duration
 	for r := range o.rounds {
 		if r >= 3 && time.Since(start)+longest > o.budget {
 			log.Printf("stopping after %d rounds: another would end past the -budget of %v", r, o.budget)
 			break
 		}
-		res.rounds = r + 1
 		t0 := time.Now()
 		runs := [][]string{
 			{"-test.bench", "^Benchmark(InProcess|Loopback)$", "-test.benchtime", o.benchtime},
@@ -120,13 +109,12 @@ func run(o options) error {
 			{"-test.bench", "^BenchmarkDownload$", "-test.benchtime", fmt.Sprintf("%dx", o.downloadOps), "-bench.file", file},
 		}
 		for _, args := range runs {
-			args = append([]string{"-test.run", "^$", "-test.benchmem", "-bench.rotate", strconv.Itoa(r)}, args...)
-			out, err := command(bin, args...).Output()
+			out, err := rounds.Run(bin, r, args...)
 			raw.Write(out)
 			if err != nil {
-				return fmt.Errorf("round %d: %s %s: %v\n%s", r+1, bin, strings.Join(args, " "), err, out)
+				return err
 			}
-			res.parse(r, out)
+			res.Parse(r, "", out)
 		}
 		d := time.Since(t0)
 		longest = max(longest, d)
@@ -142,7 +130,7 @@ func run(o options) error {
 	var wrkOut string
 	if useWrk(o.wrk) {
 		log.Print("running wrk.sh")
-		cmd := command("bash", "wrk.sh")
+		cmd := rounds.Command("bash", "wrk.sh")
 		cmd.Env = append(os.Environ(), "DURATION="+o.wrkDuration, "REPS="+strconv.Itoa(o.wrkReps))
 		out, err := cmd.Output()
 		if err != nil {
@@ -154,7 +142,7 @@ func run(o options) error {
 	} else {
 		wrkOut = "Not run: wrk is not installed (Debian: `apt-get install -y wrk`, then `./wrk.sh`).\n"
 	}
-	info.loadEnd = loadavg()
+	info.loadEnd = rounds.Loadavg()
 
 	var md bytes.Buffer
 	writeReport(&md, o, info, res, wrkOut, goTime, time.Since(start))
@@ -178,13 +166,6 @@ func useWrk(mode string) bool {
 	}
 	_, err := exec.LookPath("wrk")
 	return err == nil
-}
-
-// command returns cmd with its standard error going to ours.
-func command(name string, args ...string) *exec.Cmd {
-	cmd := exec.Command(name, args...)
-	cmd.Stderr = os.Stderr
-	return cmd
 }
 
 // writeMarked writes text into name between the markers, keeping what is
@@ -227,9 +208,9 @@ func machine() info {
 	return in
 }
 
-// procField returns the value of the first "key: value" line of a /proc
-// file that starts with key.
-func procField(file, key string) string {
+// procField returns the value of the first "field: value" line of a /proc
+// file that starts with field.
+func procField(file, field string) string {
 	f, err := os.Open(file)
 	if err != nil {
 		return ""
@@ -238,98 +219,16 @@ func procField(file, key string) string {
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		k, v, ok := strings.Cut(sc.Text(), ":")
-		if ok && strings.TrimSpace(k) == key {
+		if ok && strings.TrimSpace(k) == field {
 			return strings.TrimSpace(v)
 		}
 	}
 	return ""
 }
 
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
-}
-
-// results holds every sample: one per round for each group, workload,
-// implementation and unit.
-type results struct {
-	rounds int // rounds run
-	v      map[key]map[int]float64
-	works  map[string][]string // group -> workloads in order of appearance
-}
-
-type key struct{ group, work, impl, unit string }
-
-func newResults() *results {
-	return &results{v: map[key]map[int]float64{}, works: map[string][]string{}}
-}
-
-var benchLine = regexp.MustCompile(`^Benchmark(\w+)/work=([^/\s]+)/impl=(\S+?)(?:-\d+)?\s+\d+\s+(.*)$`)
-
-func (res *results) parse(round int, out []byte) {
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		m := benchLine.FindStringSubmatch(sc.Text())
-		if m == nil {
-			continue
-		}
-		group, work, impl := m[1], m[2], m[3]
-		if !slices.Contains(res.works[group], work) {
-			res.works[group] = append(res.works[group], work)
-		}
-		f := strings.Fields(m[4])
-		for i := 0; i+1 < len(f); i += 2 {
-			v, err := strconv.ParseFloat(f[i], 64)
-			if err != nil {
-				continue
-			}
-			k := key{group, work, impl, f[i+1]}
-			if res.v[k] == nil {
-				res.v[k] = map[int]float64{}
-			}
-			res.v[k][round] = v
-		}
-	}
-}
-
-// median of the samples of k, and whether there are any.
-func (res *results) median(k key) (float64, bool) {
-	var s []float64
-	for _, v := range res.v[k] {
-		s = append(s, v)
-	}
-	if len(s) == 0 {
-		return 0, false
-	}
-	return median(s), true
-}
-
-// ratios returns, round by round, the value of a divided by the value of
-// b, for the rounds that have both.
-func (res *results) ratios(a, b key) []float64 {
-	var s []float64
-	for r, x := range res.v[a] {
-		if y, ok := res.v[b][r]; ok && y != 0 {
-			s = append(s, x/y)
-		}
-	}
-	return s
-}
-
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+// key names a series of samples.
+func key(group, work, impl, unit string) rounds.Key {
+	return rounds.Key{Group: group, Work: work, Impl: impl, Unit: unit}
 }
 
 // A column of a table: one unit of the benchmark output.
@@ -356,10 +255,10 @@ var tables = []table{
 			"runs redaction, and the GC included). Records lost: exchanges the sink never got; bodytap drops them when its " +
 			"delivery queue is full (by design the request path never waits), the others deliver synchronously.",
 		cols: []column{
-			{unit: "ns/op", title: "ns/op", format: fmtNs, ratio: true},
-			{unit: "cpu-ns/op", title: "CPU/op", format: fmtNs, ratio: true},
-			{unit: "B/op", title: "B/op", format: fmtBytes, ratio: true},
-			{unit: "allocs/op", title: "allocs/op", format: fmtCount, ratio: true},
+			{unit: "ns/op", title: "ns/op", format: rounds.FmtNs, ratio: true},
+			{unit: "cpu-ns/op", title: "CPU/op", format: rounds.FmtNs, ratio: true},
+			{unit: "B/op", title: "B/op", format: rounds.FmtBytes, ratio: true},
+			{unit: "allocs/op", title: "allocs/op", format: rounds.FmtCount, ratio: true},
 		},
 		lost: true,
 	},
@@ -368,10 +267,10 @@ var tables = []table{
 		intro: "A real server on 127.0.0.1 and 16 client goroutines in the same process on keep-alive connections " +
 			"(B/op and allocs/op count client and server). CPU/req is the process CPU time per request.",
 		cols: []column{
-			{unit: "req/s", title: "req/s", format: fmtCount, higher: true, ratio: true},
-			{unit: "cpu-ns/op", title: "CPU/req", format: fmtNs, ratio: true},
-			{unit: "B/op", title: "B/op", format: fmtBytes, ratio: true},
-			{unit: "allocs/op", title: "allocs/op", format: fmtCount, ratio: true},
+			{unit: "req/s", title: "req/s", format: rounds.FmtCount, higher: true, ratio: true},
+			{unit: "cpu-ns/op", title: "CPU/req", format: rounds.FmtNs, ratio: true},
+			{unit: "B/op", title: "B/op", format: rounds.FmtBytes, ratio: true},
+			{unit: "allocs/op", title: "allocs/op", format: rounds.FmtCount, ratio: true},
 		},
 		lost: true,
 	},
@@ -381,10 +280,10 @@ var tables = []table{
 			"TTFB is the median time from sending the request to reading the first body byte at the client; total is the whole response.",
 			bench.StreamChunks, bench.StreamChunk>>10),
 		cols: []column{
-			{unit: "ttfb-ns", title: "TTFB", format: fmtNs, ratio: true},
-			{unit: "ns/op", title: "total", format: fmtNs, ratio: true},
-			{unit: "B/op", title: "B/op", format: fmtBytes, ratio: true},
-			{unit: "allocs/op", title: "allocs/op", format: fmtCount, ratio: true},
+			{unit: "ttfb-ns", title: "TTFB", format: rounds.FmtNs, ratio: true},
+			{unit: "ns/op", title: "total", format: rounds.FmtNs, ratio: true},
+			{unit: "B/op", title: "B/op", format: rounds.FmtBytes, ratio: true},
+			{unit: "allocs/op", title: "allocs/op", format: rounds.FmtCount, ratio: true},
 		},
 	},
 	{
@@ -395,11 +294,11 @@ var tables = []table{
 			"Peak heap is the high-water mark of the heap during the download (sampled every millisecond). " +
 			"CPU/op is the process CPU time per download, client included.",
 		cols: []column{
-			{unit: "MB/s", title: "MB/s", format: fmtCount, higher: true, ratio: true},
-			{unit: "peak-heap-B", title: "peak heap", format: fmtBytes, ratio: true},
-			{unit: "sendfile-%", title: "sendfile", format: fmtPct, higher: true},
-			{unit: "cpu-ns/op", title: "CPU/op", format: fmtNs, ratio: true},
-			{unit: "B/op", title: "B/op", format: fmtBytes, ratio: true},
+			{unit: "MB/s", title: "MB/s", format: rounds.FmtCount, higher: true, ratio: true},
+			{unit: "peak-heap-B", title: "peak heap", format: rounds.FmtBytes, ratio: true},
+			{unit: "sendfile-%", title: "sendfile", format: rounds.FmtPct, higher: true},
+			{unit: "cpu-ns/op", title: "CPU/op", format: rounds.FmtNs, ratio: true},
+			{unit: "B/op", title: "B/op", format: rounds.FmtBytes, ratio: true},
 		},
 	},
 }
@@ -408,7 +307,7 @@ var tables = []table{
 // loses to" column.
 var peers = []string{"httpsnoop", "chi", "bufferall", "echo-bodydump"}
 
-func writeReport(w io.Writer, o options, in info, res *results, wrkOut string, goTime, total time.Duration) {
+func writeReport(w io.Writer, o options, in info, res *rounds.Results, wrkOut string, goTime, total time.Duration) {
 	fmt.Fprintf(w, "Generated by `go run ./cmd/benchall -o RESULTS.md` on %s in %v (Go benchmarks %v, wrk the rest).\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), total.Round(time.Second), goTime.Round(time.Second))
 	fmt.Fprintf(w, "- go: %s\n", in.goVersion)
@@ -416,7 +315,7 @@ func writeReport(w io.Writer, o options, in info, res *results, wrkOut string, g
 	fmt.Fprintf(w, "- load average (1, 5, 15 min): %s at the start, %s at the end\n", in.loadStart, in.loadEnd)
 	fmt.Fprintf(w, "- %d rounds; each runs, in a fresh process, the in-process and loopback benchmarks at -benchtime %s, "+
 		"%d streamed responses (pause %v between chunks) and %d download(s) of %d MiB per implementation, "+
-		"the implementations rotated each round\n", res.rounds, o.benchtime, o.streamOps, o.streamPause, o.downloadOps, o.downloadSize>>20)
+		"the implementations rotated each round\n", res.Rounds, o.benchtime, o.streamOps, o.streamPause, o.downloadOps, o.downloadSize>>20)
 	fmt.Fprintf(w, "- values are medians over the rounds; **× columns are medians of the per-round ratios** to `bare` "+
 		"(for echo-bodydump also to bare `echo`, in parentheses); bodies are kept up to %d KiB by bodytap, httpsnoop and chi, whole by bufferall and echo-bodydump\n", bench.Cap>>10)
 	if o.raw != "" {
@@ -426,7 +325,7 @@ func writeReport(w io.Writer, o options, in info, res *results, wrkOut string, g
 		"(for echo-bodydump, its overhead over bare echo against bodytap's over bare)\n\n")
 
 	for _, t := range tables {
-		works := res.works[t.group]
+		works := res.Works[t.group]
 		if len(works) == 0 {
 			continue
 		}
@@ -449,13 +348,13 @@ func writeReport(w io.Writer, o options, in info, res *results, wrkOut string, g
 		fmt.Fprintln(w, align+"---|")
 		for _, work := range works {
 			for _, impl := range bench.Impls {
-				if _, ok := res.v[key{t.group, work, impl.Name, t.cols[0].unit}]; !ok {
+				if _, ok := res.Samples[key(t.group, work, impl.Name, t.cols[0].unit)]; !ok {
 					continue
 				}
 				fmt.Fprintf(w, "| %s | %s |", work, impl.Name)
 				for _, c := range t.cols {
-					k := key{t.group, work, impl.Name, c.unit}
-					m, ok := res.median(k)
+					k := key(t.group, work, impl.Name, c.unit)
+					m, ok := res.Median(k)
 					if !ok {
 						fmt.Fprint(w, " |")
 					} else {
@@ -466,7 +365,7 @@ func writeReport(w io.Writer, o options, in info, res *results, wrkOut string, g
 					}
 				}
 				if t.lost {
-					fmt.Fprintf(w, " %s |", lostCell(res, key{t.group, work, impl.Name, "lost/op"}, impl))
+					fmt.Fprintf(w, " %s |", lostCell(res, key(t.group, work, impl.Name, "lost/op"), impl))
 				}
 				fmt.Fprintf(w, " %s |\n", losesCell(res, t, work, impl.Name))
 			}
@@ -480,40 +379,40 @@ func writeReport(w io.Writer, o options, in info, res *results, wrkOut string, g
 	fmt.Fprintln(w)
 }
 
-func ratioCell(res *results, k key, impl bench.Impl) string {
+func ratioCell(res *rounds.Results, k rounds.Key, impl bench.Impl) string {
 	base := k
-	base.impl = "bare"
-	r := res.ratios(k, base)
+	base.Impl = "bare"
+	r := res.Ratios(k, base)
 	if len(r) == 0 {
 		return ""
 	}
-	s := fmt.Sprintf("%.2f", median(r))
+	s := fmt.Sprintf("%.2f", rounds.Quantile(r, 0.5))
 	if impl.Family != "bare" && impl.Name != impl.Family {
-		base.impl = impl.Family
-		if r := res.ratios(k, base); len(r) > 0 {
-			s += fmt.Sprintf(" (%.2f)", median(r))
+		base.Impl = impl.Family
+		if r := res.Ratios(k, base); len(r) > 0 {
+			s += fmt.Sprintf(" (%.2f)", rounds.Quantile(r, 0.5))
 		}
 	}
 	return s
 }
 
-func lostCell(res *results, k key, impl bench.Impl) string {
+func lostCell(res *rounds.Results, k rounds.Key, impl bench.Impl) string {
 	if !impl.Captures() {
 		return ""
 	}
-	m, ok := res.median(k)
+	m, ok := res.Median(k)
 	if !ok {
 		return ""
 	}
 	if m == 0 {
 		return "0"
 	}
-	return fmtPct(100 * m)
+	return rounds.FmtPct(100 * m)
 }
 
 // losesCell lists, for the bodytap rows, the peers that beat bodytap on
 // some figure of the table, with bodytap's factor (how many times worse).
-func losesCell(res *results, t table, work, impl string) string {
+func losesCell(res *rounds.Results, t table, work, impl string) string {
 	if !strings.HasPrefix(impl, "bodytap") {
 		return ""
 	}
@@ -521,12 +420,12 @@ func losesCell(res *results, t table, work, impl string) string {
 	for _, peer := range peers {
 		var lost []string
 		for _, c := range t.cols {
-			a := key{t.group, work, impl, c.unit}
+			a := key(t.group, work, impl, c.unit)
 			var r []float64
 			if peer == "echo-bodydump" {
 				r = overheadRatios(res, a)
 			} else {
-				r = res.ratios(a, key{t.group, work, peer, c.unit})
+				r = res.Ratios(a, key(t.group, work, peer, c.unit))
 			}
 			if len(r) == 0 {
 				continue
@@ -540,7 +439,7 @@ func losesCell(res *results, t table, work, impl string) string {
 					worse++
 				}
 			}
-			if f := median(r); f > 1.05 && 4*worse >= 3*len(r) {
+			if f := rounds.Quantile(r, 0.5); f > 1.05 && 4*worse >= 3*len(r) {
 				lost = append(lost, fmt.Sprintf("%s %.2f×", c.title, f))
 			}
 		}
@@ -553,62 +452,21 @@ func losesCell(res *results, t table, work, impl string) string {
 
 // overheadRatios compares overheads round by round: bodytap's (a) over
 // bare, divided by echo-bodydump's over bare echo.
-func overheadRatios(res *results, a key) []float64 {
+func overheadRatios(res *rounds.Results, a rounds.Key) []float64 {
 	bare := a
-	bare.impl = "bare"
+	bare.Impl = "bare"
 	peer := a
-	peer.impl = "echo-bodydump"
+	peer.Impl = "echo-bodydump"
 	echo := a
-	echo.impl = "echo"
+	echo.Impl = "echo"
 	var s []float64
-	for r, x := range res.v[a] {
-		b, ok1 := res.v[bare][r]
-		p, ok2 := res.v[peer][r]
-		e, ok3 := res.v[echo][r]
+	for r, x := range res.Samples[a] {
+		b, ok1 := res.Samples[bare][r]
+		p, ok2 := res.Samples[peer][r]
+		e, ok3 := res.Samples[echo][r]
 		if ok1 && ok2 && ok3 && b != 0 && e != 0 && p != 0 {
 			s = append(s, (x/b)/(p/e))
 		}
 	}
 	return s
-}
-
-func fmtNs(ns float64) string {
-	switch {
-	case ns >= 1e9:
-		return fmt.Sprintf("%.2f s", ns/1e9)
-	case ns >= 1e6:
-		return fmt.Sprintf("%.3g ms", ns/1e6)
-	case ns >= 1e3:
-		return fmt.Sprintf("%.3g µs", ns/1e3)
-	}
-	return fmt.Sprintf("%.0f ns", ns)
-}
-
-func fmtBytes(b float64) string {
-	switch {
-	case b >= 1<<30:
-		return fmt.Sprintf("%.2f GiB", b/(1<<30))
-	case b >= 1<<20:
-		return fmt.Sprintf("%.3g MiB", b/(1<<20))
-	case b >= 1<<10:
-		return fmt.Sprintf("%.3g KiB", b/(1<<10))
-	}
-	return fmt.Sprintf("%.0f B", b)
-}
-
-func fmtCount(v float64) string {
-	if v >= 100 {
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	}
-	return strconv.FormatFloat(v, 'f', 1, 64)
-}
-
-func fmtPct(p float64) string {
-	if p >= 99.95 || p == 0 {
-		return fmt.Sprintf("%.0f%%", p)
-	}
-	if p < 1 {
-		return fmt.Sprintf("%.2f%%", p)
-	}
-	return fmt.Sprintf("%.1f%%", p)
 }

@@ -28,7 +28,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"flag"
 	"fmt"
@@ -36,14 +35,13 @@ import (
 	"log"
 	"math"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bodytap/bodytap/bench/internal/rounds"
 )
 
 // The implementations compared (package bench's names).
@@ -79,59 +77,49 @@ func main() {
 }
 
 func run(o options) error {
-	if _, err := os.Stat("go.mod"); err != nil {
-		return fmt.Errorf("run me from the bench directory (the bench module's root): %v", err)
-	}
 	start := time.Now()
-	load0 := loadavg()
-	tmp, err := os.MkdirTemp("", "benchcore-")
+	load0 := rounds.Loadavg()
+	bin, cleanup, err := rounds.Build("benchcore-")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
-	bin := filepath.Join(tmp, "bench.test")
-	log.Print("building the benchmarks")
-	if err := command("go", "test", "-c", "-o", bin, ".").Run(); err != nil {
-		return fmt.Errorf("go test -c: %v", err)
-	}
-	res := newResults()
+	defer cleanup()
+	res := rounds.NewResults()
 	for r := range o.rounds {
 		t0 := time.Now()
-		common := []string{"-test.run", "^$", "-test.benchmem", "-bench.rotate", strconv.Itoa(r)}
 		runs := [][]string{
 			{"-test.bench", "^BenchmarkLoopback$/^work=json1k$", "-test.benchtime", o.loopTime,
 				"-bench.parallelism", strconv.Itoa(o.parallelism), "-bench.impls", strings.Join(impls, ",")},
 			{"-test.bench", "^BenchmarkInProcess$", "-test.benchtime", o.procTime, "-bench.impls", strings.Join(impls, ",")},
 		}
 		for _, args := range runs {
-			out, err := command(bin, append(common, args...)...).Output()
+			out, err := rounds.Run(bin, r, args...)
 			if err != nil {
-				return fmt.Errorf("round %d: %s: %v\n%s", r+1, strings.Join(args, " "), err, out)
+				return err
 			}
-			res.parse(r, "", out)
+			res.Parse(r, "", out)
 		}
 		// Half the saturation rate, for each variant and size: the
 		// interval between requests is twice its ns/op of this round.
-		for _, work := range res.works["InProcess"] {
+		for _, work := range res.Works["InProcess"] {
 			for _, impl := range rotate(bodytaps, r) {
-				ns, ok := res.v[key{"InProcess", work, impl, "ns/op"}][r]
+				ns, ok := res.Samples[key("InProcess", work, impl, "ns/op")][r]
 				if !ok {
 					continue
 				}
 				every := time.Duration(2 * ns)
-				args := []string{"-test.bench", "^BenchmarkInProcess$/^work=" + work + "$/^impl=" + impl + "$",
-					"-test.benchtime", o.pacedTime, "-bench.impls", impl, "-bench.interval", every.String()}
-				out, err := command(bin, append(common, args...)...).Output()
+				out, err := rounds.Run(bin, r, "-test.bench", "^BenchmarkInProcess$/^work="+work+"$/^impl="+impl+"$",
+					"-test.benchtime", o.pacedTime, "-bench.impls", impl, "-bench.interval", every.String())
 				if err != nil {
-					return fmt.Errorf("round %d: %s: %v\n%s", r+1, strings.Join(args, " "), err, out)
+					return err
 				}
-				res.parse(r, "Paced", out)
+				res.Parse(r, "Paced", out)
 			}
 		}
 		log.Printf("round %d/%d done in %v", r+1, o.rounds, time.Since(t0).Round(time.Second))
 	}
 	var md bytes.Buffer
-	report(&md, o, res, load0, loadavg(), time.Since(start))
+	report(&md, o, res, load0, rounds.Loadavg(), time.Since(start))
 	if o.out == "-" {
 		_, err := os.Stdout.Write(md.Bytes())
 		return err
@@ -144,147 +132,53 @@ func rotate(s []string, r int) []string {
 	return append(slices.Clone(s[k:]), s[:k]...)
 }
 
-func command(name string, args ...string) *exec.Cmd {
-	cmd := exec.Command(name, args...)
-	cmd.Stderr = os.Stderr
-	return cmd
-}
-
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
-}
-
-// results holds one sample per round for each group, workload,
-// implementation and unit; "lost" is the count of records lost (lost/op
-// times the iterations).
-type results struct {
-	v     map[key]map[int]float64
-	works map[string][]string // group -> workloads in order of appearance
-}
-
-type key struct{ group, work, impl, unit string }
-
-func newResults() *results {
-	return &results{v: map[key]map[int]float64{}, works: map[string][]string{}}
-}
-
-var benchLine = regexp.MustCompile(`^Benchmark(\w+)/work=([^/\s]+)/impl=(\S+?)(?:-\d+)?\s+(\d+)\s+(.*)$`)
-
-// parse reads go test -bench output of round r; group, if not empty,
-// replaces the benchmark's own group name.
-func (res *results) parse(r int, group string, out []byte) {
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		m := benchLine.FindStringSubmatch(sc.Text())
-		if m == nil {
-			continue
-		}
-		g, work, impl := m[1], m[2], m[3]
-		if group != "" {
-			g = group
-		}
-		if !slices.Contains(res.works[g], work) {
-			res.works[g] = append(res.works[g], work)
-		}
-		n, _ := strconv.ParseFloat(m[4], 64)
-		res.set(key{g, work, impl, "requests"}, r, n)
-		f := strings.Fields(m[5])
-		for i := 0; i+1 < len(f); i += 2 {
-			v, err := strconv.ParseFloat(f[i], 64)
-			if err != nil {
-				continue
-			}
-			res.set(key{g, work, impl, f[i+1]}, r, v)
-			if f[i+1] == "lost/op" {
-				res.set(key{g, work, impl, "lost"}, r, math.Round(v*n))
-			}
-		}
-	}
-}
-
-func (res *results) set(k key, r int, v float64) {
-	if res.v[k] == nil {
-		res.v[k] = map[int]float64{}
-	}
-	res.v[k][r] = v
-}
-
-func (res *results) median(k key) (float64, bool) {
-	var s []float64
-	for _, v := range res.v[k] {
-		s = append(s, v)
-	}
-	if len(s) == 0 {
-		return 0, false
-	}
-	return quantile(s, 0.5), true
-}
-
-func (res *results) sum(k key) (float64, bool) {
-	var t float64
-	for _, v := range res.v[k] {
-		t += v
-	}
-	return t, len(res.v[k]) > 0
-}
-
-// ratios returns, round by round, a's value over b's.
-func (res *results) ratios(a, b key) []float64 {
-	var s []float64
-	for r, x := range res.v[a] {
-		if y, ok := res.v[b][r]; ok && y != 0 {
-			s = append(s, x/y)
-		}
-	}
-	return s
+// key names a series of samples.
+func key(group, work, impl, unit string) rounds.Key {
+	return rounds.Key{Group: group, Work: work, Impl: impl, Unit: unit}
 }
 
 // cheapest returns the peer with the lower median CPU per request in a
 // group and workload.
-func (res *results) cheapest(group, work string) string {
+func cheapest(res *rounds.Results, group, work string) string {
 	best, bestV := "", math.Inf(1)
 	for _, p := range peers {
-		if v, ok := res.median(key{group, work, p, "cpu-ns/op"}); ok && v < bestV {
+		if v, ok := res.Median(key(group, work, p, "cpu-ns/op")); ok && v < bestV {
 			best, bestV = p, v
 		}
 	}
 	return best
 }
 
-// quantile of v by linear interpolation between closest ranks.
-func quantile(v []float64, q float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s) == 1 {
-		return s[0]
-	}
-	pos := q * float64(len(s)-1)
-	i := int(pos)
-	if i+1 >= len(s) {
-		return s[len(s)-1]
-	}
-	return s[i] + (pos-float64(i))*(s[i+1]-s[i])
-}
-
 // ratioCell is the median of the per-round ratios of a to b, with their
 // interquartile range.
-func ratioCell(res *results, a, b key) string {
-	r := res.ratios(a, b)
+func ratioCell(res *rounds.Results, a, b rounds.Key) string {
+	r := res.Ratios(a, b)
 	if len(r) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("%.2f (%.2f–%.2f)", quantile(r, 0.5), quantile(r, 0.25), quantile(r, 0.75))
+	return fmt.Sprintf("%.2f (%.2f–%.2f)", rounds.Quantile(r, 0.5), rounds.Quantile(r, 0.25), rounds.Quantile(r, 0.75))
 }
 
-func report(w io.Writer, o options, res *results, load0, load1 string, took time.Duration) {
+// eachRow calls row for each workload of group and each implementation
+// measured in it, with the workload's cheapest peer and the name the
+// table gives the implementation.
+func eachRow(res *rounds.Results, group string, row func(work, impl, name, peer string)) {
+	for _, work := range res.Works[group] {
+		cp := cheapest(res, group, work)
+		for _, impl := range impls {
+			if _, ok := res.Median(key(group, work, impl, "cpu-ns/op")); !ok {
+				continue
+			}
+			name := impl
+			if impl == cp {
+				name += " (cheapest peer)"
+			}
+			row(work, impl, name, cp)
+		}
+	}
+}
+
+func report(w io.Writer, o options, res *rounds.Results, load0, load1 string, took time.Duration) {
 	fmt.Fprintf(w, "Generated by `cd bench && go run ./cmd/benchcore` on %s in %v: %s %s/%s, %d cores, load average %s at the start, %s at the end.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), took.Round(time.Second), runtime.Version(), runtime.GOOS, runtime.GOARCH,
 		runtime.NumCPU(), load0, load1)
@@ -293,34 +187,23 @@ func report(w io.Writer, o options, res *results, load0, load1 string, took time
 		"lost is the count of records the sink never got, summed over the rounds.\n\n",
 		o.rounds, o.loopTime, o.parallelism, o.procTime, o.pacedTime)
 
-	if works := res.works["Loopback"]; len(works) > 0 {
+	if len(res.Works["Loopback"]) > 0 {
 		fmt.Fprintln(w, "### Loopback HTTP/1.1, keep-alive, at saturation")
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "| workload | implementation | req/s | × cheapest peer | CPU/req | × cheapest peer | × bare | allocs/op | lost |")
 		fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|")
-		for _, work := range works {
-			cp := res.cheapest("Loopback", work)
-			for _, impl := range impls {
-				k := func(u string) key { return key{"Loopback", work, impl, u} }
-				p := func(u string) key { return key{"Loopback", work, cp, u} }
-				bare := func(u string) key { return key{"Loopback", work, "bare", u} }
-				if _, ok := res.median(k("cpu-ns/op")); !ok {
-					continue
-				}
-				name := impl
-				if impl == cp {
-					name += " (cheapest peer)"
-				}
-				fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", work, name,
-					cell(res, k("req/s"), fmtCount), ratioCell(res, k("req/s"), p("req/s")),
-					cell(res, k("cpu-ns/op"), fmtNs), ratioCell(res, k("cpu-ns/op"), p("cpu-ns/op")),
-					ratioCell(res, k("cpu-ns/op"), bare("cpu-ns/op")),
-					cell(res, k("allocs/op"), fmtCount), lostCell(res, k("lost")))
-			}
-		}
+		eachRow(res, "Loopback", func(work, impl, name, cp string) {
+			k := func(u string) rounds.Key { return key("Loopback", work, impl, u) }
+			p := func(u string) rounds.Key { return key("Loopback", work, cp, u) }
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", work, name,
+				cell(res, k("req/s"), rounds.FmtCount), ratioCell(res, k("req/s"), p("req/s")),
+				cell(res, k("cpu-ns/op"), fmtNs), ratioCell(res, k("cpu-ns/op"), p("cpu-ns/op")),
+				ratioCell(res, k("cpu-ns/op"), key("Loopback", work, "bare", "cpu-ns/op")),
+				cell(res, k("allocs/op"), rounds.FmtCount), lostCell(res, k("lost")))
+		})
 		fmt.Fprintln(w)
 	}
-	if works := res.works["InProcess"]; len(works) > 0 {
+	if len(res.Works["InProcess"]) > 0 {
 		fmt.Fprintln(w, "### In process (handler called directly, httptest.ResponseRecorder)")
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "CPU/req is the process CPU time per request, the delivery goroutine and the GC included. "+
@@ -328,30 +211,20 @@ func report(w io.Writer, o options, res *results, load0, load1 string, took time
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "| workload | implementation | CPU/req | × cheapest peer | × bare | ns/op | B/op | allocs/op | lost at saturation | lost at ½ rate |")
 		fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-		for _, work := range works {
-			cp := res.cheapest("InProcess", work)
-			for _, impl := range impls {
-				k := func(u string) key { return key{"InProcess", work, impl, u} }
-				if _, ok := res.median(k("cpu-ns/op")); !ok {
-					continue
-				}
-				name := impl
-				if impl == cp {
-					name += " (cheapest peer)"
-				}
-				fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", work, name,
-					cell(res, k("cpu-ns/op"), fmtNs), ratioCell(res, k("cpu-ns/op"), key{"InProcess", work, cp, "cpu-ns/op"}),
-					ratioCell(res, k("cpu-ns/op"), key{"InProcess", work, "bare", "cpu-ns/op"}),
-					cell(res, k("ns/op"), fmtNs), cell(res, k("B/op"), fmtBytes), cell(res, k("allocs/op"), fmtCount),
-					lostCell(res, k("lost")), lostCell(res, key{"Paced", work, impl, "lost"}))
-			}
-		}
+		eachRow(res, "InProcess", func(work, impl, name, cp string) {
+			k := func(u string) rounds.Key { return key("InProcess", work, impl, u) }
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", work, name,
+				cell(res, k("cpu-ns/op"), fmtNs), ratioCell(res, k("cpu-ns/op"), key("InProcess", work, cp, "cpu-ns/op")),
+				ratioCell(res, k("cpu-ns/op"), key("InProcess", work, "bare", "cpu-ns/op")),
+				cell(res, k("ns/op"), fmtNs), cell(res, k("B/op"), rounds.FmtBytes), cell(res, k("allocs/op"), rounds.FmtCount),
+				lostCell(res, k("lost")), lostCell(res, key("Paced", work, impl, "lost")))
+		})
 		fmt.Fprintln(w)
 	}
 }
 
-func cell(res *results, k key, format func(float64) string) string {
-	m, ok := res.median(k)
+func cell(res *rounds.Results, k rounds.Key, format func(float64) string) string {
+	m, ok := res.Median(k)
 	if !ok {
 		return ""
 	}
@@ -359,39 +232,21 @@ func cell(res *results, k key, format func(float64) string) string {
 }
 
 // lostCell is the total lost over the rounds, of the requests made.
-func lostCell(res *results, k key) string {
-	t, ok := res.sum(k)
+func lostCell(res *rounds.Results, k rounds.Key) string {
+	t, ok := res.Sum(k)
 	if !ok {
 		return ""
 	}
-	k.unit = "requests"
-	n, _ := res.sum(k)
+	k.Unit = "requests"
+	n, _ := res.Sum(k)
 	return fmt.Sprintf("%.0f of %.0f", t, n)
 }
 
-func fmtNs(v float64) string {
-	switch {
-	case v >= 1e6:
-		return fmt.Sprintf("%.3g ms", v/1e6)
-	case v >= 1e3:
-		return fmt.Sprintf("%.3g µs", v/1e3)
+// fmtNs is [rounds.FmtNs] with three significant digits below a
+// microsecond too.
+func fmtNs(ns float64) string {
+	if ns < 1e3 {
+		return fmt.Sprintf("%.3g ns", ns)
 	}
-	return fmt.Sprintf("%.3g ns", v)
-}
-
-func fmtCount(v float64) string {
-	if v >= 100 {
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	}
-	return strconv.FormatFloat(v, 'f', 1, 64)
-}
-
-func fmtBytes(v float64) string {
-	switch {
-	case v >= 1<<20:
-		return fmt.Sprintf("%.3g MiB", v/(1<<20))
-	case v >= 1<<10:
-		return fmt.Sprintf("%.3g KiB", v/(1<<10))
-	}
-	return fmt.Sprintf("%.0f B", v)
+	return rounds.FmtNs(ns)
 }
