@@ -121,6 +121,39 @@ type Response struct {
 	Informational []Informational
 
 	Body Body
+
+	// Chunks tells when the body of a streamed response (server-sent
+	// events, a long download sent in parts) went out: each time the
+	// handler flushed with more of the body written since the last
+	// flush (http.Flusher, http.ResponseController's Flush), and each
+	// ReadFrom that may have sent bytes itself, adds one [Chunk]. What
+	// is written after the last one goes out when the handler returns,
+	// at Duration. Nil for a response that was never flushed, as most
+	// are: for them the Tap records nothing and allocates nothing.
+	//
+	// At most [MaxChunks] are kept, the first ones; ChunksOmitted
+	// counts the flushes past them.
+	Chunks []Chunk
+
+	// ChunksOmitted counts the flushes that would have added a Chunk
+	// past [MaxChunks].
+	ChunksOmitted int
+}
+
+// MaxChunks is how many [Chunk]s a Tap records for one response; a
+// stream that flushes more often is counted in Response.ChunksOmitted.
+const MaxChunks = 64
+
+// A Chunk marks a point where part of a streamed response body was
+// flushed to the client.
+type Chunk struct {
+	// Offset is how many bytes of the body had been sent at that point,
+	// counted as Body.Size counts them: on the wire, before any content
+	// coding was undone (see Body.Decoded).
+	Offset int64
+
+	// At is when, since Exchange.Start.
+	At time.Duration
 }
 
 // Informational is a 1xx response sent before the final response.

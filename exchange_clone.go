@@ -3,12 +3,13 @@ package bodytap
 import (
 	"bytes"
 	"net/url"
+	"slices"
 )
 
 // Clone returns a deep copy of x, which the caller may change without
-// touching x: headers, body copies, the URL and the list of informational
-// responses are copied. Only what cannot change is shared: the errors
-// and the URL's *url.Userinfo. Clone of nil is nil.
+// touching x: headers, body copies, the URL, the list of informational
+// responses and the chunk timings are copied. Only what cannot change is
+// shared: the errors and the URL's *url.Userinfo. Clone of nil is nil.
 //
 // Sinks sharing an exchange through [Multi] use it to get one of their
 // own to change.
@@ -28,6 +29,7 @@ func (x *Exchange) Clone() *Exchange {
 	y.Response.Header = x.Response.Header.Clone()
 	y.Response.Trailer = x.Response.Trailer.Clone()
 	y.Response.Body.Bytes = bytes.Clone(x.Response.Body.Bytes)
+	y.Response.Chunks = slices.Clone(x.Response.Chunks)
 	if x.Response.Informational != nil {
 		y.Response.Informational = make([]Informational, len(x.Response.Informational))
 		for i, in := range x.Response.Informational {

@@ -6,12 +6,15 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestClone(t *testing.T) {
 	x := sinkExchange(t)
 	x.Err = ErrClientGone
 	x.Request.Body.Err = ErrHijacked
+	x.Response.Chunks = []Chunk{{Offset: 7, At: time.Millisecond}, {Offset: 19, At: 2 * time.Millisecond}}
+	x.Response.ChunksOmitted = 3
 	y := x.Clone()
 	if !reflect.DeepEqual(x, y) {
 		t.Fatalf("clone differs:\ngot  %+v\nwant %+v", y, x)
@@ -24,6 +27,8 @@ func TestClone(t *testing.T) {
 	want := sinkExchange(t)
 	want.Err = ErrClientGone
 	want.Request.Body.Err = ErrHijacked
+	want.Response.Chunks = []Chunk{{Offset: 7, At: time.Millisecond}, {Offset: 19, At: 2 * time.Millisecond}}
+	want.Response.ChunksOmitted = 3
 	y.Request.URL.Path = "/changed"
 	y.Request.Header.Set("Content-Type", "changed")
 	y.Request.Header["X-Trace"][0] = "changed"
@@ -33,6 +38,7 @@ func TestClone(t *testing.T) {
 	y.Response.Informational[0].Header.Set("Link", "changed")
 	y.Response.Informational[0].Status = 100
 	y.Response.Body.Bytes[0] = 'X'
+	y.Response.Chunks[0].Offset = 0
 	if !reflect.DeepEqual(x, want) {
 		t.Errorf("changing the clone changed the original:\ngot  %+v\nwant %+v", x, want)
 	}

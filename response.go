@@ -48,6 +48,7 @@ type rwState struct {
 	flushed  bool   // the server may have sent part of the body before the end
 	returned bool   // the handler returned normally
 	werr     error  // first error writing the response
+	chunkAt  int64  // body bytes sent at the last flush noted in Response.Chunks
 
 	prefixTrailers bool // the headers sent have http.TrailerPrefix names
 }
@@ -259,6 +260,7 @@ func (c *rw) ReadFrom(src io.Reader) (int64, error) {
 	defer func() {
 		if n >= httpx.SniffLen {
 			c.flushed = true
+			c.noteChunk()
 		}
 		if n == 0 && !wasHead {
 			// An empty copy sends nothing, headers included: the
@@ -301,6 +303,7 @@ func (c *rw) Flush() {
 	}
 	c.flushed = true
 	c.w.(http.Flusher).Flush()
+	c.noteChunk()
 }
 
 func (c *rw) FlushError() error {
@@ -310,7 +313,30 @@ func (c *rw) FlushError() error {
 	c.flushed = true
 	err := c.w.(interface{ FlushError() error }).FlushError()
 	c.noteErr(err)
+	if err == nil {
+		c.noteChunk()
+	}
 	return err
+}
+
+// noteChunk adds a Chunk to the response for a flush that sent more of
+// the body: a flush with nothing new (or only the headers, which
+// TimeToHeaders times) adds none.
+func (c *rw) noteChunk() {
+	n := c.resp.size
+	if n <= c.chunkAt || c.decided && c.action == Skip {
+		return
+	}
+	c.chunkAt = n
+	r := &c.x.Response
+	if len(r.Chunks) >= MaxChunks {
+		r.ChunksOmitted++
+		return
+	}
+	if r.Chunks == nil {
+		r.Chunks = make([]Chunk, 0, 8)
+	}
+	r.Chunks = append(r.Chunks, Chunk{Offset: n, At: time.Since(c.x.Start)})
 }
 
 func (c *rw) CloseNotify() <-chan bool {

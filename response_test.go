@@ -6,8 +6,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bodytap/bodytap/internal/testutil"
 	"github.com/bodytap/bodytap/internal/wrap"
@@ -124,5 +126,144 @@ func TestRecordsOwnTheirBytes(t *testing.T) {
 		if got := string(x.Response.Body.Bytes); got != strings.ToUpper(want) {
 			t.Fatalf("record %d: an append to the request copy changed the response copy", i)
 		}
+	}
+}
+
+// TestChunkTimes: a handler streaming server-sent events with a flush
+// after each gets one Chunk per event, in order, at the offset where the
+// event ends; flushes that send no new body bytes add none.
+func TestChunkTimes(t *testing.T) {
+	events := []string{"data: one\n\n", "event: x\ndata: two\n\n", "data: three\n\n"}
+	for _, p := range testutil.Protos {
+		t.Run(p.Name, func(t *testing.T) {
+			col := newCollector()
+			tap := New(Config{Sink: col})
+			defer tap.Close()
+			h := tap.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/event-stream")
+				rc := http.NewResponseController(w)
+				rc.Flush() // headers only: TimeToHeaders times it
+				for i, e := range events {
+					time.Sleep(5 * time.Millisecond)
+					io.WriteString(w, e)
+					if i%2 == 0 {
+						w.(http.Flusher).Flush()
+					} else if err := rc.Flush(); err != nil {
+						t.Errorf("Flush: %v", err)
+					}
+					w.(http.Flusher).Flush() // nothing new
+				}
+				io.WriteString(w, ": bye\n\n") // sent at the end, after the last chunk
+			}))
+			srv, client := newServer(t, h, p.H2)
+			resp, err := client.Get(srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			x := col.next(t)
+			var offsets []int64
+			var end int64
+			for _, e := range events {
+				end += int64(len(e))
+				offsets = append(offsets, end)
+			}
+			var got []int64
+			for _, c := range x.Response.Chunks {
+				got = append(got, c.Offset)
+			}
+			if !slices.Equal(got, offsets) {
+				t.Fatalf("chunk offsets: got %v, want %v", got, offsets)
+			}
+			prev := x.TimeToHeaders
+			for i, c := range x.Response.Chunks {
+				if c.At < prev+5*time.Millisecond || c.At > x.Duration {
+					t.Errorf("chunk %d at %v: want at least 5ms after %v and no later than Duration %v", i, c.At, prev, x.Duration)
+				}
+				prev = c.At
+			}
+			if x.Response.ChunksOmitted != 0 {
+				t.Errorf("ChunksOmitted: got %d, want 0", x.Response.ChunksOmitted)
+			}
+		})
+	}
+}
+
+// TestChunkCap: past MaxChunks, flushes are counted, not kept.
+func TestChunkCap(t *testing.T) {
+	col := newCollector()
+	tap := New(Config{Sink: col})
+	defer tap.Close()
+	const n = MaxChunks + 36
+	h := tap.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for range n {
+			io.WriteString(w, "data: x\n\n")
+			w.(http.Flusher).Flush()
+		}
+	}))
+	srv, client := newServer(t, h, false)
+	resp, err := client.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	x := col.next(t)
+	if got := len(x.Response.Chunks); got != MaxChunks {
+		t.Fatalf("chunks: got %d, want %d", got, MaxChunks)
+	}
+	if got := x.Response.ChunksOmitted; got != n-MaxChunks {
+		t.Errorf("ChunksOmitted: got %d, want %d", got, n-MaxChunks)
+	}
+	if got, want := x.Response.Chunks[MaxChunks-1].Offset, int64(9*MaxChunks); got != want {
+		t.Errorf("last chunk offset: got %d, want %d", got, want)
+	}
+}
+
+// TestChunksOnlyWhenFlushed: a response that is never flushed has no
+// chunks; one sent by ReadFrom past the sniff length, which the server
+// may send as it goes, has one where the copy ended.
+func TestChunksOnlyWhenFlushed(t *testing.T) {
+	big := strings.Repeat("x", 3000)
+	tests := []struct {
+		name string
+		h    http.HandlerFunc
+		want []int64
+	}{
+		{"write", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, big) }, nil},
+		{"flush before body", func(w http.ResponseWriter, r *http.Request) {
+			w.(http.Flusher).Flush()
+			io.WriteString(w, big)
+		}, nil},
+		{"short ReadFrom", func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(w, struct{ io.Reader }{strings.NewReader("short")})
+		}, nil},
+		{"ReadFrom", func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(w, struct{ io.Reader }{strings.NewReader(big)}) // ReadFrom, not WriteTo
+			io.WriteString(w, "end")
+		}, []int64{3000}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			col := newCollector()
+			tap := New(Config{Sink: col})
+			defer tap.Close()
+			srv, client := newServer(t, tap.Handler(tt.h), false)
+			resp, err := client.Get(srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			x := col.next(t)
+			var got []int64
+			for _, c := range x.Response.Chunks {
+				got = append(got, c.Offset)
+			}
+			if !slices.Equal(got, tt.want) || (tt.want == nil) != (x.Response.Chunks == nil) {
+				t.Errorf("chunk offsets: got %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

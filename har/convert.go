@@ -113,6 +113,10 @@ func fromResponse(r *bodytap.Response, proto string) Response {
 	for _, i := range r.Informational {
 		hr.Informational = append(hr.Informational, Informational{Status: i.Status, Headers: nameValues(i.Header)})
 	}
+	for _, c := range r.Chunks {
+		hr.Chunks = append(hr.Chunks, Chunk{Offset: c.Offset, Time: ms(c.At)})
+	}
+	hr.ChunksOmitted = r.ChunksOmitted
 	if loc, ok := headerValue(hr.Headers, "Location"); ok {
 		hr.RedirectURL = loc
 	}
@@ -271,8 +275,12 @@ func toExchange(e *Entry) (*bodytap.Exchange, error) {
 
 	rs := &e.Response
 	x.Response = bodytap.Response{
-		Status: rs.Status,
-		Header: header(rs.Headers),
+		Status:        rs.Status,
+		Header:        header(rs.Headers),
+		ChunksOmitted: rs.ChunksOmitted,
+	}
+	for _, c := range rs.Chunks {
+		x.Response.Chunks = append(x.Response.Chunks, bodytap.Chunk{Offset: c.Offset, At: fromMS(c.Time)})
 	}
 	if len(rs.Trailers) > 0 {
 		x.Response.Trailer = header(rs.Trailers)

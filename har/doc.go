@@ -64,7 +64,10 @@
 //   - response "_trailers": the HTTP trailers; "_informational": the 1xx
 //     responses sent before the final one, each {status, headers};
 //     "_incomplete": true when the body was not sent whole (the handler
-//     panicked or a write failed).
+//     panicked or a write failed); "_chunks": when a streamed body went
+//     out, each {offset, time}: the bytes of the body sent so far and the
+//     milliseconds since the entry started ([bodytap.Response.Chunks]);
+//     "_chunksOmitted": how many flushes past those were not recorded.
 //   - postData and content ([BodyInfo]) "_truncated": true when the text
 //     holds only the first part of the body: it was bigger than the capture
 //     cap, or the rest went to a spill file (spill files are not copied into

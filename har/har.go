@@ -145,6 +145,21 @@ type Response struct {
 	// Incomplete reports that the body was not sent whole: the handler
 	// panicked or a write to the client failed.
 	Incomplete bool `json:"_incomplete,omitempty"`
+	// Chunks tells when a streamed body went out
+	// ([bodytap.Response.Chunks]), in order.
+	Chunks []Chunk `json:"_chunks,omitempty"`
+	// ChunksOmitted counts the flushes past the ones Chunks holds
+	// ([bodytap.Response.ChunksOmitted]).
+	ChunksOmitted int `json:"_chunksOmitted,omitempty"`
+}
+
+// Chunk is a point where part of a streamed response body was flushed to
+// the client (Response.Chunks, a bodytap addition).
+type Chunk struct {
+	// Offset is how many bytes of the body, as sent, had gone out.
+	Offset int64 `json:"offset"`
+	// Time is when, in milliseconds since the entry started.
+	Time float64 `json:"time"`
 }
 
 // Informational is a 1xx response sent before the final one

@@ -45,6 +45,13 @@ type responseJSON struct {
 	Trailer       http.Header         `json:"trailer,omitempty"`
 	Informational []informationalJSON `json:"informational,omitempty"`
 	Body          bodyJSON            `json:"body"`
+	Chunks        []chunkJSON         `json:"chunks,omitempty"`
+	ChunksOmitted int                 `json:"chunks_omitted,omitempty"`
+}
+
+type chunkJSON struct {
+	Offset int64 `json:"offset"`
+	AtNS   int64 `json:"at_ns"`
 }
 
 type informationalJSON struct {
@@ -110,9 +117,10 @@ func decode(data []byte, x *bodytap.Exchange) error {
 			ContentLength: j.Request.ContentLength,
 		},
 		Response: bodytap.Response{
-			Status:  j.Response.Status,
-			Header:  j.Response.Header,
-			Trailer: j.Response.Trailer,
+			Status:        j.Response.Status,
+			Header:        j.Response.Header,
+			Trailer:       j.Response.Trailer,
+			ChunksOmitted: j.Response.ChunksOmitted,
 		},
 	}
 	if j.Request.URL != "" {
@@ -130,6 +138,9 @@ func decode(data []byte, x *bodytap.Exchange) error {
 	}
 	for _, i := range j.Response.Informational {
 		y.Response.Informational = append(y.Response.Informational, bodytap.Informational(i))
+	}
+	for _, c := range j.Response.Chunks {
+		y.Response.Chunks = append(y.Response.Chunks, bodytap.Chunk{Offset: c.Offset, At: time.Duration(c.AtNS)})
 	}
 	var err error
 	if y.Request.Body, err = bodyFromJSON(&j.Request.Body); err != nil {

@@ -34,7 +34,11 @@
 //	    "header": {...},                        header, trailer, informational omitted when empty
 //	    "trailer": {...},
 //	    "informational": [{"status": 103, "header": {...}}],
-//	    "body": BODY
+//	    "body": BODY,
+//	    "chunks": [{"offset": 9, "at_ns": 1200000}],  Response.Chunks: when a streamed body
+//	                                            went out, bytes sent and time since start;
+//	                                            omitted when empty
+//	    "chunks_omitted": 12                    Response.ChunksOmitted; omitted when 0
 //	  },
 //	  "detected": ["jwt", "aws"],               Exchange.Detected: the names of the value
 //	                                            detectors that fired (bodytap.Detector.Names);

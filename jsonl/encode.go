@@ -155,6 +155,24 @@ func appendJSONResponse(b []byte, r *bodytap.Response) []byte {
 	}
 	b = append(b, `,"body":`...)
 	b = appendJSONBody(b, &r.Body, r.Header)
+	if len(r.Chunks) > 0 {
+		b = append(b, `,"chunks":[`...)
+		for i, c := range r.Chunks {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"offset":`...)
+			b = strconv.AppendInt(b, c.Offset, 10)
+			b = append(b, `,"at_ns":`...)
+			b = strconv.AppendInt(b, int64(c.At), 10)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	if r.ChunksOmitted != 0 {
+		b = append(b, `,"chunks_omitted":`...)
+		b = strconv.AppendInt(b, int64(r.ChunksOmitted), 10)
+	}
 	return append(b, '}')
 }
 
@@ -359,5 +377,6 @@ func sizeHint(x *bodytap.Exchange) int {
 		keys += 1 + len(inf.Header)
 	}
 	n := 512 + len(x.Route) + 2*len(x.Request.Host) + len(x.Request.RemoteAddr) // the URL repeats the host
+	n += 32 * len(x.Response.Chunks)
 	return n + keys*perKey + len(x.Request.Body.Bytes)*4/3 + len(x.Response.Body.Bytes)*4/3
 }

@@ -54,6 +54,10 @@ func encodeExchangeReference(buf *bytes.Buffer, x *bodytap.Exchange) error {
 	for _, i := range x.Response.Informational {
 		j.Response.Informational = append(j.Response.Informational, informationalJSON(i))
 	}
+	for _, c := range x.Response.Chunks {
+		j.Response.Chunks = append(j.Response.Chunks, chunkJSON{Offset: c.Offset, AtNS: int64(c.At)})
+	}
+	j.Response.ChunksOmitted = x.Response.ChunksOmitted
 	j.Detected = x.Detected.Names()
 	if x.Trace.IsValid() {
 		j.Trace = &x.Trace
@@ -192,6 +196,11 @@ func encodeEdgeCases() []struct {
 			x.Response.Informational = []bodytap.Informational{{Status: 103, Header: http.Header{}}, {Status: 100}}
 		}},
 		{"empty informational", func(x *bodytap.Exchange) { x.Response.Informational = []bodytap.Informational{} }},
+		{"empty chunks", func(x *bodytap.Exchange) { x.Response.Chunks = []bodytap.Chunk{} }},
+		{"extreme chunks", func(x *bodytap.Exchange) {
+			x.Response.Chunks = []bodytap.Chunk{{Offset: math.MinInt64, At: math.MaxInt64}, {}, {Offset: math.MaxInt64, At: math.MinInt64}}
+			x.Response.ChunksOmitted = math.MinInt
+		}},
 		{"nil and empty values", func(x *bodytap.Exchange) {
 			x.Request.Header = http.Header{"A": nil, "B": {}, "C": {""}, "": {"empty key"}}
 		}},
@@ -372,6 +381,10 @@ func fuzzExchange(method, rawURL, key, value string, body []byte, coding, errS s
 	if bit(11) {
 		x.Response.Informational = []bodytap.Informational{{Status: status, Header: http.Header{key: {value}}}, {Status: 100}}
 	}
+	if bit(12) {
+		x.Response.Chunks = []bodytap.Chunk{{Offset: int64(len(body)), At: time.Duration(dur)}, {Offset: sec}}
+		x.Response.ChunksOmitted = status
+	}
 	return x
 }
 
@@ -430,6 +443,15 @@ func randomExchange(r *rand.Rand) *bodytap.Exchange {
 			x.Response.Informational = append(x.Response.Informational,
 				bodytap.Informational{Status: 100 + r.IntN(100), Header: randomHeader(r, false)})
 		}
+	}
+	switch r.IntN(4) {
+	case 0:
+		x.Response.Chunks = []bodytap.Chunk{}
+	case 1:
+		for range 1 + r.IntN(bodytap.MaxChunks) {
+			x.Response.Chunks = append(x.Response.Chunks, bodytap.Chunk{Offset: randomInt64(r), At: time.Duration(randomInt64(r))})
+		}
+		x.Response.ChunksOmitted = int(randomInt64(r))
 	}
 	return x
 }

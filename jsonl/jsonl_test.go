@@ -256,6 +256,8 @@ func TestJSONSchema(t *testing.T) {
 		{"response.informational", []any{map[string]any{"status": 103.0, "header": map[string]any{"Link": []any{"</a.css>; rel=preload"}}}}},
 		{"response.body.text", "created <ok> & done"},
 		{"response.body.size", 19.0},
+		{"response.chunks", []any{map[string]any{"offset": 8.0, "at_ns": 1e6}, map[string]any{"offset": 13.0, "at_ns": 1.2e6}}},
+		{"response.chunks_omitted", 2.0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
@@ -273,6 +275,12 @@ func TestJSONSchema(t *testing.T) {
 	}
 	if !bytes.Contains(b, []byte(`<ok> & done`)) {
 		t.Errorf("HTML escaped: %s", b)
+	}
+	// A response never flushed has no chunk fields, as before they existed.
+	x.Response.Chunks, x.Response.ChunksOmitted = nil, 0
+	b, _ = Marshal(x)
+	if bytes.Contains(b, []byte(`"chunks`)) {
+		t.Errorf("chunk fields for a response without chunks: %s", b)
 	}
 }
 

@@ -76,6 +76,17 @@ func TestServerSentEvents(t *testing.T) {
 		if got := string(x.Response.Body.Bytes); got != "data: first\n\ndata: second\n\n" || x.Err != nil {
 			t.Errorf("recorded body %q, Err %v", got, x.Err)
 		}
+		// The proxy flushes each read from the upstream: the first event
+		// is a chunk of its own.
+		c := x.Response.Chunks
+		if len(c) == 0 || c[0].Offset != int64(len("data: first\n\n")) || c[len(c)-1].Offset > x.Response.Body.Size {
+			t.Fatalf("chunks: got %v, want the first at offset 13, none past %d", c, x.Response.Body.Size)
+		}
+		for i := 1; i < len(c); i++ {
+			if c[i].Offset <= c[i-1].Offset || c[i].At < c[i-1].At {
+				t.Errorf("chunks out of order: %v", c)
+			}
+		}
 	})
 }
 

@@ -152,6 +152,8 @@ func response(r *rand.Rand, status int) bodytap.Response {
 	case 0:
 		resp.Header.Set("Content-Type", "text/css")
 		resp.Body = textBody("body { color: red } /* needle */")
+		resp.Chunks = []bodytap.Chunk{{Offset: 5, At: time.Millisecond}, {Offset: 20, At: 3 * time.Millisecond}}
+		resp.ChunksOmitted = 1
 	case 1:
 		resp.Header.Set("Content-Type", "image/png")
 		p := []byte("\x89PNG\r\n\x1a\n\x00\x00needle\xff\xfe")
@@ -205,6 +207,8 @@ type flat struct {
 	RespHeader, Trailer      http.Header
 	Informational            []bodytap.Informational
 	RespBody                 flatBody
+	Chunks                   []bodytap.Chunk
+	ChunksOmitted            int
 	Hijacked                 bool
 	Err                      string
 	ErrIsClientGone          bool
@@ -238,6 +242,8 @@ func flatten(x *bodytap.Exchange) flat {
 		Trailer:         x.Response.Trailer,
 		Informational:   x.Response.Informational,
 		RespBody:        flattenBody(&x.Response.Body),
+		Chunks:          x.Response.Chunks,
+		ChunksOmitted:   x.Response.ChunksOmitted,
 		Hijacked:        x.Hijacked,
 		ErrIsClientGone: errors.Is(x.Err, bodytap.ErrClientGone),
 	}

@@ -86,11 +86,12 @@ type bodyView struct {
 	Absent  string // why there is nothing to show, if there is not
 	Size    string // what passed on the wire
 	Marks   []mark
-	Kind    string // json, text, image, hex, lazy
+	Kind    string // json, text, sse, image, hex, lazy
 	JSON    *jnode
-	Text    string // text, or indented JSON too large for a tree
-	Cut     string // says where Text stops short: JSON cut by truncation
-	Charset string // of a text body: what it was converted from
+	Text    string     // text, or indented JSON too large for a tree
+	Events  []sseEvent // an event stream's events, with when each went out
+	Cut     string     // says where Text stops short: JSON cut by truncation
+	Charset string     // of a text body: what it was converted from
 	Hex     string
 	HexMore string // address of the rest of the hex dump
 	Image   string // address of the image

@@ -43,6 +43,11 @@ type detailView struct {
 	Informational                     []infoView
 	Req, Resp                         bodyView
 
+	// Chunks tells when a streamed response went out; ChunksNote says
+	// how many flushes past them were not recorded.
+	Chunks     []chunkRow
+	ChunksNote string
+
 	Curl     string
 	CurlNote string
 	HARURL   string
@@ -148,6 +153,12 @@ func newDetailView(x *bodytap.Exchange) *detailView {
 	}
 	v.Req = newBodyView(x.ID, "request", &x.Request.Body, x.Request.Header)
 	v.Resp = newBodyView(x.ID, "response", &x.Response.Body, x.Response.Header)
+	v.Chunks, v.ChunksNote = chunkRows(x), chunksNote(&x.Response)
+	if v.Resp.Kind == "text" {
+		if ev := sseEvents(x); ev != nil {
+			v.Resp.Kind, v.Resp.Events, v.Resp.Text = "sse", ev, ""
+		}
+	}
 	v.Curl, v.CurlNote = curlCommand(x)
 	return v
 }

@@ -31,8 +31,11 @@
 //     converted from its charset, raster images previewed, anything else as
 //     a hex dump, each with marks for what the Tap recorded (truncated,
 //     redacted, withheld, decoded, incomplete). Bodies of more than 256 KiB
-//     decoded, and hex dumps past 4 KiB, load on demand. The page offers the
-//     request as a curl command and the exchange as HAR.
+//     decoded, and hex dumps past 4 KiB, load on demand. A streamed response
+//     lists its chunks ([bodytap.Response.Chunks]: bytes sent, when, the
+//     gap), and an event stream (text/event-stream) shows each event with
+//     the time it went out. The page offers the request as a curl command
+//     and the exchange as HAR.
 //   - /x/{id}/body/{request|response}/{raw|decoded} — the body as captured
 //     or decoded, as a download; …/text and …/hex its text or hex dump as
 //     text/plain (what the page loads on demand); …/image the body, only
@@ -43,8 +46,12 @@
 // The pages work without JavaScript. The one script (static/app.js) adds
 // the live updates and the pause button, keyboard navigation (up/down or
 // j/k through the list, Enter to open, / to filter, Escape back to the
-// list), folding all of a JSON body at once, copy as curl, and loading large
-// bodies in place.
+// list), folding all of a JSON body at once, copy as curl, finding text in
+// the bodies, and loading large bodies in place. On windows 1400 px wide
+// or more, the list keeps its place and the exchange a click, Enter or
+// up/down selects shows in a pane beside it, as in browser devtools; the
+// list's address keeps the selection (/#ID) across a reload, and the rows
+// stay links to /x/{id} for a new tab.
 //
 // # Safety
 //
@@ -52,7 +59,9 @@
 // treats them so:
 //
 //   - Pages are rendered by html/template, which escapes everything it
-//     inserts; the script only puts captured strings into text nodes. Pages
+//     inserts; the script only puts captured strings into text nodes (the
+//     pane beside the list shows the /x/{id} page as the browser parsed the
+//     server's response: no string becomes markup in the script). Pages
 //     carry a strict Content-Security-Policy (scripts and styles from the
 //     viewer only, no inline script or style, no frames, no plugins, base-uri
 //     and form-action locked) with Trusted Types enforced, so that even a bug

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -57,6 +58,8 @@ func Full(tb testing.TB) *bodytap.Exchange {
 			Trailer:       http.Header{"X-Sum": {"42"}},
 			Informational: []bodytap.Informational{{Status: 103, Header: http.Header{"Link": {"</a.css>; rel=preload"}}}},
 			Body:          bodytap.Body{Bytes: []byte("created <ok> & done"), Size: 19, EOF: true},
+			Chunks:        []bodytap.Chunk{{Offset: 8, At: 1000 * time.Microsecond}, {Offset: 13, At: 1200 * time.Microsecond}},
+			ChunksOmitted: 2,
 		},
 	}
 }
@@ -119,6 +122,9 @@ func Same(tb testing.TB, got, want *bodytap.Exchange) {
 		}
 	}
 	SameBody(tb, "Response.Body", gs.Body, ws.Body)
+	if !slices.Equal(gs.Chunks, ws.Chunks) || gs.ChunksOmitted != ws.ChunksOmitted {
+		tb.Errorf("Response.Chunks: got %v and %d omitted, want %v and %d", gs.Chunks, gs.ChunksOmitted, ws.Chunks, ws.ChunksOmitted)
+	}
 }
 
 // SameHeader fails tb unless got and want hold the same fields; nil and

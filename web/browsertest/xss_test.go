@@ -177,6 +177,24 @@ func TestBrowserXSS(t *testing.T) {
 		audit(where)
 	}
 
+	// The same pages in the pane beside the list, on a wide window.
+	tb.wide()
+	tb.open(e, "/")
+	for i, x := range xs {
+		where := fmt.Sprintf("exchange %d (%s) in the pane", i, x.ID)
+		tb.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector('#rows > a.row[data-id=%q]').click()`, x.ID.String())))
+		tb.mustWait(paneShows(x.ID.String()), 5*time.Second)
+		tb.do(chromedp.Evaluate[chromedp.Void](`(() => {
+			for (const d of document.querySelectorAll("#pane details")) d.open = true;
+			for (const a of document.querySelectorAll("#pane a[data-load], #pane a[data-append]")) a.click();
+		})()`))
+		if x.Request.URL.Path == "/big" {
+			tb.mustWait(`!document.getElementById("lazy-response").hidden`, 5*time.Second)
+		}
+		audit(where)
+	}
+	tb.do(chromedp.EmulateReset())
+
 	// A captured <meta http-equiv=refresh> never moves the viewer: stay
 	// on such a page a while and check that it is still there.
 	target := xs[11] // the meta refresh payload

@@ -6,7 +6,11 @@
 // the live stream, text from the body endpoints) and only ever goes into
 // text nodes (textContent) or attribute values that are checked first.
 // The page's CSP enforces Trusted Types, so that handing a string to an
-// HTML sink would throw.
+// HTML sink would throw. The one exception is the detail pane of the
+// list, which shows an exchange's page as the server rendered it: the
+// browser parses that response itself (XMLHttpRequest's "document"
+// type, no string ever becomes markup here), exactly the markup that
+// opening /x/ID would show, and its nodes are moved into the pane.
 "use strict";
 
 (function () {
@@ -53,12 +57,12 @@
       if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT")) {
         return;
       }
-      const cur = t && t.parentElement === rows ? t : null;
+      const cur = t && t.parentElement === rows ? t : pane.selected();
       switch (ev.key) {
         case "ArrowDown":
         case "j":
           ev.preventDefault();
-          focusRow(cur ? cur.nextElementSibling : rows.firstElementChild);
+          moveTo(cur ? cur.nextElementSibling : rows.firstElementChild);
           break;
         case "ArrowUp":
         case "k":
@@ -66,19 +70,24 @@
           if (cur && !cur.previousElementSibling && filter) {
             filter.focus();
           } else {
-            focusRow(cur ? cur.previousElementSibling : rows.lastElementChild);
+            moveTo(cur ? cur.previousElementSibling : rows.lastElementChild);
+          }
+          break;
+        case "Escape":
+          if (pane.selected()) {
+            pane.close();
           }
           break;
         case "Home":
           if (cur) {
             ev.preventDefault();
-            focusRow(rows.firstElementChild);
+            moveTo(rows.firstElementChild);
           }
           break;
         case "End":
           if (cur) {
             ev.preventDefault();
-            focusRow(rows.lastElementChild);
+            moveTo(rows.lastElementChild);
           }
           break;
         case "o":
@@ -115,6 +124,14 @@
       });
     }
 
+    const pane = initPane(rows);
+    // moveTo focuses a row and, beside the list, shows its exchange.
+    const moveTo = function (el) {
+      if (focusRow(el) && pane.active()) {
+        pane.select(el, true);
+      }
+    };
+
     const url = rows.dataset.stream;
     if (url && window.EventSource) {
       live(rows, url);
@@ -125,7 +142,191 @@
     if (el && el.classList.contains("row")) {
       el.focus();
       el.scrollIntoView({ block: "nearest" });
+      return true;
     }
+    return false;
+  }
+
+  // ---- detail pane ----
+
+  // Wide windows show the selected exchange beside the list, as browser
+  // devtools do. The rows stay links to /x/ID (a new tab, a middle click
+  // or a narrow window opens the page alone); the list's address keeps
+  // the selection in its fragment, so that a reload shows it again.
+  const WIDE = "(min-width: 1400px)";
+
+  function initPane(rows) {
+    const wide = window.matchMedia ? window.matchMedia(WIDE) : { matches: false };
+    let box = null;
+    let req = null;
+    let timer = null;
+    let sel = null; // the row shown, or null
+    let shown = ""; // the ID shown
+
+    const active = function () {
+      return wide.matches;
+    };
+    const selected = function () {
+      return sel && sel.parentElement === rows ? sel : null;
+    };
+    const ensureBox = function () {
+      if (!box) {
+        box = document.createElement("aside");
+        box.className = "pane";
+        box.id = "pane";
+        box.setAttribute("aria-label", "Selected exchange");
+        box.setAttribute("aria-live", "polite");
+        document.body.appendChild(box);
+      }
+      const bar = document.querySelector("body > .bar");
+      if (bar) {
+        document.body.style.setProperty("--bar-h", bar.getBoundingClientRect().height + "px");
+      }
+      document.body.classList.add("split");
+      return box;
+    };
+    const message = function (text) {
+      const p = document.createElement("p");
+      p.className = "absent";
+      p.textContent = text;
+      ensureBox().replaceChildren(p);
+    };
+    // load fetches the page of exchange id and moves its content into
+    // the pane.
+    const load = function (id) {
+      if (req) {
+        req.abort();
+      }
+      const x = new XMLHttpRequest();
+      req = x;
+      x.open("GET", "/x/" + id);
+      x.responseType = "document";
+      x.addEventListener("load", function () {
+        if (req !== x) {
+          return;
+        }
+        req = null;
+        const doc = x.response;
+        const main = doc && x.status === 200 ? doc.getElementById("detail") : null;
+        if (!main || main.dataset.id !== id) {
+          const h = doc && doc.querySelector("main h1");
+          const p = doc && doc.querySelector("main p");
+          message(h && p ? h.textContent + ": " + p.textContent : "Could not load the exchange: " + x.status + " " + x.statusText);
+          return;
+        }
+        show(doc, main, id);
+      });
+      x.addEventListener("error", function () {
+        if (req === x) {
+          req = null;
+          message("Could not load the exchange: the viewer did not answer.");
+        }
+      });
+      x.send();
+    };
+    const show = function (doc, main, id) {
+      const head = document.createElement("div");
+      head.className = "pane-bar";
+      for (const q of [".reqline", "#status", "#find"]) {
+        const el = doc.querySelector("header " + q);
+        if (el) {
+          head.appendChild(document.adoptNode(el));
+        }
+      }
+      const open = document.createElement("a");
+      open.className = "btn small";
+      open.href = "/x/" + id; // id is checked against the ULID alphabet
+      open.textContent = "Open";
+      open.title = "This exchange on a page of its own";
+      const close = document.createElement("button");
+      close.type = "button";
+      close.className = "small";
+      close.textContent = "×";
+      close.title = "Close (Escape)";
+      close.setAttribute("aria-label", "Close the pane");
+      close.addEventListener("click", closePane);
+      head.append(open, close);
+      const detail = document.createElement("div");
+      detail.className = "detail";
+      detail.id = "detail";
+      detail.dataset.id = id;
+      while (main.firstChild) {
+        detail.appendChild(document.adoptNode(main.firstChild));
+      }
+      const b = ensureBox();
+      b.replaceChildren(head, detail);
+      b.scrollTop = 0;
+      shown = id;
+      bindDetail(b);
+      initFind(b);
+    };
+    const select = function (row, soon) {
+      const id = row && row.dataset.id;
+      if (!id || !ID.test(id)) {
+        return;
+      }
+      if (sel) {
+        sel.classList.remove("sel");
+        sel.removeAttribute("aria-current");
+      }
+      sel = row;
+      row.classList.add("sel");
+      row.setAttribute("aria-current", "true");
+      history.replaceState(history.state, "", location.pathname + location.search + "#" + id);
+      if (id === shown && !req) {
+        return;
+      }
+      clearTimeout(timer);
+      // Holding a key down goes through rows quickly: load the one it
+      // stops on.
+      timer = setTimeout(function () {
+        load(id);
+      }, soon ? 60 : 0);
+    };
+    const closePane = function () {
+      if (req) {
+        req.abort();
+        req = null;
+      }
+      clearTimeout(timer);
+      if (sel) {
+        sel.classList.remove("sel");
+        sel.removeAttribute("aria-current");
+        sel.focus();
+      }
+      sel = null;
+      shown = "";
+      if (box) {
+        box.remove();
+        box = null;
+      }
+      document.body.classList.remove("split");
+      history.replaceState(history.state, "", location.pathname + location.search);
+    };
+
+    rows.addEventListener("click", function (ev) {
+      const row = ev.target.closest("a.row");
+      if (!row || !active() || ev.button !== 0 || ev.altKey || ev.ctrlKey || ev.metaKey || ev.shiftKey) {
+        return;
+      }
+      ev.preventDefault();
+      row.focus();
+      select(row, false);
+    });
+
+    // The selection in the address: show it again.
+    const id = location.hash.slice(1);
+    if (ID.test(id) && active()) {
+      const row = rows.querySelector('a.row[data-id="' + id + '"]');
+      if (row) {
+        select(row, false);
+        row.scrollIntoView({ block: "nearest" });
+      } else {
+        ensureBox();
+        load(id);
+      }
+    }
+    return { active: active, select: select, selected: selected, close: closePane };
   }
 
   let paused = false;
@@ -313,15 +514,20 @@
       }
     });
 
-    initFind();
+    initFind(document);
+    bindDetail(document);
+  }
 
-    for (const btn of document.querySelectorAll("[data-copy]")) {
+  // bindDetail makes the buttons and links of an exchange's page in root
+  // work.
+  function bindDetail(root) {
+    for (const btn of root.querySelectorAll("[data-copy]")) {
       btn.hidden = false;
       btn.addEventListener("click", function () {
         copy(btn, document.getElementById(btn.dataset.copy));
       });
     }
-    for (const btn of document.querySelectorAll("[data-fold]")) {
+    for (const btn of root.querySelectorAll("[data-fold]")) {
       btn.hidden = false;
       btn.addEventListener("click", function () {
         const open = btn.dataset.fold === "1";
@@ -330,7 +536,7 @@
         }
       });
     }
-    for (const a of document.querySelectorAll("a[data-load]")) {
+    for (const a of root.querySelectorAll("a[data-load]")) {
       a.addEventListener("click", function (ev) {
         ev.preventDefault();
         const pre = document.getElementById(a.dataset.load);
@@ -346,7 +552,7 @@
           });
       });
     }
-    for (const a of document.querySelectorAll("a[data-append]")) {
+    for (const a of root.querySelectorAll("a[data-append]")) {
       a.addEventListener("click", function (ev) {
         ev.preventDefault();
         const pre = document.getElementById(a.dataset.append);
@@ -371,11 +577,11 @@
 
   const MAX_FOUND = 2000; // marks made at most, to keep the page light
 
-  // initFind searches the bodies shown on the page for a text, ignoring
+  // initFind searches the bodies shown in root for a text, ignoring
   // case, and marks each match by splitting text nodes: the captured text
   // never passes through markup. Enter and Shift+Enter, or the buttons,
   // move between the matches; folded JSON opens to show one.
-  function initFind() {
+  function initFind(root) {
     const box = document.getElementById("find");
     const q = document.getElementById("find-q");
     const count = document.getElementById("find-count");
@@ -404,7 +610,7 @@
         count.textContent = "";
         return;
       }
-      for (const body of document.querySelectorAll(".body pre, .body .json")) {
+      for (const body of root.querySelectorAll(".body pre, .body .json")) {
         const walker = document.createTreeWalker(body, NodeFilter.SHOW_TEXT);
         const nodes = [];
         for (let n = walker.nextNode(); n; n = walker.nextNode()) {
