@@ -156,6 +156,26 @@ func (d *decoder) exchange(x *bodytap.Exchange, lr *logspb.LogRecord) {
 			resp.Informational = append(resp.Informational, in)
 		}
 	}
+	if v, ok := d.attrs[keyChunks]; ok {
+		arr := v.GetArrayValue()
+		if arr == nil {
+			d.fail(keyChunks, "an array")
+		}
+		resp.Chunks = make([]bodytap.Chunk, 0, len(arr.GetValues()))
+		for _, cv := range arr.GetValues() {
+			var c bodytap.Chunk
+			for _, kv := range cv.GetKvlistValue().GetValues() {
+				switch kv.GetKey() {
+				case "offset":
+					c.Offset = kv.GetValue().GetIntValue()
+				case "at_ns":
+					c.At = time.Duration(kv.GetValue().GetIntValue())
+				}
+			}
+			resp.Chunks = append(resp.Chunks, c)
+		}
+	}
+	resp.ChunksOmitted = int(d.int(keyChunksOmitted))
 	resp.Body = d.body(keyRespContent, prefixRespBody, keyRespSize)
 }
 

@@ -72,6 +72,9 @@
 //	bodytap.response.trailer            Response.Trailer
 //	bodytap.response.informational      Response.Informational: a list of
 //	                                      {"status": 103, "header": {...}}
+//	bodytap.response.chunks             Response.Chunks: a list of
+//	                                      {"offset": bytes, "at_ns": nanoseconds}
+//	bodytap.response.chunks_omitted     Response.ChunksOmitted, when not zero
 //	bodytap.request.body.truncated      true when the copy is only the body's start
 //	bodytap.request.body.eof            true when the whole body was seen
 //	bodytap.request.body.decoded        the content codings undone in the copy

@@ -60,6 +60,8 @@ const (
 	keyRespHeader    = "bodytap.response.header"
 	keyTrailer       = "bodytap.response.trailer"
 	keyInformational = "bodytap.response.informational"
+	keyChunks        = "bodytap.response.chunks"
+	keyChunksOmitted = "bodytap.response.chunks_omitted"
 	keyHijacked      = "bodytap.hijacked"
 	keyError         = "bodytap.error"
 	keyDetected      = "bodytap.detected"
@@ -231,6 +233,16 @@ func appendExchange(a []log.KeyValue, x *bodytap.Exchange) []log.KeyValue {
 			vs[i] = log.MapValue(kvs...)
 		}
 		a = append(a, log.Slice(keyInformational, vs...))
+	}
+	if resp.Chunks != nil {
+		vs := make([]log.Value, len(resp.Chunks))
+		for i, c := range resp.Chunks {
+			vs[i] = log.MapValue(log.Int64("offset", c.Offset), log.Int64("at_ns", int64(c.At)))
+		}
+		a = append(a, log.Slice(keyChunks, vs...))
+	}
+	if resp.ChunksOmitted != 0 {
+		a = append(a, log.Int(keyChunksOmitted, resp.ChunksOmitted))
 	}
 	a = appendBody(a, &req.Body, req.Header, keyReqContent, prefixReqBody)
 	a = appendBody(a, &resp.Body, resp.Header, keyRespContent, prefixRespBody)

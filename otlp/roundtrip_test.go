@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/internal/exchangetest"
 	"github.com/bodytap/bodytap/otlp"
 )
 
@@ -26,7 +27,7 @@ func TestRoundTrip(t *testing.T) {
 			want := []*bodytap.Exchange{full(t)}
 			want[0].ID[15] = byte(i)
 			for range 400 {
-				want = append(want, randomExchange(r))
+				want = append(want, exchangetest.Random(r))
 			}
 			s := newSink(t, otlp.Config{URL: tr.url(), MaxQueue: 1 << 20, MaxQueueBytes: 1 << 30})
 			s.RecordBatch(want)
