@@ -398,7 +398,6 @@ func randomExchange(r *rand.Rand) *bodytap.Exchange {
 	return x
 }
 
-
 // benchExchange returns an exchange of a JSON API: five request headers,
 // three response headers and 1 KiB JSON bodies both ways.
 func benchExchange() *bodytap.Exchange {

@@ -119,4 +119,3 @@ func full(tb testing.TB) *bodytap.Exchange {
 	x.Detected = bodytap.DetectorNamed(bodytap.AllDetectors.Names()[0])
 	return x
 }
-
