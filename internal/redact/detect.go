@@ -360,8 +360,13 @@ func scanFrom[S string | []byte](d Detector, aws bool, b S, i, stop, end, mode i
 		c := b[i]
 		k := byteClass[c]
 		if k&clsEsc != 0 && mode == modeJSON {
-			// A backslash escapes the byte after it, which starts no
-			// word: "\nghp_..." holds the word "ghp_...".
+			// A backslash ends a run of base64 as any other byte
+			// would: an AWS secret key may end there ("<key>\n").
+			if aws && run == 40 && awsSecret(b, i-40, i, end) {
+				return match{i - 40, i, DetectAWS, 2*i + 1}
+			}
+			// It escapes the byte after it, which starts no word:
+			// "\nghp_..." holds the word "ghp_...".
 			i++
 			prevW, run = 0, 0
 			continue
@@ -381,9 +386,9 @@ func scanFrom[S string | []byte](d Detector, aws bool, b S, i, stop, end, mode i
 		}
 		prevW = k & clsWord
 	}
-	// As the loop would at b[stop], which is no word byte: an escape
-	// there resets the run.
-	if aws && run == 40 && i == stop && (stop == end || byteClass[b[stop]]&clsB64 == 0 && (b[stop] != '\\' || mode != modeJSON)) && awsSecret(b, stop-40, stop, end) {
+	// As the loop would at b[stop], which is no word byte (a backslash
+	// there is not escaped: b[stop-1] is in a run).
+	if aws && run == 40 && i == stop && (stop == end || byteClass[b[stop]]&clsB64 == 0) && awsSecret(b, stop-40, stop, end) {
 		return match{stop - 40, stop, DetectAWS, 2*stop + 1}
 	}
 	return match{}

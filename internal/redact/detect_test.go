@@ -61,10 +61,13 @@ func TestDetectorsGenerated(t *testing.T) {
 		if found != DetectorNamed(s.Kind) || strings.Contains(string(out), s.Core) {
 			t.Errorf("#%d %s text: got %q, %v", i, s.Kind, out, found)
 		}
-		doc, _ := json.Marshal(map[string]any{"a": []any{map[string]string{"note": "see " + s.Value}}})
-		jout, _, jfound, _ := r.redactJSONFound(doc)
-		if jfound == 0 || !json.Valid(jout) || strings.Contains(string(jout), s.Core) {
-			t.Errorf("#%d %s json: got %s, %v", i, s.Kind, jout, jfound)
+		// In a JSON string, and there just before an escape.
+		for _, note := range []string{"see " + s.Value, "see " + s.Value + "\n"} {
+			doc, _ := json.Marshal(map[string]any{"a": []any{map[string]string{"note": note}}})
+			jout, _, jfound, _ := r.redactJSONFound(doc)
+			if jfound == 0 || !json.Valid(jout) || strings.Contains(string(jout), s.Core) {
+				t.Errorf("#%d %s json: got %s, %v", i, s.Kind, jout, jfound)
+			}
 		}
 	}
 }

@@ -56,7 +56,7 @@ func TestFindAgrees(t *testing.T) {
 	}
 	edges := []string{
 		"Basic dXNlcjpw", "Basic%20dXNlcjpw", "Basic+dXNlcjpw", "Basic%20+%20dXNlcjpw", `"\tBasic dXNlcjpw"`,
-		"xBasic dXNlcjpw", "Bearer abc123def456", "Bearer%20%20abc123def456%3D", `\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n`,
+		"xBasic dXNlcjpw", "Bearer abc123def456", "Bearer%20%20abc123def456%3D", `\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n`, `wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n`, `"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\\\"`,
 		"4111 1111 1111 1111", "4111+1111+1111+1111", `\n4111111111111111`, "x4111111111111111", "41111111111111111111", "4222222222222", "n 4222222222222.",
 	}
 	for _, e := range edges {

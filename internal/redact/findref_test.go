@@ -17,8 +17,13 @@ func findRef[S string | []byte](d Detector, b S, i, end, mode int) (from, to int
 		c := b[i]
 		k := byteClass[c]
 		if k&clsEsc != 0 && mode == modeJSON {
-			// A backslash escapes the byte after it, which starts no
-			// word: "\nghp_..." holds the word "ghp_...".
+			// A backslash ends a run of base64 as any other byte
+			// would: an AWS secret key may end there ("<key>\n").
+			if aws && run == 40 && awsSecret(b, i-40, i, end) {
+				return i - 40, i, DetectAWS
+			}
+			// It escapes the byte after it, which starts no word:
+			// "\nghp_..." holds the word "ghp_...".
 			i++
 			prevW, run = 0, 0
 			continue
