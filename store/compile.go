@@ -284,7 +284,8 @@ func (c *compiler) compare(n filter.Compare) string {
 	}
 	// The index leads with the segment: look in each one.
 	return c.indexed(true, func(ref func(string) string) (string, []any) {
-		return fmt.Sprintf("%s AND %s %s %d", c.inSegments(ref), ref(col), n.Cmp, n.Value), nil
+		// Parenthesized: a Not put before it must negate all of it.
+		return fmt.Sprintf("(%s AND %s %s %d)", c.inSegments(ref), ref(col), n.Cmp, n.Value), nil
 	})
 }
 
