@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"regexp/syntax"
+	"strconv"
 	"strings"
 
 	"github.com/bodytap/bodytap/filter"
@@ -22,6 +23,28 @@ type plan struct {
 	args        []any
 	q           *store.Query
 }
+
+// sql returns the query text made of parts that use the plan's
+// conditions, and its arguments: those that the text refers to, numbered
+// again, since PostgreSQL refuses a parameter that no part refers to
+// (the simplifications of and, or and not may have dropped some).
+func (p *plan) sql(parts ...string) (string, []any) {
+	text := strings.Join(parts, "")
+	var args []any
+	seen := map[string]string{}
+	text = placeholder.ReplaceAllStringFunc(text, func(ph string) string {
+		if n, ok := seen[ph]; ok {
+			return n
+		}
+		i, _ := strconv.Atoi(ph[1:])
+		args = append(args, p.args[i-1])
+		seen[ph] = fmt.Sprintf("$%d", len(args))
+		return seen[ph]
+	})
+	return text, args
+}
+
+var placeholder = regexp.MustCompile(`\$[0-9]+`)
 
 // exact reports whether SQL alone decides every row.
 func (p *plan) exact() bool { return p.maybe == p.sure }

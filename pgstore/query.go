@@ -71,7 +71,8 @@ func (s *Store) Count(ctx context.Context, q store.Query) (int64, error) {
 			return err
 		}
 		if exact = p.exact(); exact {
-			return tx.QueryRow(ctx, "SELECT count(*) FROM exchanges e WHERE "+p.maybe, p.args...).Scan(&n)
+			query, args := p.sql("SELECT count(*) FROM exchanges e WHERE ", p.maybe)
+			return tx.QueryRow(ctx, query, args...).Scan(&n)
 		}
 		return nil
 	})
@@ -170,8 +171,9 @@ func (s *Store) page(ctx context.Context, q *store.Query, cursor bodytap.ID) (pa
 		if p.exact() && q.Limit > 0 {
 			limit = q.Limit
 		}
-		rows, err := tx.Query(ctx, "SELECT "+summaryColumns+", "+p.sure+" FROM exchanges e WHERE "+p.maybe+
-			fmt.Sprintf(" ORDER BY e.id DESC LIMIT %d", limit), p.args...)
+		query, args := p.sql("SELECT "+summaryColumns+", ", p.sure, " FROM exchanges e WHERE ", p.maybe,
+			fmt.Sprintf(" ORDER BY e.id DESC LIMIT %d", limit))
+		rows, err := tx.Query(ctx, query, args...)
 		if err != nil {
 			return err
 		}
