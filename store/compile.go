@@ -12,10 +12,10 @@ import (
 	"regexp/syntax"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/bodytap/bodytap"
 	"github.com/bodytap/bodytap/filter"
+	"github.com/bodytap/bodytap/internal/relit"
 )
 
 // A plan is a Query compiled to SQL: conditions on the exchanges table
@@ -284,7 +284,8 @@ func (c *compiler) compare(n filter.Compare) string {
 	}
 	// The index leads with the segment: look in each one.
 	return c.indexed(true, func(ref func(string) string) (string, []any) {
-		return fmt.Sprintf("%s AND %s %s %d", c.inSegments(ref), ref(col), n.Cmp, n.Value), nil
+		// Parenthesized: a Not put before it must negate all of it.
+		return fmt.Sprintf("(%s AND %s %s %d)", c.inSegments(ref), ref(col), n.Cmp, n.Value), nil
 	})
 }
 
@@ -525,7 +526,7 @@ func (c *compiler) termMatch(kind int, col string, re *regexp.Regexp, m matcher)
 
 // regexp compiles m, a match of re, on the column col: SQL first looks
 // for the literal strings that every match of re contains (see
-// requiredLiterals), which costs less than calling m from SQL.
+// relit.Required), which costs less than calling m from SQL.
 func (c *compiler) regexp(col string, re *regexp.Regexp, m matcher) string {
 	pre := c.literals(col, re)
 	if pre == "" {
@@ -549,17 +550,17 @@ func (c *compiler) literals(col string, re *regexp.Regexp) string {
 		return ""
 	}
 	var conds []string
-	for _, lit := range requiredLiterals(t) {
+	for _, lit := range relit.Required(t) {
 		if len(conds) == maxLiterals {
 			break
 		}
-		if lit.fold {
-			esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(lit.s)
+		if lit.Fold {
+			esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(lit.S)
 			// LIKE stops at a NUL: a value that has one is left to m.
 			conds = append(conds, "(instr(CAST("+col+" AS BLOB), x'00') > 0 OR "+
 				col+" LIKE "+c.arg("%"+esc+"%")+` ESCAPE '\')`)
 		} else {
-			conds = append(conds, "instr(CAST("+col+" AS BLOB), "+c.arg([]byte(lit.s))+") > 0")
+			conds = append(conds, "instr(CAST("+col+" AS BLOB), "+c.arg([]byte(lit.S))+") > 0")
 		}
 	}
 	return strings.Join(conds, " AND ")
@@ -601,70 +602,6 @@ func (c *compiler) body(op filter.Op, re *regexp.Regexp) (string, error) {
 		}
 	}
 	return cond, nil
-}
-
-// A literal is a string that every match of a regular expression
-// contains: exactly, or (fold) ignoring ASCII case.
-type literal struct {
-	s    string
-	fold bool
-}
-
-// requiredLiterals returns strings that every match of re contains, as
-// far as SQL can look for them: none holding a NUL, and those that a
-// case-insensitive match may find only in ASCII letters that fold among
-// themselves (not k and s, which also fold to K and ſ).
-func requiredLiterals(re *syntax.Regexp) []literal {
-	switch re.Op {
-	case syntax.OpLiteral:
-		if usableLiteral(re) {
-			return []literal{{string(re.Rune), re.Flags&syntax.FoldCase != 0}}
-		}
-	case syntax.OpCapture, syntax.OpPlus:
-		return requiredLiterals(re.Sub[0])
-	case syntax.OpRepeat:
-		if re.Min >= 1 {
-			return requiredLiterals(re.Sub[0])
-		}
-	case syntax.OpConcat:
-		var out []literal
-		var run literal
-		flush := func() {
-			if run.s != "" {
-				out = append(out, run)
-			}
-			run = literal{}
-		}
-		for _, sub := range re.Sub {
-			if sub.Op == syntax.OpLiteral && usableLiteral(sub) {
-				fold := sub.Flags&syntax.FoldCase != 0
-				if run.s != "" && run.fold != fold {
-					flush()
-				}
-				run.s += string(sub.Rune)
-				run.fold = fold
-				continue
-			}
-			flush()
-			out = append(out, requiredLiterals(sub)...)
-		}
-		flush()
-		return out
-	}
-	return nil
-}
-
-func usableLiteral(re *syntax.Regexp) bool {
-	for _, r := range re.Rune {
-		switch {
-		case r == 0 || r == utf8.RuneError:
-			return false
-		case re.Flags&syntax.FoldCase == 0:
-		case r >= utf8.RuneSelf, r == 'k', r == 'K', r == 's', r == 'S':
-			return false
-		}
-	}
-	return true
 }
 
 // str returns a column value as a string.

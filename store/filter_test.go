@@ -86,6 +86,8 @@ var filterExprs = []string{
 	"~size >=300",
 	"~sizeq >100",
 	"~sizes =0",
+	"!~dur >250ms",
+	"!(~size >=300 | ~m GET)",
 	"~path /api/users",
 	"~path \"/api/*\"",
 	"~path \"/api/**\"",

@@ -8,6 +8,7 @@ import (
 	"iter"
 
 	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/internal/exchrow"
 )
 
 // candidatePage is how many rows a query reads at a time when Go decides
@@ -190,7 +191,7 @@ func loadExchange(ctx context.Context, load interface {
 	if err != nil {
 		return nil, err
 	}
-	x, err := decodeExchange(meta, shape, req, resp, raw)
+	x, err := exchrow.Decode(meta, shape, req, resp, raw)
 	if err != nil {
 		return nil, fmt.Errorf("decode exchange: %w", err)
 	}

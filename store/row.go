@@ -2,17 +2,14 @@ package store
 
 import (
 	"bytes"
-	"encoding/gob"
-	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/bodytap/bodytap"
 	"github.com/bodytap/bodytap/filter"
-	"github.com/bodytap/bodytap/jsonl"
+	"github.com/bodytap/bodytap/internal/exchrow"
 )
 
 // maxIndexBytes is the longest body copy that goes into the full-text
@@ -40,24 +37,9 @@ type row struct {
 	raw               []byte
 }
 
-// Bits of bodies.shape: what the JSON form of an exchange does not tell
-// apart, so that Get returns what Record was given.
-const (
-	shapeReqHeader  = 1 << 0 // Request.Header is empty, not nil
-	shapeRespHeader = 1 << 1 // Response.Header is empty, not nil
-	shapeTrailer    = 1 << 2 // Response.Trailer is empty, not nil
-	shapeInfo       = 1 << 3 // Response.Informational is empty, not nil
-	shapeReqBody    = 1 << 4 // Request.Body.Bytes is empty, not nil
-	shapeRespBody   = 1 << 5 // Response.Body.Bytes is empty, not nil
-	// shapeInfoHeader<<i: Response.Informational[i].Header is empty, not
-	// nil, for i < maxShapeInfo.
-	shapeInfoHeader = 1 << 6
-	maxShapeInfo    = 56
-)
-
 // newRow computes the column values of x.
 func newRow(x *bodytap.Exchange) (*row, error) {
-	meta, err := encodeMeta(x)
+	meta, err := exchrow.Meta(x)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +47,7 @@ func newRow(x *bodytap.Exchange) (*row, error) {
 	if u := x.Request.URL; u != nil {
 		urlText = u.String()
 	}
-	raw, err := encodeRaw(x, urlText)
+	raw, err := exchrow.Raw(x, urlText)
 	if err != nil {
 		return nil, err
 	}
@@ -81,11 +63,11 @@ func newRow(x *bodytap.Exchange) (*row, error) {
 		ttfb:     int64(x.TimeToHeaders),
 		reqSize:  x.Request.Body.Size,
 		respSize: x.Response.Body.Size,
-		ctype:    encodeList(contentTypes(x.Response.Header)),
-		reqCtype: encodeList(contentTypes(x.Request.Header)),
+		ctype:    encodeList(exchrow.ContentTypes(x.Response.Header)),
+		reqCtype: encodeList(exchrow.ContentTypes(x.Request.Header)),
 		route:    x.Route,
 		meta:     meta,
-		shape:    shapeOf(x),
+		shape:    exchrow.Shape(x),
 		req:      x.Request.Body.Bytes,
 		resp:     x.Response.Body.Bytes,
 		raw:      raw,
@@ -146,32 +128,6 @@ var (
 	websocketFilter = &filter.Filter{Root: filter.Flag{Op: filter.OpWebsocket}}
 )
 
-// contentTypes returns the values of the Content-Type header in h, under
-// any spelling of its name, as the filters ~t, ~tq and ~ts see them.
-func contentTypes(h http.Header) []string {
-	if v, ok := h["Content-Type"]; ok && len(h) > 0 {
-		// The usual case; only an odd spelling next to it could add more.
-		n := 0
-		for k := range h {
-			if len(k) == len("Content-Type") && strings.EqualFold(k, "Content-Type") {
-				n++
-			}
-		}
-		if n == 1 {
-			return v
-		}
-	}
-	var vs []string
-	for k, v := range h {
-		if strings.EqualFold(k, "Content-Type") {
-			vs = append(vs, v...)
-		}
-	}
-	return vs
-}
-
-// encodeList encodes a list of header values as one column value: ""
-// for none, the value itself for one non-empty value, and else NUL
 // followed by the values separated by NULs (header values hold no NUL).
 func encodeList(vs []string) string {
 	switch {
@@ -200,211 +156,6 @@ func firstOfList(s string) string {
 		s, _, _ = strings.Cut(s[1:], "\x00")
 	}
 	return s
-}
-
-// encodeMeta returns the JSON form of x (see package jsonl)
-// without the body copies, which go in columns of their own.
-func encodeMeta(x *bodytap.Exchange) ([]byte, error) {
-	y := *x
-	y.Request.Body.Bytes = nil
-	y.Response.Body.Bytes = nil
-	b, err := jsonl.Marshal(&y)
-	if err != nil {
-		return nil, fmt.Errorf("encode exchange %s: %w", x.ID, err)
-	}
-	return b, nil
-}
-
-func shapeOf(x *bodytap.Exchange) int64 {
-	var s int64
-	emptyMap := func(h http.Header, bit int64) {
-		if h != nil && len(h) == 0 {
-			s |= bit
-		}
-	}
-	emptyMap(x.Request.Header, shapeReqHeader)
-	emptyMap(x.Response.Header, shapeRespHeader)
-	emptyMap(x.Response.Trailer, shapeTrailer)
-	if x.Response.Informational != nil && len(x.Response.Informational) == 0 {
-		s |= shapeInfo
-	}
-	for i, in := range x.Response.Informational[:min(len(x.Response.Informational), maxShapeInfo)] {
-		emptyMap(in.Header, shapeInfoHeader<<i)
-	}
-	if x.Request.Body.Bytes != nil && len(x.Request.Body.Bytes) == 0 {
-		s |= shapeReqBody
-	}
-	if x.Response.Body.Bytes != nil && len(x.Response.Body.Bytes) == 0 {
-		s |= shapeRespBody
-	}
-	return s
-}
-
-// rawStrings are the strings of an exchange that its JSON form would
-// change because they are not valid UTF-8; only those that are not are
-// set.
-type rawStrings struct {
-	Method, URL, Proto, Host, RemoteAddr, Route, Err string
-	ReqErr, RespErr, ReqDecoded, RespDecoded         string
-	ReqHeader, RespHeader, Trailer                   http.Header
-	Info                                             map[int]http.Header
-}
-
-// encodeRaw returns what rawStrings holds for x (whose URL's text is
-// urlText), gob-encoded, or nil if all of x's strings are valid UTF-8 (as
-// they almost always are).
-func encodeRaw(x *bodytap.Exchange, urlText string) ([]byte, error) {
-	var r rawStrings
-	found := false
-	str := func(dst *string, s string) {
-		if !utf8.ValidString(s) {
-			*dst, found = s, true
-		}
-	}
-	hdr := func(dst *http.Header, h http.Header) {
-		for k, vs := range h {
-			ok := utf8.ValidString(k)
-			for _, v := range vs {
-				ok = ok && utf8.ValidString(v)
-			}
-			if !ok {
-				*dst, found = h, true
-				return
-			}
-		}
-	}
-	errText := func(dst *string, err error) {
-		if err != nil {
-			str(dst, err.Error())
-		}
-	}
-	str(&r.Method, x.Request.Method)
-	if x.Request.URL != nil {
-		str(&r.URL, urlText)
-	}
-	str(&r.Proto, x.Request.Proto)
-	str(&r.Host, x.Request.Host)
-	str(&r.RemoteAddr, x.Request.RemoteAddr)
-	str(&r.Route, x.Route)
-	errText(&r.Err, x.Err)
-	errText(&r.ReqErr, x.Request.Body.Err)
-	errText(&r.RespErr, x.Response.Body.Err)
-	str(&r.ReqDecoded, x.Request.Body.Decoded)
-	str(&r.RespDecoded, x.Response.Body.Decoded)
-	hdr(&r.ReqHeader, x.Request.Header)
-	hdr(&r.RespHeader, x.Response.Header)
-	hdr(&r.Trailer, x.Response.Trailer)
-	for i, in := range x.Response.Informational {
-		var h http.Header
-		if hdr(&h, in.Header); h != nil {
-			if r.Info == nil {
-				r.Info = make(map[int]http.Header)
-			}
-			r.Info[i] = h
-		}
-	}
-	if !found {
-		return nil, nil
-	}
-	var b bytes.Buffer
-	if err := gob.NewEncoder(&b).Encode(&r); err != nil {
-		return nil, fmt.Errorf("encode exchange %s: %w", x.ID, err)
-	}
-	return b.Bytes(), nil
-}
-
-// applyRaw puts back into x the strings that raw (from encodeRaw) holds.
-func applyRaw(x *bodytap.Exchange, raw []byte) error {
-	var r rawStrings
-	if err := gob.NewDecoder(bytes.NewReader(raw)).Decode(&r); err != nil {
-		return err
-	}
-	set := func(dst *string, s string) {
-		if s != "" {
-			*dst = s
-		}
-	}
-	set(&x.Request.Method, r.Method)
-	if r.URL != "" {
-		u, err := url.Parse(r.URL)
-		if err != nil {
-			return err
-		}
-		x.Request.URL = u
-	}
-	set(&x.Request.Proto, r.Proto)
-	set(&x.Request.Host, r.Host)
-	set(&x.Request.RemoteAddr, r.RemoteAddr)
-	set(&x.Route, r.Route)
-	set(&x.Request.Body.Decoded, r.ReqDecoded)
-	set(&x.Response.Body.Decoded, r.RespDecoded)
-	if r.Err != "" {
-		x.Err = bodytap.ErrorFromText(r.Err)
-	}
-	if r.ReqErr != "" {
-		x.Request.Body.Err = bodytap.ErrorFromText(r.ReqErr)
-	}
-	if r.RespErr != "" {
-		x.Response.Body.Err = bodytap.ErrorFromText(r.RespErr)
-	}
-	if r.ReqHeader != nil {
-		x.Request.Header = r.ReqHeader
-	}
-	if r.RespHeader != nil {
-		x.Response.Header = r.RespHeader
-	}
-	if r.Trailer != nil {
-		x.Response.Trailer = r.Trailer
-	}
-	for i, h := range r.Info {
-		if i < len(x.Response.Informational) {
-			x.Response.Informational[i].Header = h
-		}
-	}
-	return nil
-}
-
-// decodeExchange rebuilds an exchange from its bodies row.
-func decodeExchange(meta []byte, shape int64, req, resp, raw []byte) (*bodytap.Exchange, error) {
-	x := new(bodytap.Exchange)
-	if err := jsonl.Unmarshal(meta, x); err != nil {
-		return nil, err
-	}
-	if raw != nil {
-		if err := applyRaw(x, raw); err != nil {
-			return nil, err
-		}
-	}
-	x.Request.Body.Bytes = bodyBytes(req, shape&shapeReqBody != 0)
-	x.Response.Body.Bytes = bodyBytes(resp, shape&shapeRespBody != 0)
-	if shape&shapeReqHeader != 0 && x.Request.Header == nil {
-		x.Request.Header = http.Header{}
-	}
-	if shape&shapeRespHeader != 0 && x.Response.Header == nil {
-		x.Response.Header = http.Header{}
-	}
-	if shape&shapeTrailer != 0 && x.Response.Trailer == nil {
-		x.Response.Trailer = http.Header{}
-	}
-	if shape&shapeInfo != 0 && x.Response.Informational == nil {
-		x.Response.Informational = []bodytap.Informational{}
-	}
-	for i := range x.Response.Informational[:min(len(x.Response.Informational), maxShapeInfo)] {
-		if shape&(shapeInfoHeader<<i) != 0 && x.Response.Informational[i].Header == nil {
-			x.Response.Informational[i].Header = http.Header{}
-		}
-	}
-	return x, nil
-}
-
-func bodyBytes(b []byte, empty bool) []byte {
-	switch {
-	case len(b) > 0:
-		return b
-	case empty:
-		return []byte{}
-	}
-	return nil
 }
 
 // indexable reports whether the full-text index holds all of b's copy:

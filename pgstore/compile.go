@@ -1,0 +1,388 @@
+package pgstore
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"regexp/syntax"
+	"strconv"
+	"strings"
+
+	"github.com/bodytap/bodytap/filter"
+	"github.com/bodytap/bodytap/internal/relit"
+	"github.com/bodytap/bodytap/store"
+	"github.com/jackc/pgx/v5"
+)
+
+// A plan is a query compiled to SQL: maybe selects every exchange the
+// query selects (and perhaps others); sure holds for rows that surely
+// match. Where they differ, Go decides the row: first from the row's
+// columns (see decideRow), else from the whole exchange (Filter.Match).
+type plan struct {
+	maybe, sure string
+	args        []any
+	q           *store.Query
+}
+
+// sql returns the query text made of parts that use the plan's
+// conditions, and its arguments: those that the text refers to, numbered
+// again, since PostgreSQL refuses a parameter that no part refers to
+// (the simplifications of and, or and not may have dropped some).
+func (p *plan) sql(parts ...string) (string, []any) {
+	text := strings.Join(parts, "")
+	var args []any
+	seen := map[string]string{}
+	text = placeholder.ReplaceAllStringFunc(text, func(ph string) string {
+		if n, ok := seen[ph]; ok {
+			return n
+		}
+		i, _ := strconv.Atoi(ph[1:])
+		args = append(args, p.args[i-1])
+		seen[ph] = fmt.Sprintf("$%d", len(args))
+		return seen[ph]
+	})
+	return text, args
+}
+
+var placeholder = regexp.MustCompile(`\$[0-9]+`)
+
+// exact reports whether SQL alone decides every row.
+func (p *plan) exact() bool { return p.maybe == p.sure }
+
+// A cond is what SQL can say of a node for a row: it surely matches
+// where sure holds, and may match only where maybe holds. Neither is ever
+// NULL.
+type cond struct{ sure, maybe string }
+
+var (
+	condTrue  = cond{"TRUE", "TRUE"}
+	condFalse = cond{"FALSE", "FALSE"}
+)
+
+func exactCond(sql string) cond { return cond{sql, sql} }
+
+// maxTerms is how many distinct values of a column a filter turns into a
+// list; past it, the column's regular expressions run in Go.
+const maxTerms = 4096
+
+type compiler struct {
+	ctx   context.Context
+	tx    pgx.Tx
+	args  []any
+	terms [numTermKinds][]string
+	full  [numTermKinds]bool // more than maxTerms values
+	load  [numTermKinds]bool
+}
+
+func (c *compiler) arg(v any) string {
+	c.args = append(c.args, v)
+	return fmt.Sprintf("$%d", len(c.args))
+}
+
+// compile compiles q; tx reads the terms.
+func compile(ctx context.Context, tx pgx.Tx, q *store.Query) (*plan, error) {
+	c := &compiler{ctx: ctx, tx: tx}
+	var conds []string
+	if !q.Since.IsZero() {
+		conds = append(conds, "e.id >= "+c.arg(idAt(q.Since.UnixMilli())), "e.start >= "+c.arg(q.Since.UnixNano()))
+	}
+	if !q.Until.IsZero() {
+		conds = append(conds, "e.id < "+c.arg(idAt(q.Until.UnixMilli()+1)), "e.start < "+c.arg(q.Until.UnixNano()))
+	}
+	if !q.Before.IsZero() {
+		conds = append(conds, "e.id < "+c.arg(q.Before[:]))
+	}
+	if !q.After.IsZero() {
+		conds = append(conds, "e.id > "+c.arg(q.After[:]))
+	}
+	p := &plan{maybe: "TRUE", sure: "TRUE", q: q}
+	if q.Filter != nil && q.Filter.Root != nil {
+		n, err := c.node(q.Filter.Root)
+		if err != nil {
+			return nil, err
+		}
+		p.maybe, p.sure = n.maybe, n.sure
+	}
+	if len(conds) > 0 {
+		bounds := strings.Join(conds, " AND ")
+		p.maybe = and(bounds, p.maybe)
+		p.sure = and(bounds, p.sure)
+	}
+	p.args = c.args
+	return p, nil
+}
+
+func and(x, y string) string {
+	switch {
+	case x == "TRUE":
+		return y
+	case y == "TRUE":
+		return x
+	case x == "FALSE" || y == "FALSE":
+		return "FALSE"
+	}
+	return "(" + x + " AND " + y + ")"
+}
+
+func or(x, y string) string {
+	switch {
+	case x == "FALSE":
+		return y
+	case y == "FALSE":
+		return x
+	case x == "TRUE" || y == "TRUE":
+		return "TRUE"
+	}
+	return "(" + x + " OR " + y + ")"
+}
+
+func not(x string) string {
+	switch x {
+	case "TRUE":
+		return "FALSE"
+	case "FALSE":
+		return "TRUE"
+	}
+	return "NOT " + x
+}
+
+func (c *compiler) node(n filter.Node) (cond, error) {
+	switch n := n.(type) {
+	case nil:
+		return condTrue, nil
+	case filter.And:
+		x, err := c.node(n.X)
+		if err != nil {
+			return cond{}, err
+		}
+		y, err := c.node(n.Y)
+		if err != nil {
+			return cond{}, err
+		}
+		return cond{and(x.sure, y.sure), and(x.maybe, y.maybe)}, nil
+	case filter.Or:
+		x, err := c.node(n.X)
+		if err != nil {
+			return cond{}, err
+		}
+		y, err := c.node(n.Y)
+		if err != nil {
+			return cond{}, err
+		}
+		return cond{or(x.sure, y.sure), or(x.maybe, y.maybe)}, nil
+	case filter.Not:
+		x, err := c.node(n.X)
+		if err != nil {
+			return cond{}, err
+		}
+		// Surely not X where X may not match; maybe where X is not sure.
+		return cond{not(x.maybe), not(x.sure)}, nil
+	case filter.Flag:
+		return exactCond(flagSQL(n.Op)), nil
+	case filter.Status:
+		return exactCond(fmt.Sprintf("(e.status <> 0 AND e.status BETWEEN %d AND %d)", n.Lo, n.Hi)), nil
+	case filter.Compare:
+		return exactCond(compareSQL(n)), nil
+	case filter.Path:
+		prefix := n.Prefix
+		if !strings.HasPrefix(n.Glob, prefix) || prefix == "" {
+			return cond{"FALSE", "TRUE"}, nil
+		}
+		return cond{"FALSE", lossyOr("starts_with(e.path, " + c.arg(prefix) + ")")}, nil
+	case filter.Match:
+		return c.match(n)
+	}
+	return condFalse, nil // Filter.Match matches no other node
+}
+
+func flagSQL(op filter.Op) string {
+	switch op {
+	case filter.OpAll, filter.OpHTTP:
+		return "TRUE"
+	case filter.OpAsset:
+		return fmt.Sprintf("(e.flags & %d <> 0)", flagAsset)
+	case filter.OpError:
+		return fmt.Sprintf("(e.flags & %d <> 0)", flagError)
+	case filter.OpNoResp:
+		return "(e.status = 0)"
+	case filter.OpResponse:
+		return "(e.status <> 0)"
+	case filter.OpWebsocket:
+		return fmt.Sprintf("(e.flags & %d <> 0)", flagWebsocket)
+	}
+	return "FALSE"
+}
+
+func compareSQL(n filter.Compare) string {
+	var col string
+	switch n.Op {
+	case filter.OpDuration:
+		col = "e.duration"
+	case filter.OpSize:
+		col = "GREATEST(e.req_size, e.resp_size)"
+	case filter.OpReqSize:
+		col = "e.req_size"
+	case filter.OpRespSize:
+		col = "e.resp_size"
+	default:
+		return "FALSE"
+	}
+	switch n.Cmp {
+	case "<", "<=", ">", ">=", "=":
+	default:
+		return "FALSE"
+	}
+	return fmt.Sprintf("(%s %s %d)", col, n.Cmp, n.Value)
+}
+
+// lossyOr returns a condition that holds where sql does or the row's
+// strings are not the exchange's (flagLossy): there SQL cannot tell.
+func lossyOr(sql string) string {
+	return fmt.Sprintf("(e.flags & %d <> 0 OR %s)", flagLossy, sql)
+}
+
+// notLossyAnd returns a condition that holds where sql does on a row
+// whose strings are the exchange's.
+func notLossyAnd(sql string) string {
+	return fmt.Sprintf("(e.flags & %d = 0 AND %s)", flagLossy, sql)
+}
+
+func (c *compiler) match(m filter.Match) (cond, error) {
+	re := m.Re
+	if re == nil {
+		return cond{"FALSE", "TRUE"}, nil // compiled by Filter.Match: Go decides
+	}
+	resp := func(x cond) cond {
+		return cond{and("(e.status <> 0)", x.sure), and("(e.status <> 0)", x.maybe)}
+	}
+	switch m.Op {
+	case filter.OpMethod:
+		return c.terms1(termMethod, "e.method", re)
+	case filter.OpDomain:
+		return c.terms1(termDomain, "e.domain", re)
+	case filter.OpRoute:
+		return c.terms1(termRoute, "e.route", re)
+	case filter.OpReqContentType:
+		return c.termsList(termReqCtype, "e.req_ctype", re)
+	case filter.OpRespContentType:
+		x, err := c.termsList(termCtype, "e.ctype", re)
+		return resp(x), err
+	case filter.OpContentType:
+		x, err := c.termsList(termReqCtype, "e.req_ctype", re)
+		if err != nil {
+			return cond{}, err
+		}
+		y, err := c.termsList(termCtype, "e.ctype", re)
+		y = resp(y)
+		return cond{or(x.sure, y.sure), or(x.maybe, y.maybe)}, err
+	case filter.OpURL:
+		return cond{"FALSE", c.literals("e.url", re)}, nil
+	case filter.OpSrc:
+		return cond{"FALSE", c.literals("e.remote", re)}, nil
+	case filter.OpDst, filter.OpHeader, filter.OpReqHeader:
+		return cond{"FALSE", "TRUE"}, nil
+	case filter.OpRespHeader:
+		return cond{"FALSE", "(e.status <> 0)"}, nil
+	case filter.OpReqBody:
+		return cond{"FALSE", fmt.Sprintf("(e.flags & %d = 0)", flagReqWithheld)}, nil
+	case filter.OpRespBody:
+		return cond{"FALSE", fmt.Sprintf("(e.status <> 0 AND e.flags & %d = 0)", flagRespWithheld)}, nil
+	case filter.OpBody:
+		return cond{"FALSE", fmt.Sprintf("(e.flags & %d = 0 OR e.status <> 0 AND e.flags & %d = 0)", flagReqWithheld, flagRespWithheld)}, nil
+	}
+	return condFalse, nil
+}
+
+// literals returns a condition that holds where the value of the text
+// column col contains the literal strings that every match of re
+// contains (strpos for exact ones, ILIKE for those that ignore ASCII
+// case), or on lossy rows; "TRUE" if re requires none.
+func (c *compiler) literals(col string, re *regexp.Regexp) string {
+	t, err := syntax.Parse(re.String(), syntax.Perl)
+	if err != nil {
+		return "TRUE"
+	}
+	var conds []string
+	for _, lit := range relit.Required(t) {
+		if len(conds) == 3 {
+			break
+		}
+		if lit.Fold {
+			esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(lit.S)
+			conds = append(conds, col+" ILIKE "+c.arg("%"+esc+"%"))
+		} else {
+			conds = append(conds, "strpos("+col+", "+c.arg(lit.S)+") > 0")
+		}
+	}
+	if len(conds) == 0 {
+		return "TRUE"
+	}
+	return lossyOr(strings.Join(conds, " AND "))
+}
+
+// loadTerms reads the distinct values of a kind, once per query.
+func (c *compiler) loadTerms(kind int) error {
+	if c.load[kind] {
+		return nil
+	}
+	c.load[kind] = true
+	rows, err := c.tx.Query(c.ctx, "SELECT value FROM terms WHERE kind = $1 LIMIT $2", kind, maxTerms+1)
+	if err != nil {
+		return err
+	}
+	vs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	c.terms[kind], c.full[kind] = vs, len(vs) > maxTerms
+	return nil
+}
+
+// matching returns the values of kind that re matches, or ok false when
+// there are too many values to list.
+func (c *compiler) matching(kind int, re *regexp.Regexp) (in []string, ok bool, err error) {
+	if err := c.loadTerms(kind); err != nil {
+		return nil, false, err
+	}
+	if c.full[kind] {
+		return nil, false, nil
+	}
+	for _, v := range c.terms[kind] {
+		if re.MatchString(v) {
+			in = append(in, v)
+		}
+	}
+	return in, true, nil
+}
+
+// terms1 compiles a match of the text column col, whose values the terms
+// of kind keep, to the list of values re matches.
+func (c *compiler) terms1(kind int, col string, re *regexp.Regexp) (cond, error) {
+	in, ok, err := c.matching(kind, re)
+	switch {
+	case err != nil:
+		return cond{}, err
+	case !ok:
+		return cond{"FALSE", c.literals(col, re)}, nil
+	case len(in) == 0:
+		return cond{"FALSE", lossyOr("FALSE")}, nil
+	}
+	sql := col + " = ANY(" + c.arg(in) + "::text[])"
+	return cond{notLossyAnd(sql), lossyOr(sql)}, nil
+}
+
+// termsList compiles a match of the array column col (one of whose
+// values must match).
+func (c *compiler) termsList(kind int, col string, re *regexp.Regexp) (cond, error) {
+	in, ok, err := c.matching(kind, re)
+	switch {
+	case err != nil:
+		return cond{}, err
+	case !ok:
+		return cond{"FALSE", "TRUE"}, nil
+	case len(in) == 0:
+		return cond{"FALSE", lossyOr("FALSE")}, nil
+	}
+	sql := col + " && " + c.arg(in) + "::text[]"
+	return cond{notLossyAnd(sql), lossyOr(sql)}, nil
+}

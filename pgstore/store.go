@@ -1,0 +1,385 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/store"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// ErrNotFound is returned by Get for an ID the store does not hold. It
+// is store.ErrNotFound, so that code serving either store tests one
+// error.
+var ErrNotFound = store.ErrNotFound
+
+var errUnknownCoding = errors.New("unknown coding of a stored value")
+
+// Options configure a Store. The zero value is usable.
+type Options struct {
+	// MaxAge deletes older exchanges (0: keep them): the writer drops
+	// the day partitions that are past it and deletes the rest of the
+	// oldest kept day's, at most once a minute.
+	MaxAge time.Duration
+
+	// ReadOnly opens the store for queries only: no migration, no
+	// partitions made; Record drops.
+	ReadOnly bool
+
+	// MaxConns bounds the connections to the database (0: 4).
+	MaxConns int32
+
+	// Logger receives what goes wrong that no call returns: failed
+	// batches. Nil means slog.Default().
+	Logger *slog.Logger
+
+	// Now returns the current time, for retention; nil means time.Now.
+	Now func() time.Time
+}
+
+// Stats counts what a Store did.
+type Stats struct {
+	Stored  int64 // exchanges committed
+	Dropped int64 // exchanges given after Close, or to a read-only store
+	Errors  int64 // failed batches, and exchanges that could not be encoded
+}
+
+// maxBatch is the most exchanges copied in one transaction.
+const maxBatch = 1000
+
+// Store is an open PostgreSQL store. Its methods are safe for concurrent
+// use; writes of one Store are serialized, and any number of Stores (in
+// any number of processes) may write one database at once.
+type Store struct {
+	url  string // password masked
+	opts Options
+	log  *slog.Logger
+	pool *pgxpool.Pool
+
+	wmu       sync.Mutex // serializes writes; guards the fields below
+	days      map[int64]bool
+	terms     [numTermKinds]map[string]bool
+	lastPrune time.Time
+	closed    atomic.Bool
+
+	stored, dropped, errs atomic.Int64
+}
+
+// MaskURL returns the connection URL u with its password, if any,
+// replaced by "xxxxx", for messages. A string that is not a URL is
+// returned as "(connection string)" lest it hold a password.
+func MaskURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || p.Scheme == "" {
+		return "(connection string)"
+	}
+	if _, ok := p.User.Password(); ok {
+		p.User = url.UserPassword(p.User.Username(), "xxxxx")
+	}
+	q := p.Query()
+	if q.Has("password") {
+		q.Set("password", "xxxxx")
+		p.RawQuery = q.Encode()
+	}
+	return p.String()
+}
+
+// Open connects to the database at connURL (postgres://user:pass@host/db,
+// as pgx takes it), brings its schema up to date (unless ReadOnly), and
+// returns the store. A database whose schema a newer bodytap made is
+// refused with an error wrapping ErrNewerSchema, and left as it is.
+// Errors name the URL with its password masked.
+func Open(ctx context.Context, connURL string, opts Options) (*Store, error) {
+	s := &Store{url: MaskURL(connURL), opts: opts, log: opts.Logger, days: map[int64]bool{}}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.opts.Now == nil {
+		s.opts.Now = time.Now
+	}
+	for i := range s.terms {
+		s.terms[i] = map[string]bool{}
+	}
+	cfg, err := pgxpool.ParseConfig(connURL)
+	if err != nil {
+		// pgx's message may quote the string: leave it out.
+		return nil, fmt.Errorf("pgstore: open %s: not a valid connection URL", s.url)
+	}
+	cfg.MaxConns = opts.MaxConns
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = 4
+	}
+	if s.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
+		return nil, s.openErr(err)
+	}
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		s.pool.Close()
+		return nil, s.openErr(err)
+	}
+	err = migrate(ctx, conn.Conn(), opts.ReadOnly)
+	conn.Release()
+	if err == nil && !opts.ReadOnly {
+		now := s.opts.Now().UnixMilli() / dayMillis
+		err = s.ensureDays(ctx, []int64{now, now + 1})
+	}
+	if err != nil {
+		s.pool.Close()
+		return nil, s.openErr(err)
+	}
+	return s, nil
+}
+
+func (s *Store) openErr(err error) error {
+	return fmt.Errorf("pgstore: open %s: %w", s.url, err)
+}
+
+// String returns the store's URL with its password masked.
+func (s *Store) String() string { return s.url }
+
+var _ bodytap.BatchSink = (*Store)(nil)
+
+// Record implements bodytap.Sink: a batch of one.
+func (s *Store) Record(x *bodytap.Exchange) { s.RecordBatch([]*bodytap.Exchange{x}) }
+
+// RecordBatch implements bodytap.BatchSink: it copies xs into the
+// database (COPY, in transactions of at most maxBatch exchanges) and
+// returns when they are committed, or lost and counted in Stats.Errors.
+// Encoding and compression run in the caller's goroutine. Nil exchanges
+// are skipped; after Close, and on a read-only store, the exchanges are
+// dropped and counted in Stats.Dropped.
+func (s *Store) RecordBatch(xs []*bodytap.Exchange) {
+	if s.closed.Load() || s.opts.ReadOnly {
+		s.dropped.Add(int64(len(xs)))
+		return
+	}
+	rows := make([]*row, 0, min(len(xs), maxBatch))
+	for i, x := range xs {
+		if x != nil {
+			r, err := newRow(x)
+			if err != nil {
+				s.errs.Add(1)
+				s.log.Error("bodytap pgstore: exchange not stored", "db", s.url, "err", err)
+			} else {
+				rows = append(rows, r)
+			}
+		}
+		if len(rows) == maxBatch || i == len(xs)-1 && len(rows) > 0 {
+			if err := s.write(context.Background(), rows); err != nil {
+				s.errs.Add(1)
+				s.log.Error("bodytap pgstore: batch lost", "db", s.url, "exchanges", len(rows), "err", err)
+			} else {
+				s.stored.Add(int64(len(rows)))
+			}
+			rows = rows[:0]
+		}
+	}
+}
+
+// write copies rows in one transaction, with the terms they bring.
+func (s *Store) write(ctx context.Context, rows []*row) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	var days []int64
+	for _, r := range rows {
+		if d := idDay(r.id); !s.days[d] && !containsDay(days, d) {
+			days = append(days, d)
+		}
+	}
+	if err := s.ensureDays(ctx, days); err != nil {
+		return err
+	}
+	var newTerms [numTermKinds][]string
+	add := func(kind int, v string) {
+		if !s.terms[kind][v] && !containsString(newTerms[kind], v) {
+			newTerms[kind] = append(newTerms[kind], v)
+		}
+	}
+	for _, r := range rows {
+		add(termMethod, r.method)
+		add(termDomain, r.domain)
+		add(termRoute, r.route)
+		for _, v := range r.ctype {
+			add(termCtype, v)
+		}
+		for _, v := range r.reqCtype {
+			add(termReqCtype, v)
+		}
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"exchanges"}, []string{
+			"id", "start", "method", "host", "domain", "path", "url", "remote", "status",
+			"duration", "ttfb", "req_size", "resp_size", "ctype", "req_ctype", "route", "error", "flags",
+		}, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+			r := rows[i]
+			return []any{r.id, r.start, r.method, r.host, r.domain, r.path, r.url, r.remote, r.status,
+				r.duration, r.ttfb, r.reqSize, r.respSize, r.ctype, r.reqCtype, r.route, r.errText, r.flags}, nil
+		}))
+		if err != nil {
+			return fmt.Errorf("copy exchanges: %w", err)
+		}
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"bodies"}, []string{"id", "meta", "shape", "req", "resp", "raw"},
+			pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+				r := rows[i]
+				return []any{r.id, r.meta, r.shape, r.req, r.resp, r.rawText}, nil
+			}))
+		if err != nil {
+			return fmt.Errorf("copy bodies: %w", err)
+		}
+		for kind, vs := range newTerms {
+			if len(vs) == 0 {
+				continue
+			}
+			if _, err := tx.Exec(ctx, "INSERT INTO terms (kind, value) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING", kind, vs); err != nil {
+				return fmt.Errorf("insert terms: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for kind, vs := range newTerms {
+		if len(s.terms[kind]) > 1<<16 {
+			clear(s.terms[kind]) // a bound: forgetting only costs upserts
+		}
+		for _, v := range vs {
+			s.terms[kind][v] = true
+		}
+	}
+	s.prune(ctx)
+	return nil
+}
+
+func containsDay(days []int64, d int64) bool {
+	for _, x := range days {
+		if x == d {
+			return true
+		}
+	}
+	return false
+}
+
+func containsString(vs []string, v string) bool {
+	for _, x := range vs {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// ensureDays creates the partitions of days that this Store has not
+// seen yet, and of the day after the newest (so that midnight finds its
+// partition made ahead).
+func (s *Store) ensureDays(ctx context.Context, days []int64) error {
+	if len(days) == 0 {
+		return nil
+	}
+	ahead := days
+	for _, d := range days {
+		if !s.days[d+1] && !containsDay(ahead, d+1) {
+			ahead = append(ahead, d+1)
+		}
+	}
+	if err := createPartitions(ctx, s.pool, ahead); err != nil {
+		return err
+	}
+	for _, d := range ahead {
+		s.days[d] = true
+	}
+	return nil
+}
+
+// prune applies MaxAge, at most once a minute: it drops the partitions
+// of the days wholly past it, and deletes the older exchanges of the day
+// it cuts. The caller holds wmu.
+func (s *Store) prune(ctx context.Context) {
+	now := s.opts.Now()
+	if s.opts.MaxAge <= 0 || now.Sub(s.lastPrune) < time.Minute {
+		return
+	}
+	s.lastPrune = now
+	if err := s.Prune(ctx); err != nil {
+		s.log.Error("bodytap pgstore: retention", "db", s.url, "err", err)
+	}
+}
+
+// Prune applies MaxAge now. The writer calls it on its own; it is
+// exported for tests and for a maintenance job.
+func (s *Store) Prune(ctx context.Context) error {
+	if s.opts.MaxAge <= 0 {
+		return nil
+	}
+	cut := s.opts.Now().Add(-s.opts.MaxAge).UnixMilli()
+	days, err := partitions(ctx, s.pool)
+	if err != nil {
+		return err
+	}
+	for _, d := range days {
+		if (d+1)*dayMillis > cut {
+			break
+		}
+		// The partition's last millisecond is before the cut.
+		if _, err := s.pool.Exec(ctx, "DROP TABLE IF EXISTS exchanges"+partitionName(d)+", bodies"+partitionName(d)); err != nil {
+			return fmt.Errorf("drop partition: %w", err)
+		}
+		delete(s.days, d)
+	}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "DELETE FROM exchanges WHERE id < $1", idAt(cut)); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, "DELETE FROM bodies WHERE id < $1", idAt(cut))
+		return err
+	})
+}
+
+// Flush returns when a write in progress is done.
+func (s *Store) Flush(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.wmu.Lock()
+	s.wmu.Unlock() //lint:ignore SA2001 waits for the write in progress
+	return nil
+}
+
+// Close waits for a write in progress and closes the connections.
+// Close the Tap first, so that what its queue holds is written.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	s.wmu.Lock()
+	s.pool.Close()
+	s.wmu.Unlock()
+	return nil
+}
+
+// Stats reports counts since Open.
+func (s *Store) Stats() Stats {
+	return Stats{Stored: s.stored.Load(), Dropped: s.dropped.Load(), Errors: s.errs.Load()}
+}
+
+// Get returns one exchange, bodies included, as it was recorded (Start in
+// UTC, as the local store returns it).
+func (s *Store) Get(ctx context.Context, id bodytap.ID) (*bodytap.Exchange, error) {
+	xs, err := s.load(ctx, [][]byte{id[:]})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: get %s: %w", id, err)
+	}
+	x := xs[id]
+	if x == nil {
+		return nil, ErrNotFound
+	}
+	return x, nil
+}
