@@ -84,7 +84,7 @@ func collect(t *testing.T, r sdkmetric.Reader) map[string]int64 {
 			for _, dp := range dps {
 				key := m.Name
 				for _, kv := range dp.Attributes.ToSlice() {
-					key += "{" + string(kv.Key) + "=" + kv.Value.Emit() + "}"
+					key += "{" + string(kv.Key) + "=" + kv.Value.String() + "}"
 				}
 				out[key] = dp.Value
 			}
