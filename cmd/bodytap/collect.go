@@ -103,7 +103,7 @@ type collector struct {
 
 // startCollector serves rv on the addresses that are not empty, and
 // returns once they accept connections. The HTTP server also serves
-// /metrics with m.
+// /metrics with m, unless it is nil.
 func startCollector(rv *otlp.Receiver, httpAddr, grpcAddr string, m http.Handler) (*collector, error) {
 	c := new(collector)
 	if httpAddr != "" {
@@ -113,7 +113,9 @@ func startCollector(rv *otlp.Receiver, httpAddr, grpcAddr string, m http.Handler
 		}
 		mux := http.NewServeMux()
 		mux.Handle(otlp.LogsPath, rv)
-		mux.Handle("/metrics", m)
+		if m != nil {
+			mux.Handle("/metrics", m)
+		}
 		c.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 		c.httpURL = "http://" + ln.Addr().String()
 		go c.httpSrv.Serve(ln)
