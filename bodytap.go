@@ -251,6 +251,7 @@ type Tap struct {
 	sampledOut atomic.Int64
 	delivered  atomic.Int64
 	dropped    atomic.Int64
+	dropClosed atomic.Int64
 	sinkPanics atomic.Int64
 }
 
@@ -263,6 +264,14 @@ type Stats struct {
 	Dropped    int64 // exchanges dropped: queue full (count or bytes) or Tap closed
 	SinkPanics int64 // calls to Record (or RecordBatch) that panicked
 	Queued     int   // exchanges waiting for the sink now
+
+	// DroppedClosed is the part of Dropped that finished after Close;
+	// the rest found the queue full.
+	DroppedClosed int64
+
+	// QueuedBytes is what the Queued exchanges count against
+	// Config.QueueBytes: their body copies plus 2 KiB each.
+	QueuedBytes int64
 }
 
 // New returns a Tap configured by c and starts its delivery goroutine.
@@ -323,6 +332,9 @@ func (t *Tap) Stats() Stats {
 		Dropped:    t.dropped.Load(),
 		SinkPanics: t.sinkPanics.Load(),
 		Queued:     t.q.Len(),
+
+		DroppedClosed: t.dropClosed.Load(),
+		QueuedBytes:   t.q.Bytes(),
 	}
 }
 

@@ -82,8 +82,8 @@ func TestQueueWaitIsBounded(t *testing.T) {
 			t.Fatalf("request %d took %v with a stuck sink", i, d)
 		}
 	}
-	if s := tap.Stats(); s.Dropped < 4 {
-		t.Errorf("stats %+v: want the records past the queue dropped", s)
+	if s := tap.Stats(); s.Dropped < 4 || s.DroppedClosed != 0 || s.Queued != 1 || s.QueuedBytes < 2<<10 {
+		t.Errorf("stats %+v: want the records past the queue dropped and one, stuck in the sink, queued", s)
 	}
 }
 
@@ -109,7 +109,7 @@ func TestQueueWaitNeverForHuge(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("a request waited for room that could never come")
 	}
-	if s := tap.Stats(); s.Dropped != 1 {
-		t.Errorf("stats %+v: want 1 dropped", s)
+	if s := tap.Stats(); s.Dropped != 1 || s.DroppedClosed != 0 {
+		t.Errorf("stats %+v: want 1 dropped, for a full queue", s)
 	}
 }

@@ -422,6 +422,9 @@ func (c *rw) finish(r *http.Request) {
 		t.captured.Add(1)
 		if !t.q.Push(x, weight(x)) {
 			t.dropped.Add(1)
+			if t.q.Closed() {
+				t.dropClosed.Add(1)
+			}
 			x.Release()
 		}
 	} else {

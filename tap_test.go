@@ -536,8 +536,8 @@ func TestCloseDeliversQueued(t *testing.T) {
 		t.Errorf("second Close: got %v, want ErrClosed", err)
 	}
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
-	if st := tap.Stats(); st.Dropped != 1 {
-		t.Errorf("after Close: dropped %d, want 1", st.Dropped)
+	if st := tap.Stats(); st.Dropped != 1 || st.DroppedClosed != 1 {
+		t.Errorf("after Close: dropped %d (closed %d), want 1 (1)", st.Dropped, st.DroppedClosed)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"time"
 
 	"github.com/bodytap/bodytap"
 	"github.com/bodytap/bodytap/internal/exchrow"
@@ -33,6 +34,7 @@ func (s *Store) List(ctx context.Context, q Query) ([]Summary, error) {
 // when no exchange is left to examine. A page may be short, even empty,
 // with more to come, when q.MaxScan stopped it.
 func (s *Store) ListPage(ctx context.Context, q Query) (sums []Summary, next bodytap.ID, err error) {
+	defer s.searched(time.Now())
 	tx, err := s.rdb.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, next, fmt.Errorf("store: list: %w", err)
@@ -217,6 +219,7 @@ func (f stmtFunc) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
 // matches, say) decode every candidate: that is slow on a large store,
 // and ctx is the way to bound it.
 func (s *Store) Count(ctx context.Context, q Query) (int64, error) {
+	defer s.searched(time.Now())
 	tx, err := s.rdb.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("store: count: %w", err)

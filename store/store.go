@@ -243,6 +243,12 @@ type Stats struct {
 	Dropped int64 // exchanges given after Close, or to a read-only store
 	Deleted int64 // exchanges removed by retention
 	Errors  int64 // failed batches, and exchanges that could not be encoded
+
+	// Searches counts the calls of List, ListPage and Count, those that
+	// failed included, and SearchTime is the time they took in all:
+	// what the viewer's list and its searches cost.
+	Searches   int64
+	SearchTime time.Duration
 }
 
 // Query selects exchanges. Results come newest first.
@@ -316,6 +322,7 @@ type Store struct {
 	closeErr   error
 
 	stored, dropped, deleted, errors atomic.Int64
+	searches, searchNanos            atomic.Int64
 	lastDropLog                      atomic.Int64 // Unix nanoseconds
 	droppedSinceLog                  atomic.Int64
 }
@@ -576,7 +583,16 @@ func (s *Store) Stats() Stats {
 		Dropped: s.dropped.Load(),
 		Deleted: s.deleted.Load(),
 		Errors:  s.errors.Load(),
+
+		Searches:   s.searches.Load(),
+		SearchTime: time.Duration(s.searchNanos.Load()),
 	}
+}
+
+// searched counts a search that started at start.
+func (s *Store) searched(start time.Time) {
+	s.searchNanos.Add(int64(time.Since(start)))
+	s.searches.Add(1)
 }
 
 // notifyCommit wakes the subscribers.

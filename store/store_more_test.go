@@ -366,3 +366,23 @@ func TestCorruptFile(t *testing.T) {
 		s.Close()
 	}
 }
+
+// TestSearchStats: List, ListPage and Count are counted and timed; Get and
+// writes are not searches.
+func TestSearchStats(t *testing.T) {
+	s, _ := openTest(t, Options{})
+	g := newGen(7)
+	s.RecordBatch([]*bodytap.Exchange{g.next(), g.next()})
+	flush(t, s)
+	ctx := context.Background()
+	if _, err := s.List(ctx, Query{Limit: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Count(ctx, Query{}); err != nil {
+		t.Fatal(err)
+	}
+	st := s.Stats()
+	if st.Searches != 2 || st.SearchTime <= 0 {
+		t.Errorf("got %d searches in %v, want 2 in more than 0", st.Searches, st.SearchTime)
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/bodytap/bodytap/internal/metrics"
 	"github.com/bodytap/bodytap/otlp"
 	"github.com/bodytap/bodytap/store"
 	"github.com/bodytap/bodytap/web"
@@ -23,7 +24,7 @@ import (
 func runCollect(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("collect")
 	db := dbFlag(fs)
-	httpAddr := fs.String("http", "127.0.0.1:4318", "receive OTLP/HTTP (protobuf or JSON, POST /v1/logs) on this `address`; empty: not at all")
+	httpAddr := fs.String("http", "127.0.0.1:4318", "receive OTLP/HTTP (protobuf or JSON, POST /v1/logs) on this `address`, and serve Prometheus metrics on its /metrics; empty: not at all")
 	grpcAddr := fs.String("grpc", "127.0.0.1:4317", "receive OTLP/gRPC on this `address`; empty: not at all")
 	token := fs.String("token", "", "`secret` senders must give as 'Authorization: Bearer TOKEN'; required to listen beyond loopback")
 	maxReq := sizeFlag(otlp.DefaultMaxRequestBytes)
@@ -54,7 +55,8 @@ func runCollect(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	rv := &otlp.Receiver{Sink: st, MaxRequestBytes: int64(maxReq), Token: *token}
-	c, err := startCollector(rv, *httpAddr, *grpcAddr)
+	m := metricsHandler(*token, func() []metrics.Family { return joinFamilies(receiverFamilies(rv), storeFamilies(st, *db)) })
+	c, err := startCollector(rv, *httpAddr, *grpcAddr, m)
 	if err != nil {
 		st.Close()
 		return err
@@ -100,8 +102,9 @@ type collector struct {
 }
 
 // startCollector serves rv on the addresses that are not empty, and
-// returns once they accept connections.
-func startCollector(rv *otlp.Receiver, httpAddr, grpcAddr string) (*collector, error) {
+// returns once they accept connections. The HTTP server also serves
+// /metrics with m, unless it is nil.
+func startCollector(rv *otlp.Receiver, httpAddr, grpcAddr string, m http.Handler) (*collector, error) {
 	c := new(collector)
 	if httpAddr != "" {
 		ln, err := net.Listen("tcp", httpAddr)
@@ -110,6 +113,9 @@ func startCollector(rv *otlp.Receiver, httpAddr, grpcAddr string) (*collector, e
 		}
 		mux := http.NewServeMux()
 		mux.Handle(otlp.LogsPath, rv)
+		if m != nil {
+			mux.Handle("/metrics", m)
+		}
 		c.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 		c.httpURL = "http://" + ln.Addr().String()
 		go c.httpSrv.Serve(ln)

@@ -99,6 +99,23 @@ func TestProxyToCollect(t *testing.T) {
 			t.Errorf("proxy with --otlp %s:\n%s", otlpURL, p.stderr.String())
 		}
 	}
+	// Two proxies, two exports of two exchanges each; /metrics wants the
+	// token too.
+	s := waitMetric(t, httpURL+"/metrics", "t0k", "bodytap_store_exchanges_stored_total", 4)
+	wantSamples(t, "collect", s, map[string]float64{
+		"bodytap_collect_exchanges_total":        4,
+		"bodytap_collect_records_ignored_total":  0,
+		"bodytap_collect_records_rejected_total": 0,
+		"bodytap_collect_requests_refused_total": 0,
+	})
+	if s["bodytap_collect_requests_total"] < 2 {
+		t.Errorf("collect: %v requests, want at least 2", s["bodytap_collect_requests_total"])
+	}
+	if resp, err := http.Get(httpURL + "/metrics"); err != nil {
+		t.Error(err)
+	} else if resp.Body.Close(); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("/metrics without the token: %s, want 401", resp.Status)
+	}
 	stopCollect()
 	xs := lsJSON(t, "--db", db)
 	if len(xs) != 4 {

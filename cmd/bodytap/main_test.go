@@ -100,6 +100,7 @@ type proxyProc struct {
 	cmd    *exec.Cmd
 	url    string // where clients connect
 	uiURL  string
+	mURL   string // the --metrics server's /metrics
 	stderr *syncBuffer
 	exited chan struct{}
 	err    error
@@ -123,7 +124,7 @@ func (b *syncBuffer) String() string {
 }
 
 // listenLine is the line the proxy prints once it serves.
-var listenLine = regexp.MustCompile(`bodytap proxy: (http://\S+) -> .*?(?:, viewer at (http://\S+))?$`)
+var listenLine = regexp.MustCompile(`bodytap proxy: (http://\S+) -> .*?(?:, viewer at (http://\S+))?(?:, metrics at (http://\S+))?$`)
 
 // startProxy starts `bodytap proxy` with args (plus --listen on a free
 // port) and waits until it serves.
@@ -156,7 +157,7 @@ func startProxyProc(t *testing.T, args ...string) *proxyProc {
 	}()
 	select {
 	case m := <-found:
-		p.url, p.uiURL = m[1], m[2]
+		p.url, p.uiURL, p.mURL = m[1], m[2], m[3]
 	case <-p.exited:
 		t.Fatalf("bodytap proxy exited: %v\n%s", p.err, p.stderr.String())
 	case <-time.After(20 * time.Second):

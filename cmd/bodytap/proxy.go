@@ -14,9 +14,11 @@ import (
 	"time"
 
 	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/internal/metrics"
 	"github.com/bodytap/bodytap/otlp"
 	"github.com/bodytap/bodytap/proxy"
 	"github.com/bodytap/bodytap/store"
+	"github.com/bodytap/bodytap/web"
 )
 
 // shutdownGrace is how long in-flight exchanges get to finish on SIGINT
@@ -28,6 +30,7 @@ func runProxy(ctx context.Context, e *env, args []string) error {
 	upstream := fs.String("upstream", "", "the server to capture: its base `URL`, such as http://127.0.0.1:3000 (required)")
 	o := addServeFlags(fs, "127.0.0.1:8080")
 	addOTLPFlags(fs, &o.otlp)
+	fs.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics on /metrics of this `address`, such as 127.0.0.1:9464 (with --ui, the viewer serves them too); needs --token beyond loopback")
 	pos, err := parse(e, fs, args)
 	if err != nil {
 		return err
@@ -51,6 +54,9 @@ func runProxy(ctx context.Context, e *env, args []string) error {
 	viewer := ""
 	if rp.uiURL != "" {
 		viewer = ", viewer at " + rp.uiURL
+	}
+	if rp.metricsURL != "" {
+		viewer += ", metrics at " + rp.metricsURL
 	}
 	into := o.db
 	if o.otlp.url != "" {
@@ -78,6 +84,7 @@ type serveOptions struct {
 	keepBytes sizeFlag
 	logger    *slog.Logger
 	otlp      otlpOptions
+	metrics   string // address of the metrics server, "" for none
 }
 
 func addServeFlags(fs *flag.FlagSet, listen string) *serveOptions {
@@ -122,6 +129,10 @@ type runningProxy struct {
 	stop     chan struct{} // closed to stop the drop watcher
 	done     chan struct{} // closed when the drop watcher stops
 	logger   *slog.Logger
+
+	// The metrics server and its /metrics: nil and "" without --metrics.
+	metrics    *http.Server
+	metricsURL string
 }
 
 // proxyGCPercent is the garbage collector's target the proxy runs with
@@ -165,6 +176,9 @@ func startProxy(ctx context.Context, e *env, o *serveOptions) (*runningProxy, er
 			return nil, err
 		}
 	}
+	if o.metrics != "" && web.CheckBind(o.metrics, o.token) != nil {
+		return nil, usagef("--metrics %s: refusing to serve beyond loopback without --token; listen on 127.0.0.1 instead, or set a token", o.metrics)
+	}
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return nil, fmt.Errorf("--listen %s: %v", o.listen, errors.Unwrap(err))
@@ -176,10 +190,23 @@ func startProxy(ctx context.Context, e *env, o *serveOptions) (*runningProxy, er
 			return nil, err
 		}
 	}
+	var mLn net.Listener
+	if o.metrics != "" {
+		if mLn, err = listenUI("--metrics", o.metrics); err != nil {
+			ln.Close()
+			if uiLn != nil {
+				uiLn.Close()
+			}
+			return nil, err
+		}
+	}
 	closeLns := func() {
 		ln.Close()
 		if uiLn != nil {
 			uiLn.Close()
+		}
+		if mLn != nil {
+			mLn.Close()
 		}
 	}
 	exp, err := o.otlp.open(ctx)
@@ -221,14 +248,33 @@ func startProxy(ctx context.Context, e *env, o *serveOptions) (*runningProxy, er
 	rp.srv = proxy.NewServer(o.listen, p)
 	go rp.srv.Serve(ln)
 	go rp.watchDrops()
+	m := metricsHandler(o.token, rp.families)
+	if mLn != nil {
+		rp.metrics = &http.Server{Handler: withMetrics(http.NotFoundHandler(), m), ReadHeaderTimeout: 10 * time.Second}
+		rp.metricsURL = "http://" + mLn.Addr().String() + "/metrics"
+		go rp.metrics.Serve(mLn)
+	}
 	if uiLn != nil {
-		if rp.ui, err = serveUI(uiLn, o.token, st, logger); err != nil {
+		if rp.ui, err = serveUI(uiLn, o.token, st, logger, m); err != nil {
 			rp.shutdown()
 			return nil, err
 		}
 		rp.uiURL = rp.ui.url
 	}
 	return rp, nil
+}
+
+// families are the proxy's metrics: its Tap's, its store's and its
+// exporter's.
+func (rp *runningProxy) families() []metrics.Family {
+	fams := metrics.Tap(rp.proxy.Stats)
+	if rp.store != nil {
+		fams = append(fams, storeFamilies(rp.store, rp.opts.db)...)
+	}
+	if rp.exporter != nil {
+		fams = append(fams, exportFamilies(rp.exporter)...)
+	}
+	return fams
 }
 
 // watchDrops logs when captures are dropped, and when the store falls
@@ -283,6 +329,9 @@ func (rp *runningProxy) shutdown() error {
 	}
 	if rp.ui != nil {
 		rp.ui.shutdown(ctx)
+	}
+	if rp.metrics != nil {
+		rp.metrics.Shutdown(ctx)
 	}
 	errs = append(errs, rp.proxy.Close())
 	close(rp.stop)

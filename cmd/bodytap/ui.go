@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/bodytap/bodytap/internal/metrics"
 	"github.com/bodytap/bodytap/store"
 	"github.com/bodytap/bodytap/web"
 )
@@ -39,7 +40,8 @@ func runUI(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	ui, err := serveUI(ln, *token, st, logger)
+	m := metricsHandler(*token, func() []metrics.Family { return storeFamilies(st, *db) })
+	ui, err := serveUI(ln, *token, st, logger, m)
 	if err != nil {
 		return err
 	}
@@ -75,15 +77,16 @@ func listenUI(flag, addr string) (net.Listener, error) {
 	return ln, nil
 }
 
-// serveUI serves the viewer for st on ln, which it closes on error.
-func serveUI(ln net.Listener, token string, st *store.Store, logger *slog.Logger) (*uiServer, error) {
+// serveUI serves the viewer for st on ln, which it closes on error, and
+// /metrics with m unless it is nil.
+func serveUI(ln net.Listener, token string, st *store.Store, logger *slog.Logger, m http.Handler) (*uiServer, error) {
 	viewer, err := web.New(web.Config{Store: st, Token: token, Logger: logger})
 	if err != nil {
 		ln.Close()
 		return nil, err
 	}
 	ui := &uiServer{
-		srv:    &http.Server{Handler: viewer, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute},
+		srv:    &http.Server{Handler: withMetrics(viewer, m), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute},
 		viewer: viewer,
 		url:    "http://" + ln.Addr().String() + "/",
 	}

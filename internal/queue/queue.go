@@ -133,6 +133,21 @@ func (q *Queue[T]) Len() int {
 	return len(q.items) + q.inflight
 }
 
+// Bytes is the weight of the items queued, the batch being consumed
+// included.
+func (q *Queue[T]) Bytes() int64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.bytes
+}
+
+// Closed reports whether Close has been called.
+func (q *Queue[T]) Closed() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.closed
+}
+
 // Waiting reports whether items wait to be taken.
 func (q *Queue[T]) Waiting() bool {
 	q.mu.Lock()
