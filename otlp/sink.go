@@ -176,7 +176,11 @@ func New(ctx context.Context, cfg Config) (*Sink, error) {
 // newExporter returns the OTLP exporter that rawURL names.
 func newExporter(ctx context.Context, rawURL string, headers map[string]string) (sdklog.Exporter, error) {
 	if rawURL == "" {
-		return otlploghttp.New(ctx, otlploghttp.WithHeaders(headers))
+		exp, err := otlploghttp.New(ctx, otlploghttp.WithHeaders(headers))
+		if err != nil {
+			return nil, err
+		}
+		return unreachableRetrier{exp}, nil
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Host == "" {
@@ -194,7 +198,11 @@ func newExporter(ctx context.Context, rawURL string, headers map[string]string) 
 		if len(headers) > 0 {
 			opts = append(opts, otlploghttp.WithHeaders(headers))
 		}
-		return otlploghttp.New(ctx, opts...)
+		exp, err := otlploghttp.New(ctx, opts...)
+		if err != nil {
+			return nil, err
+		}
+		return unreachableRetrier{exp}, nil
 	case "grpc", "grpcs":
 		opts := []otlploggrpc.Option{otlploggrpc.WithEndpoint(u.Host)}
 		if u.Scheme == "grpc" {
