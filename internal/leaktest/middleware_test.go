@@ -1,4 +1,4 @@
-package bodytap_test
+package leaktest_test
 
 import (
 	"net/http"
