@@ -5,13 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"mime"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 
 	"github.com/bodytap/bodytap/decode"
+	"github.com/bodytap/bodytap/internal/media"
 )
 
 // DefaultIgnoredHeaders are the response headers that [Compare] never
@@ -199,7 +199,7 @@ func (c *comparer) body(rec, got *Message) {
 	if bytes.Equal(a, b) {
 		return
 	}
-	switch kind(rec.Header, got.Header) {
+	switch kind(rec.Header, got.Header, a) {
 	case "json":
 		var va, vb any
 		if json.Unmarshal(a, &va) == nil && json.Unmarshal(b, &vb) == nil {
@@ -227,23 +227,18 @@ func decoded(m *Message) ([]byte, error) {
 	return res.Bytes, nil
 }
 
-// kind classifies the bodies by their media type: "json", "text" or
-// "binary". The recorded type wins; the new one counts when there is none.
-func kind(rec, got http.Header) string {
+// kind classifies the bodies by the one media-type table: "json",
+// "text" or "binary". The recorded type wins; the new one counts when
+// there is none.
+func kind(rec, got http.Header, a []byte) string {
 	ct := rec.Get("Content-Type")
 	if ct == "" {
 		ct = got.Get("Content-Type")
 	}
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil {
-		mt = strings.ToLower(strings.TrimSpace(ct))
-	}
 	switch {
-	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
+	case media.IsJSON(ct, a):
 		return "json"
-	case strings.HasPrefix(mt, "text/"), strings.HasSuffix(mt, "+xml"),
-		mt == "application/xml", mt == "application/javascript",
-		mt == "application/x-www-form-urlencoded", mt == "application/x-ndjson", mt == "":
+	case media.IsText(ct, a):
 		return "text"
 	}
 	return "binary"

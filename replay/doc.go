@@ -29,10 +29,11 @@
 // record a type that net/http sniffed).
 //
 // Bodies are compared after their content codings are undone (package
-// decode). JSON bodies (application/json and any +json type) are compared
-// structurally: key order and number spelling do not count, and each
-// difference is named by its JSON path, such as $.items[2].price, so that
-// it can be ignored with [Rules.Paths]. Other text is compared line by
+// decode), and classified by the media-type table the viewer and
+// 'bodytap show' use. JSON bodies are compared structurally: key order
+// and number spelling do not count, and each difference is named by its
+// JSON path, such as $.items[2].price, so that it can be ignored with
+// [Rules.Paths]. Other text is compared line by
 // line; anything else by SHA-256. A recorded body that was truncated or
 // withheld is not compared; in a recorded JSON body that was redacted,
 // the "[REDACTED]" strings match anything.
