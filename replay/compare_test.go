@@ -1,0 +1,78 @@
+package replay
+
+import (
+	"bytes"
+	"compress/gzip"
+	"net/http"
+	"slices"
+	"testing"
+)
+
+func jsonMsg(body string) *Message {
+	return &Message{Status: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(body)}
+}
+
+func gzipped(t *testing.T, s string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write([]byte(s))
+	zw.Close()
+	return b.Bytes()
+}
+
+func TestCompare(t *testing.T) {
+	gz := jsonMsg("")
+	gz.Header.Set("Content-Encoding", "gzip")
+	gz.Body = gzipped(t, `{"b":[1,2],"a":"x"}`)
+	redacted := jsonMsg(`{"token":"[REDACTED]","n":1}`)
+	redacted.Redacted = true
+	for _, tc := range []struct {
+		name     string
+		rec, got *Message
+		rules    Rules
+		want     []string // Diff.Where, in order
+	}{
+		{"same JSON, other order and spacing", jsonMsg(`{"a":"x","b":[1,2]}`), jsonMsg(`{ "b": [1, 2.0], "a": "x" }`), Rules{}, nil},
+		{"gzip decoded first", jsonMsg(`{"a":"x","b":[1,2]}`), gz, Rules{}, nil},
+		{"one field", jsonMsg(`{"a":"x","b":[1,2]}`), jsonMsg(`{"a":"y","b":[1,2]}`), Rules{}, []string{"$.a"}},
+		{"added and removed", jsonMsg(`{"a":1,"b":[1,2]}`), jsonMsg(`{"c":1,"b":[1]}`), Rules{}, []string{"$.a", "$.b[1]", "$.c"}},
+		{"ignored path", jsonMsg(`{"t":1,"items":[{"id":1,"n":"a"}]}`), jsonMsg(`{"t":2,"items":[{"id":9,"n":"a"}]}`),
+			Rules{Paths: []Path{mustPath(t, "$.t"), mustPath(t, "$.items[*].id")}}, nil},
+		{"redacted matches anything", redacted, jsonMsg(`{"token":"abc","n":1}`), Rules{}, nil},
+		{"status and header", &Message{Status: 200, Header: http.Header{"X-A": {"1"}, "Date": {"x"}}},
+			&Message{Status: 404, Header: http.Header{"X-A": {"2"}, "Date": {"y"}, "X-B": {"3"}}}, Rules{}, []string{"status", "header X-A", "header X-B"}},
+		{"ignored header", &Message{Status: 200, Header: http.Header{"X-A": {"1"}}}, &Message{Status: 200, Header: http.Header{"X-A": {"2"}}},
+			Rules{Headers: []string{"x-a"}}, nil},
+		{"sniffed type not recorded", &Message{Status: 200, Header: http.Header{}}, &Message{Status: 200, Header: http.Header{"Content-Type": {"text/plain"}}}, Rules{}, nil},
+		{"location on own host", &Message{Status: 302, Host: "old:1", Header: http.Header{"Location": {"http://old:1/next"}}},
+			&Message{Status: 302, Host: "new:2", Header: http.Header{"Location": {"http://new:2/next"}}}, Rules{}, nil},
+		{"cookie values", &Message{Status: 200, Header: http.Header{"Set-Cookie": {"sid=1; Path=/"}}},
+			&Message{Status: 200, Header: http.Header{"Set-Cookie": {"sid=2; Path=/"}}}, Rules{}, nil},
+		{"text lines", &Message{Status: 200, Header: http.Header{"Content-Type": {"text/plain"}}, Body: []byte("a\nb\nc")},
+			&Message{Status: 200, Header: http.Header{"Content-Type": {"text/plain"}}, Body: []byte("a\nB\nc\nd")}, Rules{}, []string{"line 2", "line 4"}},
+		{"binary", &Message{Status: 200, Header: http.Header{"Content-Type": {"image/png"}}, Body: []byte{1}},
+			&Message{Status: 200, Header: http.Header{"Content-Type": {"image/png"}}, Body: []byte{2}}, Rules{}, []string{"body"}},
+		{"partial recording not compared", &Message{Status: 200, Header: http.Header{}, Body: []byte("a"), Partial: true},
+			&Message{Status: 200, Header: http.Header{}, Body: []byte("ab")}, Rules{}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, d := range Compare(tc.rec, tc.got, &tc.rules) {
+				got = append(got, d.Where)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func mustPath(t *testing.T, s string) Path {
+	t.Helper()
+	p, err := ParsePath(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
