@@ -75,7 +75,8 @@ type Store struct {
 
 // MaskURL returns the connection URL u with its password, if any,
 // replaced by "xxxxx", for messages. A string that is not a URL is
-// returned as "(connection string)" lest it hold a password.
+// returned as "(connection string)", and a query that does not parse as
+// "xxxxx", lest they hold a password.
 func MaskURL(u string) string {
 	p, err := url.Parse(u)
 	if err != nil || p.Scheme == "" {
@@ -84,7 +85,12 @@ func MaskURL(u string) string {
 	if _, ok := p.User.Password(); ok {
 		p.User = url.UserPassword(p.User.Username(), "xxxxx")
 	}
-	q := p.Query()
+	q, err := url.ParseQuery(p.RawQuery)
+	if err != nil {
+		// Query would drop the pair it cannot parse, and String keep it.
+		p.RawQuery = "xxxxx"
+		return p.String()
+	}
 	if q.Has("password") {
 		q.Set("password", "xxxxx")
 		p.RawQuery = q.Encode()

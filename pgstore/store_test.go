@@ -115,6 +115,7 @@ func TestMaskURL(t *testing.T) {
 		{"postgres://u@h/db", "postgres://u@h/db"},
 		{"postgres://h/db?password=secret&sslmode=require", "postgres://h/db?password=xxxxx&sslmode=require"},
 		{"host=h password=secret", "(connection string)"},
+		{"postgres://h/db?password=sec%zzret", "postgres://h/db?xxxxx"},
 	} {
 		if got := MaskURL(tc.in); got != tc.want {
 			t.Errorf("MaskURL(%q): got %q, want %q", tc.in, got, tc.want)

@@ -50,7 +50,7 @@ func runCollect(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	logger := slog.New(slog.NewTextHandler(e.stderr, nil))
-	st, err := openStore(*db, store.Options{MaxAge: keepFor, MaxCount: *keepCount, MaxBytes: int64(keepBytes), Logger: logger})
+	st, err := openStore(ctx, *db, store.Options{MaxAge: keepFor, MaxCount: *keepCount, MaxBytes: int64(keepBytes), Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -61,7 +61,7 @@ func runCollect(ctx context.Context, e *env, args []string) error {
 		st.Close()
 		return err
 	}
-	fmt.Fprintf(e.stderr, "bodytap collect: OTLP/HTTP on %s, OTLP/gRPC on %s, storing into %s\n", orNone(c.httpURL), orNone(c.grpcAddr), *db)
+	fmt.Fprintf(e.stderr, "bodytap collect: OTLP/HTTP on %s, OTLP/gRPC on %s, storing into %s\n", orNone(c.httpURL), orNone(c.grpcAddr), dbName(*db))
 	<-ctx.Done()
 	err = c.shutdown()
 	err = errors.Join(err, st.Close())

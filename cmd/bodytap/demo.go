@@ -48,7 +48,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 
 	// Say at once what is happening: the first run may have been compiling
 	// for a while, and the store and servers take a moment to start.
-	fmt.Fprintf(e.stdout, "bodytap demo: starting a sample API and the capturing proxy (store %s)...\n", o.db)
+	fmt.Fprintf(e.stdout, "bodytap demo: starting a sample API and the capturing proxy (store %s)...\n", dbName(o.db))
 	upstream := httptest.NewServer(sample.Handler())
 	defer upstream.Close()
 	o.upstream, _ = url.Parse(upstream.URL)
@@ -77,7 +77,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "bodytap demo: a sample API at %s, the capturing proxy in front of it at %s.\n", upstream.URL, rp.proxyURL)
-	fmt.Fprintf(e.stdout, "Sent %d requests through the proxy; captured into %s:\n\n", len(sample.Traffic), o.db)
+	fmt.Fprintf(e.stdout, "Sent %d requests through the proxy; captured into %s:\n\n", len(sample.Traffic), dbName(o.db))
 	writeTable(e.stdout, rows, tableWidth(e, e.stdout, false))
 	printNext(e, o, rp, rows, *serve)
 	if !*serve {
@@ -124,7 +124,7 @@ func waitStored(ctx context.Context, rp *runningProxy, n int64) error {
 func printNext(e *env, o *serveOptions, rp *runningProxy, rows []store.Summary, serving bool) {
 	bt := e.name
 	if o.db != "bodytap.db" {
-		bt += " --db " + o.db
+		bt += " --db " + dbName(o.db)
 	}
 	id := ""
 	for _, r := range rows {

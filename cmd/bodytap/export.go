@@ -31,7 +31,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	q.Limit = *limit
-	s, err := openStore(*db, store.Options{ReadOnly: true})
+	s, err := openStore(ctx, *db, store.Options{ReadOnly: true})
 	if err != nil {
 		return err
 	}

@@ -179,14 +179,27 @@ func capitalize(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// dbFlag adds the --db flag.
+// dbUsage is the help of --db for the commands that take either store.
+const dbUsage = "the store: a SQLite `file`, or a PostgreSQL database as postgres://user:password@host/db?..."
+
+// localDBUsage is the help of --db for the commands that take only a
+// local store.
+const localDBUsage = "the store: a SQLite `file`"
+
+// dbFlag adds the --db flag of the commands that take either store.
 func dbFlag(fs *flag.FlagSet) *string {
-	return fs.String("db", "bodytap.db", "the store: a SQLite `file`")
+	return fs.String("db", "bodytap.db", dbUsage)
 }
 
-// openStore opens the store at path for a command. Readers get a clear
-// error for a file that is missing rather than an empty new store.
-func openStore(path string, opts store.Options) (*store.Store, error) {
+// localDBFlag adds the --db flag of the commands that take only a local
+// store.
+func localDBFlag(fs *flag.FlagSet) *string {
+	return fs.String("db", "bodytap.db", localDBUsage)
+}
+
+// openLocal opens the local store at path for a command. Readers get a
+// clear error for a file that is missing rather than an empty new store.
+func openLocal(path string, opts store.Options) (*store.Store, error) {
 	if opts.ReadOnly {
 		if _, err := os.Stat(path); err != nil {
 			if errors.Is(err, os.ErrNotExist) {

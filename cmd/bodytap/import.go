@@ -14,13 +14,16 @@ import (
 
 func runImport(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("import")
-	db := dbFlag(fs)
+	db := localDBFlag(fs)
 	pos, err := parse(e, fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
 		return usagef("want one HAR file, got %d arguments", len(pos))
+	}
+	if err := localOnly("import", *db, "import (a transaction over the whole file)"); err != nil {
+		return err
 	}
 	path := pos[0]
 	f, err := os.Open(path)
@@ -39,7 +42,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 			}
 		}
 	}
-	s, err := openStore(*db, store.Options{})
+	s, err := openLocal(*db, store.Options{})
 	if err != nil {
 		removeNew()
 		return err

@@ -42,7 +42,7 @@ func runLs(ctx context.Context, e *env, args []string) error {
 			return usagef("--before %q: not an exchange ID", *before)
 		}
 	}
-	s, err := openStore(*db, store.Options{ReadOnly: true})
+	s, err := openStore(ctx, *db, store.Options{ReadOnly: true})
 	if err != nil {
 		return err
 	}
@@ -61,7 +61,7 @@ func runLs(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if len(rows) == 0 {
-		fmt.Fprintln(e.stderr, noneMatch(*db, words, fs))
+		fmt.Fprintln(e.stderr, noneMatch(dbName(*db), words, fs))
 		return nil
 	}
 	w := bufio.NewWriter(e.stdout)
@@ -81,7 +81,7 @@ func runLs(ctx context.Context, e *env, args []string) error {
 
 // writeJSONLines streams the full exchanges q selects, one JSON object a
 // line, in constant memory.
-func writeJSONLines(ctx context.Context, out io.Writer, s *store.Store, q store.Query) error {
+func writeJSONLines(ctx context.Context, out io.Writer, s backend, q store.Query) error {
 	w := bufio.NewWriter(out)
 	var line []byte
 	for x, err := range s.Scan(ctx, q) {

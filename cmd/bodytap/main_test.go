@@ -21,6 +21,7 @@ import (
 
 	"github.com/bodytap/bodytap"
 	"github.com/bodytap/bodytap/har"
+	"github.com/bodytap/bodytap/internal/pgtest"
 	"github.com/bodytap/bodytap/jsonl"
 )
 
@@ -43,7 +44,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "building bodytap:", err)
 		os.Exit(1)
 	}
-	code := m.Run()
+	// The PostgreSQL cluster starts on the first pgtest.DB call only, so
+	// the tests that do not need it do not wait for it.
+	code := pgtest.Main(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

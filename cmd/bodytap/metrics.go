@@ -42,14 +42,15 @@ func withMetrics(h, m http.Handler) http.Handler {
 	return mux
 }
 
-// storeFamilies are the counters of st, whose file is path: what it
-// stored, dropped, deleted and failed, its searches, and its size.
-func storeFamilies(st *store.Store, path string) []metrics.Family {
+// storeFamilies are the counters of st, whose --db is path: what it
+// stored, dropped, deleted and failed, its searches, and the size of a
+// local store's files.
+func storeFamilies(st backend, path string) []metrics.Family {
 	count := func(name, unit, help string, v func(s store.Stats) float64) metrics.Family {
 		return metrics.Family{Name: name, Unit: unit, Help: help, Kind: metrics.Counter,
 			Read: metrics.One(func() float64 { return v(st.Stats()) })}
 	}
-	return []metrics.Family{
+	fams := []metrics.Family{
 		count("bodytap.store.exchanges.stored", "{exchange}", "Exchanges committed to the store.",
 			func(s store.Stats) float64 { return float64(s.Stored) }),
 		count("bodytap.store.exchanges.dropped", "{exchange}", "Exchanges given to the store after it closed.",
@@ -62,10 +63,13 @@ func storeFamilies(st *store.Store, path string) []metrics.Family {
 			func(s store.Stats) float64 { return float64(s.Searches) }),
 		count("bodytap.store.search.time", "s", "Time the store's searches took in all.",
 			func(s store.Stats) float64 { return s.SearchTime.Seconds() }),
-		{Name: "bodytap.store.size", Unit: "By", Kind: metrics.Gauge,
-			Help: "Bytes of the store's files on disk: the database and its write-ahead log.",
-			Read: metrics.One(func() float64 { return float64(fileSize(path) + fileSize(path+"-wal")) })},
 	}
+	if isPostgres(path) {
+		return fams
+	}
+	return append(fams, metrics.Family{Name: "bodytap.store.size", Unit: "By", Kind: metrics.Gauge,
+		Help: "Bytes of the store's files on disk: the database and its write-ahead log.",
+		Read: metrics.One(func() float64 { return float64(fileSize(path) + fileSize(path+"-wal")) })})
 }
 
 func fileSize(path string) int64 {

@@ -58,7 +58,7 @@ func runProxy(ctx context.Context, e *env, args []string) error {
 	if rp.metricsURL != "" {
 		viewer += ", metrics at " + rp.metricsURL
 	}
-	into := o.db
+	into := dbName(o.db)
 	if o.otlp.url != "" {
 		into += " and OTLP " + o.otlp.url
 		if o.otlp.only {
@@ -90,7 +90,7 @@ type serveOptions struct {
 func addServeFlags(fs *flag.FlagSet, listen string) *serveOptions {
 	o := &serveOptions{maxBody: 64 << 10}
 	fs.StringVar(&o.listen, "listen", listen, "accept clients on this `address`")
-	fs.StringVar(&o.db, "db", "bodytap.db", "the store: a SQLite `file`")
+	fs.StringVar(&o.db, "db", "bodytap.db", dbUsage)
 	fs.StringVar(&o.ui, "ui", "", "also serve the web viewer on this `address`, such as 127.0.0.1:8081")
 	fs.StringVar(&o.token, "token", "", "`secret` the viewer asks for; required when --ui is not a loopback address")
 	fs.Var(&o.maxBody, "max-body", "`bytes` of each body kept")
@@ -119,7 +119,7 @@ func parseUpstream(s string) (*url.URL, error) {
 // runningProxy is a proxy that serves, with its store and viewer.
 type runningProxy struct {
 	opts     *serveOptions
-	store    *store.Store
+	store    backend    // nil with --otlp-only
 	exporter *otlp.Sink // nil without --otlp
 	proxy    *proxy.Proxy
 	srv      *http.Server
@@ -172,6 +172,9 @@ func startProxy(ctx context.Context, e *env, o *serveOptions) (*runningProxy, er
 		logger = slog.New(slog.NewTextHandler(e.stderr, nil))
 	}
 	if o.ui != "" {
+		if isPostgres(o.db) {
+			return nil, usagef("--ui: the viewer reads a local store (a SQLite file) only; a PostgreSQL store (--db %s) has no viewer yet", dbName(o.db))
+		}
 		if err := checkUIBind(o.ui, o.token); err != nil {
 			return nil, err
 		}
@@ -214,9 +217,9 @@ func startProxy(ctx context.Context, e *env, o *serveOptions) (*runningProxy, er
 		closeLns()
 		return nil, err
 	}
-	var st *store.Store
+	var st backend
 	if !o.otlp.only {
-		st, err = openStore(o.db, store.Options{
+		st, err = openStore(ctx, o.db, store.Options{
 			MaxAge: o.keepFor, MaxCount: o.keepCount, MaxBytes: int64(o.keepBytes), Logger: logger,
 		})
 		if err != nil {
@@ -255,7 +258,7 @@ func startProxy(ctx context.Context, e *env, o *serveOptions) (*runningProxy, er
 		go rp.metrics.Serve(mLn)
 	}
 	if uiLn != nil {
-		if rp.ui, err = serveUI(uiLn, o.token, st, logger, m); err != nil {
+		if rp.ui, err = serveUI(uiLn, o.token, st.(*store.Store), logger, m); err != nil {
 			rp.shutdown()
 			return nil, err
 		}

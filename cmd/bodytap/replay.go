@@ -118,7 +118,7 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 
 // readStore reads the exchanges q selects, oldest first.
 func readStore(ctx context.Context, path string, q store.Query) ([]*bodytap.Exchange, error) {
-	s, err := openStore(path, store.Options{ReadOnly: true})
+	s, err := openStore(ctx, path, store.Options{ReadOnly: true})
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +126,7 @@ func readStore(ctx context.Context, path string, q store.Query) ([]*bodytap.Exch
 	var xs []*bodytap.Exchange
 	for x, err := range s.Scan(ctx, q) {
 		if err != nil {
-			return nil, fmt.Errorf("--db %s: %v", path, oneLine(err))
+			return nil, fmt.Errorf("--db %s: %v", dbName(path), oneLine(err))
 		}
 		xs = append(xs, x)
 	}

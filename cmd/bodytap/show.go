@@ -44,18 +44,18 @@ func runShow(ctx context.Context, e *env, args []string) error {
 	if *raw && *which == "" {
 		return usagef("--raw needs --body request or --body response")
 	}
-	s, err := openStore(*db, store.Options{ReadOnly: true})
+	s, err := openStore(ctx, *db, store.Options{ReadOnly: true})
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	id, err := findID(ctx, s, pos[0], lo, hi, *db)
+	id, err := findID(ctx, s, pos[0], lo, hi, dbName(*db))
 	if err != nil {
 		return err
 	}
 	x, err := s.Get(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("no exchange %s in %s", id, *db)
+		return fmt.Errorf("no exchange %s in %s", id, dbName(*db))
 	}
 	if err != nil {
 		return err
@@ -246,7 +246,7 @@ func idRange(prefix string) (lo, hi bodytap.ID, err error) {
 // findID returns the one exchange ID of the store between lo and hi, the
 // IDs that start with prefix (as git finds a commit by the start of its
 // hash).
-func findID(ctx context.Context, s *store.Store, prefix string, lo, hi bodytap.ID, db string) (bodytap.ID, error) {
+func findID(ctx context.Context, s backend, prefix string, lo, hi bodytap.ID, db string) (bodytap.ID, error) {
 	if lo == hi {
 		return lo, nil // a whole ID
 	}

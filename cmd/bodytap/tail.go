@@ -15,12 +15,15 @@ import (
 
 func runTail(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("tail")
-	db := dbFlag(fs)
+	db := localDBFlag(fs)
 	asJSON := fs.Bool("json", false, "print full exchanges as JSON Lines")
 	last := fs.Int("n", 10, "first print the last `N` matching exchanges")
 	wide := fs.Bool("wide", false, "never cut cells; without it, the table fits the terminal and cuts long cells with …")
 	words, err := parse(e, fs, args)
 	if err != nil {
+		return err
+	}
+	if err := localOnly("tail", *db, "live tail across processes (Subscribe)"); err != nil {
 		return err
 	}
 	q, err := (&queryFlags{}).query(words)
@@ -115,7 +118,7 @@ func waitStore(ctx context.Context, e *env, path string) (*store.Store, error) {
 		// schema: a few tries before an error is the store's.
 		deadline := time.Now().Add(5 * time.Second)
 		for {
-			s, err := openStore(path, store.Options{ReadOnly: true})
+			s, err := openLocal(path, store.Options{ReadOnly: true})
 			if err == nil || time.Now().After(deadline) {
 				return s, err
 			}
@@ -126,7 +129,7 @@ func waitStore(ctx context.Context, e *env, path string) (*store.Store, error) {
 			}
 		}
 	}
-	return openStore(path, store.Options{ReadOnly: true})
+	return openLocal(path, store.Options{ReadOnly: true})
 }
 
 // storeWaitPoll is how often tail looks for a store that is not there yet.

@@ -17,7 +17,7 @@ import (
 
 func runUI(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("ui")
-	db := dbFlag(fs)
+	db := localDBFlag(fs)
 	listen := fs.String("listen", "127.0.0.1:8081", "serve the viewer on this `address`")
 	token := fs.String("token", "", "`secret` the viewer asks for; required when --listen is not a loopback address")
 	pos, err := parse(e, fs, args)
@@ -27,10 +27,13 @@ func runUI(ctx context.Context, e *env, args []string) error {
 	if len(pos) > 0 {
 		return usagef("unexpected argument %q", pos[0])
 	}
+	if err := localOnly("ui", *db, "viewer"); err != nil {
+		return err
+	}
 	if err := checkUIBind(*listen, *token); err != nil {
 		return err
 	}
-	st, err := openStore(*db, store.Options{ReadOnly: true})
+	st, err := openLocal(*db, store.Options{ReadOnly: true})
 	if err != nil {
 		return err
 	}
