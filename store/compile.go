@@ -195,6 +195,7 @@ func (c *compiler) node(n filter.Node) (cond string, exact bool, err error) {
 		top := c.top
 		c.top = false
 		defer func() { c.top = top }()
+		mark := len(c.args)
 		x, ex, err := c.node(n.X)
 		if err != nil {
 			return "", false, err
@@ -204,6 +205,10 @@ func (c *compiler) node(n filter.Node) (cond string, exact bool, err error) {
 			return "", false, err
 		}
 		if x == "1" || y == "1" {
+			// The other side's condition is dropped: so are its
+			// arguments, or they would bind to the placeholders that
+			// come after (a page's cursor, say).
+			c.args = c.args[:mark]
 			return "1", ex && ey, nil
 		}
 		return "(" + x + " OR " + y + ")", ex && ey, nil

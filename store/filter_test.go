@@ -351,3 +351,33 @@ func summaries(xs []*bodytap.Exchange) []Summary {
 	}
 	return out
 }
+
+// TestOrDroppedBranchArgs: an | whose one side SQL cannot narrow (a header
+// match, decided in Go) drops the other side's condition, and must drop
+// its arguments too; left behind, they bound to the next page's cursor
+// and lists stopped after the first page of candidates.
+func TestOrDroppedBranchArgs(t *testing.T) {
+	s, _ := openTest(t, Options{})
+	g := newGen(7)
+	var xs []*bodytap.Exchange
+	for range 3 * 256 {
+		xs = append(xs, g.next())
+	}
+	s.RecordBatch(xs)
+	for _, expr := range []string{"~u needle | ~h User-Agent", "~h User-Agent | ~d shop", "!(~u needle | ~h Accept) | ~m GET"} {
+		f := mustParse(t, expr)
+		want := 0
+		for _, x := range xs {
+			if f.Match(x) {
+				want++
+			}
+		}
+		got, err := s.List(context.Background(), Query{Filter: f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != want {
+			t.Errorf("%q: listed %d, want %d", expr, len(got), want)
+		}
+	}
+}
