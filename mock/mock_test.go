@@ -33,12 +33,14 @@ func TestHandler(t *testing.T) {
 	gz := exchange(t, 6, "GET", "http://a/gz", "", 200, "plain")
 	gz.Response.Header.Set("Content-Encoding", "gzip")
 	gz.Response.Body.Decoded = "gzip"
+	wire := exchange(t, 7, "GET", "http://a/wire", "", 200, "\x1f\x8b...")
+	wire.Response.Header.Set("Content-Encoding", "gzip")
 	xs := []*bodytap.Exchange{
 		exchange(t, 2, "GET", "http://a/api/list?page=2&sort=name&_=1", "", 200, "second"),
 		exchange(t, 1, "GET", "http://a/api/list?sort=name&page=2&_=0", "", 200, "first"),
 		exchange(t, 3, "POST", "http://a/api/orders", `{"item":1}`, 201, "one"),
 		exchange(t, 4, "POST", "http://a/api/orders", `{"item":2}`, 201, "two"),
-		trunc, gz,
+		trunc, gz, wire,
 	}
 	var misses []string
 	h := New(Config{MatchBody: true, IgnoreParams: []string{"_"}, OnMiss: func(r *http.Request, c *bodytap.Exchange) {
@@ -61,6 +63,7 @@ func TestHandler(t *testing.T) {
 		{"closest by segments", "GET", "/api/lists/7", "", 404, "closest recorded request: GET /api/list?", ""},
 		{"truncated", "GET", "/big", "", 502, "truncated at capture (2 of 10 bytes kept)", ""},
 		{"decoded", "GET", "/gz", "", 200, "plain", ""},
+		{"as on the wire", "GET", "/wire", "", 200, "\x1f\x8b...", "gzip"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
