@@ -205,3 +205,75 @@ func curlMatches(t *testing.T, got, want string) {
 		t.Errorf("curl %s: %q, want %q", got, g, w)
 	}
 }
+
+// chromiumHAR is shaped like the HAR files Chromium's DevTools and
+// Playwright write: browser extras (_transferSize, _initiator, cache,
+// compression), bodies stored decoded while the headers still name the
+// coding, binary bodies in base64, a body left out, and the optional
+// fields left out of the last entry altogether.
+const chromiumHAR = `{"log":{"version":"1.2","creator":{"name":"Playwright","version":"1.49.0"},
+"browser":{"name":"chromium","version":"131.0.6778.33"},
+"pages":[{"startedDateTime":"2026-12-01T10:00:00.000Z","id":"page@1","title":"app","pageTimings":{"onContentLoad":-1,"onLoad":-1}}],
+"entries":[
+{"startedDateTime":"2026-12-01T10:00:00.100Z","time":12.5,"pageref":"page@1","_initiator":{"type":"other"},"_priority":"VeryHigh","_resourceType":"document",
+ "request":{"method":"GET","url":"http://app.test/?lang=en","httpVersion":"HTTP/1.1","cookies":[],"headers":[{"name":"Accept-Encoding","value":"gzip, deflate, br"}],"queryString":[{"name":"lang","value":"en"}],"headersSize":-1,"bodySize":0},
+ "response":{"status":200,"statusText":"OK","httpVersion":"HTTP/1.1","cookies":[],"headers":[{"name":"content-type","value":"text/html; charset=utf-8"},{"name":"content-encoding","value":"br"},{"name":"transfer-encoding","value":"chunked"}],
+  "content":{"size":27,"mimeType":"text/html","compression":10,"text":"<!doctype html><p>hello</p>"},"redirectURL":"","headersSize":-1,"bodySize":17,"_transferSize":120,"_error":null},
+ "cache":{},"timings":{"blocked":1.2,"dns":-1,"ssl":-1,"connect":-1,"send":0.1,"wait":10,"receive":1.2},"serverIPAddress":"127.0.0.1","_serverPort":80,"connection":"1234"},
+{"startedDateTime":"2026-12-01T10:00:00.200Z","time":3,"request":{"method":"GET","url":"http://app.test/logo.png","httpVersion":"HTTP/1.1","cookies":[],"headers":[],"queryString":[],"headersSize":-1,"bodySize":0},
+ "response":{"status":200,"statusText":"OK","httpVersion":"HTTP/1.1","cookies":[],"headers":[{"name":"Content-Type","value":"image/png"}],"content":{"size":8,"mimeType":"image/png","text":"iVBORw0KGgo=","encoding":"base64"},"redirectURL":"","headersSize":-1,"bodySize":8},
+ "cache":{},"timings":{"send":0,"wait":1,"receive":1}},
+{"startedDateTime":"2026-12-01T10:00:00.300Z","time":3,"request":{"method":"GET","url":"http://app.test/app.js","httpVersion":"HTTP/1.1","cookies":[],"headers":[],"queryString":[],"headersSize":-1,"bodySize":0},
+ "response":{"status":200,"statusText":"OK","httpVersion":"HTTP/1.1","cookies":[],"headers":[{"name":"Content-Type","value":"text/javascript"}],"content":{"size":5000,"mimeType":"text/javascript"},"redirectURL":"","headersSize":-1,"bodySize":-1},
+ "cache":{},"timings":{"send":0,"wait":1,"receive":1}},
+{"startedDateTime":"2026-12-01T10:00:00.400Z","request":{"method":"POST","url":"http://app.test/api/echo","headers":[{"name":"Content-Type","value":"application/json"}],"postData":{"mimeType":"application/json","text":"{\"a\":1}"}},
+ "response":{"status":201,"headers":[{"name":"Content-Type","value":"application/json"}],"content":{"mimeType":"application/json","text":"{\"ok\":true}"}}}
+]}}`
+
+// TestMockChromiumHAR serves a HAR file written by a browser, which leaves
+// out or fills differently what bodytap's own HAR files carry.
+func TestMockChromiumHAR(t *testing.T) {
+	harFile := filepath.Join(t.TempDir(), "chromium.har")
+	if err := os.WriteFile(harFile, []byte(chromiumHAR), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := startMock(t, "--har", harFile, "--match-body", "--ignore-param", "lang")
+	post := func(body string) (int, string) {
+		resp, err := http.Post(m+"/api/echo", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	tests := []struct {
+		name, path string
+		status     int
+		body, ct   string
+	}{
+		{"decoded text", "/?lang=de", 200, "<!doctype html><p>hello</p>", "text/html; charset=utf-8"},
+		{"base64", "/logo.png", 200, "\x89PNG\r\n\x1a\n", "image/png"},
+		{"body left out", "/app.js", 502, "truncated at capture (0 of 5000 bytes kept)", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, b := rawGet(t, m+tt.path, false)
+			if resp.StatusCode != tt.status || (tt.status == 200 && string(b) != tt.body) || !strings.Contains(string(b), tt.body) {
+				t.Fatalf("got %d %q, want %d %q", resp.StatusCode, b, tt.status, tt.body)
+			}
+			if tt.ct != "" && resp.Header.Get("Content-Type") != tt.ct {
+				t.Errorf("Content-Type %q, want %q", resp.Header.Get("Content-Type"), tt.ct)
+			}
+			if enc := resp.Header.Get("Content-Encoding"); enc != "" {
+				t.Errorf("Content-Encoding %q on a body stored decoded", enc)
+			}
+		})
+	}
+	if code, b := post(`{"a":1}`); code != 201 || b != `{"ok":true}` {
+		t.Errorf("POST with the recorded body: %d %q", code, b)
+	}
+	if code, b := post(`{"a":2}`); code != 404 || !strings.Contains(b, "closest recorded request: POST /api/echo") {
+		t.Errorf("POST with another body: %d %q", code, b)
+	}
+}
