@@ -276,4 +276,10 @@ func TestMockChromiumHAR(t *testing.T) {
 	if code, b := post(`{"a":2}`); code != 404 || !strings.Contains(b, "closest recorded request: POST /api/echo") {
 		t.Errorf("POST with another body: %d %q", code, b)
 	}
+
+	bad := filepath.Join(t.TempDir(), "bad.har")
+	os.WriteFile(bad, []byte(`{"log":{"entries":[{"request":`), 0o600)
+	if r := bodytapCmd(t, nil, "mock", "--har", bad, "--listen", "127.0.0.1:0"); r.code != 1 || !strings.HasPrefix(r.stderr, "bodytap mock: --har "+bad+": ") || strings.Contains(r.stderr, "sent") {
+		t.Errorf("mock of a malformed HAR: exit %d\n%s", r.code, r.stderr)
+	}
 }
