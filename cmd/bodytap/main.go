@@ -10,6 +10,7 @@
 //	bodytap export --har out.har '~d example.com'
 //	bodytap import in.har
 //	bodytap replay --to http://127.0.0.1:3001 --detect-noise '~u /api'
+//	bodytap mock --listen 127.0.0.1:3000 --har recorded.har
 //	bodytap ui
 //	bodytap collect                              receive captures from a fleet over OTLP into the store
 //	bodytap help filters
@@ -62,6 +63,7 @@ func init() {
 		{"export", "[FILTER]", "write exchanges to a HAR 1.2 file", runExport},
 		{"import", "FILE", "read a HAR file into the store", runImport},
 		{"replay", "[FILTER]", "send captured requests to another server and compare the responses", runReplay},
+		{"mock", "[FILTER]", "answer requests from captured exchanges, as a stand-in for the upstream", runMock},
 		{"ui", "", "serve the web viewer for a store", runUI},
 		{"collect", "", "receive captures from a fleet over OTLP (OpenTelemetry) and store them", runCollect},
 		{"version", "", "print bodytap's version and the commit it was built from", runVersion},

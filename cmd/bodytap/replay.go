@@ -83,7 +83,7 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 		xs, err = readStore(ctx, *db, q)
 	}
 	if err != nil {
-		return err
+		return fmt.Errorf("%w (nothing sent)", err)
 	}
 
 	p := newProgress(e.stderr, "replayed")
@@ -154,11 +154,11 @@ func readHAR(path string, q store.Query) ([]*bodytap.Exchange, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("--har %s: %v (nothing sent)", path, oneLine(err))
+			return nil, fmt.Errorf("--har %s: %v", path, oneLine(err))
 		}
 		x, err := har.ToExchange(entry)
 		if err != nil {
-			return nil, fmt.Errorf("--har %s: entry %d: %v (nothing sent)", path, n, oneLine(err))
+			return nil, fmt.Errorf("--har %s: entry %d: %v", path, n, oneLine(err))
 		}
 		if q.Filter.Match(x) && (q.Since.IsZero() || !x.Start.Before(q.Since)) && (q.Until.IsZero() || x.Start.Before(q.Until)) {
 			xs = append(xs, x)
