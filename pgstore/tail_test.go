@@ -12,6 +12,7 @@ import (
 
 	"github.com/bodytap/bodytap"
 	"github.com/bodytap/bodytap/filter"
+	"github.com/bodytap/bodytap/internal/pgtest"
 	"github.com/bodytap/bodytap/store"
 )
 
@@ -166,4 +167,101 @@ func mustURL(s string) *url.URL {
 		panic(err)
 	}
 	return u
+}
+
+// TestSubscribeConcurrentWriters has three Stores write at once, so that
+// transactions commit in another order than they began: the subscription
+// gets every exchange once, each writer's in the order it wrote them.
+func TestSubscribeConcurrentWriters(t *testing.T) {
+	w0, u := openTest(t, Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sub := w0.Subscribe(ctx, nil)
+	const writers, batches, size = 3, 20, 5
+	want := make([][]bodytap.ID, writers)
+	done := make(chan struct{})
+	for k := range writers {
+		w := w0
+		if k > 0 {
+			var err error
+			if w, err = Open(ctx, u, Options{Logger: w0.log}); err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+		}
+		at := time.Now().Add(time.Duration(k) * time.Hour)
+		var xs [][]*bodytap.Exchange
+		for b := range batches {
+			var batch []*bodytap.Exchange
+			for j := range size {
+				x := tailExchange(k*1000+b*size+j, "GET", "", at.Add(time.Duration(b*size+j)*time.Millisecond))
+				want[k] = append(want[k], x.ID)
+				batch = append(batch, x)
+			}
+			xs = append(xs, batch)
+		}
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for _, batch := range xs {
+				w.RecordBatch(batch)
+			}
+		}()
+	}
+	for range writers {
+		<-done
+	}
+	got := receive(t, sub, writers*batches*size, 10*time.Second)
+	byWriter := make([][]bodytap.ID, writers)
+	for _, s := range got {
+		k := slices.IndexFunc(want, func(ids []bodytap.ID) bool { return slices.Contains(ids, s.ID) })
+		if k < 0 {
+			t.Fatalf("got %s, which no writer wrote", s.ID)
+		}
+		byWriter[k] = append(byWriter[k], s.ID)
+	}
+	for k := range writers {
+		if !slices.Equal(byWriter[k], want[k]) {
+			t.Errorf("writer %d: got %d summaries, want %d in the order written; first difference at %d", k, len(byWriter[k]), len(want[k]), firstDiff(byWriter[k], want[k]))
+		}
+	}
+	expectNone(t, sub, 200*time.Millisecond)
+}
+
+// TestUpgradeToVersion2 opens a store that version 1 of the schema holds,
+// rows and partitions included: Open migrates it, the old rows keep no
+// transaction and stay listed, and a subscription sees only new rows.
+func TestUpgradeToVersion2(t *testing.T) {
+	u := pgtest.DB(t)
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	all := migrations
+	migrations, schemaVersion = all[:1], 1
+	old, err := Open(ctx, u, Options{Logger: log})
+	if err == nil {
+		old.Record(tailExchange(1, "GET", "", time.Now()))
+		old.Close()
+	}
+	migrations, schemaVersion = all, len(all)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	s, err := Open(ctx, u, Options{Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var v int
+	if err := s.pool.QueryRow(ctx, "SELECT version FROM schema_version").Scan(&v); err != nil || v != len(all) {
+		t.Fatalf("schema version after Open: got %d (%v), want %d", v, err, len(all))
+	}
+	sub := s.Subscribe(ctx, nil)
+	s.Record(tailExchange(2, "GET", "", time.Now()))
+	if got := receive(t, sub, 1, 5*time.Second); got[0].URL != "http://example.com/items/2" {
+		t.Errorf("subscription: got %s, want /items/2", got[0].URL)
+	}
+	expectNone(t, sub, 200*time.Millisecond)
+	if n, err := s.Count(ctx, store.Query{}); err != nil || n != 2 {
+		t.Errorf("Count: got %d, %v; want 2", n, err)
+	}
 }
