@@ -41,4 +41,15 @@
 // always decided in Go. Body searches read the candidates' bodies: a
 // pg_trgm GIN index made ingest 78 times slower (50,000 730-byte bodies:
 // 0.44 s without it, 34 s with it), too slow for a fleet's writers.
+//
+// # Live tail
+//
+// Subscribe follows what every process writes. Each row records the
+// transaction that wrote it (the column xid), and each write sends
+// NOTIFY bodytap_exchanges at its commit. A subscription LISTENs on a
+// connection of its own and, when notified, reads the rows that a
+// snapshot taken now sees and its previous snapshot did not: exactly the
+// rows committed in between, whatever order concurrent transactions
+// commit in, so that a notification is only a wake-up and losing some
+// (while reconnecting) loses no row.
 package pgstore

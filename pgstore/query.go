@@ -113,33 +113,15 @@ func (s *Store) each(ctx context.Context, q *store.Query, fn func(r *listRow, ma
 		if err != nil {
 			return err
 		}
-		// Rows that neither SQL nor their columns decide need their
-		// exchanges: read them in one query.
-		var need [][]byte
-		for i := range page {
-			if !page[i].sure {
-				if page[i].verdict = decideRow(f.Root, &page[i].r); page[i].verdict == unknown {
-					need = append(need, page[i].r.sum.ID[:])
-				}
-			}
-		}
-		var xs map[bodytap.ID]*bodytap.Exchange
-		if len(need) > 0 {
-			if xs, err = s.load(ctx, need); err != nil {
-				return err
-			}
+		if err := s.decide(ctx, f, page); err != nil {
+			return err
 		}
 		for i := range page {
 			c := &page[i]
-			match := c.sure || c.verdict == yes
-			if !c.sure && c.verdict == unknown {
-				x := xs[c.r.sum.ID]
-				if x == nil {
-					continue // deleted by retention meanwhile
-				}
-				match = f.Match(x)
+			if c.gone {
+				continue
 			}
-			more, err := fn(&c.r, match)
+			more, err := fn(&c.r, c.match)
 			if err != nil || !more {
 				return err
 			}
@@ -152,9 +134,41 @@ func (s *Store) each(ctx context.Context, q *store.Query, fn func(r *listRow, ma
 }
 
 type candidate struct {
-	r       listRow
-	sure    bool
-	verdict verdict
+	r     listRow
+	sure  bool // SQL says it matches
+	match bool // set by decide
+	gone  bool // deleted (by retention) before decide read it
+}
+
+// decide sets match on the candidates of page: those that neither SQL
+// nor their columns decide need their exchanges, read in one query.
+func (s *Store) decide(ctx context.Context, f *filter.Filter, page []candidate) error {
+	var need [][]byte
+	verdicts := make([]verdict, len(page))
+	for i := range page {
+		if page[i].sure {
+			verdicts[i] = yes
+		} else if verdicts[i] = decideRow(f.Root, &page[i].r); verdicts[i] == unknown {
+			need = append(need, page[i].r.sum.ID[:])
+		}
+	}
+	var xs map[bodytap.ID]*bodytap.Exchange
+	if len(need) > 0 {
+		var err error
+		if xs, err = s.load(ctx, need); err != nil {
+			return err
+		}
+	}
+	for i := range page {
+		c := &page[i]
+		c.match = verdicts[i] == yes
+		if verdicts[i] == unknown {
+			x := xs[c.r.sum.ID]
+			c.gone = x == nil
+			c.match = x != nil && f.Match(x)
+		}
+	}
+	return nil
 }
 
 // page reads the next page of candidates of q before cursor.

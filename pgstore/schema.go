@@ -76,6 +76,17 @@ CREATE TABLE terms (
 	PRIMARY KEY (kind, value)
 );
 `,
+	// Version 2.
+	`
+-- The transaction that wrote each row, so that a live tail can ask what
+-- was committed between two snapshots, whatever order concurrent
+-- writers' transactions commit in (see Subscribe). Rows of version 1
+-- keep NULL: they are older than any tail. Set as a default rather than
+-- with ADD COLUMN's DEFAULT, which would rewrite every partition.
+ALTER TABLE exchanges ADD COLUMN xid xid8;
+ALTER TABLE exchanges ALTER COLUMN xid SET DEFAULT pg_current_xact_id();
+CREATE INDEX exchanges_xid ON exchanges (xid);
+`,
 }
 
 // schemaVersion is the version this program writes and reads.

@@ -70,6 +70,11 @@ type Store struct {
 	lastPrune time.Time
 	closed    atomic.Bool
 
+	smu  sync.Mutex     // orders Subscribe's subs.Add before Close's subs.Wait
+	subs sync.WaitGroup // the goroutines of subscriptions
+	done context.Context
+	stop context.CancelFunc // ends subscriptions, on Close
+
 	stored, dropped, errs atomic.Int64
 }
 
@@ -105,6 +110,7 @@ func MaskURL(u string) string {
 // Errors name the URL with its password masked.
 func Open(ctx context.Context, connURL string, opts Options) (*Store, error) {
 	s := &Store{url: MaskURL(connURL), opts: opts, log: opts.Logger, days: map[int64]bool{}}
+	s.done, s.stop = context.WithCancel(context.Background())
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -248,6 +254,10 @@ func (s *Store) write(ctx context.Context, rows []*row) error {
 				return fmt.Errorf("insert terms: %w", err)
 			}
 		}
+		// Delivered at commit, to the subscriptions of every process.
+		if _, err := tx.Exec(ctx, "SELECT pg_notify($1, pg_current_xact_id()::text)", notifyChannel); err != nil {
+			return fmt.Errorf("notify: %w", err)
+		}
 		return nil
 	})
 	if err != nil {
@@ -359,12 +369,18 @@ func (s *Store) Flush(ctx context.Context) error {
 	return nil
 }
 
-// Close waits for a write in progress and closes the connections.
-// Close the Tap first, so that what its queue holds is written.
+// Close ends the subscriptions (closing their channels), waits for a
+// write in progress and closes the connections. Close the Tap first, so
+// that what its queue holds is written.
 func (s *Store) Close() error {
-	if s.closed.Swap(true) {
+	s.smu.Lock()
+	closed := s.closed.Swap(true)
+	s.smu.Unlock()
+	if closed {
 		return nil
 	}
+	s.stop()
+	s.subs.Wait()
 	s.wmu.Lock()
 	s.pool.Close()
 	s.wmu.Unlock()

@@ -9,20 +9,22 @@ import (
 	"strings"
 
 	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/filter"
 	"github.com/bodytap/bodytap/pgstore"
 	"github.com/bodytap/bodytap/store"
 )
 
-// A backend is the store that proxy, collect, ls, show, export and
-// replay write and read: the local store (a SQLite file) or a shared
+// A backend is the store that proxy, collect, ls, show, tail, export
+// and replay write and read: the local store (a SQLite file) or a shared
 // PostgreSQL one (--db postgres://...). It is what those commands call,
-// no more; tail, ui and import need the local store itself.
+// no more; ui and import need the local store itself.
 type backend interface {
 	bodytap.BatchSink
 	List(ctx context.Context, q store.Query) ([]store.Summary, error)
 	Count(ctx context.Context, q store.Query) (int64, error)
 	Get(ctx context.Context, id bodytap.ID) (*bodytap.Exchange, error)
 	Scan(ctx context.Context, q store.Query) iter.Seq2[*bodytap.Exchange, error]
+	Subscribe(ctx context.Context, f *filter.Filter) <-chan store.Summary
 	Flush(ctx context.Context) error
 	Stats() store.Stats
 	Close() error

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"net/url"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bodytap/bodytap/internal/pgtest"
 )
@@ -64,7 +67,6 @@ func TestPostgresRefused(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"tail", []string{"tail", "--db", db}, "no live tail across processes"},
 		{"ui", []string{"ui", "--db", db}, "no viewer"},
 		{"import", []string{"import", "--db", db, "x.har"}, "no import"},
 		{"proxy --ui", []string{"proxy", "--db", db, "--upstream", "http://127.0.0.1:1", "--ui", "127.0.0.1:0"}, "no viewer"},
@@ -77,5 +79,36 @@ func TestPostgresRefused(t *testing.T) {
 				t.Errorf("bodytap %s: exit %d, stderr %q; want exit 2 and %q with the password masked", strings.Join(tt.args, " "), r.code, r.stderr, tt.want)
 			}
 		})
+	}
+}
+
+// TestPostgresTail follows a PostgreSQL store with tail while a proxy,
+// another process, writes it: the first exchange tail prints may come
+// from its backlog, the two made after it printed that one come live.
+func TestPostgresTail(t *testing.T) {
+	db := pgtest.DB(t)
+	up := upstream(t)
+	p := startProxyProc(t, "--upstream", up.URL, "--db", db)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	tail := exec.CommandContext(ctx, binary, "tail", "--db", db, "--json")
+	tail.Env = cleanEnv()
+	out, errOut := new(syncBuffer), new(syncBuffer)
+	tail.Stdout, tail.Stderr = out, errOut
+	if err := tail.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); tail.Wait() }()
+	c := &http.Client{}
+	get(t, c, p.url+"/json?first")
+	waitFor(t, out, "first", 10*time.Second)
+	get(t, c, p.url+"/json?second")
+	get(t, c, p.url+"/json?third")
+	waitFor(t, out, "third", 10*time.Second)
+	time.Sleep(200 * time.Millisecond) // a duplicate would show by now
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[1], "second") || !strings.Contains(lines[2], "third") {
+		t.Errorf("tail --db %s --json: got %d lines, want first, second and third:\n%s\nstderr:\n%s", db, len(lines), out.String(), errOut.String())
 	}
 }

@@ -15,7 +15,7 @@ import (
 
 func runTail(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("tail")
-	db := localDBFlag(fs)
+	db := dbFlag(fs)
 	asJSON := fs.Bool("json", false, "print full exchanges as JSON Lines")
 	last := fs.Int("n", 10, "first print the last `N` matching exchanges")
 	wide := fs.Bool("wide", false, "never cut cells; without it, the table fits the terminal and cuts long cells with …")
@@ -23,16 +23,20 @@ func runTail(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := localOnly("tail", *db, "live tail across processes (Subscribe)"); err != nil {
-		return err
-	}
 	q, err := (&queryFlags{}).query(words)
 	if err != nil {
 		return err
 	}
-	s, err := waitStore(ctx, e, *db)
+	var s backend
+	if isPostgres(*db) {
+		s, err = openStore(ctx, *db, store.Options{ReadOnly: true})
+	} else if ls, lerr := waitStore(ctx, e, *db); ls != nil {
+		s = ls
+	} else {
+		err = lerr // nil when interrupted while waiting
+	}
 	if s == nil {
-		return err // nil when interrupted while waiting
+		return err
 	}
 	defer s.Close()
 
@@ -97,7 +101,7 @@ func runTail(ctx context.Context, e *env, args []string) error {
 	if ctx.Err() != nil {
 		return nil // interrupted: the normal way to end a tail
 	}
-	return fmt.Errorf("--db %s: store closed", *db)
+	return fmt.Errorf("--db %s: store closed", dbName(*db))
 }
 
 // waitStore opens the store at path for reading, first waiting for the
