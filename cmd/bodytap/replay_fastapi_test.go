@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"net"
 	"net/http"
 	"os"
@@ -109,37 +108,14 @@ func TestFastAPIReplayAndMock(t *testing.T) {
 
 	dir := t.TempDir()
 	report := filepath.Join(dir, "out.json")
-	results := func() map[string]replay.Result {
-		t.Helper()
-		b, err := os.ReadFile(report)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var rep replay.Report
-		if err := json.Unmarshal(b, &rep); err != nil {
-			t.Fatalf("--report: %v\n%s", err, b)
-		}
-		m := map[string]replay.Result{}
-		for _, res := range rep.Results {
-			m[res.Method+" "+strings.TrimPrefix(res.URL, v2)] = res
-		}
-		return m
-	}
-	where := func(ds []replay.Diff) []string {
-		var w []string
-		for _, d := range ds {
-			w = append(w, d.Where)
-		}
-		return w
-	}
 
 	// Without noise detection the noise shows as changes: it is real.
 	bodytapCmd(t, nil, "replay", "--db", db, "--to", v2, "--report", report)
-	noisy := results()
-	if w := where(noisy["GET /users/1"].Diffs); !slices.Contains(w, "$.updated_at") || !slices.Contains(w, "$.request_id") || !slices.Contains(w, "header X-Request-Id") {
+	noisy := readReport(t, report, v2)
+	if w := diffWhere(noisy["/users/1"].Diffs); !slices.Contains(w, "$.updated_at") || !slices.Contains(w, "$.request_id") || !slices.Contains(w, "header X-Request-Id") {
 		t.Errorf("without --detect-noise, /users/1 differs at %q; want the noise among it", w)
 	}
-	if o := noisy["GET /items?limit=2"].Outcome; o != replay.Changed {
+	if o := noisy["/items?limit=2"].Outcome; o != replay.Changed {
 		t.Errorf("without --detect-noise, /items is %q, want changed by its generated IDs", o)
 	}
 
@@ -147,23 +123,23 @@ func TestFastAPIReplayAndMock(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stdout, "2 same, 1 changed, 0 failed, 1 skipped, 0 not replayable") {
 		t.Errorf("replay --detect-noise: exit %d, want 1 and one change\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	res := results()
+	res := readReport(t, report, v2)
 	for k, want := range map[string]replay.Outcome{
-		"GET /users/1": replay.Changed, "GET /items?limit=2": replay.Same, "GET /health": replay.Same, "POST /orders": replay.Skipped,
+		"/users/1": replay.Changed, "/items?limit=2": replay.Same, "/health": replay.Same, "/orders": replay.Skipped,
 	} {
 		if got := res[k].Outcome; got != want {
 			t.Errorf("%s: %q %v, want %q", k, got, res[k].Diffs, want)
 		}
 	}
-	user := res["GET /users/1"]
-	if w := where(user.Diffs); !slices.Equal(w, []string{"$.plan"}) || user.Diffs[0].Recorded != `"free"` || user.Diffs[0].Got != `"pro"` {
+	user := res["/users/1"]
+	if w := diffWhere(user.Diffs); !slices.Equal(w, []string{"$.plan"}) || user.Diffs[0].Recorded != `"free"` || user.Diffs[0].Got != `"pro"` {
 		t.Errorf("/users/1 differs by %+v, want exactly $.plan \"free\" -> \"pro\"", user.Diffs)
 	}
 	slices.Sort(user.Noise)
 	if want := []string{"$.request_id", "$.updated_at", "header X-Request-Id"}; !slices.Equal(user.Noise, want) {
 		t.Errorf("/users/1 noise %q, want %q", user.Noise, want)
 	}
-	items := res["GET /items?limit=2"].Noise
+	items := res["/items?limit=2"].Noise
 	slices.Sort(items)
 	if want := []string{"$.items[0].trace", "$.items[1].trace", "header X-Request-Id"}; !slices.Equal(items, want) {
 		t.Errorf("/items noise %q, want %q", items, want)
