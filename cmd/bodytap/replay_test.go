@@ -51,6 +51,11 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/api/list":
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `[{"id":1,"q":%q},{"id":2}]`, r.URL.RawQuery)
+	case r.URL.Path == "/big": // more than the capture keeps
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		for i := range 300 {
+			fmt.Fprintf(w, "line %d\n", i)
+		}
 	case r.URL.Path == "/hello":
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprint(w, "hello\nworld\n")
@@ -107,6 +112,7 @@ func replaySetup(t *testing.T, db string) (v2 *app, v2URL string, otherHits *ato
 	send("GET", "/api/user/1", "", nil)
 	send("GET", "/api/list?page=2", "", nil)
 	send("GET", "/hello", "", nil)
+	send("GET", "/big", "", nil)
 	send("GET", "/go", "", nil)
 	send("POST", "/api/orders", "", []byte(`{"item":1}`))
 	send("GET", "/api/me", "Bearer s3cret-token", nil)
@@ -144,8 +150,8 @@ func TestReplay(t *testing.T) {
 		t.Fatalf("--junit: %v\n%s", err, b)
 	}
 	s := suites.Suite
-	if s.Tests != 7 || s.Failures != 1 || s.Skipped != 3 {
-		t.Errorf("junit: %d tests, %d failures, %d skipped; want 7, 1, 3\n%s", s.Tests, s.Failures, s.Skipped, b)
+	if s.Tests != 8 || s.Failures != 1 || s.Skipped != 3 || !strings.Contains(string(b), "<system-out>not compared: the body past the part kept") {
+		t.Errorf("junit: %d tests, %d failures, %d skipped; want 8, 1, 3 and what was not compared\n%s", s.Tests, s.Failures, s.Skipped, b)
 	}
 	for _, c := range s.Cases {
 		if c.Failure != nil && !strings.Contains(c.Failure.Text, `$.plan: "free" -> "pro"`) {
@@ -194,12 +200,12 @@ func checkReplay(t *testing.T, db string, v2 *app, v2URL string, otherHits *atom
 	if r.code != 1 || !strings.Contains(r.stderr, "1 changed, 0 failed") {
 		t.Fatalf("replay: exit %d, want 1 for one change\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	if !strings.Contains(r.stdout, "3 same, 1 changed, 0 failed, 1 skipped, 2 not replayable") {
+	if !strings.Contains(r.stdout, "4 same, 1 changed, 0 failed, 1 skipped, 2 not replayable\ncompared in part only: 1 ") {
 		t.Errorf("summary:\n%s", r.stdout)
 	}
 	byPath := readReport(t, args[slices.Index(args, "--report")+1], v2URL)
 	for path, want := range map[string]replay.Outcome{
-		"/api/user/1": replay.Changed, "/api/list?page=2": replay.Same, "/hello": replay.Same, "/go": replay.Same,
+		"/api/user/1": replay.Changed, "/api/list?page=2": replay.Same, "/hello": replay.Same, "/go": replay.Same, "/big": replay.Same,
 		"/api/orders": replay.Skipped, "/api/me": replay.NotReplayable, "/upload": replay.NotReplayable,
 	} {
 		if got := byPath[path].Outcome; got != want {
@@ -213,6 +219,9 @@ func checkReplay(t *testing.T, db string, v2 *app, v2URL string, otherHits *atom
 	slices.Sort(user.Noise)
 	if want := []string{"$.request_id", "$.ts", "header X-Request-Id"}; !slices.Equal(user.Noise, want) {
 		t.Errorf("noise %q, want %q", user.Noise, want)
+	}
+	if want := "the body past the part kept at capture (1024 of 2590 bytes kept)"; byPath["/big"].NotCompared != want {
+		t.Errorf("/big: not compared %q, want %q", byPath["/big"].NotCompared, want)
 	}
 	if !strings.Contains(byPath["/upload"].Reason, "truncated") || !strings.Contains(byPath["/api/me"].Reason, "Authorization") {
 		t.Errorf("reasons: %q, %q", byPath["/upload"].Reason, byPath["/api/me"].Reason)
