@@ -187,8 +187,17 @@ func browse(t *testing.T, base, harFile string, paths ...string) []seen {
 	return got
 }
 
-// noRedirect is a client that returns redirects rather than follow them.
-var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+// fetch sends a request with body ("" for none) and reads the whole
+// answer; a redirect is returned, not followed.
+func fetch(t *testing.T, method, u, body string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, u, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return roundTrip(t, c, req)
+}
 
 // sameAsApp checks that what a browser received is what app sends: each
 // response is fetched again from app, by Go's client, which undoes gzip
@@ -197,23 +206,11 @@ func sameAsApp(t *testing.T, app string, got []seen) {
 	t.Helper()
 	for _, s := range got {
 		u, _ := url.Parse(s.URL)
-		var body io.Reader
+		body := ""
 		if s.Method == "POST" {
-			body = strings.NewReader(`{"item":7,"qty":2}`)
+			body = `{"item":7,"qty":2}`
 		}
-		req, err := http.NewRequest(s.Method, app+u.RequestURI(), body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp, err := noRedirect.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp, want := fetch(t, s.Method, app+u.RequestURI(), body)
 		if s.Status != resp.StatusCode || s.ContentType != resp.Header.Get("Content-Type") || (s.Body != nil && !bytes.Equal(s.Body, want)) {
 			t.Errorf("%s: the browser got %d %q %q, the application sends %d %q %q",
 				s.key(t), s.Status, s.ContentType, s.Body, resp.StatusCode, resp.Header.Get("Content-Type"), want)
@@ -337,23 +334,11 @@ func TestMockRecordedChromiumHAR(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var body io.Reader
+		body := ""
 		if e.Request.PostData != nil {
-			body = strings.NewReader(e.Request.PostData.Text)
+			body = e.Request.PostData.Text
 		}
-		req, err := http.NewRequest(e.Request.Method, m+u.RequestURI(), body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp, err := noRedirect.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp, b := fetch(t, e.Request.Method, m+u.RequestURI(), body)
 		if resp.Header.Get("Content-Encoding") != "" {
 			t.Errorf("%s %s: Content-Encoding %q on a body Chromium stored decoded", e.Request.Method, u.RequestURI(), resp.Header.Get("Content-Encoding"))
 		}
