@@ -131,3 +131,23 @@ func partialGzip(t *testing.T, s string) *Message {
 	m.Body, m.Partial = m.Body[:len(m.Body)/2], true
 	return m
 }
+
+// BenchmarkCompareText measures the line diff: the worst case the table
+// allows (every line differs, the table at its largest), and a long text
+// with one line changed (the common start and end need no table).
+func BenchmarkCompareText(b *testing.B) {
+	for _, bc := range []struct {
+		name     string
+		rec, got *Message
+	}{
+		{"1448 lines all differ", text(numbered("a", 1447)), text(numbered("b", 1447))},
+		{"20000 lines one changed", text(numbered("a", 20000)), text(strings.Replace(numbered("a", 20000), "a 777\n", "b 777\n", 1))},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				Compare(bc.rec, bc.got, &Rules{})
+			}
+		})
+	}
+}

@@ -37,21 +37,26 @@ func (c *comparer) lines(a, b []byte) {
 	// ma[i:] and mb[j:]. It fits in 16 bits: n*m <= maxLCSCells makes
 	// min(n, m) at most 1448.
 	n, m := len(ma), len(mb)
+	ia, ib := lineIDs(ma, mb)
 	lcs := make([]uint16, (n+1)*(m+1))
 	at := func(i, j int) uint16 { return lcs[i*(m+1)+j] }
 	for i := n - 1; i >= 0; i-- {
+		row, next := lcs[i*(m+1):(i+1)*(m+1)], lcs[(i+1)*(m+1):(i+2)*(m+1)]
 		for j := m - 1; j >= 0; j-- {
-			v := max(at(i+1, j), at(i, j+1))
-			if ma[i] == mb[j] {
-				v = at(i+1, j+1) + 1
+			if ia[i] == ib[j] {
+				row[j] = next[j+1] + 1
+			} else {
+				row[j] = max(next[j], row[j+1])
 			}
-			lcs[i*(m+1)+j] = v
 		}
 	}
 	var del, ins []int // the current run: indexes into ma and mb
 	flush := func() {
+	run:
 		for k := range max(len(del), len(ins)) {
 			switch {
+			case c.full():
+				break run
 			case k < len(del) && k < len(ins):
 				c.add(Diff{Where: fmt.Sprintf("line %d", pre+del[k]+1), Recorded: orEmpty(ma[del[k]]), Got: orEmpty(mb[ins[k]])})
 			case k < len(del):
@@ -75,6 +80,25 @@ func (c *comparer) lines(a, b []byte) {
 		}
 	}
 	flush()
+}
+
+// lineIDs numbers the distinct lines of a and b, so that the table
+// compares numbers rather than strings.
+func lineIDs(a, b []string) (ia, ib []int32) {
+	ids := map[string]int32{}
+	number := func(ls []string) []int32 {
+		out := make([]int32, len(ls))
+		for i, l := range ls {
+			id, ok := ids[l]
+			if !ok {
+				id = int32(len(ids))
+				ids[l] = id
+			}
+			out[i] = id
+		}
+		return out
+	}
+	return number(a), number(b)
 }
 
 // positional compares lines at the same numbers, from line pre+1: a
