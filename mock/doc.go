@@ -31,7 +31,12 @@
 // A recorded response that cannot be served as it was (its body was
 // truncated or withheld at capture, or it never completed) is answered
 // with 502 Bad Gateway and a plain text saying why, never with a wrong
-// body. A request that matches nothing is answered with 404 Not Found and
+// body. A redirect (a 3xx status with a Location) is the exception: its
+// body is what a client never reads, and browsers keep none, so a HAR file
+// recorded by Chromium leaves it out. A redirect whose body is not known
+// is served with an empty one.
+//
+// A request that matches nothing is answered with 404 Not Found and
 // a plain text naming the closest recorded request (the same method, the
 // most leading path segments in common), and reported to
 // [Config.OnMiss].

@@ -205,7 +205,10 @@ var hopHeaders = []string{
 // answer serves the recorded response of x.
 func (h *Handler) answer(w http.ResponseWriter, r *http.Request, x *bodytap.Exchange) {
 	rs := &x.Response
-	if why := unservable(rs); why != "" {
+	body := rs.Body.Bytes
+	if why := unservable(rs); why != "" && redirect(rs) {
+		body = nil // what the client follows is Location; browsers keep no redirect body
+	} else if why != "" {
 		plain(w, http.StatusBadGateway, fmt.Sprintf("bodytap mock: the recorded response to %s %s (%s) %s: not served rather than served wrong",
 			x.Request.Method, x.Request.URL.RequestURI(), x.ID, why))
 		return
@@ -221,7 +224,6 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, x *bodytap.Exch
 		}
 		hd.Del(k)
 	}
-	body := rs.Body.Bytes
 	if rs.Body.Decoded != "" {
 		hd.Del("Content-Encoding")
 	}
@@ -276,6 +278,12 @@ func unservable(rs *bodytap.Response) string {
 		return "did not complete: its body is only partly known"
 	}
 	return ""
+}
+
+// redirect reports whether rs sends the client elsewhere: a 3xx status
+// other than 304 Not Modified, with a Location.
+func redirect(rs *bodytap.Response) bool {
+	return rs.Status >= 300 && rs.Status < 400 && rs.Status != http.StatusNotModified && rs.Header.Get("Location") != ""
 }
 
 // wait waits until d after start, and reports false if the client went

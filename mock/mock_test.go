@@ -33,6 +33,9 @@ func TestHandler(t *testing.T) {
 	gz := exchange(t, 6, "GET", "http://a/gz", "", 200, "plain")
 	gz.Response.Header.Set("Content-Encoding", "gzip")
 	gz.Response.Body.Decoded = "gzip"
+	moved := exchange(t, 8, "GET", "http://a/old", "", 302, "")
+	moved.Response.Header.Set("Location", "/new")
+	moved.Response.Body.Size, moved.Response.Body.Truncated = 41, true
 	wire := exchange(t, 7, "GET", "http://a/wire", "", 200, "\x1f\x8b...")
 	wire.Response.Header.Set("Content-Encoding", "gzip")
 	xs := []*bodytap.Exchange{
@@ -40,7 +43,7 @@ func TestHandler(t *testing.T) {
 		exchange(t, 1, "GET", "http://a/api/list?sort=name&page=2&_=0", "", 200, "first"),
 		exchange(t, 3, "POST", "http://a/api/orders", `{"item":1}`, 201, "one"),
 		exchange(t, 4, "POST", "http://a/api/orders", `{"item":2}`, 201, "two"),
-		trunc, gz, wire,
+		trunc, gz, wire, moved,
 	}
 	var misses []string
 	h := New(Config{MatchBody: true, IgnoreParams: []string{"_"}, OnMiss: func(r *http.Request, c *bodytap.Exchange) {
@@ -64,6 +67,7 @@ func TestHandler(t *testing.T) {
 		{"truncated", "GET", "/big", "", 502, "truncated at capture (2 of 10 bytes kept)", ""},
 		{"decoded", "GET", "/gz", "", 200, "plain", ""},
 		{"as on the wire", "GET", "/wire", "", 200, "\x1f\x8b...", "gzip"},
+		{"redirect, body left out", "GET", "/old", "", 302, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -73,12 +77,15 @@ func TestHandler(t *testing.T) {
 			if rec.Code != tt.status {
 				t.Fatalf("status %d, want %d: %s", rec.Code, tt.status, got)
 			}
-			if tt.status == 200 || tt.status == 201 {
+			if tt.status < 400 {
 				if string(got) != tt.want {
 					t.Errorf("got %q, want %q", got, tt.want)
 				}
 			} else if !strings.Contains(string(got), tt.want) {
 				t.Errorf("got %q, want it to contain %q", got, tt.want)
+			}
+			if loc := rec.Header().Get("Location"); tt.status == 302 && loc != "/new" {
+				t.Errorf("Location %q, want /new", loc)
 			}
 			if enc := rec.Header().Get("Content-Encoding"); enc != tt.wantEncoding {
 				t.Errorf("Content-Encoding %q, want %q", enc, tt.wantEncoding)

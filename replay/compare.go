@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -99,8 +101,9 @@ type Message struct {
 	// at it is compared without scheme and host.
 	Host string
 
-	// Partial reports that Body is not the whole body (truncated, or
-	// withheld at capture): it is then not compared.
+	// Partial reports that Body is only the start of the whole body (it
+	// was truncated or withheld at capture, or only partly read): only
+	// that start is compared, with the start of the other body.
 	Partial bool
 
 	// Redacted reports that values in Body were replaced by "[REDACTED]":
@@ -111,7 +114,12 @@ type Message struct {
 // Compare returns the differences between the recorded response rec and
 // the new one got, at most [MaxDiffs] of them, ignoring what rules say.
 func Compare(rec, got *Message, rules *Rules) []Diff {
-	c := &comparer{rules: rules}
+	return compare(rec, got, rules, MaxDiffs)
+}
+
+// compare is Compare with limit differences at most.
+func compare(rec, got *Message, rules *Rules, limit int) []Diff {
+	c := &comparer{rules: rules, limit: limit}
 	if rec.Status != got.Status {
 		c.add(Diff{Where: "status", Recorded: fmt.Sprint(rec.Status), Got: fmt.Sprint(got.Status)})
 	}
@@ -122,17 +130,18 @@ func Compare(rec, got *Message, rules *Rules) []Diff {
 
 type comparer struct {
 	rules    *Rules
+	limit    int // differences kept at most
 	diffs    []Diff
 	redacted bool // the recorded body was redacted
 }
 
 func (c *comparer) add(d Diff) {
-	if len(c.diffs) < MaxDiffs {
+	if len(c.diffs) < c.limit {
 		c.diffs = append(c.diffs, d)
 	}
 }
 
-func (c *comparer) full() bool { return len(c.diffs) >= MaxDiffs }
+func (c *comparer) full() bool { return len(c.diffs) >= c.limit }
 
 func (c *comparer) headers(rec, got *Message) {
 	names := map[string]bool{}
@@ -188,6 +197,7 @@ func headerValue(m *Message, k string) string {
 
 func (c *comparer) body(rec, got *Message) {
 	if rec.Partial || got.Partial {
+		c.prefix(rec, got)
 		return
 	}
 	a, errA := decoded(rec)
@@ -201,8 +211,9 @@ func (c *comparer) body(rec, got *Message) {
 	}
 	switch kind(rec.Header, got.Header, a) {
 	case "json":
-		var va, vb any
-		if json.Unmarshal(a, &va) == nil && json.Unmarshal(b, &vb) == nil {
+		va, errA := parseJSON(a)
+		vb, errB := parseJSON(b)
+		if errA == nil && errB == nil {
 			c.redacted = rec.Redacted
 			c.json(Path{}, va, vb)
 			return
@@ -215,17 +226,85 @@ func (c *comparer) body(rec, got *Message) {
 	}
 }
 
+// prefix compares the start of the body that a partial message kept
+// with as much of the other body: a partial recording cannot show a
+// difference past what it kept, but it can show one before. A redacted
+// recording is not compared, its bytes being altered.
+func (c *comparer) prefix(rec, got *Message) {
+	a, errA := decoded(rec)
+	b, errB := decoded(got)
+	if errA != nil || errB != nil || rec.Redacted {
+		return
+	}
+	n := len(a)
+	if rec.Partial && got.Partial {
+		n = min(len(a), len(b))
+	} else if got.Partial {
+		n = len(b)
+	}
+	if n == 0 || (len(a) >= n && len(b) >= n && bytes.Equal(a[:n], b[:n])) {
+		return
+	}
+	k := 0
+	for k < min(n, len(a), len(b)) && a[k] == b[k] {
+		k++
+	}
+	d := Diff{Where: fmt.Sprintf("body at byte %d", k)}
+	if kind(rec.Header, got.Header, a) == "binary" {
+		d.Recorded, d.Got = digest(a[:min(n, len(a))]), digest(b[:min(n, len(b))])
+	} else {
+		d.Recorded, d.Got = short(string(a[k:min(n, len(a))])), short(string(b[k:min(n, len(b))]))
+	}
+	c.add(d)
+}
+
+// decoded returns m's body with its content codings undone; a partial
+// body decodes to the part it holds.
 func decoded(m *Message) ([]byte, error) {
 	ce := strings.Join(m.Header.Values("Content-Encoding"), ",")
 	if ce == "" {
 		return m.Body, nil
 	}
-	res, err := decode.Decode(ce, m.Body, 0, false)
+	res, err := decode.Decode(ce, m.Body, 0, m.Partial)
 	if err != nil || res.Cut {
 		return nil, fmt.Errorf("replay: body: %v", err)
 	}
 	return res.Bytes, nil
 }
+
+// parseJSON decodes one JSON value, keeping numbers as written so that
+// integers beyond 2^53 compare exactly.
+func parseJSON(b []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("replay: data after the JSON value")
+	}
+	return v, nil
+}
+
+// sameNumber reports whether two JSON numbers are equal: integers exactly,
+// whatever their size; others, or an integer and another, as float64
+// values, so that 1, 1.0 and 1e0 are the same.
+func sameNumber(a, b json.Number) bool {
+	if a == b {
+		return true
+	}
+	if isInteger(a) && isInteger(b) {
+		// JSON spells an integer one way (no leading zeros, no plus
+		// sign), but for zero's sign.
+		return strings.TrimPrefix(string(a), "-") == "0" && strings.TrimPrefix(string(b), "-") == "0"
+	}
+	x, errx := a.Float64()
+	y, erry := b.Float64()
+	return errx == nil && erry == nil && x == y
+}
+
+func isInteger(n json.Number) bool { return !strings.ContainsAny(string(n), ".eE") }
 
 // kind classifies the bodies by the one media-type table: "json",
 // "text" or "binary". The recorded type wins; the new one counts when
@@ -291,8 +370,12 @@ func (c *comparer) json(at Path, a, b any) {
 			}
 			return
 		}
+	case json.Number:
+		if b, ok := b.(json.Number); ok && sameNumber(a, b) {
+			return
+		}
 	default:
-		if a == b { // float64, string, bool or nil
+		if a == b { // string, bool or nil
 			return
 		}
 	}
@@ -312,27 +395,6 @@ func jsonText(v any, ok bool) string {
 	}
 	b, _ := json.Marshal(v)
 	return short(string(b))
-}
-
-// lines compares two texts line by line, reporting the lines that differ
-// at the same number (a shifted block shows as many).
-func (c *comparer) lines(a, b []byte) {
-	la, lb := strings.Split(string(a), "\n"), strings.Split(string(b), "\n")
-	for i := range max(len(la), len(lb)) {
-		if c.full() {
-			return
-		}
-		var x, y string
-		if i < len(la) {
-			x = la[i]
-		}
-		if i < len(lb) {
-			y = lb[i]
-		}
-		if x != y || (i < len(la)) != (i < len(lb)) {
-			c.add(Diff{Where: fmt.Sprintf("line %d", i+1), Recorded: short(x), Got: short(y)})
-		}
-	}
 }
 
 func digest(b []byte) string {

@@ -31,16 +31,28 @@
 // Bodies are compared after their content codings are undone (package
 // decode), and classified by the media-type table the viewer and
 // 'bodytap show' use. JSON bodies are compared structurally: key order
-// and number spelling do not count, and each difference is named by its
-// JSON path, such as $.items[2].price, so that it can be ignored with
-// [Rules.Paths]. Other text is compared line by
-// line; anything else by SHA-256. A recorded body that was truncated or
-// withheld is not compared; in a recorded JSON body that was redacted,
-// the "[REDACTED]" strings match anything.
+// and number spelling do not count (1, 1.0 and 1e0 are the same; integers
+// are compared exactly, beyond 2^53 too), and each difference is named by
+// its JSON path, such as $.items[2].price, so that it can be ignored with
+// [Rules.Paths]. Other text is compared line by line as diff does, by a
+// longest common subsequence: a line added near the top is one
+// difference, not one per line below it ("line N" for a recorded line
+// changed or removed, "new line M" for one added; texts whose differing
+// middles exceed about two million line pairs are compared at the same
+// line numbers instead). Anything else is compared by SHA-256.
+//
+// A recorded body that was truncated at capture, or only partly
+// received, is compared as far as it goes with the start of the new body
+// ("body at byte K" names the first byte that differs), and
+// [Result.NotCompared] says what was left out; a withheld body is not
+// compared at all. In a recorded JSON body that was redacted, the
+// "[REDACTED]" strings match anything.
 //
 // # Noise
 //
 // With [Config.DetectNoise], each request is sent twice and the JSON paths
 // and headers that differ between the two answers (timestamps, generated
-// IDs) are ignored when the first is compared with the recording.
+// IDs) are ignored when the first is compared with the recording. An
+// array whose length differs between the two answers is noise at every
+// index ($.events[*]): the recording may hold yet another length.
 package replay

@@ -50,6 +50,11 @@ type Result struct {
 	// differing between two answers, and ignored.
 	Noise []string `json:"noise,omitempty"`
 
+	// NotCompared says what of the response could not be compared, as
+	// the recording does not hold it: the body past the part kept at
+	// capture, or all of a body withheld. "" when everything was.
+	NotCompared string `json:"not_compared,omitempty"`
+
 	Duration time.Duration `json:"duration_ns"`
 }
 
@@ -210,21 +215,38 @@ func (r *runner) one(ctx context.Context, x *bodytap.Exchange) (Result, bool) {
 		}
 		rules.Paths = append([]Path(nil), rules.Paths...)
 		rules.Headers = append([]string(nil), rules.Headers...)
-		for _, d := range Compare(got, again, &r.cfg.Rules) {
-			res.Noise = append(res.Noise, d.Where)
+		seen := map[string]bool{}
+		for _, d := range compare(got, again, &r.cfg.Rules, maxNoise) {
+			p, where := noisePath(d)
+			if seen[where] {
+				continue
+			}
+			seen[where] = true
+			res.Noise = append(res.Noise, where)
 			switch {
-			case d.Path != nil:
-				rules.Paths = append(rules.Paths, d.Path)
+			case p != nil:
+				rules.Paths = append(rules.Paths, p)
 			case strings.HasPrefix(d.Where, "header "):
 				rules.Headers = append(rules.Headers, strings.TrimPrefix(d.Where, "header "))
 			}
 		}
 	}
+	rb := &x.Response.Body
 	rec := &Message{
-		Status: x.Response.Status, Header: x.Response.Header, Body: x.Response.Body.Bytes,
+		Status: x.Response.Status, Header: x.Response.Header, Body: rb.Bytes,
 		Host:     x.Request.Host,
-		Partial:  x.Response.Body.Truncated || x.Response.Body.Withheld || !x.Response.Body.EOF,
-		Redacted: x.Response.Body.Redacted,
+		Partial:  rb.Truncated || rb.Withheld || !rb.EOF,
+		Redacted: rb.Redacted,
+	}
+	switch {
+	case rb.Withheld:
+		res.NotCompared = "the body: withheld at capture"
+	case rb.Redacted && rec.Partial:
+		res.NotCompared = "the body: redacted and truncated at capture"
+	case rb.Truncated:
+		res.NotCompared = fmt.Sprintf("the body past the part kept at capture (%d of %d bytes kept)", len(rb.Bytes), rb.Size)
+	case rec.Partial:
+		res.NotCompared = fmt.Sprintf("the body past the %d bytes received: the recorded response did not complete", len(rb.Bytes))
 	}
 	if x.Response.Body.Decoded != "" {
 		// The copy was stored decoded: compare it as such.
@@ -238,6 +260,26 @@ func (r *runner) one(ctx context.Context, x *bodytap.Exchange) (Result, bool) {
 	}
 	res.Duration = time.Since(start)
 	return res, true
+}
+
+// maxNoise bounds the differences looked for between the two answers of
+// DetectNoise: more than Compare reports, as each one found is ignored.
+const maxNoise = 1000
+
+// noisePath returns the JSON path that the noise difference d makes
+// ignored, and how the report names it. When an array's length differs
+// between the two answers (an element is only in one), its elements are
+// noise at any index: the path ends in [*], so that an array of yet
+// another length in the recording is covered too.
+func noisePath(d Diff) (Path, string) {
+	p := d.Path
+	if n := len(p); n > 0 && p[n-1].index >= 0 && (d.Recorded == "" || d.Got == "") {
+		p = p[:n-1].child(step{any: true, index: -1})
+	}
+	if p == nil {
+		return nil, d.Where
+	}
+	return p, p.String()
 }
 
 func (r *runner) targetURL(x *bodytap.Exchange) *url.URL {

@@ -71,6 +71,7 @@ type junitCase struct {
 	Failure   *junitProblem `xml:"failure,omitempty"`
 	Error     *junitProblem `xml:"error,omitempty"`
 	Skipped   *junitProblem `xml:"skipped,omitempty"`
+	SystemOut string        `xml:"system-out,omitempty"` // what was not compared
 }
 
 type junitProblem struct {
@@ -80,7 +81,8 @@ type junitProblem struct {
 
 // WriteJUnit writes r as JUnit XML: a changed response is a failure with
 // its differences, a failed request an error, a skipped or not replayable
-// one skipped, with the reason.
+// one skipped, with the reason; what could not be compared goes to the
+// test case's system-out.
 func (r *Report) WriteJUnit(w io.Writer) error {
 	s := junitSuite{Name: "bodytap replay " + r.Target}
 	var total time.Duration
@@ -89,6 +91,9 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 			Name:      res.Method + " " + res.URL,
 			Classname: "bodytap.replay",
 			Time:      seconds(res.Duration),
+		}
+		if res.NotCompared != "" {
+			c.SystemOut = "not compared: " + res.NotCompared
 		}
 		total += res.Duration
 		switch res.Outcome {

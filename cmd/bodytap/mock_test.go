@@ -56,8 +56,17 @@ func mockApp() http.Handler {
 // rawGet fetches url, undoing a gzip content coding only if decode is set.
 func rawGet(t *testing.T, url string, decode bool) (*http.Response, []byte) {
 	t.Helper()
-	c := &http.Client{Transport: &http.Transport{DisableCompression: !decode}}
-	resp, err := c.Get(url)
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return roundTrip(t, &http.Client{Transport: &http.Transport{DisableCompression: !decode}}, req)
+}
+
+// roundTrip sends req through c and reads the whole answer.
+func roundTrip(t *testing.T, c *http.Client, req *http.Request) (*http.Response, []byte) {
+	t.Helper()
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -220,6 +220,9 @@ func printSummary(w io.Writer, rep *replay.Report, total int) {
 			}
 			fmt.Fprintf(w, "    %s\n", d)
 		}
+		if res.NotCompared != "" {
+			fmt.Fprintf(w, "    not compared: %s\n", res.NotCompared)
+		}
 	}
 	fmt.Fprintf(w, "replayed %d of %d requests to %s:", len(rep.Results), total, rep.Target)
 	for i, o := range replay.Outcomes {
@@ -230,6 +233,20 @@ func printSummary(w io.Writer, rep *replay.Report, total int) {
 		fmt.Fprintf(w, "%s %d %s", sep, rep.Counts[o], o)
 	}
 	fmt.Fprintln(w)
+	if n := notCompared(rep); n > 0 {
+		fmt.Fprintf(w, "compared in part only: %d (recorded bodies truncated or withheld at capture; see not_compared in --report)\n", n)
+	}
+}
+
+// notCompared counts the results with a part not compared.
+func notCompared(rep *replay.Report) int {
+	n := 0
+	for _, res := range rep.Results {
+		if res.NotCompared != "" {
+			n++
+		}
+	}
+	return n
 }
 
 // writeFile writes a file through write, removing it if that fails.

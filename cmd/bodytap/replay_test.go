@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -50,6 +51,11 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/api/list":
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `[{"id":1,"q":%q},{"id":2}]`, r.URL.RawQuery)
+	case r.URL.Path == "/big": // more than the capture keeps
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		for i := range 300 {
+			fmt.Fprintf(w, "line %d\n", i)
+		}
 	case r.URL.Path == "/hello":
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprint(w, "hello\nworld\n")
@@ -75,9 +81,10 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// replaySetup captures traffic to version 1 through 'bodytap proxy' and
-// starts version 2 and the other host.
-func replaySetup(t *testing.T) (db string, v2 *app, v2URL string, otherHits *atomic.Int32) {
+// replaySetup captures traffic to version 1 through 'bodytap proxy' into
+// the store db (a file or a postgres:// URL) and starts version 2 and the
+// other host.
+func replaySetup(t *testing.T, db string) (v2 *app, v2URL string, otherHits *atomic.Int32) {
 	t.Helper()
 	otherHits = new(atomic.Int32)
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { otherHits.Add(1) }))
@@ -88,7 +95,6 @@ func replaySetup(t *testing.T) (db string, v2 *app, v2URL string, otherHits *ato
 	s2 := httptest.NewServer(v2)
 	t.Cleanup(s2.Close)
 
-	db = filepath.Join(t.TempDir(), "replay.db")
 	p := startProxyProc(t, "--upstream", v1.URL, "--db", db, "--max-body", "1KiB")
 	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	send := func(method, path, auth string, body []byte) {
@@ -106,71 +112,24 @@ func replaySetup(t *testing.T) (db string, v2 *app, v2URL string, otherHits *ato
 	send("GET", "/api/user/1", "", nil)
 	send("GET", "/api/list?page=2", "", nil)
 	send("GET", "/hello", "", nil)
+	send("GET", "/big", "", nil)
 	send("GET", "/go", "", nil)
 	send("POST", "/api/orders", "", []byte(`{"item":1}`))
 	send("GET", "/api/me", "Bearer s3cret-token", nil)
 	send("PUT", "/upload", "", bytes.Repeat([]byte("x"), 4096)) // truncated at 1KiB
 	send("GET", "/slow", "", nil)
 	p.stop(t)
-	return db, v2, s2.URL, otherHits
+	return v2, s2.URL, otherHits
 }
 
 func TestReplay(t *testing.T) {
-	db, v2, v2URL, otherHits := replaySetup(t)
 	dir := t.TempDir()
+	db := filepath.Join(dir, "replay.db")
+	v2, v2URL, otherHits := replaySetup(t, db)
 	report, junit := filepath.Join(dir, "out.json"), filepath.Join(dir, "out.xml")
+	checkReplay(t, db, v2, v2URL, otherHits, "--report", report, "--junit", junit)
 
-	r := bodytapCmd(t, nil, "replay", "--db", db, "--to", v2URL, "--detect-noise", "--report", report, "--junit", junit, "!~u /slow")
-	if r.code != 1 || !strings.Contains(r.stderr, "1 changed, 0 failed") {
-		t.Fatalf("replay: exit %d, want 1 for one change\n%s%s", r.code, r.stdout, r.stderr)
-	}
-	if !strings.Contains(r.stdout, "3 same, 1 changed, 0 failed, 1 skipped, 2 not replayable") {
-		t.Errorf("summary:\n%s", r.stdout)
-	}
-
-	b, err := os.ReadFile(report)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rep replay.Report
-	if err := json.Unmarshal(b, &rep); err != nil {
-		t.Fatalf("--report: %v\n%s", err, b)
-	}
-	byPath := map[string]replay.Result{}
-	for _, res := range rep.Results {
-		byPath[strings.TrimPrefix(res.URL, v2URL)] = res
-	}
-	for path, want := range map[string]replay.Outcome{
-		"/api/user/1": replay.Changed, "/api/list?page=2": replay.Same, "/hello": replay.Same, "/go": replay.Same,
-		"/api/orders": replay.Skipped, "/api/me": replay.NotReplayable, "/upload": replay.NotReplayable,
-	} {
-		if got := byPath[path].Outcome; got != want {
-			t.Errorf("%s: outcome %q (%s), want %q", path, got, byPath[path].Reason, want)
-		}
-	}
-	user := byPath["/api/user/1"]
-	var where []string
-	for _, d := range user.Diffs {
-		where = append(where, d.Where)
-	}
-	if !slices.Equal(where, []string{"$.plan"}) || user.Diffs[0].Recorded != `"free"` || user.Diffs[0].Got != `"pro"` {
-		t.Errorf("changed: %+v, want exactly $.plan \"free\" -> \"pro\"", user.Diffs)
-	}
-	slices.Sort(user.Noise)
-	if want := []string{"$.request_id", "$.ts", "header X-Request-Id"}; !slices.Equal(user.Noise, want) {
-		t.Errorf("noise %q, want %q", user.Noise, want)
-	}
-	if !strings.Contains(byPath["/upload"].Reason, "truncated") || !strings.Contains(byPath["/api/me"].Reason, "Authorization") {
-		t.Errorf("reasons: %q, %q", byPath["/upload"].Reason, byPath["/api/me"].Reason)
-	}
-	if n := v2.unsafe.Load(); n != 0 {
-		t.Errorf("%d unsafe requests were sent without --allow-unsafe", n)
-	}
-	if n := otherHits.Load(); n != 0 {
-		t.Errorf("the redirect to another host was followed %d times", n)
-	}
-
-	b, err = os.ReadFile(junit)
+	b, err := os.ReadFile(junit)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,8 +150,8 @@ func TestReplay(t *testing.T) {
 		t.Fatalf("--junit: %v\n%s", err, b)
 	}
 	s := suites.Suite
-	if s.Tests != 7 || s.Failures != 1 || s.Skipped != 3 {
-		t.Errorf("junit: %d tests, %d failures, %d skipped; want 7, 1, 3\n%s", s.Tests, s.Failures, s.Skipped, b)
+	if s.Tests != 8 || s.Failures != 1 || s.Skipped != 3 || !strings.Contains(string(b), "<system-out>not compared: the body past the part kept") {
+		t.Errorf("junit: %d tests, %d failures, %d skipped; want 8, 1, 3 and what was not compared\n%s", s.Tests, s.Failures, s.Skipped, b)
 	}
 	for _, c := range s.Cases {
 		if c.Failure != nil && !strings.Contains(c.Failure.Text, `$.plan: "free" -> "pro"`) {
@@ -202,7 +161,7 @@ func TestReplay(t *testing.T) {
 
 	// With the credential from the environment the redacted request is
 	// sent, and the credential is written nowhere.
-	r = bodytapCmd(t, []string{"TOKEN=s3cret-token"}, "replay", "--db", db, "--to", v2URL, "--report", report,
+	r := bodytapCmd(t, []string{"TOKEN=s3cret-token"}, "replay", "--db", db, "--to", v2URL, "--report", report,
 		"--header", "Authorization: Bearer $TOKEN", "~u /api/me")
 	if r.code != 0 || !strings.Contains(r.stdout, "1 same") {
 		t.Errorf("replay with --header: exit %d\n%s%s", r.code, r.stdout, r.stderr)
@@ -231,11 +190,85 @@ func TestReplay(t *testing.T) {
 	}
 }
 
+// checkReplay replays what replaySetup captured into db to version 2 with
+// --detect-noise and args, and checks that it finds exactly the changed
+// field, sends nothing unsafe, follows no redirect to the other host, and
+// reports what is not replayable. args must write a --report.
+func checkReplay(t *testing.T, db string, v2 *app, v2URL string, otherHits *atomic.Int32, args ...string) {
+	t.Helper()
+	r := bodytapCmd(t, nil, append([]string{"replay", "--db", db, "--to", v2URL, "--detect-noise", "!~u /slow"}, args...)...)
+	if r.code != 1 || !strings.Contains(r.stderr, "1 changed, 0 failed") {
+		t.Fatalf("replay: exit %d, want 1 for one change\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "4 same, 1 changed, 0 failed, 1 skipped, 2 not replayable\ncompared in part only: 1 ") {
+		t.Errorf("summary:\n%s", r.stdout)
+	}
+	byPath := readReport(t, args[slices.Index(args, "--report")+1], v2URL)
+	for path, want := range map[string]replay.Outcome{
+		"/api/user/1": replay.Changed, "/api/list?page=2": replay.Same, "/hello": replay.Same, "/go": replay.Same, "/big": replay.Same,
+		"/api/orders": replay.Skipped, "/api/me": replay.NotReplayable, "/upload": replay.NotReplayable,
+	} {
+		if got := byPath[path].Outcome; got != want {
+			t.Errorf("%s: outcome %q (%s), want %q", path, got, byPath[path].Reason, want)
+		}
+	}
+	user := byPath["/api/user/1"]
+	if !slices.Equal(diffWhere(user.Diffs), []string{"$.plan"}) || user.Diffs[0].Recorded != `"free"` || user.Diffs[0].Got != `"pro"` {
+		t.Errorf("changed: %+v, want exactly $.plan \"free\" -> \"pro\"", user.Diffs)
+	}
+	slices.Sort(user.Noise)
+	if want := []string{"$.request_id", "$.ts", "header X-Request-Id"}; !slices.Equal(user.Noise, want) {
+		t.Errorf("noise %q, want %q", user.Noise, want)
+	}
+	if want := "the body past the part kept at capture (1024 of 2590 bytes kept)"; byPath["/big"].NotCompared != want {
+		t.Errorf("/big: not compared %q, want %q", byPath["/big"].NotCompared, want)
+	}
+	if !strings.Contains(byPath["/upload"].Reason, "truncated") || !strings.Contains(byPath["/api/me"].Reason, "Authorization") {
+		t.Errorf("reasons: %q, %q", byPath["/upload"].Reason, byPath["/api/me"].Reason)
+	}
+	if n := v2.unsafe.Load(); n != 0 {
+		t.Errorf("%d unsafe requests were sent without --allow-unsafe", n)
+	}
+	if n := otherHits.Load(); n != 0 {
+		t.Errorf("the redirect to another host was followed %d times", n)
+	}
+}
+
+// readReport reads a --report file and returns its results by path and
+// query, the target base taken off.
+func readReport(t *testing.T, path, base string) map[string]replay.Result {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep replay.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatalf("--report: %v\n%s", err, b)
+	}
+	m := map[string]replay.Result{}
+	for _, res := range rep.Results {
+		m[strings.TrimPrefix(res.URL, base)] = res
+	}
+	return m
+}
+
+// diffWhere lists where each difference is.
+func diffWhere(ds []replay.Diff) []string {
+	var w []string
+	for _, d := range ds {
+		w = append(w, d.Where)
+	}
+	return w
+}
+
 // TestReplayInterrupt stops a replay with SIGINT while a request hangs: it
 // exits at once with a partial report.
 func TestReplayInterrupt(t *testing.T) {
-	db, v2, v2URL, _ := replaySetup(t)
-	report := filepath.Join(t.TempDir(), "out.json")
+	dir := t.TempDir()
+	db := filepath.Join(dir, "replay.db")
+	v2, v2URL, _ := replaySetup(t, db)
+	report := filepath.Join(dir, "out.json")
 	cmd := exec.Command(binary, "replay", "--db", db, "--to", v2URL, "--concurrency", "1", "--report", report, "~u /hello | ~u /slow")
 	cmd.Env = cleanEnv()
 	var stderr bytes.Buffer
@@ -261,5 +294,60 @@ func TestReplayInterrupt(t *testing.T) {
 	var rep replay.Report
 	if err := json.Unmarshal(b, &rep); err != nil || !rep.Interrupted || len(rep.Results) != 1 || rep.Results[0].Outcome != replay.Same {
 		t.Errorf("partial report (%v):\n%s", err, b)
+	}
+}
+
+// TestReplayRate checks that --rate paces the requests, counting both
+// sends of --detect-noise: n sends at r a second take at least n/r
+// seconds (the first waits a period too). Only the lower bound is
+// checked: a busy machine may always be slower.
+func TestReplayRate(t *testing.T) {
+	var mu sync.Mutex
+	var arrived []time.Time
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		arrived = append(arrived, time.Now())
+		mu.Unlock()
+		fmt.Fprint(w, "ok")
+	}))
+	defer up.Close()
+	db := filepath.Join(t.TempDir(), "rate.db")
+	p := startProxyProc(t, "--upstream", up.URL, "--db", db)
+	const n = 6
+	for i := range n {
+		rawGet(t, fmt.Sprintf("%s/n/%d", p.url, i), false)
+	}
+	p.stop(t)
+
+	tests := []struct {
+		name  string
+		args  []string
+		sends int
+		rate  float64
+	}{
+		{"one send each", []string{"--rate", "20/s"}, n, 20},
+		{"two sends each with --detect-noise", []string{"--rate", "30", "--detect-noise"}, 2 * n, 30},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mu.Lock()
+			arrived = nil
+			mu.Unlock()
+			start := time.Now()
+			r := bodytapCmd(t, nil, append([]string{"replay", "--db", db, "--to", up.URL, "--concurrency", "4"}, tt.args...)...)
+			if r.code != 0 || !strings.Contains(r.stdout, fmt.Sprintf("%d same", n)) {
+				t.Fatalf("replay %s: exit %d\n%s%s", strings.Join(tt.args, " "), r.code, r.stdout, r.stderr)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(arrived) != tt.sends {
+				t.Fatalf("%d requests arrived, want %d", len(arrived), tt.sends)
+			}
+			last := slices.MaxFunc(arrived, time.Time.Compare)
+			want := time.Duration(float64(tt.sends) / tt.rate * float64(time.Second))
+			if took := last.Sub(start); took < want {
+				t.Errorf("%d requests at %v/s arrived within %v, want at least %v", tt.sends, tt.rate, took, want)
+			}
+		})
 	}
 }
