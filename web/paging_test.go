@@ -17,8 +17,10 @@ import (
 // TestListScanLimit checks a filter that the store decides in Go, one
 // candidate at a time: a page stops after maxScan candidates and links on
 // from where it stopped, and following the links finds every match.
-func TestListScanLimit(t *testing.T) {
-	e := newEnv(t, Config{})
+func TestListScanLimit(t *testing.T) { eachStore(t, testListScanLimit) }
+
+func testListScanLimit(t *testing.T, b backend) {
+	e := b.newEnv(t, Config{})
 	e.viewer.maxScan = 60
 	base := time.Now().Add(-time.Hour)
 	var xs []*bodytap.Exchange
