@@ -14,16 +14,13 @@ import (
 
 func runImport(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("import")
-	db := localDBFlag(fs)
+	db := dbFlag(fs)
 	pos, err := parse(e, fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
 		return usagef("want one HAR file, got %d arguments", len(pos))
-	}
-	if err := localOnly("import", *db, "import (a transaction over the whole file)"); err != nil {
-		return err
 	}
 	path := pos[0]
 	f, err := os.Open(path)
@@ -32,9 +29,11 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	}
 	defer f.Close()
 
-	// A failed import leaves no new store behind.
+	// A failed import leaves no new store file behind. (In PostgreSQL,
+	// a failed import leaves the store as it was, perhaps with the
+	// schema a first write makes.)
 	_, statErr := os.Stat(*db)
-	created := errors.Is(statErr, os.ErrNotExist)
+	created := !isPostgres(*db) && errors.Is(statErr, os.ErrNotExist)
 	removeNew := func() {
 		if created {
 			for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
@@ -42,7 +41,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 			}
 		}
 	}
-	s, err := openLocal(*db, store.Options{})
+	s, err := openStore(ctx, *db, store.Options{})
 	if err != nil {
 		removeNew()
 		return err
@@ -76,13 +75,13 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	n, err := s.Import(ctx, entries)
 	p.done(n)
 	if cerr := s.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("--db %s: %v", *db, oneLine(cerr))
+		err = fmt.Errorf("--db %s: %v", dbName(*db), oneLine(cerr))
 	}
 	if err != nil {
 		removeNew()
 		return fmt.Errorf("%v (nothing imported)", oneLine(err))
 	}
-	msg := fmt.Sprintf("imported %d exchanges from %s into %s", n, path, *db)
+	msg := fmt.Sprintf("imported %d exchanges from %s into %s", n, path, dbName(*db))
 	switch dup := read - n; {
 	case dup > 0 && n == 0:
 		msg += fmt.Sprintf(": all %d were there already (same IDs)", dup)

@@ -16,9 +16,9 @@
 //	bodytap help filters
 //	bodytap version
 //
-// --db is a SQLite file or, for proxy, collect, ls, show, tail, export
-// and replay, a PostgreSQL database shared by many processes
-// (postgres://user:password@host/db); messages mask its password.
+// --db is a SQLite file or a PostgreSQL database that many processes
+// share (postgres://user:password@host/db), for every command that takes
+// it; messages mask its password.
 //
 // Every flag can also come from the environment: --db from BODYTAP_DB,
 // --max-body from BODYTAP_MAX_BODY, and so on. Flags may come before or
@@ -127,7 +127,7 @@ func usage(w io.Writer) {
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintf(w, "\nRun 'bodytap COMMAND --help' for a command's flags and 'bodytap help filters'\nfor the filter syntax. Every flag can also be set from the environment:\n--db from BODYTAP_DB, --max-body from BODYTAP_MAX_BODY, and so on.\n\n--db is a SQLite file, or a PostgreSQL database (postgres://user:password@host/db)\nfor proxy, collect, ls, show, tail, export and replay.\n")
+	fmt.Fprintf(w, "\nRun 'bodytap COMMAND --help' for a command's flags and 'bodytap help filters'\nfor the filter syntax. Every flag can also be set from the environment:\n--db from BODYTAP_DB, --max-body from BODYTAP_MAX_BODY, and so on.\n\n--db is a SQLite file, or a PostgreSQL database (postgres://user:password@host/db)\nthat many proxies and collectors share, for every command that takes --db.\n")
 }
 
 // invokedAs returns how the user ran bodytap, for the hints it prints:
