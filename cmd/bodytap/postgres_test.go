@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"os"
@@ -152,16 +151,7 @@ func TestPostgresUI(t *testing.T) {
 // yet: it waits, saying so, and follows the first proxy that writes it.
 func TestPostgresTailWaits(t *testing.T) {
 	db := pgtest.DB(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	tail := exec.CommandContext(ctx, binary, "tail", "--db", db)
-	tail.Env = cleanEnv()
-	out, errOut := new(syncBuffer), new(syncBuffer)
-	tail.Stdout, tail.Stderr = out, errOut
-	if err := tail.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cancel(); tail.Wait() }()
+	out, errOut := startTail(t, "--db", db)
 	waitFor(t, errOut, "waiting for a store in", 10*time.Second)
 
 	up := upstream(t)
@@ -182,17 +172,7 @@ func TestPostgresTail(t *testing.T) {
 	db := pgtest.DB(t)
 	up := upstream(t)
 	p := startProxyProc(t, "--upstream", up.URL, "--db", db)
-
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	tail := exec.CommandContext(ctx, binary, "tail", "--db", db, "--json")
-	tail.Env = cleanEnv()
-	out, errOut := new(syncBuffer), new(syncBuffer)
-	tail.Stdout, tail.Stderr = out, errOut
-	if err := tail.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cancel(); tail.Wait() }()
+	out, errOut := startTail(t, "--db", db, "--json")
 	c := &http.Client{}
 	get(t, c, p.url+"/json?first")
 	waitFor(t, out, "first", 10*time.Second)
@@ -204,4 +184,19 @@ func TestPostgresTail(t *testing.T) {
 	if len(lines) != 3 || !strings.Contains(lines[1], "second") || !strings.Contains(lines[2], "third") {
 		t.Errorf("tail --db %s --json: got %d lines, want first, second and third:\n%s\nstderr:\n%s", db, len(lines), out.String(), errOut.String())
 	}
+}
+
+// startTail starts bodytap tail with args, stopped when the test ends,
+// and returns what it prints.
+func startTail(t *testing.T, args ...string) (stdout, stderr *syncBuffer) {
+	t.Helper()
+	tail := exec.Command(binary, append([]string{"tail"}, args...)...)
+	tail.Env = cleanEnv()
+	stdout, stderr = new(syncBuffer), new(syncBuffer)
+	tail.Stdout, tail.Stderr = stdout, stderr
+	if err := tail.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tail.Process.Kill(); tail.Wait() })
+	return stdout, stderr
 }
