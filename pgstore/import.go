@@ -121,6 +121,11 @@ func (s *Store) importAll(ctx context.Context, xs iter.Seq2[*bodytap.Exchange, e
 		return 0, err
 	}
 	s.stored.Add(n)
+	// Bulk loads leave the planner's statistics behind until autovacuum
+	// comes by: a count of the fresh rows might scan them all.
+	if _, err := s.pool.Exec(ctx, "ANALYZE exchanges"); err != nil {
+		s.log.Error("bodytap pgstore: analyze after import", "db", s.url, "err", err)
+	}
 	if err := s.retain(ctx); err != nil {
 		s.log.Error("bodytap pgstore: retention", "db", s.url, "err", err)
 	}
