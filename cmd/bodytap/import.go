@@ -1,14 +1,20 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/bodytap/bodytap"
 	"github.com/bodytap/bodytap/har"
+	"github.com/bodytap/bodytap/jsonl"
 	"github.com/bodytap/bodytap/store"
 )
 
@@ -20,7 +26,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if len(pos) != 1 {
-		return usagef("want one HAR file, got %d arguments", len(pos))
+		return usagef("want one HAR or JSON Lines file, got %d arguments", len(pos))
 	}
 	path := pos[0]
 	f, err := os.Open(path)
@@ -48,25 +54,19 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	}
 	read := 0
 	p := newProgress(e.stderr, "imported")
-	dec := har.NewDecoder(f)
+	br := bufio.NewReader(f)
+	xs := jsonl.Read(br)
+	if isHAR(br) || strings.EqualFold(filepath.Ext(path), ".har") {
+		xs = harExchanges(br)
+	}
 	entries := func(yield func(*bodytap.Exchange, error) bool) {
-		for n := 1; ; n++ {
-			var entry har.Entry
-			err := dec.Decode(&entry)
-			if err == io.EOF {
-				return
-			}
+		for x, err := range xs {
 			if err != nil {
 				yield(nil, fmt.Errorf("%s: %v", path, oneLine(err)))
 				return
 			}
-			x, err := har.ToExchange(entry)
-			if err != nil {
-				yield(nil, fmt.Errorf("%s: entry %d: %v", path, n, oneLine(err)))
-				return
-			}
-			p.update(n)
 			read++
+			p.update(read)
 			if !yield(x, nil) {
 				return
 			}
@@ -92,4 +92,39 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintln(e.stderr, msg)
 	return nil
+}
+
+// isHAR reports whether r starts as a HAR file does, with a "log" member
+// (rather than as JSON Lines, an exchange per line).
+func isHAR(r *bufio.Reader) bool {
+	b, _ := r.Peek(4096)
+	b = bytes.TrimLeft(bytes.TrimPrefix(b, []byte("\uFEFF")), " \t\r\n")
+	b, ok := bytes.CutPrefix(b, []byte("{"))
+	return ok && bytes.HasPrefix(bytes.TrimLeft(b, " \t\r\n"), []byte(`"log"`))
+}
+
+// harExchanges reads the entries of a HAR file as exchanges.
+func harExchanges(r io.Reader) iter.Seq2[*bodytap.Exchange, error] {
+	return func(yield func(*bodytap.Exchange, error) bool) {
+		dec := har.NewDecoder(r)
+		for n := 1; ; n++ {
+			var entry har.Entry
+			err := dec.Decode(&entry)
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			x, err := har.ToExchange(entry)
+			if err != nil {
+				yield(nil, fmt.Errorf("entry %d: %v", n, oneLine(err)))
+				return
+			}
+			if !yield(x, nil) {
+				return
+			}
+		}
+	}
 }

@@ -61,7 +61,7 @@ func init() {
 		{"show", "ID", "show one exchange with headers and decoded bodies", runShow},
 		{"tail", "[FILTER]", "follow exchanges as they are captured", runTail},
 		{"export", "[FILTER]", "write exchanges to a HAR 1.2 file", runExport},
-		{"import", "FILE", "read a HAR file into the store", runImport},
+		{"import", "FILE", "read a HAR or JSON Lines file into the store", runImport},
 		{"replay", "[FILTER]", "send captured requests to another server and compare the responses", runReplay},
 		{"mock", "[FILTER]", "answer requests from captured exchanges, as a stand-in for the upstream", runMock},
 		{"ui", "", "serve the web viewer for a store", runUI},

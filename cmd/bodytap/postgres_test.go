@@ -111,6 +111,20 @@ func TestPostgresImport(t *testing.T) {
 	if len(got) != 2 || got[0].ID != xs[1].ID || string(got[1].Response.Body.Bytes) != "one" {
 		t.Errorf("ls --db %s after the imports: %d exchanges, want the 2 imported", db, len(got))
 	}
+
+	// What ls --json writes imports back, into either store.
+	lines := filepath.Join(t.TempDir(), "out.jsonl")
+	if err := os.WriteFile(lines, []byte(ok(t, "ls", "--json", "--db", db)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, to := range []string{pgtest.DB(t), filepath.Join(t.TempDir(), "local.db")} {
+		if r := bodytapCmd(t, nil, "import", "--db", to, lines); r.code != 0 || !strings.Contains(r.stderr, "imported 2 exchanges") {
+			t.Errorf("import --db %s of JSON Lines: exit %d, %q", to, r.code, r.stderr)
+		}
+		if again := lsJSON(t, "--db", to); len(again) != 2 || again[0].ID != xs[1].ID || string(again[1].Response.Body.Bytes) != "one" {
+			t.Errorf("ls --db %s after importing JSON Lines: %d exchanges, want the 2 of %s", to, len(again), db)
+		}
+	}
 }
 
 // TestPostgresUI serves the viewer of a PostgreSQL store, from bodytap ui
