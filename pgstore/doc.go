@@ -28,6 +28,20 @@
 // hundred bytes as it is (measured: none of 50,000 rows of 730-byte
 // bodies compressed, toast_tuple_target=128 and lz4 notwithstanding).
 //
+// # Retention
+//
+// Options.MaxAge, MaxCount and MaxBytes keep the newest exchanges by ID,
+// as the local store's options do, applied by a writer at most once a
+// minute (one process at a time, under an advisory lock) and by Prune.
+// Days wholly past a bound lose their partitions (DROP TABLE: no rows
+// to delete, no bloat, disk freed at once); in the day a bound cuts, the
+// older rows are deleted by ID range. MaxBytes counts the total relation
+// size of the day partitions of both tables, indexes and TOAST included;
+// a day it cuts is rewritten (VACUUM FULL), since deleted rows free no
+// disk until then. Import stores exchanges read elsewhere in one
+// transaction, skipping the IDs the store holds, as the local store's
+// Import does.
+//
 // # Queries
 //
 // A filter compiles to two SQL conditions per node: where a row surely

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"iter"
 	"net/url"
+	"time"
 
 	"github.com/bodytap/bodytap"
 	"github.com/bodytap/bodytap/filter"
@@ -37,6 +38,7 @@ func (s *Store) List(ctx context.Context, q store.Query) ([]store.Summary, error
 // has q.Limit summaries, has examined q.MaxScan candidates, or has none
 // left.
 func (s *Store) ListPage(ctx context.Context, q store.Query) (sums []store.Summary, next bodytap.ID, err error) {
+	defer s.searched(time.Now())
 	examined := 0
 	err = s.each(ctx, &q, func(r *listRow, decided bool) (bool, error) {
 		if decided {
@@ -63,6 +65,7 @@ func (s *Store) ListPage(ctx context.Context, q store.Query) (sums []store.Summa
 // When SQL decides the whole filter it is one count(*); otherwise every
 // candidate is decided as ListPage does, which ctx can bound.
 func (s *Store) Count(ctx context.Context, q store.Query) (int64, error) {
+	defer s.searched(time.Now())
 	var n int64
 	exact := false
 	err := s.readTx(ctx, func(tx pgx.Tx) error {
@@ -93,6 +96,12 @@ func (s *Store) Count(ctx context.Context, q store.Query) (int64, error) {
 		return 0, fmt.Errorf("pgstore: count: %w", err)
 	}
 	return n, nil
+}
+
+// searched counts a search that started at start, for Stats.
+func (s *Store) searched(start time.Time) {
+	s.searchNs.Add(int64(time.Since(start)))
+	s.searches.Add(1)
 }
 
 // readTx runs fn in a read-only transaction.

@@ -133,7 +133,7 @@ func migrate(ctx context.Context, conn *pgx.Conn, readOnly bool) error {
 			return err
 		}
 		if !exists {
-			return errors.New("not a bodytap store (no schema_version table)")
+			return ErrNoSchema
 		}
 		v, err := readVersion(ctx, conn)
 		if err != nil {
@@ -194,6 +194,11 @@ func readVersion(ctx context.Context, q interface {
 	err := q.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM schema_version").Scan(&v)
 	return v, err
 }
+
+// ErrNoSchema is wrapped by the error of Open for a read-only store on
+// a database that no bodytap has written yet (or that is not a store): a
+// reader started before the first writer may wait for one.
+var ErrNoSchema = errors.New("not a bodytap store (no schema_version table)")
 
 // ErrNewerSchema is wrapped by the error of Open for a database whose
 // schema a newer bodytap made.

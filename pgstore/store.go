@@ -25,10 +25,16 @@ var errUnknownCoding = errors.New("unknown coding of a stored value")
 
 // Options configure a Store. The zero value is usable.
 type Options struct {
-	// MaxAge deletes older exchanges (0: keep them): the writer drops
-	// the day partitions that are past it and deletes the rest of the
-	// oldest kept day's, at most once a minute.
-	MaxAge time.Duration
+	// Retention, applied by the writer at most once a minute (see
+	// Prune); 0 means no limit. MaxAge deletes older exchanges: the day
+	// partitions that are past it are dropped, and the rest of the
+	// oldest kept day's deleted. MaxCount keeps the newest exchanges up
+	// to that many, and MaxBytes the newest whose day partitions'
+	// total relation size (exchanges and bodies, indexes and TOAST
+	// included) fits in it.
+	MaxAge   time.Duration
+	MaxCount int64
+	MaxBytes int64
 
 	// ReadOnly opens the store for queries only: no migration, no
 	// partitions made; Record drops.
@@ -45,12 +51,11 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Stats counts what a Store did.
-type Stats struct {
-	Stored  int64 // exchanges committed
-	Dropped int64 // exchanges given after Close, or to a read-only store
-	Errors  int64 // failed batches, and exchanges that could not be encoded
-}
+// Stats counts what a Store did, in the local store's terms: Dropped
+// counts exchanges given after Close or to a read-only store, Deleted
+// those that this Store's retention deleted, Searches the calls of
+// ListPage (List's included) and Count.
+type Stats = store.Stats
 
 // maxBatch is the most exchanges copied in one transaction.
 const maxBatch = 1000
@@ -76,6 +81,8 @@ type Store struct {
 	stop context.CancelFunc // ends subscriptions, on Close
 
 	stored, dropped, errs atomic.Int64
+	deleted               atomic.Int64
+	searches, searchNs    atomic.Int64
 }
 
 // MaskURL returns the connection URL u with its password, if any,
@@ -227,24 +234,8 @@ func (s *Store) write(ctx context.Context, rows []*row) error {
 		}
 	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		_, err := tx.CopyFrom(ctx, pgx.Identifier{"exchanges"}, []string{
-			"id", "start", "method", "host", "domain", "path", "url", "remote", "status",
-			"duration", "ttfb", "req_size", "resp_size", "ctype", "req_ctype", "route", "error", "flags",
-		}, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
-			r := rows[i]
-			return []any{r.id, r.start, r.method, r.host, r.domain, r.path, r.url, r.remote, r.status,
-				r.duration, r.ttfb, r.reqSize, r.respSize, r.ctype, r.reqCtype, r.route, r.errText, r.flags}, nil
-		}))
-		if err != nil {
-			return fmt.Errorf("copy exchanges: %w", err)
-		}
-		_, err = tx.CopyFrom(ctx, pgx.Identifier{"bodies"}, []string{"id", "meta", "shape", "req", "resp", "raw"},
-			pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
-				r := rows[i]
-				return []any{r.id, r.meta, r.shape, r.req, r.resp, r.rawText}, nil
-			}))
-		if err != nil {
-			return fmt.Errorf("copy bodies: %w", err)
+		if err := copyRows(ctx, tx, "exchanges", "bodies", rows); err != nil {
+			return err
 		}
 		for kind, vs := range newTerms {
 			if len(vs) == 0 {
@@ -315,48 +306,16 @@ func (s *Store) ensureDays(ctx context.Context, days []int64) error {
 	return nil
 }
 
-// prune applies MaxAge, at most once a minute: it drops the partitions
-// of the days wholly past it, and deletes the older exchanges of the day
-// it cuts. The caller holds wmu.
+// prune applies retention, at most once a minute. The caller holds wmu.
 func (s *Store) prune(ctx context.Context) {
 	now := s.opts.Now()
-	if s.opts.MaxAge <= 0 || now.Sub(s.lastPrune) < time.Minute {
+	if !s.retains() || now.Sub(s.lastPrune) < time.Minute {
 		return
 	}
 	s.lastPrune = now
-	if err := s.Prune(ctx); err != nil {
+	if err := s.retain(ctx); err != nil {
 		s.log.Error("bodytap pgstore: retention", "db", s.url, "err", err)
 	}
-}
-
-// Prune applies MaxAge now. The writer calls it on its own; it is
-// exported for tests and for a maintenance job.
-func (s *Store) Prune(ctx context.Context) error {
-	if s.opts.MaxAge <= 0 {
-		return nil
-	}
-	cut := s.opts.Now().Add(-s.opts.MaxAge).UnixMilli()
-	days, err := partitions(ctx, s.pool)
-	if err != nil {
-		return err
-	}
-	for _, d := range days {
-		if (d+1)*dayMillis > cut {
-			break
-		}
-		// The partition's last millisecond is before the cut.
-		if _, err := s.pool.Exec(ctx, "DROP TABLE IF EXISTS exchanges"+partitionName(d)+", bodies"+partitionName(d)); err != nil {
-			return fmt.Errorf("drop partition: %w", err)
-		}
-		delete(s.days, d)
-	}
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "DELETE FROM exchanges WHERE id < $1", idAt(cut)); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, "DELETE FROM bodies WHERE id < $1", idAt(cut))
-		return err
-	})
 }
 
 // Flush returns when a write in progress is done.
@@ -389,7 +348,8 @@ func (s *Store) Close() error {
 
 // Stats reports counts since Open.
 func (s *Store) Stats() Stats {
-	return Stats{Stored: s.stored.Load(), Dropped: s.dropped.Load(), Errors: s.errs.Load()}
+	return Stats{Stored: s.stored.Load(), Dropped: s.dropped.Load(), Deleted: s.deleted.Load(), Errors: s.errs.Load(),
+		Searches: s.searches.Load(), SearchTime: time.Duration(s.searchNs.Load())}
 }
 
 // Get returns one exchange, bodies included, as it was recorded (Start in

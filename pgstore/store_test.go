@@ -209,4 +209,7 @@ func TestRetention(t *testing.T) {
 	if n != int64(want) {
 		t.Errorf("kept %d, want %d", n, want)
 	}
+	if st := s.Stats(); st.Deleted != int64(len(xs)-want) {
+		t.Errorf("Stats().Deleted = %d, want %d", st.Deleted, len(xs)-want)
+	}
 }

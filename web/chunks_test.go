@@ -78,8 +78,10 @@ func TestSSEEvents(t *testing.T) {
 
 // TestDetailChunks: a streamed response's page lists its chunks, and an
 // event stream shows each event with when it went out, escaped.
-func TestDetailChunks(t *testing.T) {
-	e := newEnv(t, Config{})
+func TestDetailChunks(t *testing.T) { eachStore(t, testDetailChunks) }
+
+func testDetailChunks(t *testing.T, b backend) {
+	e := b.newEnv(t, Config{})
 	body := "data: <b>one</b>\n\nevent: two\ndata: 2\n\n"
 	x := webtest.NewEx(t, "GET", "http://api.test/events", 200).RespBody("text/event-stream", []byte(body))
 	x.TimeToHeaders, x.Duration = time.Millisecond, 50*time.Millisecond

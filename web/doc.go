@@ -1,6 +1,8 @@
 // Package web is bodytap's web viewer: an [http.Handler] that shows the
-// exchanges of a [store.Store] in a browser. "bodytap ui" serves it for a
-// store file, and "bodytap proxy --ui ADDR" beside a running capture.
+// exchanges of a store in a browser: a local store file ([store.Store]), a
+// PostgreSQL store that a fleet shares (package pgstore), or any [Source].
+// "bodytap ui" serves it for either (--db FILE or --db postgres://...),
+// and "bodytap proxy --ui ADDR" beside a running capture.
 //
 //	v, err := web.New(web.Config{Store: st})
 //	if err != nil { … }

@@ -4,10 +4,13 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/internal/pgtest"
 	"github.com/bodytap/bodytap/store"
 	"github.com/bodytap/bodytap/web/internal/webtest"
 )
@@ -22,10 +25,38 @@ type testEnv struct {
 // that the live tests measure what a user gets.
 var storeOptions = store.Options{}
 
-// newEnv starts a viewer with cfg on a new store in a temporary directory.
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// A backend is a kind of store that the viewer's tests run on.
+type backend struct {
+	name string
+	dsn  func(testing.TB) string // names a new, empty store
+}
+
+var backends = []backend{
+	{"local", func(tb testing.TB) string { return filepath.Join(tb.TempDir(), "bodytap.db") }},
+	{"postgres", pgtest.DB},
+}
+
+// eachStore runs test as a subtest on each backend: a local store and a
+// PostgreSQL one.
+func eachStore(t *testing.T, test func(t *testing.T, b backend)) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { test(t, b) })
+	}
+}
+
+// newEnv starts a viewer with cfg on a new local store in a temporary
+// directory.
 func newEnv(t testing.TB, cfg Config) *testEnv {
 	t.Helper()
-	e := &testEnv{Env: webtest.Open(t, storeOptions)}
+	return backends[0].newEnv(t, cfg)
+}
+
+// newEnv starts a viewer with cfg on a new store of b.
+func (b backend) newEnv(t testing.TB, cfg Config) *testEnv {
+	t.Helper()
+	e := &testEnv{Env: webtest.OpenDSN(t, b.dsn(t), storeOptions)}
 	cfg.Store = e.Store
 	if cfg.Logger == nil {
 		cfg.Logger = webtest.Logger(t)

@@ -25,8 +25,9 @@ import (
 
 // Config configures the viewer.
 type Config struct {
-	// Store is where the exchanges come from. Required.
-	Store *store.Store
+	// Store is where the exchanges come from: a *store.Store, a
+	// *pgstore.Store, or any store that package stores opens. Required.
+	Store Source
 
 	// Token, when not empty, is required on every request: as the cookie
 	// that visiting any page with ?token=TOKEN once sets, or as an
@@ -46,8 +47,12 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// source is what the viewer reads: the methods of *store.Store it uses.
-type source interface {
+// Source is what the viewer reads: the queries of package stores' Store
+// that it makes. Its methods have the semantics that package store
+// documents; Subscribe follows what other processes write, too, when the
+// store does (both of bodytap's stores do), and ListPage's MaxScan bound
+// is what keeps a page of a filter left to Go cheap.
+type Source interface {
 	List(ctx context.Context, q store.Query) ([]store.Summary, error)
 	ListPage(ctx context.Context, q store.Query) ([]store.Summary, bodytap.ID, error)
 	Count(ctx context.Context, q store.Query) (int64, error)
@@ -56,7 +61,7 @@ type source interface {
 	Subscribe(ctx context.Context, f *filter.Filter) <-chan store.Summary
 }
 
-var _ source = (*store.Store)(nil)
+var _ Source = (*store.Store)(nil)
 
 // Server is the viewer: an http.Handler that serves the list of
 // exchanges, their detail pages, raw bodies, HAR export and a live
@@ -68,7 +73,7 @@ var _ source = (*store.Store)(nil)
 // Trusted Types, bodies are served only as downloads or sandboxed text,
 // and captured URLs are shown as text, never followed.
 type Server struct {
-	src       source
+	src       Source
 	log       *slog.Logger
 	mux       *http.ServeMux
 	tokenHash [sha256.Size]byte // of Config.Token
@@ -89,13 +94,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("web: Config.Store is nil")
 	}
-	return newServer(cfg.Store, cfg)
-}
-
-// newServer is New with any source, for tests.
-func newServer(src source, cfg Config) (*Server, error) {
 	s := &Server{
-		src:     src,
+		src:     cfg.Store,
 		log:     cfg.Logger,
 		hosts:   make(map[string]bool),
 		done:    make(chan struct{}),

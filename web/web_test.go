@@ -13,7 +13,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -22,6 +21,7 @@ import (
 	"github.com/bodytap/bodytap"
 	"github.com/bodytap/bodytap/har"
 	"github.com/bodytap/bodytap/store"
+	"github.com/bodytap/bodytap/stores"
 	"github.com/bodytap/bodytap/web/internal/webtest"
 )
 
@@ -186,8 +186,10 @@ func TestToken(t *testing.T) {
 	}
 }
 
-func TestListPaging(t *testing.T) {
-	e := newEnv(t, Config{})
+func TestListPaging(t *testing.T) { eachStore(t, testListPaging) }
+
+func testListPaging(t *testing.T, b backend) {
+	e := b.newEnv(t, Config{})
 	base := time.Now().Add(-time.Hour)
 	var xs []*bodytap.Exchange
 	for i := range 250 {
@@ -233,8 +235,10 @@ func TestListPaging(t *testing.T) {
 	}
 }
 
-func TestListFilter(t *testing.T) {
-	e := newEnv(t, Config{})
+func TestListFilter(t *testing.T) { eachStore(t, testListFilter) }
+
+func testListFilter(t *testing.T, b backend) {
+	e := b.newEnv(t, Config{})
 	e.Record(
 		webtest.NewEx(t, "GET", "http://api.test/a", 200),
 		webtest.NewEx(t, "POST", "http://api.test/api/orders", 201),
@@ -257,7 +261,7 @@ func TestListFilter(t *testing.T) {
 }
 
 func TestListStoreError(t *testing.T) {
-	s, err := newServer(errStore{errors.New("disk on fire")}, Config{})
+	s, err := New(Config{Store: errStore{errors.New("disk on fire")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,8 +277,10 @@ func TestListStoreError(t *testing.T) {
 	}
 }
 
-func TestDetail(t *testing.T) {
-	e := newEnv(t, Config{})
+func TestDetail(t *testing.T) { eachStore(t, testDetail) }
+
+func testDetail(t *testing.T, b backend) {
+	e := b.newEnv(t, Config{})
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
 	zw.Write([]byte(`{"zeta":1,"alpha":[true,null,"x<y"],"big":12345678901234567890}`))
@@ -322,8 +328,10 @@ func TestDetail(t *testing.T) {
 	}
 }
 
-func TestBodyKinds(t *testing.T) {
-	e := newEnv(t, Config{})
+func TestBodyKinds(t *testing.T) { eachStore(t, testBodyKinds) }
+
+func testBodyKinds(t *testing.T, b backend) {
+	e := b.newEnv(t, Config{})
 	pngData := webtest.PNG(t)
 	bin := []byte{0, 1, 2, 3, 0xff, 'A', 'B', 0x7f}
 	big := []byte(`{"items":[` + strings.Repeat(`"abcdefghijklmnopqrstuvwxyz",`, 12000) + `"end"]}`)
@@ -472,8 +480,10 @@ func TestCurl(t *testing.T) {
 	}
 }
 
-func TestHARExport(t *testing.T) {
-	e := newEnv(t, Config{})
+func TestHARExport(t *testing.T) { eachStore(t, testHARExport) }
+
+func testHARExport(t *testing.T, be backend) {
+	e := be.newEnv(t, Config{})
 	a := webtest.NewEx(t, "GET", "http://api.test/a", 200).RespBody("application/json", []byte(`{"a":1}`))
 	b := webtest.NewEx(t, "POST", "http://api.test/b", 500)
 	c := webtest.NewEx(t, "POST", "http://api.test/c", 201)
@@ -512,8 +522,10 @@ func TestHARExport(t *testing.T) {
 	}
 }
 
-func TestStream(t *testing.T) {
-	e := newEnv(t, Config{})
+func TestStream(t *testing.T) { eachStore(t, testStream) }
+
+func testStream(t *testing.T, b backend) {
+	e := b.newEnv(t, Config{})
 	old := webtest.NewEx(t, "GET", "http://api.test/old", 200)
 	missed := webtest.NewEx(t, "GET", "http://api.test/missed", 200) // stored after the page, before the stream
 	e.Record(old, missed)
@@ -621,14 +633,16 @@ func TestStatic(t *testing.T) {
 
 // TestStreamOtherWriter follows a store that another Store writes, as
 // "bodytap ui" follows the file of a running "bodytap proxy".
-func TestStreamOtherWriter(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "shared.db")
-	w, err := store.Open(path, store.Options{})
+func TestStreamOtherWriter(t *testing.T) { eachStore(t, testStreamOtherWriter) }
+
+func testStreamOtherWriter(t *testing.T, b backend) {
+	dsn := b.dsn(t)
+	w, err := stores.Open(context.Background(), dsn, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	r, err := store.Open(path, store.Options{ReadOnly: true})
+	r, err := stores.Open(context.Background(), dsn, store.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}

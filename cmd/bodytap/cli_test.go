@@ -59,7 +59,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"show", "nope"}, nil, 2, `"nope": not an exchange ID or the start of one`},
 		{[]string{"show", "--body", "both", "01JD5Z0000000000000000000A"}, nil, 2, "-body"},
 		{[]string{"export", "--db", filepath.Join(dir, "missing.db")}, nil, 1, "missing.db: no such file"}, // stdout is no terminal: --har -
-		{[]string{"import"}, nil, 2, "want one HAR file"},
+		{[]string{"import"}, nil, 2, "want one HAR or JSON Lines file"},
 		{[]string{"import", filepath.Join(dir, "none.har")}, nil, 1, "none.har"},
 		{[]string{"import", badHAR, "--db", filepath.Join(dir, "new.db")}, nil, 1, "bad.har"},
 		{[]string{"proxy"}, nil, 2, "--upstream URL is required"},

@@ -182,19 +182,9 @@ func capitalize(s string) string {
 // dbUsage is the help of --db for the commands that take either store.
 const dbUsage = "the store: a SQLite `file`, or a PostgreSQL database as postgres://user:password@host/db?..."
 
-// localDBUsage is the help of --db for the commands that take only a
-// local store.
-const localDBUsage = "the store: a SQLite `file`"
-
 // dbFlag adds the --db flag of the commands that take either store.
 func dbFlag(fs *flag.FlagSet) *string {
 	return fs.String("db", "bodytap.db", dbUsage)
-}
-
-// localDBFlag adds the --db flag of the commands that take only a local
-// store.
-func localDBFlag(fs *flag.FlagSet) *string {
-	return fs.String("db", "bodytap.db", localDBUsage)
 }
 
 // openLocal opens the local store at path for a command. Readers get a

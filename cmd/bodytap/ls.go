@@ -13,6 +13,7 @@ import (
 	"github.com/bodytap/bodytap"
 	"github.com/bodytap/bodytap/jsonl"
 	"github.com/bodytap/bodytap/store"
+	"github.com/bodytap/bodytap/stores"
 )
 
 // defaultPage is how many rows the table shows without --limit.
@@ -81,7 +82,7 @@ func runLs(ctx context.Context, e *env, args []string) error {
 
 // writeJSONLines streams the full exchanges q selects, one JSON object a
 // line, in constant memory.
-func writeJSONLines(ctx context.Context, out io.Writer, s backend, q store.Query) error {
+func writeJSONLines(ctx context.Context, out io.Writer, s stores.Store, q store.Query) error {
 	w := bufio.NewWriter(out)
 	var line []byte
 	for x, err := range s.Scan(ctx, q) {

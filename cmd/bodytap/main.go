@@ -16,9 +16,9 @@
 //	bodytap help filters
 //	bodytap version
 //
-// --db is a SQLite file or, for proxy, collect, ls, show, tail, export
-// and replay, a PostgreSQL database shared by many processes
-// (postgres://user:password@host/db); messages mask its password.
+// --db is a SQLite file or a PostgreSQL database that many processes
+// share (postgres://user:password@host/db), for every command that takes
+// it; messages mask its password.
 //
 // Every flag can also come from the environment: --db from BODYTAP_DB,
 // --max-body from BODYTAP_MAX_BODY, and so on. Flags may come before or
@@ -61,7 +61,7 @@ func init() {
 		{"show", "ID", "show one exchange with headers and decoded bodies", runShow},
 		{"tail", "[FILTER]", "follow exchanges as they are captured", runTail},
 		{"export", "[FILTER]", "write exchanges to a HAR 1.2 file", runExport},
-		{"import", "FILE", "read a HAR file into the store", runImport},
+		{"import", "FILE", "read a HAR or JSON Lines file into the store", runImport},
 		{"replay", "[FILTER]", "send captured requests to another server and compare the responses", runReplay},
 		{"mock", "[FILTER]", "answer requests from captured exchanges, as a stand-in for the upstream", runMock},
 		{"ui", "", "serve the web viewer for a store", runUI},
@@ -127,7 +127,7 @@ func usage(w io.Writer) {
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintf(w, "\nRun 'bodytap COMMAND --help' for a command's flags and 'bodytap help filters'\nfor the filter syntax. Every flag can also be set from the environment:\n--db from BODYTAP_DB, --max-body from BODYTAP_MAX_BODY, and so on.\n\n--db is a SQLite file, or a PostgreSQL database (postgres://user:password@host/db)\nfor proxy, collect, ls, show, tail, export and replay.\n")
+	fmt.Fprintf(w, "\nRun 'bodytap COMMAND --help' for a command's flags and 'bodytap help filters'\nfor the filter syntax. Every flag can also be set from the environment:\n--db from BODYTAP_DB, --max-body from BODYTAP_MAX_BODY, and so on.\n\n--db is a SQLite file, or a PostgreSQL database (postgres://user:password@host/db)\nthat many proxies and collectors share, for every command that takes --db.\n")
 }
 
 // invokedAs returns how the user ran bodytap, for the hints it prints:

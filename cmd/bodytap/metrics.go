@@ -8,6 +8,7 @@ import (
 	"github.com/bodytap/bodytap/internal/metrics"
 	"github.com/bodytap/bodytap/otlp"
 	"github.com/bodytap/bodytap/store"
+	"github.com/bodytap/bodytap/stores"
 )
 
 // metricsHandler serves fams on /metrics in the Prometheus text format.
@@ -45,7 +46,7 @@ func withMetrics(h, m http.Handler) http.Handler {
 // storeFamilies are the counters of st, whose --db is path: what it
 // stored, dropped, deleted and failed, its searches, and the size of a
 // local store's files.
-func storeFamilies(st backend, path string) []metrics.Family {
+func storeFamilies(st stores.Store, path string) []metrics.Family {
 	count := func(name, unit, help string, v func(s store.Stats) float64) metrics.Family {
 		return metrics.Family{Name: name, Unit: unit, Help: help, Kind: metrics.Counter,
 			Read: metrics.One(func() float64 { return v(st.Stats()) })}

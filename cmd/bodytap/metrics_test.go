@@ -146,7 +146,23 @@ var uiLine = regexp.MustCompile(`bodytap ui: viewing .* at (http://\S+)$`)
 func TestUIMetrics(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "ui.db")
 	importExchanges(t, db, exchange(t, "", "http://example.com/a", []byte("a")), exchange(t, "", "http://example.com/b", []byte("b")))
-	cmd := exec.Command(binary, "ui", "--db", db, "--listen", "127.0.0.1:0")
+	url := startUI(t, "--db", db)
+	get(t, http.DefaultClient, url)
+	s := scrape(t, url+"metrics", "")
+	if s["bodytap_store_searches_total"] < 1 || s["bodytap_store_size_bytes"] <= 0 {
+		t.Errorf("ui /metrics: %v", s)
+	}
+	wantSamples(t, "ui", s, map[string]float64{"bodytap_store_exchanges_stored_total": 0})
+	if _, ok := s["bodytap_exchanges_captured_total"]; ok {
+		t.Error("ui has no tap, but /metrics has its counters")
+	}
+}
+
+// startUI starts bodytap ui with args on a free loopback port and returns
+// the address it serves, once it does.
+func startUI(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"ui", "--listen", "127.0.0.1:0"}, args...)...)
 	cmd.Env = cleanEnv()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -165,19 +181,11 @@ func TestUIMetrics(t *testing.T) {
 			}
 		}
 	}()
-	var url string
 	select {
-	case url = <-found:
+	case url := <-found:
+		return url
 	case <-time.After(20 * time.Second):
 		t.Fatal("bodytap ui did not start")
 	}
-	get(t, http.DefaultClient, url)
-	s := scrape(t, url+"metrics", "")
-	if s["bodytap_store_searches_total"] < 1 || s["bodytap_store_size_bytes"] <= 0 {
-		t.Errorf("ui /metrics: %v", s)
-	}
-	wantSamples(t, "ui", s, map[string]float64{"bodytap_store_exchanges_stored_total": 0})
-	if _, ok := s["bodytap_exchanges_captured_total"]; ok {
-		t.Error("ui has no tap, but /metrics has its counters")
-	}
+	return ""
 }

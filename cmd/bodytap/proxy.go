@@ -18,6 +18,7 @@ import (
 	"github.com/bodytap/bodytap/otlp"
 	"github.com/bodytap/bodytap/proxy"
 	"github.com/bodytap/bodytap/store"
+	"github.com/bodytap/bodytap/stores"
 	"github.com/bodytap/bodytap/web"
 )
 
@@ -119,8 +120,8 @@ func parseUpstream(s string) (*url.URL, error) {
 // runningProxy is a proxy that serves, with its store and viewer.
 type runningProxy struct {
 	opts     *serveOptions
-	store    backend    // nil with --otlp-only
-	exporter *otlp.Sink // nil without --otlp
+	store    stores.Store // nil with --otlp-only
+	exporter *otlp.Sink   // nil without --otlp
 	proxy    *proxy.Proxy
 	srv      *http.Server
 	ui       *uiServer
@@ -172,9 +173,6 @@ func startProxy(ctx context.Context, e *env, o *serveOptions) (*runningProxy, er
 		logger = slog.New(slog.NewTextHandler(e.stderr, nil))
 	}
 	if o.ui != "" {
-		if isPostgres(o.db) {
-			return nil, usagef("--ui: the viewer reads a local store (a SQLite file) only; a PostgreSQL store (--db %s) has no viewer yet", dbName(o.db))
-		}
 		if err := checkUIBind(o.ui, o.token); err != nil {
 			return nil, err
 		}
@@ -217,7 +215,7 @@ func startProxy(ctx context.Context, e *env, o *serveOptions) (*runningProxy, er
 		closeLns()
 		return nil, err
 	}
-	var st backend
+	var st stores.Store
 	if !o.otlp.only {
 		st, err = openStore(ctx, o.db, store.Options{
 			MaxAge: o.keepFor, MaxCount: o.keepCount, MaxBytes: int64(o.keepBytes), Logger: logger,
@@ -258,7 +256,7 @@ func startProxy(ctx context.Context, e *env, o *serveOptions) (*runningProxy, er
 		go rp.metrics.Serve(mLn)
 	}
 	if uiLn != nil {
-		if rp.ui, err = serveUI(uiLn, o.token, st.(*store.Store), logger, m); err != nil {
+		if rp.ui, err = serveUI(uiLn, o.token, st, logger, m); err != nil {
 			rp.shutdown()
 			return nil, err
 		}

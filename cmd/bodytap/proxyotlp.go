@@ -8,6 +8,7 @@ import (
 
 	"github.com/bodytap/bodytap"
 	"github.com/bodytap/bodytap/otlp"
+	"github.com/bodytap/bodytap/stores"
 )
 
 // otlpOptions are the proxy's flags for exporting over OTLP.
@@ -56,7 +57,7 @@ func (o *otlpOptions) open(ctx context.Context) (*otlp.Sink, error) {
 
 // proxySink is where the proxy's captures go: the store, the OTLP
 // exporter, or both; either may be nil.
-func proxySink(st backend, exp *otlp.Sink) bodytap.Sink {
+func proxySink(st stores.Store, exp *otlp.Sink) bodytap.Sink {
 	var sinks []bodytap.Sink
 	if st != nil {
 		sinks = append(sinks, st)
@@ -74,7 +75,7 @@ func otlpSummary(exp *otlp.Sink) string {
 }
 
 // closeSinks closes those of st and exp that are not nil.
-func closeSinks(st backend, exp *otlp.Sink) {
+func closeSinks(st stores.Store, exp *otlp.Sink) {
 	if st != nil {
 		st.Close()
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/bodytap/bodytap/internal/media"
 	"github.com/bodytap/bodytap/jsonl"
 	"github.com/bodytap/bodytap/store"
+	"github.com/bodytap/bodytap/stores"
 )
 
 func runShow(ctx context.Context, e *env, args []string) error {
@@ -246,7 +247,7 @@ func idRange(prefix string) (lo, hi bodytap.ID, err error) {
 // findID returns the one exchange ID of the store between lo and hi, the
 // IDs that start with prefix (as git finds a commit by the start of its
 // hash).
-func findID(ctx context.Context, s backend, prefix string, lo, hi bodytap.ID, db string) (bodytap.ID, error) {
+func findID(ctx context.Context, s stores.Store, prefix string, lo, hi bodytap.ID, db string) (bodytap.ID, error) {
 	if lo == hi {
 		return lo, nil // a whole ID
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bodytap/bodytap/jsonl"
 	"github.com/bodytap/bodytap/store"
+	"github.com/bodytap/bodytap/stores"
 )
 
 func runTail(ctx context.Context, e *env, args []string) error {
@@ -27,9 +28,9 @@ func runTail(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var s backend
+	var s stores.Store
 	if isPostgres(*db) {
-		s, err = openStore(ctx, *db, store.Options{ReadOnly: true})
+		s, err = waitPostgres(ctx, e, *db)
 	} else if ls, lerr := waitStore(ctx, e, *db); ls != nil {
 		s = ls
 	} else {
@@ -134,6 +135,34 @@ func waitStore(ctx context.Context, e *env, path string) (*store.Store, error) {
 		}
 	}
 	return openLocal(path, store.Options{ReadOnly: true})
+}
+
+// waitPostgres opens the PostgreSQL store db for reading, first waiting
+// for a writer to make its schema if the database holds none yet: tail
+// may start before the first proxy or collector. It returns a nil store
+// and no error if ctx ends the wait.
+func waitPostgres(ctx context.Context, e *env, db string) (stores.Store, error) {
+	said := false
+	for {
+		s, err := openStore(ctx, db, store.Options{ReadOnly: true})
+		switch {
+		case err == nil:
+			return s, nil
+		case ctx.Err() != nil:
+			return nil, nil
+		case !noSchema(err):
+			return nil, err
+		}
+		if !said {
+			fmt.Fprintf(e.stderr, "bodytap tail: waiting for a store in %s (made by the first '%s proxy' or '%s collect' writing it)\n", dbName(db), e.name, e.name)
+			said = true
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil
+		case <-time.After(storeWaitPoll):
+		}
+	}
 }
 
 // storeWaitPoll is how often tail looks for a store that is not there yet.

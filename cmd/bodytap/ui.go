@@ -12,12 +12,13 @@ import (
 
 	"github.com/bodytap/bodytap/internal/metrics"
 	"github.com/bodytap/bodytap/store"
+	"github.com/bodytap/bodytap/stores"
 	"github.com/bodytap/bodytap/web"
 )
 
 func runUI(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("ui")
-	db := localDBFlag(fs)
+	db := dbFlag(fs)
 	listen := fs.String("listen", "127.0.0.1:8081", "serve the viewer on this `address`")
 	token := fs.String("token", "", "`secret` the viewer asks for; required when --listen is not a loopback address")
 	pos, err := parse(e, fs, args)
@@ -27,13 +28,10 @@ func runUI(ctx context.Context, e *env, args []string) error {
 	if len(pos) > 0 {
 		return usagef("unexpected argument %q", pos[0])
 	}
-	if err := localOnly("ui", *db, "viewer"); err != nil {
-		return err
-	}
 	if err := checkUIBind(*listen, *token); err != nil {
 		return err
 	}
-	st, err := openLocal(*db, store.Options{ReadOnly: true})
+	st, err := openStore(ctx, *db, store.Options{ReadOnly: true})
 	if err != nil {
 		return err
 	}
@@ -48,14 +46,15 @@ func runUI(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "bodytap ui: viewing %s at %s\n", *db, ui.url)
+	fmt.Fprintf(e.stderr, "bodytap ui: viewing %s at %s\n", dbName(*db), ui.url)
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	return ui.shutdown(sctx)
 }
 
-// checkUIBind refuses to serve the viewer beyond loopback without a token.
+// checkUIBind refuses to serve the viewer beyond loopback without a
+// token, whatever the store: a local file or a database the fleet shares.
 func checkUIBind(addr, token string) error {
 	if err := web.CheckBind(addr, token); err != nil {
 		return usagef("--ui/--listen %s: %v", addr, oneLine(err))
@@ -82,7 +81,7 @@ func listenUI(flag, addr string) (net.Listener, error) {
 
 // serveUI serves the viewer for st on ln, which it closes on error, and
 // /metrics with m unless it is nil.
-func serveUI(ln net.Listener, token string, st *store.Store, logger *slog.Logger, m http.Handler) (*uiServer, error) {
+func serveUI(ln net.Listener, token string, st stores.Store, logger *slog.Logger, m http.Handler) (*uiServer, error) {
 	viewer, err := web.New(web.Config{Store: st, Token: token, Logger: logger})
 	if err != nil {
 		ln.Close()

@@ -29,6 +29,7 @@ import (
 
 	"github.com/bodytap/bodytap"
 	"github.com/bodytap/bodytap/store"
+	"github.com/bodytap/bodytap/stores"
 )
 
 // LazyLimit is package web's limit on the decoded body the detail page
@@ -36,19 +37,25 @@ import (
 // that the two agree.
 const LazyLimit = 256 << 10
 
-// Env is a store in a temporary directory and a real HTTP server for a
-// viewer on it.
+// Env is a store and a real HTTP server for a viewer on it.
 type Env struct {
 	T     testing.TB
-	Store *store.Store
+	Store stores.Store
 	Srv   *httptest.Server // set by Serve
 }
 
-// Open opens a store with opts in a temporary directory, closed when the
-// test ends.
+// Open opens a local store with opts in a temporary directory, closed
+// when the test ends.
 func Open(tb testing.TB, opts store.Options) *Env {
 	tb.Helper()
-	st, err := store.Open(filepath.Join(tb.TempDir(), "bodytap.db"), opts)
+	return OpenDSN(tb, filepath.Join(tb.TempDir(), "bodytap.db"), opts)
+}
+
+// OpenDSN opens the store that dsn names (see stores.Open) with opts,
+// closed when the test ends.
+func OpenDSN(tb testing.TB, dsn string, opts store.Options) *Env {
+	tb.Helper()
+	st, err := stores.Open(context.Background(), dsn, opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
