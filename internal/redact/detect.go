@@ -158,6 +158,9 @@ var startDetectors = func() (t [256]Detector) {
 func find[S string | []byte](d Detector, b S, i, end, mode int) (from, to int, which Detector) {
 	lo := i
 	limit := end // a card number must start before this to come first
+	if !mayHold(d, b, i, end, mode) {
+		return 0, 0, 0
+	}
 	for i < end {
 		rs, re, or, ok := nextRun(b, i, end, end, clsTok, minTokenRun)
 		if !ok {
@@ -192,6 +195,167 @@ func find[S string | []byte](d Detector, b S, i, end, mode int) (from, to int, w
 		i = re
 	}
 	return from, to, which
+}
+
+// mayHold reports whether b[i:end] may hold a secret that a detector of d
+// finds. Every secret but an AWS secret key starts with a word whose first
+// two bytes are a pair of pairSets (a card number with two digits), and an
+// AWS secret key is a run of 40 base64 bytes. It is a quick look, done
+// before the scan of runs and words that most strings do not need: two
+// table lookups a byte, and a closer look (wordPair) where a pair is.
+func mayHold[S string | []byte](d Detector, b S, i, end, mode int) bool {
+	if want := pairsOf[d&AllDetectors]; want != 0 {
+		for p := i; ; p++ {
+			var m uint16
+			if p, m = nextPair(b[:end], p, want); m == 0 {
+				break
+			}
+			if wordPair(b, p, end, mode, m) {
+				return true
+			}
+		}
+	}
+	if d&DetectAWS == 0 || end-i < 40 {
+		return false
+	}
+	_, _, _, ok := nextRun(b, i, end, end, clsB64, 40)
+	return ok
+}
+
+// nextPair returns the first p at or after i where x[p], x[p+1] is a pair
+// of want, and which pairs it is of; 0 if there is none. It is mayHold's
+// hot loop, kept apart so that nothing else needs its registers.
+func nextPair[S string | []byte](x S, i int, want uint16) (p int, m uint16) {
+	if i+1 >= len(x) {
+		return 0, 0
+	}
+	f := pairFirst[x[i]]
+	for j := i + 1; j < len(x); j++ {
+		c := x[j]
+		if m := f & pairSecond[c] & want; m != 0 {
+			return j - 1, m
+		}
+		f = pairFirst[c]
+	}
+	return 0, 0
+}
+
+// wordPair is mayHold's closer look at the pairs m at b[p]: whether a word
+// starts there, after a byte that is no word byte or one that a backslash
+// may escape (in JSON, "\nghp_..." holds the word "ghp_..."), and for
+// the pairs that common words and numbers start with too ("be", "ba",
+// "20"), whether a credential scheme or a card number does.
+func wordPair[S string | []byte](b S, p, end, mode int, m uint16) bool {
+	if p > 0 && byteClass[b[p-1]]&clsWord != 0 && (p < 2 || b[p-2] != '\\') {
+		return false
+	}
+	switch m {
+	case pairAuth:
+		return schemeAt(b, p, end)
+	case pairCard:
+		// The 13 digits of a card number, maybe grouped, come first:
+		// dates and times have other bytes among their digits.
+		if end-p < minSecret {
+			return false
+		}
+		for k := p + 2; k < p+minSecret; k++ {
+			if byteClass[b[k]]&clsCardForm == 0 {
+				return false
+			}
+		}
+		return cardEnd(b, p, end, mode) != 0
+	}
+	return true
+}
+
+// Pairs of bytes that start the words of secrets, as startDetectors and
+// secondByte tell them. Each is the first bytes of a set times the second
+// bytes of that set, so that pairFirst[c]&pairSecond[n] is not zero
+// exactly when c, n is a pair, and no two sets have a first byte in common
+// but pairAWS and pairGoogle (and pairGitHub and pairGitLab), which have
+// no second byte in common.
+const (
+	pairJWT    = 1 << iota // ey
+	pairAuth               // Be, Ba, bE, ...: Bearer and Basic
+	pairAWS                // AK, AS, AB, AC, A3
+	pairGoogle             // AI
+	pairGitHub             // gh, gi
+	pairGitLab             // gl
+	pairRunner             // GR: GitLab runner registration tokens
+	pairSlack              // xo, xa
+	pairHook               // ho: hooks.slack.com
+	pairKey                // sk, rk: Stripe and OpenAI keys
+	pairWhsec              // wh: Stripe webhook secrets
+	pairPEM                // --
+	pairCard               // 2 to 6, then a digit
+	numPairs   = iota
+)
+
+// pairSets are the sets of pairs: their first bytes, their second bytes,
+// and the detectors whose secrets start with them.
+var pairSets = [numPairs]struct {
+	first, second string
+	d             Detector
+}{
+	{"e", "y", DetectJWT},
+	{"Bb", "eaEA", DetectHTTPAuth},
+	{"A", "KSBC3", DetectAWS},
+	{"A", "I", DetectGoogle},
+	{"g", "hi", DetectGitHub},
+	{"g", "l", DetectGitLab},
+	{"G", "R", DetectGitLab},
+	{"x", "oa", DetectSlack},
+	{"h", "o", DetectSlack},
+	{"sr", "k", DetectStripe | DetectOpenAI},
+	{"w", "h", DetectStripe},
+	{"-", "-", DetectPrivateKey},
+	{"23456", "0123456789", DetectCard},
+}
+
+// pairFirst and pairSecond are the pairs that a byte may be the first
+// and the second byte of; pairsOf are the pairs that the detectors of a
+// set need.
+var (
+	pairFirst, pairSecond [256]uint16
+	pairsOf               [1 << numDetectors]uint16
+)
+
+func init() {
+	for k, p := range pairSets {
+		for _, c := range []byte(p.first) {
+			pairFirst[c] |= 1 << k
+		}
+		for _, c := range []byte(p.second) {
+			pairSecond[c] |= 1 << k
+		}
+		for d := range pairsOf {
+			if Detector(d)&p.d != 0 {
+				pairsOf[d] |= 1 << k
+			}
+		}
+	}
+}
+
+// schemeAt reports whether b[i:end] starts with "Bearer" or "Basic", in
+// any case, and a blank (or what may be one in a form: '+' or '%'), as a
+// credential after them needs. Words starting "be" and "ba" are common.
+func schemeAt[S string | []byte](b S, i, end int) bool {
+	n := 6
+	if b[i+1]|0x20 == 'a' {
+		n = 5
+	}
+	if end-i <= n {
+		return false
+	}
+	switch b[i+n] {
+	case ' ', '\t', '+', '%':
+	default:
+		return false
+	}
+	if n == 6 {
+		return equalFoldASCII(b[i:i+6], "bearer")
+	}
+	return equalFoldASCII(b[i:i+5], "basic")
 }
 
 // minTokenRun is the shortest run of clsTok bytes that a secret other
