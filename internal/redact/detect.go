@@ -210,6 +210,12 @@ func mayHold[S string | []byte](d Detector, b S, i, end, mode int) bool {
 			if p, m = nextPair(b[:end], p, want); m == 0 {
 				break
 			}
+			// A word starts at b[p] after a byte that is no word byte, or
+			// after one that a backslash may escape (in JSON, "\nghp_..."
+			// holds the word "ghp_...").
+			if p > 0 && byteClass[b[p-1]]&clsWord != 0 && (p < 2 || b[p-2] != '\\') {
+				continue
+			}
 			if wordPair(b, p, end, mode, m) {
 				return true
 			}
@@ -240,15 +246,10 @@ func nextPair[S string | []byte](x S, i int, want uint16) (p int, m uint16) {
 	return 0, 0
 }
 
-// wordPair is mayHold's closer look at the pairs m at b[p]: whether a word
-// starts there, after a byte that is no word byte or one that a backslash
-// may escape (in JSON, "\nghp_..." holds the word "ghp_..."), and for
-// the pairs that common words and numbers start with too ("be", "ba",
-// "20"), whether a credential scheme or a card number does.
+// wordPair is mayHold's closer look at the pairs m that start a word at
+// b[p]: for the pairs that common words and numbers start with too ("be",
+// "ba", "20"), whether a credential scheme or a card number does.
 func wordPair[S string | []byte](b S, p, end, mode int, m uint16) bool {
-	if p > 0 && byteClass[b[p-1]]&clsWord != 0 && (p < 2 || b[p-2] != '\\') {
-		return false
-	}
 	switch m {
 	case pairAuth:
 		return schemeAt(b, p, end)
