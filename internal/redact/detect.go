@@ -3,6 +3,7 @@ package redact
 import (
 	"encoding/base64"
 	"strings"
+	"sync"
 )
 
 // Value detectors find secrets by what they look like, whatever the name
@@ -141,26 +142,116 @@ var startDetectors = func() (t [256]Detector) {
 
 // find returns the first secret that a detector of d finds in b[i:end],
 // as the span b[from:to], and which detector found it (0 if none). b
-// before i may be read for context. mode says how b is written.
+// before i may be read for context. mode says how b is written; in JSON,
+// a slash may be written escaped, "\/", and a secret with slashes in it
+// (a webhook URL, an AWS secret key, a PEM block) is found as well, the
+// span covering the escapes.
 //
-// It is the hot loop of value detection. What it finds is what a scan of
-// every byte would (scanFrom over all of b[i:end]; findRef in the tests),
-// but it looks only where a secret can be. Every secret but a card
-// number needs a run of at least minTokenRun bytes of the token68
-// alphabet (clsTok: a word, a JWT, base64, a URL path), with a word in it
-// that starts the secret, or, for a credential, after blanks and
-// "Bearer" or "Basic"; and a card number needs 13 digits, maybe grouped,
-// a run of clsCard. Such runs are found by looking at one byte in so many
-// (nextRun): in text and JSON, most looks land on a short word and step
-// over it. In a run, only the starts of words need a look (scanWords),
-// unless it may hold an AWS secret key (40 bytes or more) or starts with
-// an escaped byte.
+// It is the hot loop of value detection. It first looks for what every
+// secret starts with (mayHold), which most strings do not have; then
+// findRuns scans for secrets where they can be.
 func find[S string | []byte](d Detector, b S, i, end, mode int) (from, to int, which Detector) {
-	lo := i
-	limit := end // a card number must start before this to come first
-	if !mayHold(d, b, i, end, mode) {
+	var slash uint16
+	if mode == modeJSON {
+		slash = pairSlash
+	}
+	switch mayHold(d, b, i, end, mode, slash) {
+	case holdNone:
+		return 0, 0, 0
+	case holdSlash:
+		return findUnescaped(b, i, end, func(u []byte, lo int) (int, int, Detector) {
+			if mayHold(d, u, lo, len(u), modeJSON, 0) == holdNone {
+				return 0, 0, 0
+			}
+			return findRuns(d, u, lo, len(u), modeJSON)
+		})
+	}
+	if slash != 0 && slashEscaped(b, i, end) {
+		return findUnescaped(b, i, end, func(u []byte, lo int) (int, int, Detector) {
+			return findRuns(d, u, lo, len(u), modeJSON)
+		})
+	}
+	return findRuns(d, b, i, end, mode)
+}
+
+// slashEscaped reports whether the JSON text b[i:end] has an escaped
+// slash, "\/", in it.
+func slashEscaped[S string | []byte](b S, i, end int) bool {
+	for k := i; k+1 < end; k++ {
+		if b[k] == '\\' {
+			if b[k+1] == '/' {
+				return true
+			}
+			k++
+		}
+	}
+	return false
+}
+
+// slashBufs holds the buffers of findUnescaped.
+var slashBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// findUnescaped runs scan over a copy of the JSON text b[i:end] in which
+// each escaped slash, "\/", is the slash it stands for (and the 64 bytes
+// before b[i] come first, as context), and returns what scan finds there
+// (at or after lo, the copy of b[i]) as a span of b.
+func findUnescaped[S string | []byte](b S, i, end int, scan func(u []byte, lo int) (from, to int, which Detector)) (from, to int, which Detector) {
+	buf := slashBufs.Get().(*[]byte)
+	u := append((*buf)[:0], b[max(0, i-64):i]...)
+	lo := len(u)
+	for k := i; k < end; k++ {
+		if b[k] == '\\' && k+1 < end {
+			k++
+			if b[k] != '/' {
+				u = append(u, '\\')
+			}
+		}
+		u = append(u, b[k])
+	}
+	from, to, which = scan(u, lo)
+	*buf = u
+	slashBufs.Put(buf)
+	if which == 0 {
 		return 0, 0, 0
 	}
+	return unescapedIndex(b, i, end, from-lo), unescapedIndex(b, i, end, to-lo), which
+}
+
+// unescapedIndex returns the index in b of what is n bytes past the copy
+// of b[i] in the copy findUnescaped makes of b[i:end].
+func unescapedIndex[S string | []byte](b S, i, end, n int) int {
+	k := i
+	for n > 0 && k < end {
+		if b[k] == '\\' && k+1 < end {
+			if b[k+1] == '/' {
+				n--
+			} else if n -= 2; n < 0 {
+				return k + 1 // the escaped byte
+			}
+			k += 2
+			continue
+		}
+		n--
+		k++
+	}
+	return k
+}
+
+// findRuns is find past the first look, with no escaped slash to read:
+// it returns what a scan of every byte would (scanFrom over all of
+// b[i:end]; findRef in the tests), but it looks only where a secret can
+// be. Every secret but a card number needs a run of at least minTokenRun
+// bytes of the token68 alphabet (clsTok: a word, a JWT, base64, a URL
+// path), with a word in it that starts the secret, or, for a credential,
+// after blanks and "Bearer" or "Basic"; and a card number needs 13
+// digits, maybe grouped, a run of clsCard. Such runs are found by looking
+// at one byte in so many (nextRun): in text and JSON, most looks land on
+// a short word and step over it. In a run, only the starts of words need
+// a look (scanWords), unless it may hold an AWS secret key (40 bytes or
+// more) or starts with an escaped byte.
+func findRuns[S string | []byte](d Detector, b S, i, end, mode int) (from, to int, which Detector) {
+	lo := i
+	limit := end // a card number must start before this to come first
 	for i < end {
 		rs, re, or, ok := nextRun(b, i, end, end, clsTok, minTokenRun)
 		if !ok {
@@ -197,18 +288,30 @@ func find[S string | []byte](d Detector, b S, i, end, mode int) (from, to int, w
 	return from, to, which
 }
 
-// mayHold reports whether b[i:end] may hold a secret that a detector of d
-// finds. Every secret but an AWS secret key starts with a word whose first
-// two bytes are a pair of pairSets (a card number with two digits), and an
-// AWS secret key is a run of 40 base64 bytes. It is a quick look, done
-// before the scan of runs and words that most strings do not need: two
-// table lookups a byte, and a closer look (wordPair) where a pair is.
-func mayHold[S string | []byte](d Detector, b S, i, end, mode int) bool {
-	if want := pairsOf[d&AllDetectors]; want != 0 {
+// What mayHold says.
+const (
+	holdNone  = iota // no secret there
+	holdMaybe        // maybe one
+	holdSlash        // an escaped slash: look again with it unescaped
+)
+
+// mayHold tells whether b[i:end] may hold a secret that a detector of d
+// finds, or, if slash is pairSlash, has a "\/" in it before anything else
+// that may be a secret. Every secret but an AWS secret key starts with a
+// word whose first two bytes are a pair of pairSets (a card number with
+// two digits), and an AWS secret key is a run of 40 base64 bytes. It is
+// a quick look, done before the scan of runs and words that most strings
+// do not need: two table lookups a byte, and a closer look (wordPair)
+// where a pair is.
+func mayHold[S string | []byte](d Detector, b S, i, end, mode int, slash uint16) int {
+	if want := pairsOf[d&AllDetectors] | slash; want != 0 {
 		for p := i; ; p++ {
 			var m uint16
 			if p, m = nextPair(b[:end], p, want); m == 0 {
 				break
+			}
+			if m == pairSlash {
+				return holdSlash
 			}
 			// A word starts at b[p] after a byte that is no word byte, or
 			// after one that a backslash may escape (in JSON, "\nghp_..."
@@ -217,15 +320,17 @@ func mayHold[S string | []byte](d Detector, b S, i, end, mode int) bool {
 				continue
 			}
 			if wordPair(b, p, end, mode, m) {
-				return true
+				return holdMaybe
 			}
 		}
 	}
 	if d&DetectAWS == 0 || end-i < 40 {
-		return false
+		return holdNone
 	}
-	_, _, _, ok := nextRun(b, i, end, end, clsB64, 40)
-	return ok
+	if _, _, _, ok := nextRun(b, i, end, end, clsB64, 40); ok {
+		return holdMaybe
+	}
+	return holdNone
 }
 
 // nextPair returns the first p at or after i where x[p], x[p+1] is a pair
@@ -289,11 +394,13 @@ const (
 	pairWhsec              // wh: Stripe webhook secrets
 	pairPEM                // --
 	pairCard               // 2 to 6, then a digit
+	pairSlash              // \/: an escaped slash in JSON, for find
 	numPairs   = iota
 )
 
 // pairSets are the sets of pairs: their first bytes, their second bytes,
-// and the detectors whose secrets start with them.
+// and the detectors whose secrets start with them (none for the escaped
+// slash, which find looks for in JSON).
 var pairSets = [numPairs]struct {
 	first, second string
 	d             Detector
@@ -311,6 +418,7 @@ var pairSets = [numPairs]struct {
 	{"w", "h", DetectStripe},
 	{"-", "-", DetectPrivateKey},
 	{"23456", "0123456789", DetectCard},
+	{"\\", "/", 0},
 }
 
 // pairFirst and pairSecond are the pairs that a byte may be the first
@@ -527,7 +635,7 @@ func scanFrom[S string | []byte](d Detector, aws bool, b S, i, stop, end, mode i
 		if k&clsEsc != 0 && mode == modeJSON {
 			// A backslash ends a run of base64 as any other byte
 			// would: an AWS secret key may end there ("<key>\n").
-			if aws && run == 40 && awsSecret(b, i-40, i, end) {
+			if aws && run == 40 && awsSecret(b, i-40, i, end, mode) {
 				return match{i - 40, i, DetectAWS, 2*i + 1}
 			}
 			// It escapes the byte after it, which starts no word:
@@ -544,7 +652,7 @@ func scanFrom[S string | []byte](d Detector, aws bool, b S, i, stop, end, mode i
 		}
 		if aws {
 			b64 := int(k >> clsB64Shift & 1)
-			if run == 40 && b64 == 0 && awsSecret(b, i-40, i, end) {
+			if run == 40 && b64 == 0 && awsSecret(b, i-40, i, end, mode) {
 				return match{i - 40, i, DetectAWS, 2*i + 1}
 			}
 			run = (run + 1) * b64
@@ -553,7 +661,7 @@ func scanFrom[S string | []byte](d Detector, aws bool, b S, i, stop, end, mode i
 	}
 	// As the loop would at b[stop], which is no word byte (a backslash
 	// there is not escaped: b[stop-1] is in a run).
-	if aws && run == 40 && i == stop && (stop == end || byteClass[b[stop]]&clsB64 == 0) && awsSecret(b, stop-40, stop, end) {
+	if aws && run == 40 && i == stop && (stop == end || byteClass[b[stop]]&clsB64 == 0) && awsSecret(b, stop-40, stop, end, mode) {
 		return match{stop - 40, stop, DetectAWS, 2*stop + 1}
 	}
 	return match{}
@@ -832,12 +940,14 @@ func awsKeyID[S string | []byte](b S, i int) bool {
 }
 
 // awsSecret reports whether the 40-byte run b[i:r] of the base64 alphabet
-// is an AWS secret access key: not followed by '=' (padding would make it
-// some other base64), with upper and lower case letters and a digit, and
-// either '/' or '+' in it or "aws" or "secret" in the 64 bytes before it.
-// (A random key has '/' or '+' in it three times in four.)
-func awsSecret[S string | []byte](b S, i, r, end int) bool {
-	if r < end && b[r] == '=' || i > 0 && byteClass[b[i-1]]&clsB64 != 0 {
+// is an AWS secret access key: not part of a longer run (in JSON, a byte
+// escaped before it, as the n of "\n", is not), not followed by '='
+// (padding would make it some other base64), with upper and lower case
+// letters and a digit, and either '/' or '+' in it or "aws" or "secret"
+// in the 64 bytes before it. (A random key has '/' or '+' in it three
+// times in four.)
+func awsSecret[S string | []byte](b S, i, r, end, mode int) bool {
+	if r < end && b[r] == '=' || i > 0 && byteClass[b[i-1]]&clsB64 != 0 && !(mode == modeJSON && escaped(b, i-1)) {
 		return false
 	}
 	var up, lo, dig, sym bool
@@ -861,6 +971,17 @@ func awsSecret[S string | []byte](b S, i, r, end int) bool {
 	}
 	ctx := b[max(0, i-64):i]
 	return containsFold(ctx, "aws") || containsFold(ctx, "secret")
+}
+
+// escaped reports whether a backslash escapes b[k]: whether an odd number
+// of them comes right before it.
+func escaped[S string | []byte](b S, k int) bool {
+	n := 0
+	for k > 0 && b[k-1] == '\\' {
+		n++
+		k--
+	}
+	return n%2 == 1
 }
 
 // gitlabPrefixes are the prefixes of GitLab's tokens (personal, project

@@ -57,6 +57,8 @@ func TestFindAgrees(t *testing.T) {
 	edges := []string{
 		"Basic dXNlcjpw", "Basic%20dXNlcjpw", "Basic+dXNlcjpw", "Basic%20+%20dXNlcjpw", `"\tBasic dXNlcjpw"`,
 		"xBasic dXNlcjpw", "Bearer abc123def456", "Bearer%20%20abc123def456%3D", `\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n`, `wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n`, `"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\\\"`,
+		`https:\/\/hooks.slack.com\/services\/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`, `hooks.slack.com\\/services/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`,
+		`\nwJalrXUtnFEMI\/K7MDENG\/bPxRfiCYEXAMPLEKEY\n`, `\\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY`, `x\/\/\`, `Basic dXNlcjpw\/\/`,
 		"4111 1111 1111 1111", "4111+1111+1111+1111", `\n4111111111111111`, "x4111111111111111", "41111111111111111111", "4222222222222", "n 4222222222222.",
 	}
 	for _, e := range edges {
@@ -81,7 +83,7 @@ func TestFindAgreesRandom(t *testing.T) {
 	for _, s := range secrettest.Generate(13, 60) {
 		pieces = append(pieces, s.Value, s.Core)
 	}
-	pieces = append(pieces, "Bearer", "Basic", "%20", "\\", `\"`, `\n`, " ", "+", "-", "=", ".", "/", "eyJ", "AKIA", "4111", "-----BEGIN", "hooks.slack.com/services/")
+	pieces = append(pieces, "Bearer", "Basic", "%20", "\\", `\"`, `\n`, `\/`, " ", "+", "-", "=", ".", "/", "eyJ", "AKIA", "4111", "-----BEGIN", "hooks.slack.com/services/")
 	const alphabet = "aAbB09+/=-_. \t\\\"%2xyz56"
 	n := 3000
 	if testing.Short() || raceEnabled {
