@@ -155,23 +155,26 @@ func find[S string | []byte](d Detector, b S, i, end, mode int) (from, to int, w
 	if mode == modeJSON {
 		slash = pairSlash
 	}
-	switch mayHold(d, b, i, end, mode, slash) {
-	case holdNone:
+	h := mayHold(d, b, i, end, mode, slash)
+	if h == holdNone {
 		return 0, 0, 0
-	case holdSlash:
-		return findUnescaped(b, i, end, func(u []byte, lo int) (int, int, Detector) {
-			if mayHold(d, u, lo, len(u), modeJSON, 0) == holdNone {
-				return 0, 0, 0
-			}
-			return findRuns(d, u, lo, len(u), modeJSON)
-		})
 	}
-	if slash != 0 && slashEscaped(b, i, end) {
-		return findUnescaped(b, i, end, func(u []byte, lo int) (int, int, Detector) {
-			return findRuns(d, u, lo, len(u), modeJSON)
-		})
+	if slash != 0 && (h == holdSlash || slashEscaped(b, i, end)) {
+		return findSlashes(d, b, i, end, h == holdSlash)
 	}
 	return findRuns(d, b, i, end, mode)
+}
+
+// findSlashes is find for a JSON text b[i:end] with an escaped slash in
+// it; first says that it came before anything that may be a secret, so
+// that the first look must be taken again.
+func findSlashes[S string | []byte](d Detector, b S, i, end int, first bool) (from, to int, which Detector) {
+	return findUnescaped(b, i, end, func(u []byte, lo int) (int, int, Detector) {
+		if first && mayHold(d, u, lo, len(u), modeJSON, 0) == holdNone {
+			return 0, 0, 0
+		}
+		return findRuns(d, u, lo, len(u), modeJSON)
+	})
 }
 
 // slashEscaped reports whether the JSON text b[i:end] has an escaped
@@ -313,12 +316,6 @@ func mayHold[S string | []byte](d Detector, b S, i, end, mode int, slash uint16)
 			if m == pairSlash {
 				return holdSlash
 			}
-			// A word starts at b[p] after a byte that is no word byte, or
-			// after one that a backslash may escape (in JSON, "\nghp_..."
-			// holds the word "ghp_...").
-			if p > 0 && byteClass[b[p-1]]&clsWord != 0 && (p < 2 || b[p-2] != '\\') {
-				continue
-			}
 			if wordPair(b, p, end, mode, m) {
 				return holdMaybe
 			}
@@ -334,19 +331,42 @@ func mayHold[S string | []byte](d Detector, b S, i, end, mode int, slash uint16)
 }
 
 // nextPair returns the first p at or after i where x[p], x[p+1] is a pair
-// of want, and which pairs it is of; 0 if there is none. It is mayHold's
-// hot loop, kept apart so that nothing else needs its registers.
+// of want that starts a word (or an escaped slash), and which pairs it is
+// of; 0 if there is none. A word starts after a byte that is no word
+// byte, or after one that a backslash may escape (in JSON, "\nghp_..."
+// holds the word "ghp_...").
+//
+// It is mayHold's hot loop, kept apart so that nothing else needs its
+// registers, and it looks at four pairs a turn: one table lookup a byte
+// (pairTab), and a branch for four.
 func nextPair[S string | []byte](x S, i int, want uint16) (p int, m uint16) {
 	if i+1 >= len(x) {
 		return 0, 0
 	}
-	f := pairFirst[x[i]]
-	for j := i + 1; j < len(x); j++ {
-		c := x[j]
-		if m := f & pairSecond[c] & want; m != 0 {
-			return j - 1, m
+	w := uint32(want)
+	f := pairTab[x[i]]
+	j := i + 1
+	for j < len(x) {
+		if j+4 <= len(x) {
+			y := x[j : j+4]
+			e0, e1, e2, e3 := pairTab[y[0]], pairTab[y[1]], pairTab[y[2]], pairTab[y[3]]
+			if (f&(e0>>16)|e0&(e1>>16)|e1&(e2>>16)|e2&(e3>>16))&w == 0 {
+				f = e3
+				j += 4
+				continue
+			}
 		}
-		f = pairFirst[c]
+		// One of the next four pairs, or of the last ones, is of want.
+		for stop := min(j+4, len(x)); j < stop; j++ {
+			e := pairTab[x[j]]
+			if m := uint16(f & (e >> 16) & w); m != 0 {
+				p := j - 1
+				if m == pairSlash || p == 0 || byteClass[x[p-1]]&clsWord == 0 || p >= 2 && x[p-2] == '\\' {
+					return p, m
+				}
+			}
+			f = e
+		}
 	}
 	return 0, 0
 }
@@ -376,10 +396,10 @@ func wordPair[S string | []byte](b S, p, end, mode int, m uint16) bool {
 
 // Pairs of bytes that start the words of secrets, as startDetectors and
 // secondByte tell them. Each is the first bytes of a set times the second
-// bytes of that set, so that pairFirst[c]&pairSecond[n] is not zero
-// exactly when c, n is a pair, and no two sets have a first byte in common
-// but pairAWS and pairGoogle (and pairGitHub and pairGitLab), which have
-// no second byte in common.
+// bytes of that set, so that the pairs c, n is of are those in both the
+// lower bits of pairTab[c] and the upper bits of pairTab[n]; and no two
+// sets have a first byte in common but pairAWS and pairGoogle (and
+// pairGitHub and pairGitLab), which have no second byte in common.
 const (
 	pairJWT    = 1 << iota // ey
 	pairAuth               // Be, Ba, bE, ...: Bearer and Basic
@@ -421,21 +441,21 @@ var pairSets = [numPairs]struct {
 	{"\\", "/", 0},
 }
 
-// pairFirst and pairSecond are the pairs that a byte may be the first
-// and the second byte of; pairsOf are the pairs that the detectors of a
-// set need.
+// pairTab holds the pairs that a byte may be the first byte of, and in
+// its upper 16 bits those it may be the second byte of; pairsOf are the
+// pairs that the detectors of a set need.
 var (
-	pairFirst, pairSecond [256]uint16
-	pairsOf               [1 << numDetectors]uint16
+	pairTab [256]uint32
+	pairsOf [1 << numDetectors]uint16
 )
 
 func init() {
 	for k, p := range pairSets {
 		for _, c := range []byte(p.first) {
-			pairFirst[c] |= 1 << k
+			pairTab[c] |= 1 << k
 		}
 		for _, c := range []byte(p.second) {
-			pairSecond[c] |= 1 << k
+			pairTab[c] |= 1 << (16 + k)
 		}
 		for d := range pairsOf {
 			if Detector(d)&p.d != 0 {
