@@ -301,8 +301,8 @@ const (
 // mayHold tells whether b[i:end] may hold a secret that a detector of d
 // finds, or, if slash is pairSlash, has a "\/" in it before anything else
 // that may be a secret. Every secret but an AWS secret key starts with a
-// word whose first two bytes are a pair of pairSets (a card number with
-// two digits), and an AWS secret key is a run of 40 base64 bytes. It is
+// word whose first two bytes are a pair (pairTab: a card number with two
+// digits), and an AWS secret key is a run of 40 base64 bytes. It is
 // a quick look, done before the scan of runs and words that most strings
 // do not need: two table lookups a byte, and a closer look (wordPair)
 // where a pair is.
@@ -316,7 +316,7 @@ func mayHold[S string | []byte](d Detector, b S, i, end, mode int, slash uint16)
 			if m == pairSlash {
 				return holdSlash
 			}
-			if wordPair(b, p, end, mode, m) {
+			if wordPair(b, p, end, mode) {
 				return holdMaybe
 			}
 		}
@@ -371,14 +371,14 @@ func nextPair[S string | []byte](x S, i int, want uint16) (p int, m uint16) {
 	return 0, 0
 }
 
-// wordPair is mayHold's closer look at the pairs m that start a word at
-// b[p]: for the pairs that common words and numbers start with too ("be",
-// "ba", "20"), whether a credential scheme or a card number does.
-func wordPair[S string | []byte](b S, p, end, mode int, m uint16) bool {
-	switch m {
-	case pairAuth:
+// wordPair is mayHold's closer look at a pair that starts a word at b[p]:
+// for the pairs that common words and numbers start with too ("be", "ba",
+// "20"), whether a credential scheme or a card number does.
+func wordPair[S string | []byte](b S, p, end, mode int) bool {
+	switch startDetectors[b[p]] {
+	case DetectHTTPAuth:
 		return schemeAt(b, p, end)
-	case pairCard:
+	case DetectCard:
 		// The 13 digits of a card number, maybe grouped, come first:
 		// dates and times have other bytes among their digits.
 		if end-p < minSecret {
@@ -394,75 +394,62 @@ func wordPair[S string | []byte](b S, p, end, mode int, m uint16) bool {
 	return true
 }
 
-// Pairs of bytes that start the words of secrets, as startDetectors and
-// secondByte tell them. Each is the first bytes of a set times the second
-// bytes of that set, so that the pairs c, n is of are those in both the
-// lower bits of pairTab[c] and the upper bits of pairTab[n]; and no two
-// sets have a first byte in common but pairAWS and pairGoogle (and
-// pairGitHub and pairGitLab), which have no second byte in common.
-const (
-	pairJWT    = 1 << iota // ey
-	pairAuth               // Be, Ba, bE, ...: Bearer and Basic
-	pairAWS                // AK, AS, AB, AC, A3
-	pairGoogle             // AI
-	pairGitHub             // gh, gi
-	pairGitLab             // gl
-	pairRunner             // GR: GitLab runner registration tokens
-	pairSlack              // xo, xa
-	pairHook               // ho: hooks.slack.com
-	pairKey                // sk, rk: Stripe and OpenAI keys
-	pairWhsec              // wh: Stripe webhook secrets
-	pairPEM                // --
-	pairCard               // 2 to 6, then a digit
-	pairSlash              // \/: an escaped slash in JSON, for find
-	numPairs   = iota
-)
-
-// pairSets are the sets of pairs: their first bytes, their second bytes,
-// and the detectors whose secrets start with them (none for the escaped
-// slash, which find looks for in JSON).
-var pairSets = [numPairs]struct {
-	first, second string
-	d             Detector
-}{
-	{"e", "y", DetectJWT},
-	{"Bb", "eaEA", DetectHTTPAuth},
-	{"A", "KSBC3", DetectAWS},
-	{"A", "I", DetectGoogle},
-	{"g", "hi", DetectGitHub},
-	{"g", "l", DetectGitLab},
-	{"G", "R", DetectGitLab},
-	{"x", "oa", DetectSlack},
-	{"h", "o", DetectSlack},
-	{"sr", "k", DetectStripe | DetectOpenAI},
-	{"w", "h", DetectStripe},
-	{"-", "-", DetectPrivateKey},
-	{"23456", "0123456789", DetectCard},
-	{"\\", "/", 0},
-}
-
-// pairTab holds the pairs that a byte may be the first byte of, and in
-// its upper 16 bits those it may be the second byte of; pairsOf are the
-// pairs that the detectors of a set need.
+// Pairs of bytes that start the words of secrets: c, n where
+// startDetectors[c] is not 0 and secondByte(c, n), as the scan of every
+// byte has them. They are sorted into sets, each the first bytes with the
+// same detectors and the same second bytes times those second bytes, so
+// that the sets c, n is a pair of are those in both the lower 16 bits of
+// pairTab[c] and the upper 16 bits of pairTab[n]. One more set is for
+// find: an escaped slash in JSON, pairSlash. pairsOf are the sets that
+// the detectors of a set need.
 var (
-	pairTab [256]uint32
-	pairsOf [1 << numDetectors]uint16
+	pairTab   [256]uint32
+	pairsOf   [1 << numDetectors]uint16
+	pairSlash uint16
 )
 
 func init() {
-	for k, p := range pairSets {
-		for _, c := range []byte(p.first) {
-			pairTab[c] |= 1 << k
+	type set struct {
+		d      Detector
+		second [256]bool
+	}
+	var sets []set
+	add := func(d Detector, first []byte, second func(n byte) bool) uint16 {
+		s := set{d: d}
+		for n := range s.second {
+			s.second[n] = second(byte(n))
 		}
-		for _, c := range []byte(p.second) {
-			pairTab[c] |= 1 << (16 + k)
+		k := 0
+		for k < len(sets) && sets[k] != s {
+			k++
 		}
-		for d := range pairsOf {
-			if Detector(d)&p.d != 0 {
-				pairsOf[d] |= 1 << k
+		if k == len(sets) {
+			if k == 16 {
+				panic("redact: more than 16 sets of pairs")
+			}
+			sets = append(sets, s)
+			for n, ok := range s.second {
+				if ok {
+					pairTab[n] |= 1 << (16 + k)
+				}
+			}
+			for ds := range pairsOf {
+				if Detector(ds)&d != 0 {
+					pairsOf[ds] |= 1 << k
+				}
 			}
 		}
+		for _, c := range first {
+			pairTab[c] |= 1 << k
+		}
+		return 1 << k
 	}
+	for c, d := range startDetectors {
+		if d != 0 {
+			add(d, []byte{byte(c)}, func(n byte) bool { return secondByte(byte(c), n) })
+		}
+	}
+	pairSlash = add(0, []byte{'\\'}, func(n byte) bool { return n == '/' })
 }
 
 // schemeAt reports whether b[i:end] starts with "Bearer" or "Basic", in

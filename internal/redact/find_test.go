@@ -125,3 +125,28 @@ func FuzzFind(f *testing.F) {
 		checkFind(t, in, int(mode%3))
 	})
 }
+
+// TestPairTab: the pairs that mayHold looks for are those that the scan
+// of every byte starts a secret at, detector by detector, and no others
+// for all the detectors together.
+func TestPairTab(t *testing.T) {
+	for c := range 256 {
+		for n := range 256 {
+			pair := func(d Detector) bool {
+				return uint16(pairTab[c]&(pairTab[n]>>16))&pairsOf[d] != 0
+			}
+			want := startDetectors[c] != 0 && secondByte(byte(c), byte(n))
+			if pair(AllDetectors) != want {
+				t.Errorf("%q, %q: pair %v, want %v", c, n, pair(AllDetectors), want)
+			}
+			for k := range numDetectors {
+				if d := Detector(1) << k; startDetectors[c]&d != 0 && want && !pair(d) {
+					t.Errorf("%q, %q: no pair for %v", c, n, d)
+				}
+			}
+			if slash := uint16(pairTab[c]&(pairTab[n]>>16))&pairSlash != 0; slash != (c == '\\' && n == '/') {
+				t.Errorf("%q, %q: escaped slash %v", c, n, slash)
+			}
+		}
+	}
+}
