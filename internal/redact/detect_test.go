@@ -82,6 +82,7 @@ func FuzzRedactDetect(f *testing.F) {
 		f.Add(s.Value)
 	}
 	f.Add(`{"a":4111111111111111,"b":"Bearer abc123def456ghi","c":"\nghp_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1"}`)
+	f.Add(`{"u":"https:\/\/hooks.slack.com\/services\/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","k":"\nwJalrXUtnFEMI\/K7MDENG\/bPxRfiCYEXAMPLEKEY\\\/"}`)
 	r := &Options{Detect: AllDetectors}
 	f.Fuzz(func(t *testing.T, in string) {
 		out, n, _, err := r.redactJSONFound([]byte(in))
