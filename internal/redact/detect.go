@@ -14,10 +14,12 @@ import (
 // written here as hand-made matchers rather than regular expressions:
 // they run over every byte of every text body a Tap keeps.
 //
-// The scan is one pass over words (runs of [A-Za-z0-9_-]); only where a
-// word starts does it look further, and then only when the word's first
-// byte can start a secret (startDetectors), so that plain text costs a
-// table lookup a byte. Strings shorter than minSecret are not looked at.
+// Every secret starts with a word (a run of [A-Za-z0-9_-]) whose first
+// two bytes are one of a few pairs (startDetectors, secondByte), but an
+// AWS secret key, a run of 40 base64 bytes. So find first looks for those
+// (mayHold), a table lookup a byte, which most strings do not have; only
+// where one is does it scan words and runs and try the matchers. Strings
+// shorter than minSecret are not looked at.
 
 // A Detector is a set of value detectors.
 type Detector uint32
