@@ -309,7 +309,7 @@ const (
 // do not need: two table lookups a byte, and a closer look (wordPair)
 // where a pair is.
 func mayHold[S string | []byte](d Detector, b S, i, end, mode int, slash uint16) int {
-	if want := pairsOf[d&AllDetectors] | slash; want != 0 {
+	if want := pairsOf[d&AllDetectors&^DetectCard] | slash; want != 0 {
 		for p := i; ; p++ {
 			var m uint16
 			if p, m = nextPair(b[:end], p, want); m == 0 {
@@ -318,10 +318,15 @@ func mayHold[S string | []byte](d Detector, b S, i, end, mode int, slash uint16)
 			if m == pairSlash {
 				return holdSlash
 			}
-			if wordPair(b, p, end, mode) {
+			// Words start "be" and "ba" often: a credential needs the
+			// scheme whole.
+			if startDetectors[b[p]] != DetectHTTPAuth || schemeAt(b, p, end) {
 				return holdMaybe
 			}
 		}
+	}
+	if d&DetectCard != 0 && mayHoldCard(b, i, end, mode) {
+		return holdMaybe
 	}
 	if d&DetectAWS == 0 || end-i < 40 {
 		return holdNone
@@ -330,6 +335,29 @@ func mayHold[S string | []byte](d Detector, b S, i, end, mode int, slash uint16)
 		return holdMaybe
 	}
 	return holdNone
+}
+
+// mayHoldCard is mayHold for card numbers, which the pairs leave out: a
+// pair of digits starts many words (dates, times, numbers) and ends few.
+// A card number is 13 digits or more, maybe grouped: a run of 13 bytes of
+// clsCardForm at least, found by looking at one byte in 13 (nextRun).
+// In such a run it looks closer, where a word starts with a pair.
+func mayHoldCard[S string | []byte](b S, i, end, mode int) bool {
+	for k := i; k < end; {
+		rs, re, _, ok := nextRun(b, k, end, end, clsCardForm, minSecret)
+		if !ok {
+			return false
+		}
+		for p := rs; p+minSecret <= re; p++ {
+			if startDetectors[b[p]] == DetectCard && isDigit(b[p+1]) &&
+				(p == 0 || byteClass[b[p-1]]&clsWord == 0 || p >= 2 && b[p-2] == '\\') &&
+				cardEnd(b, p, end, mode) != 0 {
+				return true
+			}
+		}
+		k = re
+	}
+	return false
 }
 
 // nextPair returns the first p at or after i where x[p], x[p+1] is a pair
@@ -347,16 +375,14 @@ func nextPair[S string | []byte](x S, i int, want uint16) (p int, m uint16) {
 	}
 	w := uint32(want)
 	f := pairTab[x[i]]
-	j := i + 1
-	for j < len(x) {
-		if j+4 <= len(x) {
+	for j := i + 1; j < len(x); {
+		for ; j+4 <= len(x); j += 4 {
 			y := x[j : j+4]
 			e0, e1, e2, e3 := pairTab[y[0]], pairTab[y[1]], pairTab[y[2]], pairTab[y[3]]
-			if (f&(e0>>16)|e0&(e1>>16)|e1&(e2>>16)|e2&(e3>>16))&w == 0 {
-				f = e3
-				j += 4
-				continue
+			if (f&(e0>>16)|e0&(e1>>16)|e1&(e2>>16)|e2&(e3>>16))&w != 0 {
+				break
 			}
+			f = e3
 		}
 		// One of the next four pairs, or of the last ones, is of want.
 		for stop := min(j+4, len(x)); j < stop; j++ {
@@ -371,29 +397,6 @@ func nextPair[S string | []byte](x S, i int, want uint16) (p int, m uint16) {
 		}
 	}
 	return 0, 0
-}
-
-// wordPair is mayHold's closer look at a pair that starts a word at b[p]:
-// for the pairs that common words and numbers start with too ("be", "ba",
-// "20"), whether a credential scheme or a card number does.
-func wordPair[S string | []byte](b S, p, end, mode int) bool {
-	switch startDetectors[b[p]] {
-	case DetectHTTPAuth:
-		return schemeAt(b, p, end)
-	case DetectCard:
-		// The 13 digits of a card number, maybe grouped, come first:
-		// dates and times have other bytes among their digits.
-		if end-p < minSecret {
-			return false
-		}
-		for k := p + 2; k < p+minSecret; k++ {
-			if byteClass[b[k]]&clsCardForm == 0 {
-				return false
-			}
-		}
-		return cardEnd(b, p, end, mode) != 0
-	}
-	return true
 }
 
 // Pairs of bytes that start the words of secrets: c, n where
