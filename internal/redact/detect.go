@@ -17,9 +17,10 @@ import (
 // Every secret starts with a word (a run of [A-Za-z0-9_-]) whose first
 // two bytes are one of a few pairs (startDetectors, secondByte), but an
 // AWS secret key, a run of 40 base64 bytes. So find first looks for those
-// (mayHold), a table lookup a byte, which most strings do not have; only
-// where one is does it scan words and runs and try the matchers. Strings
-// shorter than minSecret are not looked at.
+// (mayHold), a table lookup a byte, which most strings do not have (card
+// numbers, by their runs of digits); only where one is does it scan words
+// and runs and try the matchers. Strings shorter than minSecret are not
+// looked at.
 
 // A Detector is a set of value detectors.
 type Detector uint32
@@ -302,12 +303,12 @@ const (
 
 // mayHold tells whether b[i:end] may hold a secret that a detector of d
 // finds, or, if slash is pairSlash, has a "\/" in it before anything else
-// that may be a secret. Every secret but an AWS secret key starts with a
-// word whose first two bytes are a pair (pairTab: a card number with two
-// digits), and an AWS secret key is a run of 40 base64 bytes. It is
-// a quick look, done before the scan of runs and words that most strings
-// do not need: two table lookups a byte, and a closer look (wordPair)
-// where a pair is.
+// that may be a secret. Every secret starts with a word whose first two
+// bytes are a pair (pairTab), but an AWS secret key, a run of 40 base64
+// bytes; a card number is also a run of 13 digits or more, which is
+// rarer than its pair (mayHoldCard). It is a quick look, done before the
+// scan of runs and words that most strings do not need: a table lookup a
+// byte, and a closer look where a pair or a run is.
 func mayHold[S string | []byte](d Detector, b S, i, end, mode int, slash uint16) int {
 	if want := pairsOf[d&AllDetectors&^DetectCard] | slash; want != 0 {
 		for p := i; ; p++ {
