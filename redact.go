@@ -142,8 +142,9 @@ const DefaultReplacement = "[REDACTED]"
 // card numbers written as JSON numbers), form values, multipart parts,
 // and text and XML bodies (any textual Content-Type, or a generic one
 // whose body reads as text). JSON stays valid JSON: a secret inside a
-// string is replaced inside it. [Exchange].Detected records which
-// detectors fired.
+// string is replaced inside it, and one written with escaped slashes
+// ("https:\/\/hooks.slack.com\/...") is found as if they were not.
+// [Exchange].Detected records which detectors fired.
 //
 // Caps. Redaction may make a copy longer ("[REDACTED]" for "x"); what is
 // kept never exceeds the cap the copy was taken with (or the decode limit

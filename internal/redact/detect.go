@@ -3,6 +3,7 @@ package redact
 import (
 	"encoding/base64"
 	"strings"
+	"sync"
 )
 
 // Value detectors find secrets by what they look like, whatever the name
@@ -13,10 +14,13 @@ import (
 // written here as hand-made matchers rather than regular expressions:
 // they run over every byte of every text body a Tap keeps.
 //
-// The scan is one pass over words (runs of [A-Za-z0-9_-]); only where a
-// word starts does it look further, and then only when the word's first
-// byte can start a secret (startDetectors), so that plain text costs a
-// table lookup a byte. Strings shorter than minSecret are not looked at.
+// Every secret starts with a word (a run of [A-Za-z0-9_-]) whose first
+// two bytes are one of a few pairs (startDetectors, secondByte), but an
+// AWS secret key, a run of 40 base64 bytes. So find first looks for those
+// (mayHold), a table lookup a byte, which most strings do not have (card
+// numbers, by their runs of digits); only where one is does it scan words
+// and runs and try the matchers. Strings shorter than minSecret are not
+// looked at.
 
 // A Detector is a set of value detectors.
 type Detector uint32
@@ -141,21 +145,117 @@ var startDetectors = func() (t [256]Detector) {
 
 // find returns the first secret that a detector of d finds in b[i:end],
 // as the span b[from:to], and which detector found it (0 if none). b
-// before i may be read for context. mode says how b is written.
+// before i may be read for context. mode says how b is written; in JSON,
+// a slash may be written escaped, "\/", and a secret with slashes in it
+// (a webhook URL, an AWS secret key, a PEM block) is found as well, the
+// span covering the escapes.
 //
-// It is the hot loop of value detection. What it finds is what a scan of
-// every byte would (scanFrom over all of b[i:end]; findRef in the tests),
-// but it looks only where a secret can be. Every secret but a card
-// number needs a run of at least minTokenRun bytes of the token68
-// alphabet (clsTok: a word, a JWT, base64, a URL path), with a word in it
-// that starts the secret, or, for a credential, after blanks and
-// "Bearer" or "Basic"; and a card number needs 13 digits, maybe grouped,
-// a run of clsCard. Such runs are found by looking at one byte in so many
-// (nextRun): in text and JSON, most looks land on a short word and step
-// over it. In a run, only the starts of words need a look (scanWords),
-// unless it may hold an AWS secret key (40 bytes or more) or starts with
-// an escaped byte.
+// It is the hot loop of value detection. It first looks for what every
+// secret starts with (mayHold), which most strings do not have; then
+// findRuns scans for secrets where they can be.
 func find[S string | []byte](d Detector, b S, i, end, mode int) (from, to int, which Detector) {
+	var slash uint16
+	if mode == modeJSON {
+		slash = pairSlash
+	}
+	h := mayHold(d, b, i, end, mode, slash)
+	if h == holdNone {
+		return 0, 0, 0
+	}
+	if slash != 0 && (h == holdSlash || slashEscaped(b, i, end)) {
+		return findSlashes(d, b, i, end, h == holdSlash)
+	}
+	return findRuns(d, b, i, end, mode)
+}
+
+// findSlashes is find for a JSON text b[i:end] with an escaped slash in
+// it; first says that it came before anything that may be a secret, so
+// that the first look must be taken again.
+func findSlashes[S string | []byte](d Detector, b S, i, end int, first bool) (from, to int, which Detector) {
+	return findUnescaped(b, i, end, func(u []byte, lo int) (int, int, Detector) {
+		if first && mayHold(d, u, lo, len(u), modeJSON, 0) == holdNone {
+			return 0, 0, 0
+		}
+		return findRuns(d, u, lo, len(u), modeJSON)
+	})
+}
+
+// slashEscaped reports whether the JSON text b[i:end] has an escaped
+// slash, "\/", in it.
+func slashEscaped[S string | []byte](b S, i, end int) bool {
+	for k := i; k+1 < end; k++ {
+		if b[k] == '\\' {
+			if b[k+1] == '/' {
+				return true
+			}
+			k++
+		}
+	}
+	return false
+}
+
+// slashBufs holds the buffers of findUnescaped.
+var slashBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// findUnescaped runs scan over a copy of the JSON text b[i:end] in which
+// each escaped slash, "\/", is the slash it stands for (and the 64 bytes
+// before b[i] come first, as context), and returns what scan finds there
+// (at or after lo, the copy of b[i]) as a span of b.
+func findUnescaped[S string | []byte](b S, i, end int, scan func(u []byte, lo int) (from, to int, which Detector)) (from, to int, which Detector) {
+	buf := slashBufs.Get().(*[]byte)
+	u := append((*buf)[:0], b[max(0, i-64):i]...)
+	lo := len(u)
+	for k := i; k < end; k++ {
+		if b[k] == '\\' && k+1 < end {
+			k++
+			if b[k] != '/' {
+				u = append(u, '\\')
+			}
+		}
+		u = append(u, b[k])
+	}
+	from, to, which = scan(u, lo)
+	*buf = u
+	slashBufs.Put(buf)
+	if which == 0 {
+		return 0, 0, 0
+	}
+	return unescapedIndex(b, i, end, from-lo), unescapedIndex(b, i, end, to-lo), which
+}
+
+// unescapedIndex returns the index in b of what is n bytes past the copy
+// of b[i] in the copy findUnescaped makes of b[i:end].
+func unescapedIndex[S string | []byte](b S, i, end, n int) int {
+	k := i
+	for n > 0 && k < end {
+		if b[k] == '\\' && k+1 < end {
+			if b[k+1] == '/' {
+				n--
+			} else if n -= 2; n < 0 {
+				return k + 1 // the escaped byte
+			}
+			k += 2
+			continue
+		}
+		n--
+		k++
+	}
+	return k
+}
+
+// findRuns is find past the first look, with no escaped slash to read:
+// it returns what a scan of every byte would (scanFrom over all of
+// b[i:end]; findRef in the tests), but it looks only where a secret can
+// be. Every secret but a card number needs a run of at least minTokenRun
+// bytes of the token68 alphabet (clsTok: a word, a JWT, base64, a URL
+// path), with a word in it that starts the secret, or, for a credential,
+// after blanks and "Bearer" or "Basic"; and a card number needs 13
+// digits, maybe grouped, a run of clsCard. Such runs are found by looking
+// at one byte in so many (nextRun): in text and JSON, most looks land on
+// a short word and step over it. In a run, only the starts of words need
+// a look (scanWords), unless it may hold an AWS secret key (40 bytes or
+// more) or starts with an escaped byte.
+func findRuns[S string | []byte](d Detector, b S, i, end, mode int) (from, to int, which Detector) {
 	lo := i
 	limit := end // a card number must start before this to come first
 	for i < end {
@@ -192,6 +292,192 @@ func find[S string | []byte](d Detector, b S, i, end, mode int) (from, to int, w
 		i = re
 	}
 	return from, to, which
+}
+
+// What mayHold says.
+const (
+	holdNone  = iota // no secret there
+	holdMaybe        // maybe one
+	holdSlash        // an escaped slash: look again with it unescaped
+)
+
+// mayHold tells whether b[i:end] may hold a secret that a detector of d
+// finds, or, if slash is pairSlash, has a "\/" in it before anything else
+// that may be a secret. Every secret starts with a word whose first two
+// bytes are a pair (pairTab), but an AWS secret key, a run of 40 base64
+// bytes; a card number is also a run of 13 digits or more, which is
+// rarer than its pair (mayHoldCard). It is a quick look, done before the
+// scan of runs and words that most strings do not need: a table lookup a
+// byte, and a closer look where a pair or a run is.
+func mayHold[S string | []byte](d Detector, b S, i, end, mode int, slash uint16) int {
+	if want := pairsOf[d&AllDetectors&^DetectCard] | slash; want != 0 {
+		for p := i; ; p++ {
+			var m uint16
+			if p, m = nextPair(b[:end], p, want); m == 0 {
+				break
+			}
+			if m == pairSlash {
+				return holdSlash
+			}
+			// Words start "be" and "ba" often: a credential needs the
+			// scheme whole.
+			if startDetectors[b[p]] != DetectHTTPAuth || schemeAt(b, p, end) {
+				return holdMaybe
+			}
+		}
+	}
+	if d&DetectCard != 0 && mayHoldCard(b, i, end, mode) {
+		return holdMaybe
+	}
+	if d&DetectAWS == 0 || end-i < 40 {
+		return holdNone
+	}
+	if _, _, _, ok := nextRun(b, i, end, end, clsB64, 40); ok {
+		return holdMaybe
+	}
+	return holdNone
+}
+
+// mayHoldCard is mayHold for card numbers, which the pairs leave out: a
+// pair of digits starts many words (dates, times, numbers) and ends few.
+// A card number is 13 digits or more, maybe grouped: a run of 13 bytes of
+// clsCardForm at least, found by looking at one byte in 13 (nextRun).
+// In such a run it looks closer, where a word starts with a pair.
+func mayHoldCard[S string | []byte](b S, i, end, mode int) bool {
+	for k := i; k < end; {
+		rs, re, _, ok := nextRun(b, k, end, end, clsCardForm, minSecret)
+		if !ok {
+			return false
+		}
+		for p := rs; p+minSecret <= re; p++ {
+			if startDetectors[b[p]] == DetectCard && isDigit(b[p+1]) &&
+				(p == 0 || byteClass[b[p-1]]&clsWord == 0 || p >= 2 && b[p-2] == '\\') &&
+				cardEnd(b, p, end, mode) != 0 {
+				return true
+			}
+		}
+		k = re
+	}
+	return false
+}
+
+// nextPair returns the first p at or after i where x[p], x[p+1] is a pair
+// of want that starts a word (or an escaped slash), and which pairs it is
+// of; 0 if there is none. A word starts after a byte that is no word
+// byte, or after one that a backslash may escape (in JSON, "\nghp_..."
+// holds the word "ghp_...").
+//
+// It is mayHold's hot loop, kept apart so that nothing else needs its
+// registers, and it looks at four pairs a turn: one table lookup a byte
+// (pairTab), and a branch for four.
+func nextPair[S string | []byte](x S, i int, want uint16) (p int, m uint16) {
+	if i+1 >= len(x) {
+		return 0, 0
+	}
+	w := uint32(want)
+	f := pairTab[x[i]]
+	for j := i + 1; j < len(x); {
+		for ; j+4 <= len(x); j += 4 {
+			y := x[j : j+4]
+			e0, e1, e2, e3 := pairTab[y[0]], pairTab[y[1]], pairTab[y[2]], pairTab[y[3]]
+			if (f&(e0>>16)|e0&(e1>>16)|e1&(e2>>16)|e2&(e3>>16))&w != 0 {
+				break
+			}
+			f = e3
+		}
+		// One of the next four pairs, or of the last ones, is of want.
+		for stop := min(j+4, len(x)); j < stop; j++ {
+			e := pairTab[x[j]]
+			if m := uint16(f & (e >> 16) & w); m != 0 {
+				p := j - 1
+				if m == pairSlash || p == 0 || byteClass[x[p-1]]&clsWord == 0 || p >= 2 && x[p-2] == '\\' {
+					return p, m
+				}
+			}
+			f = e
+		}
+	}
+	return 0, 0
+}
+
+// Pairs of bytes that start the words of secrets: c, n where
+// startDetectors[c] is not 0 and secondByte(c, n), as the scan of every
+// byte has them. They are sorted into sets, each the first bytes with the
+// same detectors and the same second bytes times those second bytes, so
+// that the sets c, n is a pair of are those in both the lower 16 bits of
+// pairTab[c] and the upper 16 bits of pairTab[n]. One more set is for
+// find: an escaped slash in JSON, pairSlash. pairsOf are the sets that
+// the detectors of a set need.
+var (
+	pairTab   [256]uint32
+	pairsOf   [1 << numDetectors]uint16
+	pairSlash uint16
+)
+
+func init() {
+	type set struct {
+		d      Detector
+		second [256]bool
+	}
+	var sets []set
+	add := func(d Detector, first []byte, second func(n byte) bool) uint16 {
+		s := set{d: d}
+		for n := range s.second {
+			s.second[n] = second(byte(n))
+		}
+		k := 0
+		for k < len(sets) && sets[k] != s {
+			k++
+		}
+		if k == len(sets) {
+			if k == 16 {
+				panic("redact: more than 16 sets of pairs")
+			}
+			sets = append(sets, s)
+			for n, ok := range s.second {
+				if ok {
+					pairTab[n] |= 1 << (16 + k)
+				}
+			}
+			for ds := range pairsOf {
+				if Detector(ds)&d != 0 {
+					pairsOf[ds] |= 1 << k
+				}
+			}
+		}
+		for _, c := range first {
+			pairTab[c] |= 1 << k
+		}
+		return 1 << k
+	}
+	for c, d := range startDetectors {
+		if d != 0 {
+			add(d, []byte{byte(c)}, func(n byte) bool { return secondByte(byte(c), n) })
+		}
+	}
+	pairSlash = add(0, []byte{'\\'}, func(n byte) bool { return n == '/' })
+}
+
+// schemeAt reports whether b[i:end] starts with "Bearer" or "Basic", in
+// any case, and a blank (or what may be one in a form: '+' or '%'), as a
+// credential after them needs. Words starting "be" and "ba" are common.
+func schemeAt[S string | []byte](b S, i, end int) bool {
+	n := 6
+	if b[i+1]|0x20 == 'a' {
+		n = 5
+	}
+	if end-i <= n {
+		return false
+	}
+	switch b[i+n] {
+	case ' ', '\t', '+', '%':
+	default:
+		return false
+	}
+	if n == 6 {
+		return equalFoldASCII(b[i:i+6], "bearer")
+	}
+	return equalFoldASCII(b[i:i+5], "basic")
 }
 
 // minTokenRun is the shortest run of clsTok bytes that a secret other
@@ -362,7 +648,7 @@ func scanFrom[S string | []byte](d Detector, aws bool, b S, i, stop, end, mode i
 		if k&clsEsc != 0 && mode == modeJSON {
 			// A backslash ends a run of base64 as any other byte
 			// would: an AWS secret key may end there ("<key>\n").
-			if aws && run == 40 && awsSecret(b, i-40, i, end) {
+			if aws && run == 40 && awsSecret(b, i-40, i, end, mode) {
 				return match{i - 40, i, DetectAWS, 2*i + 1}
 			}
 			// It escapes the byte after it, which starts no word:
@@ -379,7 +665,7 @@ func scanFrom[S string | []byte](d Detector, aws bool, b S, i, stop, end, mode i
 		}
 		if aws {
 			b64 := int(k >> clsB64Shift & 1)
-			if run == 40 && b64 == 0 && awsSecret(b, i-40, i, end) {
+			if run == 40 && b64 == 0 && awsSecret(b, i-40, i, end, mode) {
 				return match{i - 40, i, DetectAWS, 2*i + 1}
 			}
 			run = (run + 1) * b64
@@ -388,7 +674,7 @@ func scanFrom[S string | []byte](d Detector, aws bool, b S, i, stop, end, mode i
 	}
 	// As the loop would at b[stop], which is no word byte (a backslash
 	// there is not escaped: b[stop-1] is in a run).
-	if aws && run == 40 && i == stop && (stop == end || byteClass[b[stop]]&clsB64 == 0) && awsSecret(b, stop-40, stop, end) {
+	if aws && run == 40 && i == stop && (stop == end || byteClass[b[stop]]&clsB64 == 0) && awsSecret(b, stop-40, stop, end, mode) {
 		return match{stop - 40, stop, DetectAWS, 2*stop + 1}
 	}
 	return match{}
@@ -667,12 +953,14 @@ func awsKeyID[S string | []byte](b S, i int) bool {
 }
 
 // awsSecret reports whether the 40-byte run b[i:r] of the base64 alphabet
-// is an AWS secret access key: not followed by '=' (padding would make it
-// some other base64), with upper and lower case letters and a digit, and
-// either '/' or '+' in it or "aws" or "secret" in the 64 bytes before it.
-// (A random key has '/' or '+' in it three times in four.)
-func awsSecret[S string | []byte](b S, i, r, end int) bool {
-	if r < end && b[r] == '=' || i > 0 && byteClass[b[i-1]]&clsB64 != 0 {
+// is an AWS secret access key: not part of a longer run (in JSON, a byte
+// escaped before it, as the n of "\n", is not), not followed by '='
+// (padding would make it some other base64), with upper and lower case
+// letters and a digit, and either '/' or '+' in it or "aws" or "secret"
+// in the 64 bytes before it. (A random key has '/' or '+' in it three
+// times in four.)
+func awsSecret[S string | []byte](b S, i, r, end, mode int) bool {
+	if r < end && b[r] == '=' || i > 0 && byteClass[b[i-1]]&clsB64 != 0 && !(mode == modeJSON && escaped(b, i-1)) {
 		return false
 	}
 	var up, lo, dig, sym bool
@@ -696,6 +984,17 @@ func awsSecret[S string | []byte](b S, i, r, end int) bool {
 	}
 	ctx := b[max(0, i-64):i]
 	return containsFold(ctx, "aws") || containsFold(ctx, "secret")
+}
+
+// escaped reports whether a backslash escapes b[k]: whether an odd number
+// of them comes right before it.
+func escaped[S string | []byte](b S, k int) bool {
+	n := 0
+	for k > 0 && b[k-1] == '\\' {
+		n++
+		k--
+	}
+	return n%2 == 1
 }
 
 // gitlabPrefixes are the prefixes of GitLab's tokens (personal, project

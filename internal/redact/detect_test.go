@@ -82,6 +82,7 @@ func FuzzRedactDetect(f *testing.F) {
 		f.Add(s.Value)
 	}
 	f.Add(`{"a":4111111111111111,"b":"Bearer abc123def456ghi","c":"\nghp_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1"}`)
+	f.Add(`{"u":"https:\/\/hooks.slack.com\/services\/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","k":"\nwJalrXUtnFEMI\/K7MDENG\/bPxRfiCYEXAMPLEKEY\\\/"}`)
 	r := &Options{Detect: AllDetectors}
 	f.Fuzz(func(t *testing.T, in string) {
 		out, n, _, err := r.redactJSONFound([]byte(in))
@@ -97,4 +98,61 @@ func FuzzRedactDetect(f *testing.F) {
 		redactText(r.Detect, in, "[REDACTED]")
 		redactPairs(r, in)
 	})
+}
+
+// TestDetectorsEscapedSlash: a secret with a slash in it is found in a
+// JSON string that writes the slash escaped, as "\/" (PHP's json_encode
+// does, and some Java encoders), and the output is valid JSON that holds
+// no part of it.
+func TestDetectorsEscapedSlash(t *testing.T) {
+	r := &Options{Detect: AllDetectors}
+	secrets := []secrettest.Secret{
+		{Kind: "slack", Value: "https://hooks.slack.com/services/T0AB12CD3/B0EF45GH6/" + strings.Repeat("aB3x", 6), Core: "T0AB12CD3/B0EF45GH6/" + strings.Repeat("aB3x", 6)},
+		{Kind: "aws", Value: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", Core: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"},
+		{Kind: "http-auth", Value: "Basic dXNlcjpwYXNz/29yZA==", Core: "dXNlcjpwYXNz/29yZA=="},
+		{Kind: "http-auth", Value: "Bearer abc/def123/ghi456", Core: "abc/def123/ghi456"},
+	}
+	for _, s := range secrettest.Generate(29, 300) {
+		if strings.Contains(s.Value, "/") {
+			secrets = append(secrets, s)
+		}
+	}
+	for i, s := range secrets {
+		for _, note := range []string{s.Value, "see " + s.Value + " here", "x\n" + s.Value + "\n"} {
+			q, _ := json.Marshal(note)
+			doc := []byte(`{"a":[{"note":` + strings.ReplaceAll(string(q), "/", `\/`) + `}]}`)
+			out, _, found, err := r.redactJSONFound(doc)
+			if err != nil || found&DetectorNamed(s.Kind) == 0 || !json.Valid(out) {
+				t.Errorf("#%d %s: %s: got %s, %v, %v", i, s.Kind, doc, out, found, err)
+				continue
+			}
+			var v struct{ A []struct{ Note string } }
+			if err := json.Unmarshal(out, &v); err != nil || len(v.A) != 1 || strings.Contains(v.A[0].Note, strings.ReplaceAll(s.Core, "\n", "")) {
+				t.Errorf("#%d %s: %s: kept %q", i, s.Kind, doc, v.A)
+			}
+		}
+	}
+}
+
+// TestDetectNoAllocs: with every detector on, redaction allocates nothing
+// when there is nothing to hide, escaped slashes included.
+func TestDetectNoAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop what it is given")
+	}
+	r := &Options{Detect: AllDetectors}
+	for _, doc := range []string{
+		string(benchJSON(4<<10, false, true)),
+		`{"url":"https:\/\/example.com\/a\/b\/c\/d","x":"see https:\/\/hooks.example.com\/services\/T0\/B0 ok"}`,
+	} {
+		b := []byte(doc)
+		r.redactJSONFound(b)
+		if n := testing.AllocsPerRun(100, func() { r.redactJSONFound(b) }); n != 0 {
+			t.Errorf("%.40s...: %v allocations, want 0", doc, n)
+		}
+	}
+	form := benchForm(4<<10, false)
+	if n := testing.AllocsPerRun(100, func() { redactPairs(r, form) }); n != 0 {
+		t.Errorf("form: %v allocations, want 0", n)
+	}
 }

@@ -57,6 +57,8 @@ func TestFindAgrees(t *testing.T) {
 	edges := []string{
 		"Basic dXNlcjpw", "Basic%20dXNlcjpw", "Basic+dXNlcjpw", "Basic%20+%20dXNlcjpw", `"\tBasic dXNlcjpw"`,
 		"xBasic dXNlcjpw", "Bearer abc123def456", "Bearer%20%20abc123def456%3D", `\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n`, `wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n`, `"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\\\"`,
+		`https:\/\/hooks.slack.com\/services\/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`, `hooks.slack.com\\/services/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`,
+		`\nwJalrXUtnFEMI\/K7MDENG\/bPxRfiCYEXAMPLEKEY\n`, `\\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY`, `x\/\/\`, `Basic dXNlcjpw\/\/`,
 		"4111 1111 1111 1111", "4111+1111+1111+1111", `\n4111111111111111`, "x4111111111111111", "41111111111111111111", "4222222222222", "n 4222222222222.",
 	}
 	for _, e := range edges {
@@ -81,7 +83,7 @@ func TestFindAgreesRandom(t *testing.T) {
 	for _, s := range secrettest.Generate(13, 60) {
 		pieces = append(pieces, s.Value, s.Core)
 	}
-	pieces = append(pieces, "Bearer", "Basic", "%20", "\\", `\"`, `\n`, " ", "+", "-", "=", ".", "/", "eyJ", "AKIA", "4111", "-----BEGIN", "hooks.slack.com/services/")
+	pieces = append(pieces, "Bearer", "Basic", "%20", "\\", `\"`, `\n`, `\/`, " ", "+", "-", "=", ".", "/", "eyJ", "AKIA", "4111", "-----BEGIN", "hooks.slack.com/services/")
 	const alphabet = "aAbB09+/=-_. \t\\\"%2xyz56"
 	n := 3000
 	if testing.Short() || raceEnabled {
@@ -122,4 +124,29 @@ func FuzzFind(f *testing.F) {
 		}
 		checkFind(t, in, int(mode%3))
 	})
+}
+
+// TestPairTab: the pairs that mayHold looks for are those that the scan
+// of every byte starts a secret at, detector by detector, and no others
+// for all the detectors together.
+func TestPairTab(t *testing.T) {
+	for c := range 256 {
+		for n := range 256 {
+			pair := func(d Detector) bool {
+				return uint16(pairTab[c]&(pairTab[n]>>16))&pairsOf[d] != 0
+			}
+			want := startDetectors[c] != 0 && secondByte(byte(c), byte(n))
+			if pair(AllDetectors) != want {
+				t.Errorf("%q, %q: pair %v, want %v", c, n, pair(AllDetectors), want)
+			}
+			for k := range numDetectors {
+				if d := Detector(1) << k; startDetectors[c]&d != 0 && want && !pair(d) {
+					t.Errorf("%q, %q: no pair for %v", c, n, d)
+				}
+			}
+			if slash := uint16(pairTab[c]&(pairTab[n]>>16))&pairSlash != 0; slash != (c == '\\' && n == '/') {
+				t.Errorf("%q, %q: escaped slash %v", c, n, slash)
+			}
+		}
+	}
 }

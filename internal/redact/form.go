@@ -64,7 +64,7 @@ func redactPairsIn[S string | []byte](r *Options, s S, oauth bool) (out []byte, 
 			if string(s[eq+1:end]) != repl {
 				splice(&sp, s, eq+1, end, repl)
 			}
-		} else if det != 0 && eq >= 0 && end-(eq+1) >= minSecret {
+		} else if det != 0 && eq >= 0 && end-(eq+1) >= minSecret && mayHold(det, s, eq+1, end, modeForm, 0) != holdNone {
 			for from := eq + 1; from < end; {
 				f, t, w := find(det, s, from, end, modeForm)
 				if w == 0 {

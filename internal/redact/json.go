@@ -90,6 +90,11 @@ type jsonScrubber struct {
 // detectIn replaces the secrets that the detectors find in in[from:to],
 // the inside of a JSON string (or, for the textual pass, anything).
 func (s *jsonScrubber) detectIn(from, to int) {
+	// Most strings hold nothing to look for: find's first look, taken
+	// here, says so at less cost.
+	if mayHold(s.det, s.in, from, to, modeJSON, pairSlash) == holdNone {
+		return
+	}
 	for from < to {
 		f, t, w := find(s.det, s.in, from, to, modeJSON)
 		if w == 0 {
