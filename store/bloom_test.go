@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"os"
 	"path/filepath"
 	"regexp"
 	"testing"
@@ -95,6 +96,7 @@ func TestMigrateV1(t *testing.T) {
 	all := fill(t, s, newGen(1), 300)
 	s.Close()
 	// Back to version 1.
+	downgradeToV2(t, path)
 	db := openRaw(t, path)
 	_, err := db.Exec(`
 DROP TABLE blooms;
@@ -131,6 +133,57 @@ PRAGMA user_version = 1;`)
 		t.Errorf("%d chunks have a filter after building, want %d", chunks, 300/16)
 	}
 	checkFilters(t, s, all, true)
+}
+
+// downgradeToV2 turns the store at path into one of version 2, as the
+// release before the log wrote it: every exchange's stored form in
+// bodies, no log.
+func downgradeToV2(t *testing.T, path string) {
+	t.Helper()
+	db := openRaw(t, path)
+	defer db.Close()
+	abs, _ := filepath.Abs(path)
+	lr := newLogReader(logDir(abs))
+	defer lr.close()
+	rows, err := db.Query("SELECT rid, loc FROM exchanges WHERE loc IS NOT NULL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type body struct {
+		rid int64
+		rec record
+	}
+	var bodies []body
+	for rows.Next() {
+		var rid, loc int64
+		if err := rows.Scan(&rid, &loc); err != nil {
+			t.Fatal(err)
+		}
+		rec, err := lr.record(loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bodies = append(bodies, body{rid, rec})
+	}
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range bodies {
+		if _, err := db.Exec("INSERT INTO bodies(rid, meta, shape, req, resp, raw) VALUES (?, ?, ?, ?, ?, ?)",
+			b.rid, b.rec.meta, b.rec.shape, b.rec.req, b.rec.resp, b.rec.raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = db.Exec(`
+ALTER TABLE exchanges DROP COLUMN loc;
+DELETE FROM state WHERE key IN ('log_file', 'log_end', 'log_rid');
+PRAGMA user_version = 2;`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(logDir(abs)); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // openRaw opens the database file at path with no pragmas.

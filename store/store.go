@@ -303,8 +303,9 @@ type Store struct {
 	opts Options
 	log  *slog.Logger
 
-	rdb *sql.DB // queries: read-only connections
-	w   *writer // nil when ReadOnly
+	rdb *sql.DB    // queries: read-only connections
+	w   *writer    // nil when ReadOnly
+	lr  *logReader // nil for a file of a version before the log
 
 	mu     sync.Mutex // guards closed
 	closed bool
@@ -345,6 +346,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	s.opts.Logger = s.log
 	if err := s.open(); err != nil {
 		if s.w != nil {
 			s.w.close()
@@ -352,6 +354,7 @@ func Open(path string, opts Options) (*Store, error) {
 		if s.rdb != nil {
 			s.rdb.Close()
 		}
+		s.lr.close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	if s.w != nil {
@@ -373,8 +376,9 @@ func (s *Store) open() error {
 		}
 	}
 	ctx := context.Background()
+	s.lr = newLogReader(logDir(abs))
 	if !s.opts.ReadOnly {
-		if s.w, err = openWriter(ctx, abs, &s.opts); err != nil {
+		if s.w, err = openWriter(ctx, abs, &s.opts, s.lr); err != nil {
 			return err
 		}
 	}
@@ -391,10 +395,14 @@ func (s *Store) open() error {
 	switch {
 	case version == 0:
 		return errors.New("not a bodytap store (an empty database)")
-	case version == 1 && s.opts.ReadOnly:
+	case version < schemaVersion && version >= 1 && s.opts.ReadOnly:
 		// The tables of version 1 are those of version 2 with a
 		// full-text index instead of the skip index: read-only, body
-		// searches read every body. Opening it read-write converts it.
+		// searches read every body. Those of version 2 are those of
+		// version 3 without the log: every exchange is in bodies.
+		// Opening them read-write converts them.
+		s.lr.close()
+		s.lr = nil
 	case version < schemaVersion:
 		return fmt.Errorf("schema version %d is older than this program's (%d): open it once read-write to upgrade it", version, schemaVersion)
 	}
@@ -569,6 +577,7 @@ func (s *Store) Close() error {
 			errs = append(errs, s.w.close())
 		}
 		errs = append(errs, s.rdb.Close())
+		errs = append(errs, s.lr.close())
 		if err := errors.Join(errs...); err != nil {
 			s.closeErr = fmt.Errorf("store: close %s: %w", s.path, err)
 		}

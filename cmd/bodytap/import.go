@@ -40,6 +40,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 			for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
 				os.Remove(*db + suffix)
 			}
+			os.RemoveAll(*db + "-log")
 		}
 	}
 	s, err := openLocal(*db, store.Options{})
