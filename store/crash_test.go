@@ -57,8 +57,9 @@ func TestCrashHelper(t *testing.T) {
 
 // TestCrash kills a process that writes a store (kill -9) in the middle
 // of its ingest, and checks that the file opens, is intact, and holds
-// every exchange the process saw committed: at most the batch in flight
-// is lost.
+// every exchange the process saw committed, each of which reads back
+// from the log: at most the batch in flight (RecordBatch had not
+// returned) is lost.
 func TestCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns a process")
@@ -123,6 +124,17 @@ func TestCrash(t *testing.T) {
 		t.Logf("round %d: child reported %d committed; the file holds %d (counted %d)", round, committed, rows, n)
 		if rows < committed || n != rows {
 			t.Errorf("file holds %d exchanges (Count %d), the child had committed %d", rows, n, committed)
+		}
+		// Every exchange reads back from the log.
+		read := int64(0)
+		for _, err := range s.Scan(context.Background(), Query{}) {
+			if err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+			read++
+		}
+		if read != rows {
+			t.Errorf("Scan read %d exchanges, the file holds %d", read, rows)
 		}
 		// The store goes on working.
 		x := newGen(1).next()

@@ -9,7 +9,8 @@ import (
 	"github.com/bodytap/bodytap"
 )
 
-// fileBytes returns the size of the database file and its WAL.
+// fileBytes returns the size of the database file, and of its WAL and
+// the segments of its log.
 func fileBytes(t testing.TB, path string) (db, wal int64) {
 	t.Helper()
 	fi, err := os.Stat(path)
@@ -19,6 +20,13 @@ func fileBytes(t testing.TB, path string) (db, wal int64) {
 	db = fi.Size()
 	if fi, err := os.Stat(path + "-wal"); err == nil {
 		wal = fi.Size()
+	}
+	segs, err := listSegments(logDir(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range segs {
+		wal += s.size
 	}
 	return db, wal
 }

@@ -542,9 +542,10 @@ func (t *txn) usedBytes() (int64, error) {
 	return (pages-free)*t.w.pageSize + t.w.log.bytesFrom(first), nil
 }
 
-// makeRoom deletes the oldest exchanges until the pages in use, need
-// more bytes, and the WAL fit in MaxBytes.
-func (t *txn) makeRoom(need int64) error {
+// makeRoom deletes the oldest exchanges until the pages in use, the
+// segments of the log, need more bytes in the database and logNeed in
+// the log, and the WAL fit in MaxBytes.
+func (t *txn) makeRoom(need, logNeed int64) error {
 	budget := t.w.opts.MaxBytes
 	if budget <= 0 {
 		return nil
@@ -554,7 +555,7 @@ func (t *txn) makeRoom(need int64) error {
 		if err != nil {
 			return err
 		}
-		over := used + need + t.w.walReserve(need) - budget
+		over := used + need + logNeed + t.w.walReserve(need) - budget
 		n := t.count + t.added - t.deleted
 		if over <= 0 || n <= 0 {
 			return nil
@@ -619,11 +620,12 @@ func (w *writer) write(ctx context.Context, rows []*row) (stored, deleted int64,
 	if err != nil {
 		return 0, 0, err
 	}
-	var need int64
+	var need, logNeed int64
 	for _, r := range rows {
 		need += rowBytes(r)
+		logNeed += recordBytes(r)
 	}
-	if err := t.makeRoom(need); err != nil {
+	if err := t.makeRoom(need, logNeed); err != nil {
 		t.rollback()
 		return 0, 0, err
 	}
@@ -643,12 +645,18 @@ func (w *writer) write(ctx context.Context, rows []*row) (stored, deleted int64,
 	return t.added, t.deleted, nil
 }
 
-// rowBytes estimates the bytes r takes in the file: its data, and the
-// index entries that repeat its columns.
+// rowBytes estimates the bytes r takes in the database file: its
+// columns, and the index entries that repeat them.
 func rowBytes(r *row) int64 {
 	cols := len(r.method) + len(r.host) + len(r.domain) + len(r.path) + len(r.url) + len(r.remote) +
 		len(r.ctype) + len(r.reqCtype) + len(r.route) + len(r.errText)
-	return int64(len(r.meta)+len(r.req)+len(r.resp)+2*cols) + 256
+	return int64(2*cols) + 256
+}
+
+// recordBytes bounds the bytes r's record takes in the log: what it
+// holds, before compression.
+func recordBytes(r *row) int64 {
+	return int64(len(r.meta)+len(r.req)+len(r.resp)+len(r.raw)) + 32
 }
 
 // maintain does one step of the work a writer does when no batch is due:
