@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"testing"
+	"time"
 
+	"github.com/bodytap/bodytap"
 	"github.com/bodytap/bodytap/filter"
 )
 
@@ -196,4 +198,58 @@ func openRaw(t *testing.T, path string) *sql.DB {
 	db := sql.OpenDB(connector{dsn(abs, false, nil)})
 	db.SetMaxOpenConns(1)
 	return db
+}
+
+// TestMigrateV2: a store of version 2 (every exchange's stored form in
+// bodies, no log) is read as it is when opened read-only; opened
+// read-write it keeps those rows where they are and writes new ones to
+// the log, and reads, searches and retention cover both.
+func TestMigrateV2(t *testing.T) {
+	defer smallChunks(4)()
+	s, path := openTest(t, Options{})
+	old := fill(t, s, newGen(1), 200)
+	s.Close()
+	downgradeToV2(t, path)
+
+	ro := openAt(t, path, Options{ReadOnly: true})
+	checkFilters(t, ro, old, false)
+	checkAll(t, ro, old)
+	ro.Close()
+	if _, err := os.Stat(path + "-log"); err == nil {
+		t.Error("opening a version 2 file read-only made a log")
+	}
+
+	s = openAt(t, path, Options{})
+	var version int
+	s.rdb.QueryRow("PRAGMA user_version").Scan(&version)
+	if version != schemaVersion {
+		t.Fatalf("user_version %d after opening read-write, want %d", version, schemaVersion)
+	}
+	g := newGen(2)
+	var newer []*bodytap.Exchange
+	for range 100 {
+		x := g.next()
+		x.Start = x.Start.Add(24 * time.Hour) // after the old ones
+		x.ID = bodytap.NewID(x.Start)
+		s.Record(x)
+		newer = append(newer, x)
+	}
+	flush(t, s)
+	all := scanAll(t, s, 300)
+	checkFilters(t, s, all, false)
+	buildAll(t, s)
+	checkFilters(t, s, all, true)
+	s.Close()
+
+	// Retention deletes the old rows with their bodies.
+	s = openAt(t, path, Options{MaxCount: 50})
+	s.Record(g.next())
+	flush(t, s)
+	checkIntegrity(t, s)
+	var inBodies int
+	s.rdb.QueryRow("SELECT count(*) FROM bodies").Scan(&inBodies)
+	if inBodies != 0 {
+		t.Errorf("%d rows left in bodies, want none", inBodies)
+	}
+	scanAll(t, s, 50)
 }
