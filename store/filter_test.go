@@ -364,6 +364,7 @@ func TestOrDroppedBranchArgs(t *testing.T) {
 		xs = append(xs, g.next())
 	}
 	s.RecordBatch(xs)
+	flush(t, s)
 	for _, expr := range []string{"~u needle | ~h User-Agent", "~h User-Agent | ~d shop", "!(~u needle | ~h Accept) | ~m GET"} {
 		f := mustParse(t, expr)
 		want := 0

@@ -26,6 +26,16 @@ func (s *Store) Import(ctx context.Context, xs iter.Seq2[*bodytap.Exchange, erro
 	if s.w == nil {
 		return 0, errors.New("store: import: store is read-only")
 	}
+	// The log gets the imported records after every other: appends wait
+	// until the database has what the log held before.
+	s.w.logMu.Lock()
+	defer s.w.logMu.Unlock()
+	if s.w.logClosed {
+		return 0, errors.New("store: import: store is closed")
+	}
+	if err := s.Flush(ctx); err != nil {
+		return 0, fmt.Errorf("store: import: %w", err)
+	}
 	n, deleted, err := s.w.importAll(ctx, xs)
 	if err != nil {
 		return 0, fmt.Errorf("store: import: %w", err)

@@ -85,15 +85,19 @@ func segmentBytes(maxBytes int64) int64 {
 	return min(max(maxBytes/16, minSegBytes), maxSegBytes)
 }
 
-// appendRecord appends the record of r to b.
+// appendRecord appends the record of r to b: its columns, which the
+// indexer reads back (see appendCols), and its stored form.
 func appendRecord(b []byte, r *row) []byte {
 	fields := [3][]byte{r.req, r.resp, r.raw}
-	size := uvarintLen(uint64(len(r.meta))) + len(r.meta) + uvarintLen(uint64(r.shape))
+	cols := colsLen(r)
+	size := uvarintLen(uint64(cols)) + cols + uvarintLen(uint64(len(r.meta))) + len(r.meta) + uvarintLen(uint64(r.shape))
 	for _, p := range fields {
 		size += uvarintLen(uint64(len(p))+1) + len(p)
 	}
 	b = slices.Grow(b, size+binary.MaxVarintLen64)
 	b = binary.AppendUvarint(b, uint64(size))
+	b = binary.AppendUvarint(b, uint64(cols))
+	b = appendCols(b, r)
 	b = binary.AppendUvarint(b, uint64(len(r.meta)))
 	b = append(b, r.meta...)
 	b = binary.AppendUvarint(b, uint64(r.shape))
@@ -109,6 +113,74 @@ func appendRecord(b []byte, r *row) []byte {
 	return b
 }
 
+// The columns of a row in a record: the ID's 16 bytes, then the
+// strings, each after its length, then the integers (zigzag varints).
+func (r *row) strs() [10]*string {
+	return [10]*string{&r.method, &r.host, &r.domain, &r.path, &r.url, &r.remote, &r.ctype, &r.reqCtype, &r.route, &r.errText}
+}
+
+func (r *row) ints() [7]*int64 {
+	return [7]*int64{&r.start, &r.status, &r.duration, &r.ttfb, &r.reqSize, &r.respSize, &r.flags}
+}
+
+func colsLen(r *row) int {
+	n := len(r.id)
+	for _, p := range r.strs() {
+		n += uvarintLen(uint64(len(*p))) + len(*p)
+	}
+	for _, p := range r.ints() {
+		n += uvarintLen(uint64(*p<<1 ^ *p>>63))
+	}
+	return n
+}
+
+func appendCols(b []byte, r *row) []byte {
+	b = append(b, r.id...)
+	for _, p := range r.strs() {
+		b = binary.AppendUvarint(b, uint64(len(*p)))
+		b = append(b, *p...)
+	}
+	for _, p := range r.ints() {
+		b = binary.AppendVarint(b, *p)
+	}
+	return b
+}
+
+// parseCols fills r's columns from a record's.
+func parseCols(r *row, p []byte) error {
+	if len(p) < 16 {
+		return errCorrupt
+	}
+	r.id, p = bytes.Clone(p[:16]), p[16:]
+	for _, s := range r.strs() {
+		n, k := binary.Uvarint(p)
+		if k <= 0 || n > uint64(len(p)-k) {
+			return errCorrupt
+		}
+		*s, p = string(p[k:k+int(n)]), p[k+int(n):]
+	}
+	for _, v := range r.ints() {
+		n, k := binary.Varint(p)
+		if k <= 0 {
+			return errCorrupt
+		}
+		*v, p = n, p[k:]
+	}
+	if len(p) != 0 {
+		return errCorrupt
+	}
+	return nil
+}
+
+// rowOf returns the row that rec was made from. It shares rec's bytes.
+func rowOf(rec record) (*row, error) {
+	r := &row{meta: rec.meta, shape: rec.shape, req: rec.req, resp: rec.resp, raw: rec.raw}
+	if err := parseCols(r, rec.cols); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
 func uvarintLen(v uint64) int {
 	n := 1
 	for ; v >= 0x80; v >>= 7 {
@@ -119,6 +191,7 @@ func uvarintLen(v uint64) int {
 
 // A record is an exchange's stored form, read from the log.
 type record struct {
+	cols           []byte // the row's columns (see appendCols)
 	meta           []byte
 	shape          int64
 	req, resp, raw []byte
@@ -150,6 +223,7 @@ func parseRecord(p []byte) (rec record, err error) {
 		p = p[n-1:]
 		return f
 	}
+	rec.cols = field()
 	rec.meta = field()
 	shape, k := binary.Uvarint(p)
 	if k <= 0 {
@@ -171,46 +245,103 @@ type segment struct {
 	file, size int64
 }
 
-// A logWriter appends records to the log. Its owner (the writer)
-// serializes its use.
+// A logWriter appends records to the log. One goroutine at a time
+// appends (the writer's logMu serializes them); bytesFrom and
+// removeBefore may run meanwhile.
 type logWriter struct {
 	dir      string
 	segBytes int64
-	segs     []segment // oldest first; the last is the one appended to
-	f        *os.File  // the last segment
-	// committed is the end of the log as the last committed transaction
-	// recorded it.
+	f        *os.File // the segment appended to
+
+	mu   sync.Mutex // guards segs
+	segs []segment  // oldest first; the last is the one appended to
+
+	// committed is the end of what was acknowledged: rollback cuts the
+	// log back to it.
 	committed segment
 	buf       []byte // records of the open block, uncompressed
 	n         int    // how many
 	out       []byte // the block, compressed
 }
 
-// openLog opens the log whose end the database records, cutting off what
-// lies past it and removing segments numbered after it.
-func openLog(dir string, end segment, segBytes int64) (*logWriter, error) {
+// openLog opens the log of which the database holds every record up to
+// indexed. Past it, the whole blocks whose checksums match are kept (the
+// records appended but not yet in the database), counted in pending;
+// what follows the first that is cut short or damaged is cut off, and
+// later segments are removed. An indexed.size of 0 makes a new log.
+func openLog(dir string, indexed segment, segBytes int64) (l *logWriter, pending int64, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	l := &logWriter{dir: dir, segBytes: segBytes, committed: end}
+	l = &logWriter{dir: dir, segBytes: segBytes}
 	files, err := listSegments(dir)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
+	end := indexed
+	whole := false // end is the end of its segment's file
 	for _, s := range files {
 		switch {
-		case s.file > end.file:
-			if err := os.Remove(segPath(dir, s.file)); err != nil {
-				return nil, err
-			}
-		case s.file < end.file:
+		case s.file < indexed.file:
 			l.segs = append(l.segs, s)
+			continue
+		case indexed.size > 0 && (s.file == indexed.file || s.file == end.file+1 && whole):
+			// The segment indexed ends in, and the next ones while
+			// each is whole.
+			from := max(int64(len(segMagic)), indexed.size)
+			if s.file != indexed.file {
+				l.segs = append(l.segs, end)
+				from = int64(len(segMagic))
+			}
+			valid, n, err := validBlocks(segPath(dir, s.file), from)
+			if err != nil {
+				return nil, 0, err
+			}
+			end, pending, whole = segment{s.file, valid}, pending+n, valid == s.size
+			continue
+		}
+		// Past the end; or, for a new log, left by a deleted store of
+		// the same name.
+		if err := os.Remove(segPath(dir, s.file)); err != nil {
+			return nil, 0, err
 		}
 	}
 	if err := l.create(end.file, end.size); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return l, nil
+	l.committed = l.head()
+	return l, pending, nil
+}
+
+// validBlocks returns the end of the blocks from offset from in the
+// segment at path that are whole and whose checksums match, up to the
+// first that is not, and how many records they hold.
+func validBlocks(path string, from int64) (end, records int64, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	var h [blockHeader]byte
+	var payload []byte
+	for end = from; ; {
+		if _, err := f.ReadAt(h[:], end); err != nil {
+			return end, records, nil
+		}
+		size := binary.LittleEndian.Uint32(h[0:])
+		if size > 1<<30 {
+			return end, records, nil
+		}
+		payload = slices.Grow(payload[:0], int(size))[:size]
+		if _, err := f.ReadAt(payload, end+blockHeader); err != nil {
+			return end, records, nil
+		}
+		if crc32.Update(crc32.Update(0, crcTable, h[8:]), crcTable, payload) != binary.LittleEndian.Uint32(h[4:]) {
+			return end, records, nil
+		}
+		end += blockHeader + int64(size)
+		records += int64(binary.LittleEndian.Uint32(h[12:]))
+	}
 }
 
 // listSegments returns the segments in dir, oldest first.
@@ -255,17 +386,31 @@ func (l *logWriter) create(file, size int64) error {
 		return err
 	}
 	l.f = f
+	l.mu.Lock()
 	l.segs = append(l.segs, segment{file, size})
+	l.mu.Unlock()
 	return nil
 }
 
-// last returns the segment appended to.
-func (l *logWriter) last() *segment { return &l.segs[len(l.segs)-1] }
+// head returns the segment appended to.
+func (l *logWriter) head() segment {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.segs[len(l.segs)-1]
+}
+
+// setHeadSize records the size of the segment appended to.
+func (l *logWriter) setHeadSize(size int64) {
+	l.mu.Lock()
+	l.segs[len(l.segs)-1].size = size
+	l.mu.Unlock()
+}
 
 // next returns the loc that the record appended next gets, starting a
 // new segment first if the last is full.
 func (l *logWriter) next() (int64, error) {
-	if l.n == 0 && l.last().size >= l.segBytes {
+	s := l.head()
+	if l.n == 0 && s.size >= l.segBytes {
 		// The segment is whole: it is synced once, so that a machine
 		// that loses power loses at most the newest segment's latest
 		// blocks.
@@ -275,11 +420,11 @@ func (l *logWriter) next() (int64, error) {
 		if err := l.f.Close(); err != nil {
 			return 0, err
 		}
-		if err := l.create(l.last().file+1, 0); err != nil {
+		if err := l.create(s.file+1, 0); err != nil {
 			return 0, err
 		}
+		s = l.head()
 	}
-	s := l.last()
 	return makeLoc(s.file, s.size, l.n), nil
 }
 
@@ -298,7 +443,7 @@ func (l *logWriter) seal() error {
 	if l.n == 0 {
 		return nil
 	}
-	s := l.last()
+	s := l.head()
 	l.out = slices.Grow(l.out[:0], blockHeader+s2.MaxEncodedLen(len(l.buf)))[:blockHeader]
 	payload := s2.Encode(l.out[blockHeader:cap(l.out)], l.buf)
 	l.out = l.out[:blockHeader+len(payload)]
@@ -310,7 +455,7 @@ func (l *logWriter) seal() error {
 	if _, err := l.f.WriteAt(l.out, s.size); err != nil {
 		return err
 	}
-	s.size += int64(len(l.out))
+	l.setHeadSize(s.size + int64(len(l.out)))
 	l.buf, l.n = l.buf[:0], 0
 	return nil
 }
@@ -320,20 +465,22 @@ func (l *logWriter) end() (segment, error) {
 	if err := l.seal(); err != nil {
 		return segment{}, err
 	}
-	return *l.last(), nil
+	return l.head(), nil
 }
 
-// commit records that the transaction that recorded end committed.
+// commit records that what was appended up to end is acknowledged.
 func (l *logWriter) commit(end segment) { l.committed = end }
 
 // rollback cuts the log back to its committed end.
 func (l *logWriter) rollback() error {
 	l.buf, l.n = l.buf[:0], 0
 	var errs []error
-	for l.last().file > l.committed.file {
-		errs = append(errs, l.f.Close(), os.Remove(segPath(l.dir, l.last().file)))
+	for l.head().file > l.committed.file {
+		errs = append(errs, l.f.Close(), os.Remove(segPath(l.dir, l.head().file)))
+		l.mu.Lock()
 		l.segs = l.segs[:len(l.segs)-1]
-		if l.last().file == l.committed.file {
+		l.mu.Unlock()
+		if l.head().file == l.committed.file {
 			f, err := os.OpenFile(segPath(l.dir, l.committed.file), os.O_RDWR, 0)
 			if err != nil {
 				return errors.Join(append(errs, err)...)
@@ -342,12 +489,14 @@ func (l *logWriter) rollback() error {
 		}
 	}
 	errs = append(errs, l.f.Truncate(l.committed.size))
-	l.last().size = l.committed.size
+	l.setHeadSize(l.committed.size)
 	return errors.Join(errs...)
 }
 
 // bytesFrom returns the size of the segments numbered file and later.
 func (l *logWriter) bytesFrom(file int64) int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	var n int64
 	for _, s := range l.segs {
 		if s.file >= file {
@@ -360,6 +509,8 @@ func (l *logWriter) bytesFrom(file int64) int64 {
 // removeBefore deletes the segments numbered before file, but never the
 // one appended to.
 func (l *logWriter) removeBefore(file int64) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	var errs []error
 	for len(l.segs) > 1 && l.segs[0].file < file {
 		err := os.Remove(segPath(l.dir, l.segs[0].file))
@@ -394,6 +545,7 @@ type logReader struct {
 // A block is a decoded block: its records, and where each starts.
 type block struct {
 	file, off int64
+	size      int64    // header and payload: the next block is at off+size
 	recs      [][]byte // the fields of each record
 }
 
@@ -498,7 +650,7 @@ func readBlock(f io.ReaderAt, file, off int64) (*block, error) {
 	if err != nil {
 		return nil, fmt.Errorf("decode block: %v: %w", err, errCorrupt)
 	}
-	b := &block{file: file, off: off, recs: make([][]byte, 0, count)}
+	b := &block{file: file, off: off, size: blockHeader + int64(size), recs: make([][]byte, 0, count)}
 	for p := 0; p < len(data); {
 		n, k := binary.Uvarint(data[p:])
 		if k <= 0 || n > uint64(len(data)-p-k) {

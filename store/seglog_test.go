@@ -106,51 +106,93 @@ func uvarintLenOf(b []byte) (uint64, int) {
 	return 0, 0
 }
 
-// TestLogTornTail: a process that died while appending left a block cut
-// short, a whole block the database never committed, and a segment
-// after the committed one. Open cuts them off; every committed exchange
-// reads back and the store goes on.
+// TestLogTornTail: a process was killed after it appended records to
+// the log and before the database had them, in the middle of appending
+// a block, and after it began a segment that it never wrote to. Open
+// keeps the whole blocks and inserts their exchanges, cuts off the torn
+// one and removes the segment after it.
 func TestLogTornTail(t *testing.T) {
 	s, path := openTest(t, Options{})
 	g := newGen(3)
 	want := fillBatches(t, s, g, 120, 40)
 	s.Close()
-	segs := segments(t, path)
-	last := segs[len(segs)-1]
-	before, err := os.ReadFile(last)
+
+	// Append as the killed process did.
+	db := openRaw(t, path)
+	var indexed segment
+	err := db.QueryRow(`SELECT (SELECT value FROM state WHERE key = 'log_file'), (SELECT value FROM state WHERE key = 'log_end')`).Scan(&indexed.file, &indexed.size)
+	db.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A whole block copied from the file, then a header whose payload
-	// never made it.
+	abs, _ := filepath.Abs(path)
+	l, pending, err := openLog(logDir(abs), indexed, maxSegBytes)
+	if err != nil || pending != 0 {
+		t.Fatalf("openLog: %d pending, %v", pending, err)
+	}
+	var appended []*bodytap.Exchange
+	for range 25 {
+		x := g.next()
+		r, err := newRow(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.next(); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.add(r); err != nil {
+			t.Fatal(err)
+		}
+		appended = append([]*bodytap.Exchange{x}, appended...)
+	}
+	end, err := l.end()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.close()
+	last := segPath(logDir(abs), end.file)
+	whole, err := os.ReadFile(last)
+	if err != nil {
+		t.Fatal(err)
+	}
 	f, err := os.OpenFile(last, os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.Write(before[len(segMagic):])
-	f.Write(before[len(segMagic) : len(segMagic)+blockHeader+10])
+	f.Write(whole[len(segMagic) : len(segMagic)+blockHeader+10]) // a block cut short
 	f.Close()
-	stray := segPath(filepath.Dir(last), 99)
-	if err := os.WriteFile(stray, []byte(segMagic+"garbage"), 0o644); err != nil {
+	stray := segPath(logDir(abs), end.file+1)
+	if err := os.WriteFile(stray, []byte(segMagic), 0o644); err != nil {
 		t.Fatal(err)
 	}
 
 	s = openAt(t, path, Options{})
+	if st := s.Stats(); st.Backlog != 25 {
+		t.Errorf("Stats after Open = %+v, want 25 in the backlog", st)
+	}
+	flush(t, s)
 	after, err := os.ReadFile(last)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(after, before) {
-		t.Errorf("segment is %d bytes after Open, want the %d committed", len(after), len(before))
+	if !bytes.Equal(after, whole) {
+		t.Errorf("segment is %d bytes after Open, want the %d of its whole blocks", len(after), len(whole))
 	}
 	if _, err := os.Stat(stray); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("the segment after the committed end is still there: %v", err)
+		t.Errorf("the segment after the torn block is still there: %v", err)
 	}
-	checkAll(t, s, want)
+	for i, x := range appended {
+		got, err := s.Get(context.Background(), x.ID)
+		if err != nil {
+			t.Fatalf("appended exchange %d: %v", i, err)
+		}
+		sameExchange(t, x, got)
+	}
+	checkAll(t, s, append(scanAll(t, s, 145)[:25:25], want...))
 	more := fillBatches(t, s, g, 30, 30)
 	s.Close()
 	s = openAt(t, path, Options{ReadOnly: true})
-	checkAll(t, s, append(more, want...))
+	checkAll(t, s, append(more, scanAll(t, s, 175)[30:]...))
 }
 
 // TestLogChecksum: a block damaged on disk fails the reads of its

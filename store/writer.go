@@ -5,11 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bodytap/bodytap/internal/cputime"
@@ -59,6 +61,20 @@ type writer struct {
 	log    *logWriter
 	reader *logReader
 	logRid int64 // state 'log_rid': the first rid that may have a loc
+
+	// logMu serializes appends to the log (RecordBatch, Import); an
+	// appender that also needs mu takes logMu first.
+	logMu     sync.Mutex
+	logClosed bool
+	// indexedAt is where the rows end in the log: the database holds
+	// the exchanges of every record before it (state 'log_file',
+	// 'log_end'). Guarded by mu.
+	indexedAt segment
+	// Positions in the log (pos): where the appended records end, and
+	// where the indexed ones do; and counts of records appended (and
+	// found unindexed at Open) and indexed, or lost in a failed batch.
+	appended, indexed   atomic.Int64
+	appendedN, indexedN atomic.Int64
 
 	terms     [numTermKinds]map[string]bool // known to be in terms
 	termsFull int64
@@ -250,14 +266,24 @@ func (w *writer) openLog(ctx context.Context, dir string) error {
 			w.opts.Logger.Warn("bodytap store: the log was cut short; its lost exchanges are deleted",
 				"segment", segPath(dir, end.file), "size", valid, "recorded_end", end.size, "deleted", n)
 			end.size = valid
-			if _, err := w.conn.ExecContext(ctx, "UPDATE state SET value = ? WHERE key = 'log_end'", end.size); err != nil {
-				return err
-			}
 		}
 	}
-	if w.log, err = openLog(dir, end, segmentBytes(w.opts.MaxBytes)); err != nil {
+	log, pending, err := openLog(dir, end, segmentBytes(w.opts.MaxBytes))
+	if err != nil {
 		return err
 	}
+	w.log = log
+	if end.size == 0 {
+		// A new log (or one lost whole): it begins after the magic.
+		end = segment{log.head().file, int64(len(segMagic))}
+	}
+	if _, err := w.conn.ExecContext(ctx, "UPDATE state SET value = CASE key WHEN 'log_file' THEN ? ELSE ? END WHERE key IN ('log_file', 'log_end')", end.file, end.size); err != nil {
+		return err
+	}
+	w.indexedAt = end
+	w.indexed.Store(pos(end))
+	w.appended.Store(pos(log.head()))
+	w.appendedN.Store(pending)
 	t := &txn{w: w, ctx: ctx}
 	first, err := t.firstSegment()
 	if err != nil {
@@ -266,19 +292,24 @@ func (w *writer) openLog(ctx context.Context, dir string) error {
 	return w.log.removeBefore(first)
 }
 
-// firstSegment returns the oldest segment that rows reference, or the
-// last one if none do.
+// pos returns the position of the end of s, which orders ends in the
+// log.
+func pos(s segment) int64 { return makeLoc(s.file, s.size, 0) }
+
+// firstSegment returns the oldest segment that rows reference, or that
+// holds records not yet indexed.
 func (t *txn) firstSegment() (int64, error) {
 	var loc sql.NullInt64
 	err := t.w.conn.QueryRowContext(t.ctx, "SELECT loc FROM exchanges WHERE rid >= ? ORDER BY rid LIMIT 1", t.w.logRid).Scan(&loc)
 	switch {
 	case errors.Is(err, sql.ErrNoRows), err == nil && !loc.Valid:
-		return t.w.log.last().file, nil
+		return t.w.indexedAt.file, nil
 	case err != nil:
 		return 0, err
 	}
+	// Records past the rows wait to be indexed.
 	file, _, _ := splitLoc(loc.Int64)
-	return file, nil
+	return min(file, t.w.indexedAt.file), nil
 }
 
 func (w *writer) close() error {
@@ -314,6 +345,11 @@ type txn struct {
 	newTerms [numTermKinds][]string
 	full     int64
 	rid      int64 // the last rid given
+	// appends says that the transaction appends to the log (Import),
+	// which a rollback cuts back; end, if not nil, is where the rows
+	// end in the log when it commits.
+	appends bool
+	end     *segment
 }
 
 // begin starts a write transaction. w.mu must be held.
@@ -338,10 +374,12 @@ func (t *txn) rollback() {
 	// A failed statement may have rolled the transaction back already;
 	// then this fails, harmlessly.
 	t.w.conn.ExecContext(context.Background(), "ROLLBACK")
-	if err := t.w.log.rollback(); err != nil {
-		// The log goes on past its committed end: the rows never
-		// reference that part, and the next Open cuts it off.
-		t.w.log.committed = *t.w.log.last()
+	if t.appends {
+		if err := t.w.log.rollback(); err != nil {
+			// The log goes on past its committed end, with records
+			// that no row references.
+			t.w.log.committed = t.w.log.head()
+		}
 	}
 	// The filter may have moved on to a chunk that the rolled back rows
 	// began: the next rows go back to the chunk before.
@@ -369,18 +407,22 @@ func (t *txn) commit() error {
 			return err
 		}
 	}
-	end, err := w.log.end()
-	if err != nil {
-		t.rollback()
-		return err
+	if t.appends {
+		end, err := w.log.end()
+		if err != nil {
+			t.rollback()
+			return err
+		}
+		t.end = &end
 	}
-	if end != w.log.committed {
-		if _, err := w.conn.ExecContext(t.ctx, "UPDATE state SET value = CASE key WHEN 'log_file' THEN ? ELSE ? END WHERE key IN ('log_file', 'log_end')", end.file, end.size); err != nil {
+	if t.end != nil && *t.end != w.indexedAt {
+		if _, err := w.conn.ExecContext(t.ctx, "UPDATE state SET value = CASE key WHEN 'log_file' THEN ? ELSE ? END WHERE key IN ('log_file', 'log_end')", t.end.file, t.end.size); err != nil {
 			t.rollback()
 			return err
 		}
 	}
 	var first int64
+	var err error
 	if t.deleted != 0 {
 		if first, err = t.firstSegment(); err != nil {
 			t.rollback()
@@ -391,7 +433,14 @@ func (t *txn) commit() error {
 		t.rollback()
 		return err
 	}
-	w.log.commit(end)
+	if t.appends {
+		w.log.commit(*t.end)
+		w.appended.Store(pos(*t.end))
+	}
+	if t.end != nil {
+		w.indexedAt = *t.end
+		w.indexed.Store(pos(*t.end))
+	}
 	if t.deleted != 0 {
 		// Segments none of whose exchanges are left.
 		if err := w.log.removeBefore(first); err != nil {
@@ -412,15 +461,26 @@ func (t *txn) commit() error {
 	return nil
 }
 
-// insert inserts r, unless an exchange with its ID is stored already,
-// and reports whether it did.
+// insert appends r to the log and inserts it, unless an exchange with
+// its ID is stored already, and reports whether it did.
 func (t *txn) insert(r *row) (bool, error) {
-	w := t.w
-	rid := t.rid + 1
-	loc, err := w.log.next()
+	t.appends = true
+	loc, err := t.w.log.next()
 	if err != nil {
 		return false, err
 	}
+	ok, err := t.insertAt(r, loc)
+	if err != nil || !ok {
+		return false, err
+	}
+	return true, t.w.log.add(r)
+}
+
+// insertAt inserts r, whose record is at loc in the log, unless an
+// exchange with its ID is stored already, and reports whether it did.
+func (t *txn) insertAt(r *row, loc int64) (bool, error) {
+	w := t.w
+	rid := t.rid + 1
 	w.args = rowArgs(w.args[:0], rid, loc, r)
 	res, err := w.insExchange.ExecContext(t.ctx, w.args...)
 	clear(w.args)
@@ -432,9 +492,6 @@ func (t *txn) insert(r *row) (bool, error) {
 	}
 	t.rid = rid
 	t.added++
-	if err := w.log.add(r); err != nil {
-		return false, err
-	}
 	return true, t.indexRow(rid, r)
 }
 
@@ -475,8 +532,10 @@ func (t *txn) seal() error {
 	}
 	if !f.whole {
 		// The chunk's last exchanges may be in the log's open block.
-		if err := w.log.seal(); err != nil {
-			return err
+		if t.appends {
+			if err := w.log.seal(); err != nil {
+				return err
+			}
 		}
 		if _, err := buildChunk(t.ctx, w.conn, w.reader, f, f.chunk, w.shift); err != nil {
 			return err
@@ -607,30 +666,144 @@ func (t *txn) retain() error {
 	return nil
 }
 
-// write stores rows in one transaction, deleting what retention
-// requires, and returns how many it stored (rows whose ID is stored
-// already are skipped) and deleted.
-func (w *writer) write(ctx context.Context, rows []*row) (stored, deleted int64, err error) {
+// appendRows appends rows to the log and returns when its blocks are
+// written: the write that RecordBatch acknowledges. The index step
+// inserts them into the database behind it.
+func (w *writer) appendRows(rows []*row) error {
+	w.logMu.Lock()
+	defer w.logMu.Unlock()
+	if w.logClosed {
+		return errClosed
+	}
+	for _, r := range rows {
+		if _, err := w.log.next(); err != nil {
+			w.log.rollback()
+			return err
+		}
+		if err := w.log.add(r); err != nil {
+			w.log.rollback()
+			return err
+		}
+	}
+	end, err := w.log.end()
+	if err != nil {
+		w.log.rollback()
+		return err
+	}
+	w.log.commit(end)
+	w.appendedN.Add(int64(len(rows)))
+	w.appended.Store(pos(end))
+	return nil
+}
+
+// closeLog makes appendRows refuse rows from now on.
+func (w *writer) closeLog() {
+	w.logMu.Lock()
+	w.logClosed = true
+	w.logMu.Unlock()
+}
+
+// backlog returns how many records the log holds that are not indexed
+// yet.
+func (w *writer) backlog() int64 { return w.appendedN.Load() - w.indexedN.Load() }
+
+// backlogBytes returns the bytes of the records of the backlog.
+func (w *writer) backlogBytes() int64 {
+	file, off, _ := splitLoc(w.indexed.Load())
+	return max(w.log.bytesFrom(file)-off, 0)
+}
+
+// index inserts the records appended to the log after the rows (up to
+// maxBatch of them) in one transaction, deleting what retention
+// requires. It returns how many records it read (0 when the rows are
+// up to date), and how many exchanges it stored (records whose ID is
+// stored already are skipped) and deleted. When the transaction fails,
+// its records are lost: the rows go on after them.
+func (w *writer) index(ctx context.Context) (read, stored, deleted int64, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
-		return 0, 0, errClosed
+		return 0, 0, 0, nil
 	}
+	target := w.appended.Load()
+	at := w.indexedAt
+	var rows []*row
+	var locs []int64
+	lastFile, lastEnd, _ := splitLoc(target)
+	for len(rows) < maxBatch && pos(at) < target {
+		b, err := w.reader.block(at.file, at.size)
+		if err == nil {
+			err = blockRows(b, &rows, &locs)
+		}
+		switch {
+		case err == nil:
+			at.size += b.size
+		case errors.Is(err, io.EOF) && at.file < lastFile:
+			// The segment ends here; the next one goes on.
+			at = segment{at.file + 1, int64(len(segMagic))}
+		default:
+			// A block that cannot be read loses the rest of its
+			// segment.
+			w.indexedN.Add(int64(len(rows)))
+			if at.file < lastFile {
+				at = segment{at.file + 1, int64(len(segMagic))}
+			} else {
+				at = segment{lastFile, lastEnd}
+			}
+			w.indexedAt = at
+			w.indexed.Store(pos(at))
+			return 1, 0, 0, fmt.Errorf("read the log: %w", err)
+		}
+	}
+	if pos(at) == pos(w.indexedAt) {
+		return 0, 0, 0, nil
+	}
+	n := int64(len(rows))
+	stored, deleted, err = w.insertRows(ctx, rows, locs, at)
+	w.indexedN.Add(n)
+	if err != nil {
+		// The next transaction records the end.
+		w.indexedAt = at
+		w.indexed.Store(pos(at))
+	}
+	return max(n, 1), stored, deleted, err
+}
+
+// blockRows appends the rows of b's records to rows and their locs to
+// locs.
+func blockRows(b *block, rows *[]*row, locs *[]int64) error {
+	for k, p := range b.recs {
+		rec, err := parseRecord(p)
+		if err != nil {
+			return err
+		}
+		r, err := rowOf(rec)
+		if err != nil {
+			return err
+		}
+		*rows = append(*rows, r)
+		*locs = append(*locs, makeLoc(b.file, b.off, k))
+	}
+	return nil
+}
+
+// insertRows inserts rows, whose records are at locs, in one
+// transaction that records end as the end of the rows in the log.
+func (w *writer) insertRows(ctx context.Context, rows []*row, locs []int64, end segment) (stored, deleted int64, err error) {
 	t, err := w.begin(ctx)
 	if err != nil {
 		return 0, 0, err
 	}
-	var need, logNeed int64
+	var need int64
 	for _, r := range rows {
 		need += rowBytes(r)
-		logNeed += recordBytes(r)
 	}
-	if err := t.makeRoom(need, logNeed); err != nil {
+	if err := t.makeRoom(need, 0); err != nil {
 		t.rollback()
 		return 0, 0, err
 	}
-	for _, r := range rows {
-		if _, err := t.insert(r); err != nil {
+	for i, r := range rows {
+		if _, err := t.insertAt(r, locs[i]); err != nil {
 			t.rollback()
 			return 0, 0, err
 		}
@@ -639,6 +812,7 @@ func (w *writer) write(ctx context.Context, rows []*row) (stored, deleted int64,
 		t.rollback()
 		return 0, 0, err
 	}
+	t.end = &end
 	if err := t.commit(); err != nil {
 		return 0, 0, err
 	}
@@ -839,7 +1013,27 @@ func (s *Store) run() {
 	ctx := context.Background()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	for !s.isClosed() {
+	var lastBehind time.Time
+	for {
+		read, stored, deleted, err := s.w.index(ctx)
+		s.stored.Add(stored)
+		s.deleted.Add(deleted)
+		if err != nil {
+			s.errors.Add(1)
+			s.log.Error("bodytap store: batch lost", "path", s.path, "err", err)
+		}
+		if read > 0 {
+			s.notifyCommit()
+			if n := s.w.backlog(); n >= backlogLog && time.Since(lastBehind) >= 5*time.Second {
+				lastBehind = time.Now()
+				s.log.Warn("bodytap store: the database is behind the log; the backlog waits on disk",
+					"path", s.path, "backlog", n, "backlog_bytes", s.w.backlogBytes())
+			}
+			continue
+		}
+		if s.isClosed() {
+			return
+		}
 		did, deleted, err := s.w.maintain(ctx)
 		s.deleted.Add(deleted)
 		if err != nil {
@@ -858,3 +1052,7 @@ func (s *Store) run() {
 		}
 	}
 }
+
+// backlogLog is the backlog (exchanges) past which the store logs, every
+// 5 seconds at most, that the database is behind the log.
+const backlogLog = 1000
