@@ -302,3 +302,35 @@ func (b *lockedBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.b.String()
 }
+
+// TestBacklog: while the database cannot take exchanges (its writer is
+// busy), RecordBatch goes on appending them to the log; Stats counts
+// them, the store says so in its log, and they are inserted once it can.
+func TestBacklog(t *testing.T) {
+	var logged lockedBuffer
+	s, path := openTest(t, Options{Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	g := newGen(8)
+	s.w.mu.Lock() // the database is busy
+	const n = 2500
+	for range n / 100 {
+		xs := make([]*bodytap.Exchange, 100)
+		for i := range xs {
+			xs[i] = g.next()
+		}
+		s.RecordBatch(xs)
+	}
+	st := s.Stats()
+	_, logBytes := fileBytes(t, path)
+	s.w.mu.Unlock()
+	if st.Backlog != n || st.Stored != 0 || st.BacklogBytes <= 0 || st.BacklogBytes > logBytes {
+		t.Errorf("Stats with the database busy = %+v (log and WAL %d bytes), want %d in the backlog", st, logBytes, n)
+	}
+	flush(t, s)
+	if st := s.Stats(); st.Backlog != 0 || st.BacklogBytes != 0 || st.Stored != n {
+		t.Errorf("Stats after Flush = %+v, want %d stored", st, n)
+	}
+	if !strings.Contains(logged.String(), "the database is behind the log") || !strings.Contains(logged.String(), "backlog=1500") {
+		t.Errorf("the store logged %q, want a line with the backlog", logged.String())
+	}
+	scanAll(t, s, n)
+}
