@@ -363,6 +363,13 @@ type Store struct {
 	commitMu sync.Mutex
 	commit   chan struct{}
 
+	// The store's goroutine yields to the process while exchanges come
+	// (see indexShareLoad), unless someone waits for it: hurry counts
+	// them, and hurryCh wakes it.
+	lastAppend atomic.Int64 // Unix nanoseconds
+	hurry      atomic.Int32
+	hurryCh    chan struct{}
+
 	quit       chan struct{} // closed by Close after the writer stopped
 	writerDone chan struct{}
 	subs       sync.WaitGroup
@@ -386,6 +393,7 @@ func Open(path string, opts Options) (*Store, error) {
 		opts:       opts,
 		log:        opts.Logger,
 		wake:       make(chan struct{}, 1),
+		hurryCh:    make(chan struct{}, 1),
 		commit:     make(chan struct{}),
 		quit:       make(chan struct{}),
 		writerDone: make(chan struct{}),
@@ -538,6 +546,7 @@ func (s *Store) RecordBatch(xs []*bodytap.Exchange) {
 		return
 	}
 	s.waitBacklog()
+	s.lastAppend.Store(time.Now().UnixNano())
 	switch err := s.w.appendRows(rows); {
 	case errors.Is(err, errClosed):
 		s.drop(len(rows))
@@ -553,6 +562,10 @@ func (s *Store) RecordBatch(xs []*bodytap.Exchange) {
 // waitBacklog waits while the backlog is larger than maxBacklog allows.
 func (s *Store) waitBacklog() {
 	limit := maxBacklog(s.opts.MaxBytes)
+	if s.w.backlogBytes() <= limit {
+		return
+	}
+	defer s.hurryUp()()
 	for {
 		commit := s.commitChan()
 		if s.w.backlogBytes() <= limit {
@@ -581,6 +594,17 @@ func (s *Store) isClosed() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.closed
+}
+
+// hurryUp makes the store's goroutine insert at full speed until the
+// function it returns is called.
+func (s *Store) hurryUp() func() {
+	s.hurry.Add(1)
+	select {
+	case s.hurryCh <- struct{}{}:
+	default:
+	}
+	return func() { s.hurry.Add(-1) }
 }
 
 // signal wakes the maintenance goroutine.
@@ -621,6 +645,10 @@ func (s *Store) Flush(ctx context.Context) error {
 		return nil
 	}
 	target := s.w.appended.Load()
+	if s.w.indexed.Load() >= target {
+		return nil
+	}
+	defer s.hurryUp()()
 	for {
 		commit := s.commitChan()
 		if s.w.indexed.Load() >= target {
@@ -650,6 +678,7 @@ func (s *Store) Close() error {
 			s.w.closeLog()
 		}
 		s.signal()
+		s.hurryUp()
 		<-s.writerDone
 		if n := s.droppedSinceLog.Swap(0); n > 0 {
 			s.log.Warn("bodytap store: exchanges dropped (store closed or read-only)",

@@ -1015,6 +1015,7 @@ func (s *Store) run() {
 	defer timer.Stop()
 	var lastBehind time.Time
 	for {
+		start := time.Now()
 		read, stored, deleted, err := s.w.index(ctx)
 		s.stored.Add(stored)
 		s.deleted.Add(deleted)
@@ -1028,6 +1029,13 @@ func (s *Store) run() {
 				lastBehind = time.Now()
 				s.log.Warn("bodytap store: the database is behind the log; the backlog waits on disk",
 					"path", s.path, "backlog", n, "backlog_bytes", s.w.backlogBytes())
+			}
+			if s.busy() {
+				timer.Reset(time.Duration(float64(time.Since(start)) * (1/indexShareLoad - 1)))
+				select {
+				case <-s.hurryCh:
+				case <-timer.C:
+				}
 			}
 			continue
 		}
@@ -1056,3 +1064,19 @@ func (s *Store) run() {
 // backlogLog is the backlog (exchanges) past which the store logs, every
 // 5 seconds at most, that the database is behind the log.
 const backlogLog = 1000
+
+// indexShareLoad is the share of its time that the store's goroutine
+// spends inserting while exchanges keep coming (appended in the last
+// loadWindow) and nobody waits for it (Flush, Close, Import, a backlog
+// over half of maxBacklog): the rest of the CPU serves the requests
+// that the exchanges come from, and the backlog waits in the log until
+// the load lets up.
+const indexShareLoad = 0.25
+
+// busy reports whether the store's goroutine should yield after an
+// insert: exchanges are coming and nobody waits for it.
+func (s *Store) busy() bool {
+	return s.w.backlog() > 0 && s.hurry.Load() == 0 && !s.isClosed() &&
+		time.Since(time.Unix(0, s.lastAppend.Load())) < loadWindow &&
+		s.w.backlogBytes() < maxBacklog(s.opts.MaxBytes)/2
+}
