@@ -443,6 +443,8 @@ func (s *Store) open() error {
 	s.rdb = sql.OpenDB(connector{dsn(abs, s.opts.ReadOnly, readerPragmas)})
 	s.rdb.SetMaxOpenConns(4)
 	s.rdb.SetMaxIdleConns(4)
+	// Each keeps its page cache: an idle one goes.
+	s.rdb.SetConnMaxIdleTime(30 * time.Second)
 	version, app, err := readVersion(ctx, s.rdb)
 	if err != nil {
 		return err
