@@ -235,6 +235,13 @@ func TestMigrateV2(t *testing.T) {
 		newer = append(newer, x)
 	}
 	flush(t, s)
+	for _, x := range newer {
+		got, err := s.Get(context.Background(), x.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameExchange(t, x, got)
+	}
 	all := scanAll(t, s, 300)
 	checkFilters(t, s, all, false)
 	buildAll(t, s)

@@ -86,7 +86,7 @@ func (w *writer) importAll(ctx context.Context, xs iter.Seq2[*bodytap.Exchange, 
 			return 0, 0, err
 		}
 	}
-	if err := t.makeRoom(0, 0); err != nil {
+	if err := t.makeRoom(0); err != nil {
 		return 0, 0, err
 	}
 	if err := t.retain(); err != nil {

@@ -609,9 +609,10 @@ func (t *txn) usedBytes() (int64, error) {
 }
 
 // makeRoom deletes the oldest exchanges until the pages in use, the
-// segments of the log, need more bytes in the database and logNeed in
-// the log, and the WAL fit in MaxBytes.
-func (t *txn) makeRoom(need, logNeed int64) error {
+// segments of the log (the records about to be inserted are there
+// already), need more bytes in the database and the WAL fit in
+// MaxBytes.
+func (t *txn) makeRoom(need int64) error {
 	budget := t.w.opts.MaxBytes
 	if budget <= 0 {
 		return nil
@@ -621,7 +622,7 @@ func (t *txn) makeRoom(need, logNeed int64) error {
 		if err != nil {
 			return err
 		}
-		over := used + need + logNeed + t.w.walReserve(need) - budget
+		over := used + need + t.w.walReserve(need) - budget
 		n := t.count + t.added - t.deleted
 		if over <= 0 || n <= 0 {
 			return nil
@@ -805,7 +806,7 @@ func (w *writer) insertRows(ctx context.Context, rows []*row, locs []int64, end 
 	for _, r := range rows {
 		need += rowBytes(r)
 	}
-	if err := t.makeRoom(need, 0); err != nil {
+	if err := t.makeRoom(need); err != nil {
 		t.rollback()
 		return 0, 0, err
 	}
@@ -832,12 +833,6 @@ func rowBytes(r *row) int64 {
 	cols := len(r.method) + len(r.host) + len(r.domain) + len(r.path) + len(r.url) + len(r.remote) +
 		len(r.ctype) + len(r.reqCtype) + len(r.route) + len(r.errText)
 	return int64(2*cols) + 256
-}
-
-// recordBytes bounds the bytes r's record takes in the log: what it
-// holds, before compression.
-func recordBytes(r *row) int64 {
-	return int64(len(r.meta)+len(r.req)+len(r.resp)+len(r.raw)) + 32
 }
 
 // maintain does one step of the work a writer does when no batch is due:
