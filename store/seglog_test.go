@@ -29,17 +29,7 @@ func fillBatches(t *testing.T, s *Store, g *gen, n, batch int) []*bodytap.Exchan
 	}
 	s.RecordBatch(xs)
 	flush(t, s)
-	var got []*bodytap.Exchange
-	for x, err := range s.Scan(context.Background(), Query{Limit: n}) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, x)
-	}
-	if len(got) != n {
-		t.Fatalf("read %d exchanges back, want %d", len(got), n)
-	}
-	return got
+	return scanN(t, s, Query{Limit: n}, n)
 }
 
 // segments returns the paths of the store's segment files, oldest first.
