@@ -665,6 +665,14 @@ func readBlock(f io.ReaderAt, file, off int64) (*block, error) {
 	return b, nil
 }
 
+// dropBlocks forgets the blocks decoded: the writer cut the log back,
+// and other blocks may come where they were.
+func (r *logReader) dropBlocks() {
+	r.mu.Lock()
+	clear(r.blocks[:])
+	r.mu.Unlock()
+}
+
 func (r *logReader) close() error {
 	if r == nil {
 		return nil

@@ -324,3 +324,37 @@ func TestBacklog(t *testing.T) {
 	}
 	scanAll(t, s, n)
 }
+
+// TestImportRollback: an Import that fails takes its records back out of
+// the log; what comes after goes where they were and reads back.
+func TestImportRollback(t *testing.T) {
+	defer smallChunks(2)()
+	s, path := openTest(t, Options{})
+	ctx := context.Background()
+	g := newGen(11)
+	before := fillBatches(t, s, g, 10, 10)
+	head := s.w.log.head()
+	tmpl := templates(8, 4096)
+	var xs []*bodytap.Exchange
+	for i := range 60 { // several blocks
+		x := *tmpl[i%8]
+		x.Start = g.next().Start
+		x.ID = bodytap.NewID(x.Start)
+		xs = append(xs, &x)
+	}
+	if _, err := s.Import(ctx, seq2(xs, errors.New("read error"))); err == nil {
+		t.Fatal("Import with a failing reader succeeded")
+	}
+	if got := s.w.log.head(); got != head {
+		t.Errorf("log ends at %+v after the failed Import, want %+v", got, head)
+	}
+	after := fillBatches(t, s, g, 10, 10)
+	for _, x := range xs {
+		if _, err := s.Get(ctx, x.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("an exchange of the failed Import: Get = %v", err)
+		}
+	}
+	s.Close()
+	s = openAt(t, path, Options{})
+	checkAll(t, s, append(after, before...))
+}

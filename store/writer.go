@@ -379,6 +379,7 @@ func (t *txn) rollback() {
 	// then this fails, harmlessly.
 	t.w.conn.ExecContext(context.Background(), "ROLLBACK")
 	if t.appends {
+		t.w.reader.dropBlocks()
 		if err := t.w.log.rollback(); err != nil {
 			// The log goes on past its committed end, with records
 			// that no row references.
