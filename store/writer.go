@@ -1014,9 +1014,11 @@ func (w *writer) idleWait() time.Duration {
 	return max(wait, time.Millisecond)
 }
 
-// run is the maintenance goroutine: between the batches that RecordBatch
-// writes, it removes expired exchanges, builds the skip index of chunks
-// that lack it and updates the planner's statistics.
+// run is the store's goroutine: it inserts the rows of what RecordBatch
+// appended to the log (yielding while exchanges keep coming: see
+// indexShareLoad), and when the rows are up to date it removes expired
+// exchanges, builds the skip index of chunks that lack it and updates
+// the planner's statistics.
 func (s *Store) run() {
 	defer close(s.writerDone)
 	ctx := context.Background()
