@@ -65,9 +65,11 @@ func pagingFile(b *testing.B) string {
 			}
 			rows[i] = &x
 		}
-		if _, _, err := s.w.write(context.Background(), rows); err != nil {
+		if err := s.w.appendRows(rows); err != nil {
 			b.Fatal(err)
 		}
+		s.signal()
+		flush(b, s)
 	}
 	if err := s.Close(); err != nil {
 		b.Fatal(err)

@@ -70,7 +70,7 @@ func templates(n, bodySize int) []*bodytap.Exchange {
 const ingestBatch = 256
 
 // ingest records n exchanges made from tmpl, in batches, as fast as the
-// store commits them.
+// store takes them, and returns when they are all in the database.
 func ingest(tb testing.TB, s *Store, tmpl []*bodytap.Exchange, n int, t0 time.Time) {
 	batch := make([]*bodytap.Exchange, 0, ingestBatch)
 	for i := range n {
@@ -83,7 +83,8 @@ func ingest(tb testing.TB, s *Store, tmpl []*bodytap.Exchange, n int, t0 time.Ti
 			batch = batch[:0]
 		}
 	}
-	if st := s.Stats(); st.Dropped != 0 || st.Errors != 0 {
+	flush(tb, s)
+	if st := s.Stats(); st.Dropped != 0 || st.Errors != 0 || st.Stored != int64(n) {
 		tb.Fatalf("stats: %+v", st)
 	}
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"regexp"
 	"regexp/syntax"
@@ -191,10 +192,10 @@ func (f *chunkFilter) reset(chunk int64, whole bool) {
 }
 
 // buildChunk fills f with the bodies stored of chunk, of 1<<shift
-// exchanges.
-func buildChunk(ctx context.Context, tx queryer, f *chunkFilter, chunk, shift int64) (rows int, err error) {
+// exchanges, read from the log with lr or from bodies.
+func buildChunk(ctx context.Context, tx queryer, lr *logReader, f *chunkFilter, chunk, shift int64) (rows int, err error) {
 	f.reset(chunk, true)
-	rs, err := tx.QueryContext(ctx, `SELECT e.flags, b.req, b.resp FROM exchanges e JOIN bodies b ON b.rid = e.rid
+	rs, err := tx.QueryContext(ctx, `SELECT e.flags, e.loc, b.req, b.resp FROM exchanges e LEFT JOIN bodies b ON b.rid = e.rid
 		WHERE e.rid >= ? AND e.rid < ?`, chunk<<shift, (chunk+1)<<shift)
 	if err != nil {
 		return 0, err
@@ -202,9 +203,17 @@ func buildChunk(ctx context.Context, tx queryer, f *chunkFilter, chunk, shift in
 	defer rs.Close()
 	for rs.Next() {
 		var flags int64
+		var loc sql.NullInt64
 		var req, resp []byte
-		if err := rs.Scan(&flags, &req, &resp); err != nil {
+		if err := rs.Scan(&flags, &loc, &req, &resp); err != nil {
 			return 0, err
+		}
+		if loc.Valid {
+			rec, err := lr.record(loc.Int64)
+			if err != nil {
+				return 0, err
+			}
+			req, resp = rec.req, rec.resp
 		}
 		f.add(flags, req, resp)
 		rows++

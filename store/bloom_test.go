@@ -3,10 +3,13 @@ package store
 import (
 	"context"
 	"database/sql"
+	"os"
 	"path/filepath"
 	"regexp"
 	"testing"
+	"time"
 
+	"github.com/bodytap/bodytap"
 	"github.com/bodytap/bodytap/filter"
 )
 
@@ -95,6 +98,7 @@ func TestMigrateV1(t *testing.T) {
 	all := fill(t, s, newGen(1), 300)
 	s.Close()
 	// Back to version 1.
+	downgradeToV2(t, path)
 	db := openRaw(t, path)
 	_, err := db.Exec(`
 DROP TABLE blooms;
@@ -133,6 +137,57 @@ PRAGMA user_version = 1;`)
 	checkFilters(t, s, all, true)
 }
 
+// downgradeToV2 turns the store at path into one of version 2, as the
+// release before the log wrote it: every exchange's stored form in
+// bodies, no log.
+func downgradeToV2(t *testing.T, path string) {
+	t.Helper()
+	db := openRaw(t, path)
+	defer db.Close()
+	abs, _ := filepath.Abs(path)
+	lr := newLogReader(logDir(abs))
+	defer lr.close()
+	rows, err := db.Query("SELECT rid, loc FROM exchanges WHERE loc IS NOT NULL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type body struct {
+		rid int64
+		rec record
+	}
+	var bodies []body
+	for rows.Next() {
+		var rid, loc int64
+		if err := rows.Scan(&rid, &loc); err != nil {
+			t.Fatal(err)
+		}
+		rec, err := lr.record(loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bodies = append(bodies, body{rid, rec})
+	}
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range bodies {
+		if _, err := db.Exec("INSERT INTO bodies(rid, meta, shape, req, resp, raw) VALUES (?, ?, ?, ?, ?, ?)",
+			b.rid, b.rec.meta, b.rec.shape, b.rec.req, b.rec.resp, b.rec.raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = db.Exec(`
+ALTER TABLE exchanges DROP COLUMN loc;
+DELETE FROM state WHERE key IN ('log_file', 'log_end', 'log_rid');
+PRAGMA user_version = 2;`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(logDir(abs)); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // openRaw opens the database file at path with no pragmas.
 func openRaw(t *testing.T, path string) *sql.DB {
 	t.Helper()
@@ -143,4 +198,65 @@ func openRaw(t *testing.T, path string) *sql.DB {
 	db := sql.OpenDB(connector{dsn(abs, false, nil)})
 	db.SetMaxOpenConns(1)
 	return db
+}
+
+// TestMigrateV2: a store of version 2 (every exchange's stored form in
+// bodies, no log) is read as it is when opened read-only; opened
+// read-write it keeps those rows where they are and writes new ones to
+// the log, and reads, searches and retention cover both.
+func TestMigrateV2(t *testing.T) {
+	defer smallChunks(4)()
+	s, path := openTest(t, Options{})
+	old := fill(t, s, newGen(1), 200)
+	s.Close()
+	downgradeToV2(t, path)
+
+	ro := openAt(t, path, Options{ReadOnly: true})
+	checkFilters(t, ro, old, false)
+	checkAll(t, ro, old)
+	ro.Close()
+	if _, err := os.Stat(path + "-log"); err == nil {
+		t.Error("opening a version 2 file read-only made a log")
+	}
+
+	s = openAt(t, path, Options{})
+	var version int
+	s.rdb.QueryRow("PRAGMA user_version").Scan(&version)
+	if version != schemaVersion {
+		t.Fatalf("user_version %d after opening read-write, want %d", version, schemaVersion)
+	}
+	g := newGen(2)
+	var newer []*bodytap.Exchange
+	for range 100 {
+		x := g.next()
+		x.Start = x.Start.Add(24 * time.Hour) // after the old ones
+		x.ID = bodytap.NewID(x.Start)
+		s.Record(x)
+		newer = append(newer, x)
+	}
+	flush(t, s)
+	for _, x := range newer {
+		got, err := s.Get(context.Background(), x.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameExchange(t, x, got)
+	}
+	all := scanAll(t, s, 300)
+	checkFilters(t, s, all, false)
+	buildAll(t, s)
+	checkFilters(t, s, all, true)
+	s.Close()
+
+	// Retention deletes the old rows with their bodies.
+	s = openAt(t, path, Options{MaxCount: 50})
+	s.Record(g.next())
+	flush(t, s)
+	checkIntegrity(t, s)
+	var inBodies int
+	s.rdb.QueryRow("SELECT count(*) FROM bodies").Scan(&inBodies)
+	if inBodies != 0 {
+		t.Errorf("%d rows left in bodies, want none", inBodies)
+	}
+	scanAll(t, s, 50)
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"net/url"
@@ -81,9 +82,10 @@ type compiler struct {
 	args      []any
 	handles   []int64
 	slots     []slot
-	top       bool     // compiling a conjunct of the whole filter
-	segs      [2]int64 // the first and last segment of the table
-	shift     int64    // chunk_shift of the skip index
+	top       bool       // compiling a conjunct of the whole filter
+	segs      [2]int64   // the first and last segment of the table
+	shift     int64      // chunk_shift of the skip index
+	lr        *logReader // nil for a file of a version before the log
 }
 
 type queryer interface {
@@ -93,8 +95,8 @@ type queryer interface {
 
 // compile compiles q to run in mode, in pages of limit rows in
 // modePage. The caller must close the plan.
-func compile(ctx context.Context, tx queryer, q Query, mode planMode, limit int) (*plan, error) {
-	c := &compiler{ctx: ctx, tx: tx, mode: mode}
+func (s *Store) compile(ctx context.Context, tx queryer, q Query, mode planMode, limit int) (*plan, error) {
+	c := &compiler{ctx: ctx, tx: tx, mode: mode, lr: s.lr}
 	if mode == modeTail {
 		c.tx = nil
 	}
@@ -164,6 +166,11 @@ func (c *compiler) arg(v any) string {
 // matcher registers m for the plan and returns the SQL that calls it on
 // the values of the expressions cols.
 func (c *compiler) matcher(m matcher, cols ...string) string {
+	return c.fallible(func(v []driver.Value) (bool, error) { return m(v), nil }, cols...)
+}
+
+// fallible is matcher for a matcher that may fail.
+func (c *compiler) fallible(m fallibleMatcher, cols ...string) string {
 	h := addMatcher(m)
 	c.handles = append(c.handles, h)
 	return fmt.Sprintf("bodytap_match(%d, %s)", h, strings.Join(cols, ", "))
@@ -576,9 +583,9 @@ func (c *compiler) literals(col string, re *regexp.Regexp) string {
 // trigram of the literal strings that a match must contain; then the
 // expression runs on the copies of the others.
 func (c *compiler) body(op filter.Op, re *regexp.Regexp) (string, error) {
-	m := c.matcher(bytesMatcher(re), "(SELECT req FROM bodies WHERE rid = e.rid)")
+	m := c.bodyMatcher(re, false)
 	reqCond := fmt.Sprintf("(e.flags & %d = 0 AND %s)", flagReqWithheld, m)
-	m = c.matcher(bytesMatcher(re), "(SELECT resp FROM bodies WHERE rid = e.rid)")
+	m = c.bodyMatcher(re, true)
 	respCond := fmt.Sprintf("(e.status != 0 AND e.flags & %d = 0 AND %s)", flagRespWithheld, m)
 	var cond string
 	switch op {
@@ -607,6 +614,37 @@ func (c *compiler) body(op filter.Op, re *regexp.Regexp) (string, error) {
 		}
 	}
 	return cond, nil
+}
+
+// bodyMatcher returns the SQL that matches re on the request's body
+// copy, or the response's: read from the log, or for an exchange stored
+// before the log, from bodies.
+func (c *compiler) bodyMatcher(re *regexp.Regexp, resp bool) string {
+	col := "req"
+	if resp {
+		col = "resp"
+	}
+	stored := "(SELECT " + col + " FROM bodies WHERE rid = e.rid)"
+	if c.lr == nil {
+		return c.matcher(bytesMatcher(re), stored)
+	}
+	lr, inBodies := c.lr, bytesMatcher(re)
+	return c.fallible(func(v []driver.Value) (bool, error) {
+		loc, ok := v[0].(int64)
+		if !ok {
+			return inBodies(v[1:]), nil
+		}
+		rec, err := lr.record(loc)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return false, nil // removed by retention since the query began
+		case err != nil:
+			return false, err
+		case resp:
+			return re.Match(rec.resp), nil
+		}
+		return re.Match(rec.req), nil
+	}, "e.loc", "CASE WHEN e.loc IS NULL THEN "+stored+" END")
 }
 
 // str returns a column value as a string.

@@ -34,20 +34,24 @@ func (c connector) Driver() driver.Driver                        { return drv }
 // (NULL), valid only during the call.
 type matcher func(values []driver.Value) bool
 
+// A fallibleMatcher is a matcher that may fail: one that reads the log.
+// Its error fails the query.
+type fallibleMatcher func(values []driver.Value) (bool, error)
+
 // matchers holds the matchers of the queries running now, by handle.
 var matchers struct {
 	sync.RWMutex
-	m    map[int64]matcher
+	m    map[int64]fallibleMatcher
 	next atomic.Int64
 }
 
 // addMatcher registers m and returns its handle; removeMatcher must
 // follow when the queries using it are done.
-func addMatcher(m matcher) int64 {
+func addMatcher(m fallibleMatcher) int64 {
 	h := matchers.next.Add(1)
 	matchers.Lock()
 	if matchers.m == nil {
-		matchers.m = make(map[int64]matcher)
+		matchers.m = make(map[int64]fallibleMatcher)
 	}
 	matchers.m[h] = m
 	matchers.Unlock()
@@ -74,7 +78,11 @@ func sqlMatch(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, err
 	if m == nil {
 		return nil, fmt.Errorf("bodytap_match: unknown handle %d", h)
 	}
-	if m(args[1:]) {
+	ok, err := m(args[1:])
+	switch {
+	case err != nil:
+		return nil, err
+	case ok:
 		return int64(1), nil
 	}
 	return int64(0), nil

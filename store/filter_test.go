@@ -150,8 +150,15 @@ func fill(t *testing.T, s *Store, g *gen, n int) []*bodytap.Exchange {
 // scanAll returns all exchanges, newest first, and checks there are n.
 func scanAll(t *testing.T, s *Store, n int) []*bodytap.Exchange {
 	t.Helper()
+	return scanN(t, s, Query{}, n)
+}
+
+// scanN returns the exchanges q selects, newest first, and checks there
+// are n.
+func scanN(t *testing.T, s *Store, q Query, n int) []*bodytap.Exchange {
+	t.Helper()
 	var all []*bodytap.Exchange
-	for x, err := range s.Scan(context.Background(), Query{}) {
+	for x, err := range s.Scan(context.Background(), q) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -364,6 +371,7 @@ func TestOrDroppedBranchArgs(t *testing.T) {
 		xs = append(xs, g.next())
 	}
 	s.RecordBatch(xs)
+	flush(t, s)
 	for _, expr := range []string{"~u needle | ~h User-Agent", "~h User-Agent | ~d shop", "!(~u needle | ~h Accept) | ~m GET"} {
 		f := mustParse(t, expr)
 		want := 0

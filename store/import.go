@@ -20,11 +20,22 @@ import (
 // delete imported exchanges at once if they are older than MaxAge or
 // than what MaxCount or MaxBytes leave room for.
 //
-// Import waits for the batch being written, if any, and the writer waits
-// for Import.
+// Import waits until the database has what the log held (see Flush),
+// and RecordBatch waits for Import. Its exchanges go to the log and the
+// database in its transaction.
 func (s *Store) Import(ctx context.Context, xs iter.Seq2[*bodytap.Exchange, error]) (int, error) {
 	if s.w == nil {
 		return 0, errors.New("store: import: store is read-only")
+	}
+	// The log gets the imported records after every other: appends wait
+	// until the database has what the log held before.
+	s.w.logMu.Lock()
+	defer s.w.logMu.Unlock()
+	if s.w.logClosed {
+		return 0, errors.New("store: import: store is closed")
+	}
+	if err := s.Flush(ctx); err != nil {
+		return 0, fmt.Errorf("store: import: %w", err)
 	}
 	n, deleted, err := s.w.importAll(ctx, xs)
 	if err != nil {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -44,13 +45,13 @@ func (s *Store) ListPage(ctx context.Context, q Query) (sums []Summary, next bod
 	// its indexes serve best; other plans read pages.
 	var p *plan
 	if q.Limit <= 0 {
-		p, err = compile(ctx, tx, q, modeAll, 0)
+		p, err = s.compile(ctx, tx, q, modeAll, 0)
 		if err == nil && !p.exact {
 			p.close()
-			p, err = compile(ctx, tx, q, modePage, candidatePage)
+			p, err = s.compile(ctx, tx, q, modePage, candidatePage)
 		}
 	} else {
-		p, err = compile(ctx, tx, q, modePage, q.Limit)
+		p, err = s.compile(ctx, tx, q, modePage, q.Limit)
 	}
 	if err != nil {
 		return nil, next, fmt.Errorf("store: list: %w", err)
@@ -70,14 +71,17 @@ func (s *Store) ListPage(ctx context.Context, q Query) (sums []Summary, next bod
 		}
 		return sums, next, nil
 	}
-	load, err := tx.PrepareContext(ctx, loadQuery)
+	load, err := tx.PrepareContext(ctx, s.loadQuery("rid"))
 	if err != nil {
 		return nil, next, fmt.Errorf("store: list: %w", err)
 	}
 	defer load.Close()
 	examined := 0
 	err = s.candidates(ctx, tx, p, func(rid int64, sum *Summary) (bool, error) {
-		x, err := loadExchange(ctx, load, rid)
+		x, err := s.loadExchange(ctx, load, rid)
+		if errors.Is(err, ErrNotFound) {
+			return true, nil // removed by retention since the transaction began
+		}
 		if err != nil {
 			return false, err
 		}
@@ -171,29 +175,48 @@ func eachSummary(ctx context.Context, tx queryer, query string, args []any, fn f
 	return rows.Err()
 }
 
-const (
-	loadQuery = "SELECT meta, shape, req, resp, raw FROM bodies WHERE rid = ?"
-	getQuery  = `SELECT b.meta, b.shape, b.req, b.resp, b.raw
-		FROM exchanges e JOIN bodies b ON b.rid = e.rid WHERE e.id = ?`
-)
+// loadQuery returns the query of the stored form of the exchange whose
+// column col (rid or id) is the argument, for loadExchange.
+func (s *Store) loadQuery(col string) string {
+	loc := "e.loc"
+	if s.lr == nil {
+		loc = "NULL"
+	}
+	return "SELECT " + loc + ", b.meta, b.shape, b.req, b.resp, b.raw FROM exchanges e LEFT JOIN bodies b ON b.rid = e.rid WHERE e." + col + " = ?"
+}
 
 // loadExchange reads the exchange of the row that key selects with load,
-// loadQuery or one like it; ErrNotFound if there is none.
-func loadExchange(ctx context.Context, load interface {
+// a loadQuery; ErrNotFound if there is none, or if retention removed the
+// segment of the log that held it.
+func (s *Store) loadExchange(ctx context.Context, load interface {
 	QueryRowContext(context.Context, ...any) *sql.Row
 }, key any) (*bodytap.Exchange, error) {
 	var (
+		loc                  sql.NullInt64
 		meta, req, resp, raw []byte
-		shape                int64
+		shape                sql.NullInt64
 	)
-	err := load.QueryRowContext(ctx, key).Scan(&meta, &shape, &req, &resp, &raw)
+	err := load.QueryRowContext(ctx, key).Scan(&loc, &meta, &shape, &req, &resp, &raw)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
 		return nil, err
 	}
-	x, err := exchrow.Decode(meta, shape, req, resp, raw)
+	switch {
+	case loc.Valid:
+		rec, err := s.lr.record(loc.Int64)
+		if err != nil {
+			return nil, err
+		}
+		// The exchange gets copies: the record's slices share the
+		// block, which it would keep in memory.
+		meta, shape.Int64, raw = rec.meta, rec.shape, rec.raw
+		req, resp = bytes.Clone(rec.req), bytes.Clone(rec.resp)
+	case meta == nil:
+		return nil, errors.New("exchange without its stored form")
+	}
+	x, err := exchrow.Decode(meta, shape.Int64, req, resp, raw)
 	if err != nil {
 		return nil, fmt.Errorf("decode exchange: %w", err)
 	}
@@ -225,7 +248,7 @@ func (s *Store) Count(ctx context.Context, q Query) (int64, error) {
 		return 0, fmt.Errorf("store: count: %w", err)
 	}
 	defer tx.Rollback()
-	p, err := compile(ctx, tx, q, modeAll, 0)
+	p, err := s.compile(ctx, tx, q, modeAll, 0)
 	if err != nil {
 		return 0, fmt.Errorf("store: count: %w", err)
 	}
@@ -238,12 +261,15 @@ func (s *Store) Count(ctx context.Context, q Query) (int64, error) {
 		err = tx.QueryRowContext(ctx, "SELECT count(*) FROM exchanges e WHERE "+p.where, p.args...).Scan(&n)
 	default:
 		var load *sql.Stmt
-		if load, err = tx.PrepareContext(ctx, loadQuery); err != nil {
+		if load, err = tx.PrepareContext(ctx, s.loadQuery("rid")); err != nil {
 			break
 		}
 		defer load.Close()
 		err = s.candidates(ctx, tx, p, func(rid int64, _ *Summary) (bool, error) {
-			x, err := loadExchange(ctx, load, rid)
+			x, err := s.loadExchange(ctx, load, rid)
+			if errors.Is(err, ErrNotFound) {
+				return true, nil
+			}
 			if err != nil {
 				return false, err
 			}
@@ -262,7 +288,7 @@ func (s *Store) Count(ctx context.Context, q Query) (int64, error) {
 // Get returns one exchange, bodies included, as it was recorded (see the
 // package documentation for the one difference: Start is in UTC).
 func (s *Store) Get(ctx context.Context, id bodytap.ID) (*bodytap.Exchange, error) {
-	x, err := loadExchange(ctx, stmtFunc{s.rdb, getQuery}, id[:])
+	x, err := s.loadExchange(ctx, stmtFunc{s.rdb, s.loadQuery("id")}, id[:])
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return nil, ErrNotFound
@@ -279,7 +305,7 @@ func (s *Store) Get(ctx context.Context, id bodytap.ID) (*bodytap.Exchange, erro
 // After an error it stops.
 func (s *Store) Scan(ctx context.Context, q Query) iter.Seq2[*bodytap.Exchange, error] {
 	return func(yield func(*bodytap.Exchange, error) bool) {
-		load := stmtFunc{s.rdb, loadQuery}
+		load := stmtFunc{s.rdb, s.loadQuery("rid")}
 		yielded := 0
 		for {
 			rids, last, err := s.scanPage(ctx, q)
@@ -288,7 +314,7 @@ func (s *Store) Scan(ctx context.Context, q Query) iter.Seq2[*bodytap.Exchange, 
 				return
 			}
 			for _, rid := range rids {
-				x, err := loadExchange(ctx, load, rid.rid)
+				x, err := s.loadExchange(ctx, load, rid.rid)
 				if errors.Is(err, ErrNotFound) {
 					continue
 				}
@@ -327,7 +353,7 @@ func (s *Store) scanPage(ctx context.Context, q Query) ([]scanRow, bodytap.ID, e
 		return nil, bodytap.ID{}, err
 	}
 	defer tx.Rollback()
-	p, err := compile(ctx, tx, q, modePage, candidatePage)
+	p, err := s.compile(ctx, tx, q, modePage, candidatePage)
 	if err != nil {
 		return nil, bodytap.ID{}, err
 	}

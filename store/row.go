@@ -25,7 +25,7 @@ type row struct {
 	method, host      string
 	domain            string
 	path, url, remote string
-	status            int
+	status            int64
 	duration, ttfb    int64
 	reqSize, respSize int64
 	ctype, reqCtype   string
@@ -58,7 +58,7 @@ func newRow(x *bodytap.Exchange) (*row, error) {
 		host:     x.Request.Host,
 		domain:   filter.Domain(&x.Request),
 		remote:   x.Request.RemoteAddr,
-		status:   x.Response.Status,
+		status:   int64(x.Response.Status),
 		duration: int64(x.Duration),
 		ttfb:     int64(x.TimeToHeaders),
 		reqSize:  x.Request.Body.Size,

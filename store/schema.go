@@ -113,6 +113,16 @@ INSERT INTO state(key, value) VALUES ('bloom', 0);
 -- Chunks are of 1 << chunk_shift exchanges.
 INSERT INTO state(key, value) VALUES ('chunk_shift', 12);
 `,
+	// Version 3: the stored form of new exchanges goes to the log (see
+	// seglog.go); bodies keeps that of the exchanges stored before.
+	`
+ALTER TABLE exchanges ADD COLUMN loc INTEGER; -- where the log holds it (makeLoc); NULL: in bodies
+INSERT INTO state(key, value) VALUES
+	('log_file', 1), -- the end of the log that the rows reference:
+	('log_end', 0),  -- segment file and offset (0: not begun)
+	-- The first rid that may have a loc.
+	('log_rid', coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'exchanges'), 0) + 1);
+`,
 }
 
 // schemaVersion is the version this program writes and reads.

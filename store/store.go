@@ -11,38 +11,68 @@
 //
 // # Writing
 //
-// A Store is a bodytap.BatchSink: the Tap's delivery goroutine hands it
-// the exchanges it took from the Tap's queue together, and RecordBatch
-// writes them in one transaction (of at most maxBatch exchanges) with
-// prepared statements before it returns. The store has no queue of its
-// own: the Tap's queue (bodytap.Config.QueueLen, QueueBytes, QueueWait)
-// is the one place where exchanges wait for the disk, and where they are
-// dropped, or make requests wait, when the disk cannot keep up. Under
-// load batches grow by themselves, since what finished during one write
-// is the next batch. A batch that fails (a full disk, say) is lost,
-// counted in Stats.Errors and logged; the store goes on with the next
-// one. Record writes one exchange the same way. Close waits for a write
-// in progress and closes.
+// A Store is a bodytap.BatchSink. RecordBatch encodes the exchanges it
+// is given (in the caller's goroutine: the Tap's delivery goroutine) and
+// appends them to the store's log, a directory of segment files next to
+// the database (NAME-log/00000001.seg, ...), in compressed blocks with a
+// checksum each; when their blocks are written, it returns. That is the
+// write the store acknowledges. The store's goroutine reads what was
+// appended behind it and inserts each exchange's row into the database
+// (the columns that lists show and filters test, and where the log holds
+// the rest), in transactions of at most maxBatch exchanges; queries see
+// an exchange once its row is committed, and Flush waits for that. Under
+// load the transactions grow by themselves, since what was appended
+// during one is the next.
+//
+// Appending costs a fraction of inserting (an exchange with 1 KiB bodies
+// is encoded, compressed and written in about 9 CPU-µs; its row, with
+// the indexes that serve filters, and its skip index cost four times
+// that). While exchanges keep coming, the store's goroutine spends only
+// a quarter of its time inserting, so that the CPU goes to the requests
+// they come from; when exchanges come faster than it inserts them, they
+// wait in the log, on disk, not in memory, and queries and Subscribe see
+// them later: Stats.Backlog and Stats.BacklogBytes say how many, and the
+// store logs a line every 5 seconds while more than 1000 wait. Past 1 GiB
+// of them (a sixteenth of MaxBytes, if set), RecordBatch waits for the
+// database. The Tap's queue (bodytap.Config.QueueLen, QueueBytes,
+// QueueWait) only holds what RecordBatch has not taken yet. A batch that
+// cannot be appended (a full disk, say) is lost, counted in Stats.Errors
+// and logged, as is one whose transaction fails; the store goes on with
+// the next one. Close waits for the database to have everything the log
+// holds.
 //
 // # Crash safety
 //
-// The file is in WAL mode with synchronous=NORMAL. A committed batch
-// survives the process dying at any moment, kill -9 included: the next
-// Open finds the file intact, with every batch committed before the
-// crash, and loses only what was waiting in the Tap's queue or being
-// written.
-// What NORMAL gives up is durability against the machine losing power
-// or the kernel crashing: then the last transactions before it may be
-// lost too (never the file's integrity; SQLite syncs the WAL before each
-// checkpoint). FULL would sync on every commit, for a guarantee a
-// capture log rarely needs, at a cost in throughput.
+// A block of the log is written before RecordBatch returns, and the
+// database records, in each transaction, how far into the log its rows
+// go. Open keeps what the log holds past that point (every block that is
+// whole and whose checksum matches) and inserts it behind, and cuts off
+// the rest: a block torn by a process that died while writing it. So
+// when the process dies at any moment, kill -9 included, the store loses
+// only the exchanges whose RecordBatch had not returned: those in the
+// Tap's queue (bounded by its QueueLen and QueueBytes) and the batch
+// being appended (what the Tap took from its queue at once). Open reads
+// the log's
+// tail once (its checksums) and does not wait for the inserts, which go
+// on behind it.
+//
+// The database file is in WAL mode with synchronous=NORMAL, and the log
+// is not synced after each block either: what they give up is durability
+// against the machine losing power or the kernel crashing. Then the last
+// transactions and blocks may be lost (never the file's integrity; SQLite
+// syncs the WAL before each checkpoint, and a full segment is synced
+// before the next begins). A segment found shorter than the rows say is
+// cut to its last whole block at Open, and the rows of the exchanges it
+// lost are deleted, with a warning. A block damaged on disk fails the
+// reads of its exchanges (Get, body searches) with an error that says
+// so; the others read as before.
 //
 // # Schema
 //
 // The file's schema has a version (PRAGMA user_version) and an
 // application ID; Open migrates an older schema in one transaction and
 // refuses a newer one, and a file that is not SQLite, or SQLite but not
-// a store, with a one-line error naming it. Version 1 has:
+// a store, with a one-line error naming it. Version 3 has:
 //
 //   - exchanges: one row per exchange with the columns that lists show and
 //     filters test: the ID (its 16 bytes, which sort by time), start,
@@ -57,9 +87,11 @@
 //     (the rowid divided by 16384), so that inserts, whose values there
 //     come in no order, touch only the newest segment's part of them (a
 //     query seeks each segment).
-//   - bodies: the rest, read only by Get and Scan: the exchange in its
-//     JSON form (see package jsonl) without the body
-//     copies, and the two copies as blobs.
+//   - the log (not a table): the rest, read only by Get, Scan and body
+//     searches: the exchange in its JSON form (see package jsonl) without
+//     the body copies, and the two copies; exchanges.loc says where.
+//   - bodies: the same, as rows, for the exchanges stored by version 2
+//     and before.
 //   - blooms: the skip index of body searches: for each chunk of 4096
 //     exchanges (by rowid), a Bloom filter of the trigrams of their
 //     bodies (see below).
@@ -67,13 +99,19 @@
 //     that a regular expression on one of them becomes a list of values
 //     that its index serves.
 //   - state: the row count, the chunk size, how far the writer has
-//     built the filters of chunks that lacked one.
+//     built the filters of chunks that lacked one, how far into the log
+//     the rows go.
 //
-// Version 1 had a trigram full-text index (FTS5) instead of blooms,
-// maintained behind the writer. Opening a version 1 file read-write
-// converts it (the index is dropped; the writer builds the filters of
-// its chunks when idle); read-only, it is read as it is, body searches
-// reading every body.
+// Version 2 kept every exchange's stored form in bodies, written in the
+// transaction of its row: storing 2 KiB of bodies as rows cost the
+// writer more than the row itself. Opening a version 2 file read-write
+// converts it, at once (a column and three states are added): its
+// exchanges stay in bodies, new ones go to the log; read-only, it is
+// read as it is. Version 1 had a trigram full-text index (FTS5) instead
+// of blooms, maintained behind the writer. Opening a version 1 file
+// read-write converts it (the index is dropped; the writer builds the
+// filters of its chunks when idle); read-only, it is read as it is, body
+// searches reading every body.
 //
 // Get returns an exchange as Record was given it: every field, with
 // headers, trailers and informational responses, body copies byte for
@@ -160,17 +198,22 @@
 // # Retention
 //
 // MaxAge, MaxCount and MaxBytes delete the oldest exchanges (by ID) in
-// the transaction of each batch; the writer also removes expired
-// exchanges when idle. For MaxBytes the file is the database file and
-// its WAL: before each batch the writer counts the pages in use (pages
-// less free pages, which later writes reuse, times the page size) and
-// deletes the oldest exchanges until they, the batch and room for the
-// WAL fit in the budget. The WAL is kept small (journal_size_limit and
+// the transaction that inserts each batch; the writer also removes
+// expired exchanges when idle. A segment of the log is removed once no
+// exchange in it is left (segments are cut at a sixteenth of MaxBytes,
+// at most 64 MiB, so that the one retention cannot remove yet is a small
+// part of the budget). For MaxBytes the files are the database file, its
+// WAL and the segments: before each batch the writer counts the pages in
+// use (pages less free pages, which later writes reuse, times the page
+// size) and the segments that hold exchanges or the backlog, and deletes
+// the oldest exchanges until they, the batch and room for the WAL fit in
+// the budget. The WAL is kept small (journal_size_limit and
 // wal_autocheckpoint from the budget) and counted at the most it can
-// take, about four times a batch: for a small budget that room is a
-// large part of it. So the file never grows past MaxBytes by more than
-// one batch. Freed pages are reused, not returned: a file that was
-// larger before (MaxBytes lowered) keeps its size until VACUUM.
+// take, about four times a batch's rows. So the files never grow past
+// MaxBytes by more than one batch and the backlog (at most a sixteenth of
+// MaxBytes and a batch). Freed pages are
+// reused, not returned: a file that was larger before (MaxBytes lowered)
+// keeps its size until VACUUM.
 //
 // # Reading while another process writes
 //
@@ -190,9 +233,11 @@
 // pragmas and statements through database/sql, 1 KiB bodies) cost about
 // 1.2 to 1.3 times the CPU with modernc that they do with mattn (measured
 // at 23–36 against 21–29 µs an exchange on a shared two-core machine),
-// and the whole ingest, encoding included, commits over 20,000 exchanges
-// a second there (BenchmarkIngest). Version v1.59.0 is pinned: later ones
-// require Go 1.26.
+// and the whole ingest, encoding and log included, takes about 46 CPU-µs
+// an exchange there, about 21,000 exchanges a second with the append and
+// the inserts on two cores (BenchmarkIngest; the release that stored
+// bodies as rows took 59 µs, 13,000 a second, in the same run). Version
+// v1.59.0 is pinned: later ones require Go 1.26.
 package store
 
 import (
@@ -243,6 +288,13 @@ type Stats struct {
 	Dropped int64 // exchanges given after Close, or to a read-only store
 	Deleted int64 // exchanges removed by retention
 	Errors  int64 // failed batches, and exchanges that could not be encoded
+
+	// Backlog is how many exchanges the log holds that are not in the
+	// database yet (queries do not see them): what waits on disk when
+	// the store cannot insert them as fast as they come. BacklogBytes
+	// is the size of their records in the log.
+	Backlog      int64
+	BacklogBytes int64
 
 	// Searches counts the calls of List, ListPage and Count, those that
 	// failed included, and SearchTime is the time they took in all:
@@ -303,8 +355,9 @@ type Store struct {
 	opts Options
 	log  *slog.Logger
 
-	rdb *sql.DB // queries: read-only connections
-	w   *writer // nil when ReadOnly
+	rdb *sql.DB    // queries: read-only connections
+	w   *writer    // nil when ReadOnly
+	lr  *logReader // nil for a file of a version before the log
 
 	mu     sync.Mutex // guards closed
 	closed bool
@@ -314,6 +367,13 @@ type Store struct {
 	// subscribers look for new rows at once.
 	commitMu sync.Mutex
 	commit   chan struct{}
+
+	// The store's goroutine yields to the process while exchanges come
+	// (see indexShareLoad), unless someone waits for it: hurry counts
+	// them, and hurryCh wakes it.
+	lastAppend atomic.Int64 // Unix nanoseconds
+	hurry      atomic.Int32
+	hurryCh    chan struct{}
 
 	quit       chan struct{} // closed by Close after the writer stopped
 	writerDone chan struct{}
@@ -338,6 +398,7 @@ func Open(path string, opts Options) (*Store, error) {
 		opts:       opts,
 		log:        opts.Logger,
 		wake:       make(chan struct{}, 1),
+		hurryCh:    make(chan struct{}, 1),
 		commit:     make(chan struct{}),
 		quit:       make(chan struct{}),
 		writerDone: make(chan struct{}),
@@ -345,6 +406,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	s.opts.Logger = s.log
 	if err := s.open(); err != nil {
 		if s.w != nil {
 			s.w.close()
@@ -352,6 +414,7 @@ func Open(path string, opts Options) (*Store, error) {
 		if s.rdb != nil {
 			s.rdb.Close()
 		}
+		s.lr.close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	if s.w != nil {
@@ -373,14 +436,17 @@ func (s *Store) open() error {
 		}
 	}
 	ctx := context.Background()
+	s.lr = newLogReader(logDir(abs))
 	if !s.opts.ReadOnly {
-		if s.w, err = openWriter(ctx, abs, &s.opts); err != nil {
+		if s.w, err = openWriter(ctx, abs, &s.opts, s.lr); err != nil {
 			return err
 		}
 	}
 	s.rdb = sql.OpenDB(connector{dsn(abs, s.opts.ReadOnly, readerPragmas)})
 	s.rdb.SetMaxOpenConns(4)
 	s.rdb.SetMaxIdleConns(4)
+	// Each keeps its page cache: an idle one goes.
+	s.rdb.SetConnMaxIdleTime(30 * time.Second)
 	version, app, err := readVersion(ctx, s.rdb)
 	if err != nil {
 		return err
@@ -391,10 +457,14 @@ func (s *Store) open() error {
 	switch {
 	case version == 0:
 		return errors.New("not a bodytap store (an empty database)")
-	case version == 1 && s.opts.ReadOnly:
+	case version < schemaVersion && version >= 1 && s.opts.ReadOnly:
 		// The tables of version 1 are those of version 2 with a
 		// full-text index instead of the skip index: read-only, body
-		// searches read every body. Opening it read-write converts it.
+		// searches read every body. Those of version 2 are those of
+		// version 3 without the log: every exchange is in bodies.
+		// Opening them read-write converts them.
+		s.lr.close()
+		s.lr = nil
 	case version < schemaVersion:
 		return fmt.Errorf("schema version %d is older than this program's (%d): open it once read-write to upgrade it", version, schemaVersion)
 	}
@@ -452,47 +522,39 @@ func (s *Store) Record(x *bodytap.Exchange) {
 	s.RecordBatch([]*bodytap.Exchange{x})
 }
 
-// RecordBatch implements bodytap.BatchSink: it writes xs in one
-// transaction (several past maxBatch exchanges), deleting what retention
-// requires, and returns when they are committed, or lost and counted in
-// Stats.Errors. It encodes the exchanges in the caller's goroutine (the
-// Tap's delivery goroutine) and does not keep xs. After Close, and on a
-// read-only store, it drops the exchanges and counts them in
-// Stats.Dropped. Nil exchanges are skipped.
+// RecordBatch implements bodytap.BatchSink: it appends xs to the log
+// (see Writing in the package documentation) and returns when the log's
+// blocks are written; the store's goroutine then inserts them into the
+// database, in transactions of at most maxBatch exchanges, after which
+// queries see them (Flush waits for that). A batch that cannot be
+// written is lost, counted in Stats.Errors. It encodes the exchanges in
+// the caller's goroutine (the Tap's delivery goroutine) and does not
+// keep xs. After Close, and on a read-only store, it drops the exchanges
+// and counts them in Stats.Dropped. Nil exchanges are skipped.
 func (s *Store) RecordBatch(xs []*bodytap.Exchange) {
 	if s.isClosed() || s.w == nil {
 		s.drop(len(xs))
 		return
 	}
-	rows := make([]*row, 0, min(len(xs), maxBatch))
-	for i, x := range xs {
-		if x != nil {
-			r, err := newRow(x)
-			if err != nil {
-				s.errors.Add(1)
-				s.log.Error("bodytap store: exchange not stored", "path", s.path, "err", err)
-			} else {
-				rows = append(rows, r)
-			}
+	rows := make([]*row, 0, len(xs))
+	for _, x := range xs {
+		if x == nil {
+			continue
 		}
-		if len(rows) == maxBatch || i == len(xs)-1 && len(rows) > 0 {
-			s.write(rows)
-			clear(rows)
-			rows = rows[:0]
+		r, err := newRow(x)
+		if err != nil {
+			s.errors.Add(1)
+			s.log.Error("bodytap store: exchange not stored", "path", s.path, "err", err)
+			continue
 		}
+		rows = append(rows, r)
 	}
-}
-
-func (s *Store) isClosed() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closed
-}
-
-// write writes rows in one transaction and accounts for them.
-func (s *Store) write(rows []*row) {
-	stored, deleted, err := s.w.write(context.Background(), rows)
-	switch {
+	if len(rows) == 0 {
+		return
+	}
+	s.waitBacklog()
+	s.lastAppend.Store(time.Now().UnixNano())
+	switch err := s.w.appendRows(rows); {
 	case errors.Is(err, errClosed):
 		s.drop(len(rows))
 		return
@@ -501,9 +563,55 @@ func (s *Store) write(rows []*row) {
 		s.log.Error("bodytap store: batch lost", "path", s.path, "exchanges", len(rows), "err", err)
 		return
 	}
-	s.stored.Add(stored)
-	s.deleted.Add(deleted)
-	s.notifyCommit()
+	s.signal()
+}
+
+// waitBacklog waits while the backlog is larger than maxBacklog allows.
+func (s *Store) waitBacklog() {
+	limit := maxBacklog(s.opts.MaxBytes)
+	if s.w.backlogBytes() <= limit {
+		return
+	}
+	defer s.hurryUp()()
+	for {
+		commit := s.commitChan()
+		if s.w.backlogBytes() <= limit {
+			return
+		}
+		select {
+		case <-commit:
+		case <-s.writerDone:
+			return
+		}
+	}
+}
+
+// maxBacklog returns how many bytes of records the log may hold that are
+// not in the database before RecordBatch waits for the database: a
+// sixteenth of MaxBytes, so that MaxBytes holds within that much; 1 GiB
+// without it.
+func maxBacklog(maxBytes int64) int64 {
+	if maxBytes <= 0 {
+		return 1 << 30
+	}
+	return maxBytes / 16
+}
+
+func (s *Store) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// hurryUp makes the store's goroutine insert at full speed until the
+// function it returns is called.
+func (s *Store) hurryUp() func() {
+	s.hurry.Add(1)
+	select {
+	case s.hurryCh <- struct{}{}:
+	default:
+	}
+	return func() { s.hurry.Add(-1) }
 }
 
 // signal wakes the maintenance goroutine.
@@ -531,32 +639,53 @@ func (s *Store) drop(n int) {
 		"path", s.path, "dropped", d, "total_dropped", s.dropped.Load())
 }
 
-// Flush returns when every exchange recorded before the call is committed
-// (or, if its batch failed, lost and counted in Stats.Errors). Record and
-// RecordBatch write before they return, so Flush only waits for a write
-// that another goroutine has in progress. It returns ctx.Err() if ctx is
-// done when it is called.
+// Flush returns when every exchange recorded before the call is in the
+// database, where queries see it (or, if its batch failed, lost and
+// counted in Stats.Errors): it waits for the store's goroutine to insert
+// what RecordBatch appended to the log. It returns ctx.Err() if ctx is
+// done first.
 func (s *Store) Flush(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if s.w != nil {
-		s.w.mu.Lock()
-		s.w.mu.Unlock() //lint:ignore SA2001 waits for the write in progress
+	if s.w == nil {
+		return nil
 	}
-	return nil
+	target := s.w.appended.Load()
+	if s.w.indexed.Load() >= target {
+		return nil
+	}
+	defer s.hurryUp()()
+	for {
+		commit := s.commitChan()
+		if s.w.indexed.Load() >= target {
+			return nil
+		}
+		select {
+		case <-commit:
+		case <-s.writerDone:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
-// Close waits for a write in progress, stops the maintenance goroutine
-// and closes the database. Close the Tap first, so that what its queue
-// holds is written. Subscriptions end. Closing again does nothing and
+// Close waits for a write in progress, lets the store's goroutine insert
+// what the log holds that the database does not yet, stops it and
+// closes the database. Close the Tap first, so that what its queue holds
+// is written. Subscriptions end. Closing again does nothing and
 // returns the result of the first Close.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
 		s.closed = true
 		s.mu.Unlock()
+		if s.w != nil {
+			s.w.closeLog()
+		}
 		s.signal()
+		s.hurryUp()
 		<-s.writerDone
 		if n := s.droppedSinceLog.Swap(0); n > 0 {
 			s.log.Warn("bodytap store: exchanges dropped (store closed or read-only)",
@@ -569,6 +698,7 @@ func (s *Store) Close() error {
 			errs = append(errs, s.w.close())
 		}
 		errs = append(errs, s.rdb.Close())
+		errs = append(errs, s.lr.close())
 		if err := errors.Join(errs...); err != nil {
 			s.closeErr = fmt.Errorf("store: close %s: %w", s.path, err)
 		}
@@ -578,7 +708,7 @@ func (s *Store) Close() error {
 
 // Stats reports counts since Open.
 func (s *Store) Stats() Stats {
-	return Stats{
+	st := Stats{
 		Stored:  s.stored.Load(),
 		Dropped: s.dropped.Load(),
 		Deleted: s.deleted.Load(),
@@ -587,6 +717,10 @@ func (s *Store) Stats() Stats {
 		Searches:   s.searches.Load(),
 		SearchTime: time.Duration(s.searchNanos.Load()),
 	}
+	if s.w != nil {
+		st.Backlog, st.BacklogBytes = s.w.backlog(), s.w.backlogBytes()
+	}
+	return st
 }
 
 // searched counts a search that started at start.

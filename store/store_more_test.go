@@ -220,9 +220,12 @@ func TestCloseAndFlush(t *testing.T) {
 	g := newGen(3)
 	s.RecordBatch([]*bodytap.Exchange{g.next(), g.next(), g.next()})
 	s.Record(g.next())
-	if st := s.Stats(); st.Stored != 4 {
-		t.Errorf("Stats before Close = %+v: Record and RecordBatch write before they return", st)
+	flush(t, s)
+	if st := s.Stats(); st.Stored != 4 || st.Backlog != 0 {
+		t.Errorf("Stats after Flush = %+v: want 4 stored, none in the backlog", st)
 	}
+	// Close inserts what the log holds that the database does not.
+	s.Record(g.next())
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +233,7 @@ func TestCloseAndFlush(t *testing.T) {
 		t.Errorf("second Close: %v", err)
 	}
 	s.Record(g.next())
-	if st := s.Stats(); st.Stored != 4 || st.Dropped != 1 {
+	if st := s.Stats(); st.Stored != 5 || st.Dropped != 1 {
 		t.Errorf("Stats after Close = %+v", st)
 	}
 	if err := s.Flush(context.Background()); err != nil {
@@ -241,7 +244,7 @@ func TestCloseAndFlush(t *testing.T) {
 		t.Error("Subscribe after Close: channel open")
 	}
 	s = openAt(t, path, Options{})
-	if n, _ := s.Count(context.Background(), Query{}); n != 4 {
+	if n, _ := s.Count(context.Background(), Query{}); n != 5 {
 		t.Errorf("reopened store holds %d", n)
 	}
 	// Flush honours its context.
@@ -264,6 +267,7 @@ func TestRecordBatchLarge(t *testing.T) {
 		}
 	}
 	s.RecordBatch(xs)
+	flush(t, s)
 	if st := s.Stats(); st.Stored != int64(len(xs)-1) || st.Dropped != 0 || st.Errors != 0 {
 		t.Errorf("Stats = %+v, want %d stored", st, len(xs)-1)
 	}
@@ -293,6 +297,7 @@ func TestFailedBatch(t *testing.T) {
 		xs[i] = &x
 	}
 	s.RecordBatch(xs) // one transaction: all or nothing
+	flush(t, s)
 	st := s.Stats()
 	if st.Errors == 0 || st.Stored != 1 {
 		t.Fatalf("Stats with a full disk = %+v", st)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -43,7 +44,7 @@ func (s *Store) Subscribe(ctx context.Context, f *filter.Filter) <-chan Summary 
 	if err == nil {
 		// Without terms: the plan outlives transactions, and new values
 		// come.
-		p, err = compile(ctx, nil, Query{Filter: f}, modeTail, 0)
+		p, err = s.compile(ctx, nil, Query{Filter: f}, modeTail, 0)
 	}
 	if err != nil {
 		s.log.Error("bodytap store: subscribe", "path", s.path, "err", err)
@@ -123,13 +124,17 @@ func (s *Store) tail(ctx context.Context, p *plan, last int64) (sums []Summary, 
 		return nil, next, false, err
 	}
 	if !p.exact && len(page) > 0 {
-		load, err := tx.PrepareContext(ctx, loadQuery)
+		load, err := tx.PrepareContext(ctx, s.loadQuery("rid"))
 		if err != nil {
 			return nil, next, false, err
 		}
 		defer load.Close()
 		for _, c := range page {
-			x, err := loadExchange(ctx, load, c.rid)
+			x, err := s.loadExchange(ctx, load, c.rid)
+			if errors.Is(err, ErrNotFound) {
+				next = c.rid
+				continue
+			}
 			if err != nil {
 				return sums, next, false, err
 			}

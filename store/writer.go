@@ -5,10 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bodytap/bodytap/internal/cputime"
@@ -35,9 +38,10 @@ const (
 	indexShareBusy   = 0.05
 	busyLoad         = 0.8
 	loadWindow       = 250 * time.Millisecond
-	expireStep       = 5000        // rows removed for their age
-	idleInterval     = time.Second // how often an idle writer enforces MaxAge
-	optimizeInterval = time.Hour   // how often the writer updates the planner's statistics
+	expireStep       = 5000            // rows removed for their age
+	idleInterval     = time.Second     // how often an idle writer enforces MaxAge
+	optimizeInterval = time.Hour       // how often the writer updates the planner's statistics
+	shrinkAfter      = 5 * time.Second // inserts stopped this long ago: the writer lets its page cache go
 )
 
 // A writer owns the one connection that writes.
@@ -52,7 +56,26 @@ type writer struct {
 	walLimit int64 // journal_size_limit: what the WAL is cut back to
 	walPeak  int64 // the largest the WAL file has been seen
 
-	insExchange, insBody, insTerm, insBloom *sql.Stmt
+	insExchange, insTerm, insBloom *sql.Stmt
+	args                           []any // of insExchange
+
+	log    *logWriter
+	reader *logReader
+	logRid int64 // state 'log_rid': the first rid that may have a loc
+
+	// logMu serializes appends to the log (RecordBatch, Import); an
+	// appender that also needs mu takes logMu first.
+	logMu     sync.Mutex
+	logClosed bool
+	// indexedAt is where the rows end in the log: the database holds
+	// the exchanges of every record before it (state 'log_file',
+	// 'log_end'). Guarded by mu.
+	indexedAt segment
+	// Positions in the log (pos): where the appended records end, and
+	// where the indexed ones do; and counts of records appended (and
+	// found unindexed at Open) and indexed, or lost in a failed batch.
+	appended, indexed   atomic.Int64
+	appendedN, indexedN atomic.Int64
 
 	terms     [numTermKinds]map[string]bool // known to be in terms
 	termsFull int64
@@ -70,10 +93,12 @@ type writer struct {
 	expiring     bool // rows may wait to be removed for their age
 	lastExpire   time.Time
 	optimized    time.Time // last PRAGMA optimize
+	lastInsert   time.Time // last commit that inserted rows
+	shrunk       bool      // the page cache was let go since
 }
 
-func openWriter(ctx context.Context, abs string, opts *Options) (_ *writer, err error) {
-	w := &writer{opts: opts, walPath: abs + "-wal", walLimit: 64 << 20}
+func openWriter(ctx context.Context, abs string, opts *Options, reader *logReader) (_ *writer, err error) {
+	w := &writer{opts: opts, walPath: abs + "-wal", walLimit: 64 << 20, reader: reader}
 	if opts.MaxBytes > 0 {
 		w.walLimit = min(max(opts.MaxBytes/8, 256<<10), 64<<20)
 	}
@@ -82,9 +107,10 @@ func openWriter(ctx context.Context, abs string, opts *Options) (_ *writer, err 
 		"synchronous(NORMAL)",
 		"temp_store(MEMORY)",
 		// The page cache holds the pages inserts touch: the newest
-		// segment of each index and the interior pages. 16 MiB is as
-		// fast for the ingest benchmark as 64 MiB was.
-		"cache_size(-16384)", // KiB
+		// segment of each index and the interior pages. With the
+		// bodies in the log, 8 MiB holds them (16 MiB was as fast for
+		// the ingest benchmark as 64 MiB when bodies were rows).
+		"cache_size(-8192)", // KiB
 		fmt.Sprintf("journal_size_limit(%d)", w.walLimit),
 	}
 	w.db = sql.OpenDB(connector{dsn(abs, false, pragmas)})
@@ -133,10 +159,7 @@ func openWriter(ctx context.Context, abs string, opts *Options) (_ *writer, err 
 	}
 	// One row a statement: a statement of several rows would need a
 	// statement journal, which costs more than it saves.
-	w.insExchange = prepare(`INSERT INTO exchanges(rid, seg, id, start, method, host, domain, path, url, remote,
-		status, duration, ttfb, req_size, resp_size, ctype, req_ctype, route, error, flags)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING`)
-	w.insBody = prepare(`INSERT INTO bodies(rid, meta, shape, req, resp, raw) VALUES (?, ?, ?, ?, ?, ?)`)
+	w.insExchange = prepare(insertQuery)
 	w.insTerm = prepare(`INSERT OR IGNORE INTO terms(kind, value) VALUES (?, ?)`)
 	w.insBloom = prepare(`INSERT OR REPLACE INTO blooms(chunk, unindexed, bits) VALUES (?, ?, ?)`)
 	if err != nil {
@@ -144,6 +167,9 @@ func openWriter(ctx context.Context, abs string, opts *Options) (_ *writer, err 
 	}
 	if err := w.loadTerms(ctx); err != nil {
 		return nil, err
+	}
+	if err := w.openLog(ctx, logDir(abs)); err != nil {
+		return nil, fmt.Errorf("open log: %w", err)
 	}
 	// The count is kept in state by each transaction; recount it once,
 	// in case something else changed the table.
@@ -165,7 +191,7 @@ func openWriter(ctx context.Context, abs string, opts *Options) (_ *writer, err 
 	}
 	// The newest chunk's filter starts empty: whole only if the chunk
 	// has no exchange yet.
-	w.filter.reset((last+1)>>w.shift, (last+1)&(1<<w.shift-1) == 0)
+	w.filter.reset((last+1)>>w.shift, last == 0 || (last+1)&(1<<w.shift-1) == 0)
 	w.bloomPending = !opts.NoFullText
 	w.expiring = opts.MaxAge > 0
 	// The planner's statistics, for the queries of long-lived
@@ -202,15 +228,106 @@ func (w *writer) loadTerms(ctx context.Context) error {
 	return rows.Err()
 }
 
+// insertQuery is the statement that inserts an exchange. One row a
+// statement: a statement of several rows needs a statement journal (a
+// copy of each page it changes, in case it fails halfway), and the
+// driver binds its parameters in time that grows with their number; the
+// ingest benchmark spent about 10% more CPU per exchange with 32 rows a
+// statement.
+const insertQuery = `INSERT INTO exchanges(rid, seg, id, start, method, host, domain, path, url, remote,
+	status, duration, ttfb, req_size, resp_size, ctype, req_ctype, route, error, flags, loc)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING`
+
+// openLog opens the log at the end the database records. A segment that
+// is shorter than that end (the machine lost power before the file's
+// last blocks reached the disk, while the database's commit did) is cut
+// to its last whole block, and the rows of the exchanges it lost are
+// deleted. Segments that no row references any more are removed.
+func (w *writer) openLog(ctx context.Context, dir string) error {
+	var end segment
+	err := w.conn.QueryRowContext(ctx, `SELECT (SELECT value FROM state WHERE key = 'log_file'),
+		(SELECT value FROM state WHERE key = 'log_end'), (SELECT value FROM state WHERE key = 'log_rid')`).Scan(&end.file, &end.size, &w.logRid)
+	if err != nil {
+		return err
+	}
+	if end.size > 0 {
+		fi, err := os.Stat(segPath(dir, end.file))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		if err != nil || fi.Size() < end.size {
+			valid := int64(0)
+			if err == nil {
+				if valid, err = validEnd(segPath(dir, end.file)); err != nil {
+					return err
+				}
+			}
+			res, err := w.conn.ExecContext(ctx, "DELETE FROM exchanges WHERE rid >= ? AND loc >= ?", w.logRid, makeLoc(end.file, valid, 0))
+			if err != nil {
+				return err
+			}
+			n, _ := res.RowsAffected()
+			w.opts.Logger.Warn("bodytap store: the log was cut short; its lost exchanges are deleted",
+				"segment", segPath(dir, end.file), "size", valid, "recorded_end", end.size, "deleted", n)
+			end.size = valid
+		}
+	}
+	log, pending, err := openLog(dir, end, segmentBytes(w.opts.MaxBytes))
+	if err != nil {
+		return err
+	}
+	w.log = log
+	if end.size == 0 {
+		// A new log (or one lost whole): it begins after the magic.
+		end = segment{log.head().file, int64(len(segMagic))}
+	}
+	if _, err := w.conn.ExecContext(ctx, "UPDATE state SET value = CASE key WHEN 'log_file' THEN ? ELSE ? END WHERE key IN ('log_file', 'log_end')", end.file, end.size); err != nil {
+		return err
+	}
+	w.indexedAt = end
+	w.indexed.Store(pos(end))
+	w.appended.Store(pos(log.head()))
+	w.appendedN.Store(pending)
+	t := &txn{w: w, ctx: ctx}
+	first, err := t.firstSegment()
+	if err != nil {
+		return err
+	}
+	return w.log.removeBefore(first)
+}
+
+// pos returns the position of the end of s, which orders ends in the
+// log.
+func pos(s segment) int64 { return makeLoc(s.file, s.size, 0) }
+
+// firstSegment returns the oldest segment that rows reference, or that
+// holds records not yet indexed.
+func (t *txn) firstSegment() (int64, error) {
+	var loc sql.NullInt64
+	err := t.w.conn.QueryRowContext(t.ctx, "SELECT loc FROM exchanges WHERE rid >= ? ORDER BY rid LIMIT 1", t.w.logRid).Scan(&loc)
+	switch {
+	case errors.Is(err, sql.ErrNoRows), err == nil && !loc.Valid:
+		return t.w.indexedAt.file, nil
+	case err != nil:
+		return 0, err
+	}
+	// Records past the rows wait to be indexed.
+	file, _, _ := splitLoc(loc.Int64)
+	return min(file, t.w.indexedAt.file), nil
+}
+
 func (w *writer) close() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.closed = true
 	var errs []error
-	for _, st := range []*sql.Stmt{w.insExchange, w.insBody, w.insTerm, w.insBloom} {
+	for _, st := range []*sql.Stmt{w.insExchange, w.insTerm, w.insBloom} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
+	}
+	if w.log != nil {
+		errs = append(errs, w.log.close())
 	}
 	if w.conn != nil {
 		// Let the planner learn from what the store holds now.
@@ -232,6 +349,11 @@ type txn struct {
 	newTerms [numTermKinds][]string
 	full     int64
 	rid      int64 // the last rid given
+	// appends says that the transaction appends to the log (Import),
+	// which a rollback cuts back; end, if not nil, is where the rows
+	// end in the log when it commits.
+	appends bool
+	end     *segment
 }
 
 // begin starts a write transaction. w.mu must be held.
@@ -256,6 +378,14 @@ func (t *txn) rollback() {
 	// A failed statement may have rolled the transaction back already;
 	// then this fails, harmlessly.
 	t.w.conn.ExecContext(context.Background(), "ROLLBACK")
+	if t.appends {
+		t.w.reader.dropBlocks()
+		if err := t.w.log.rollback(); err != nil {
+			// The log goes on past its committed end, with records
+			// that no row references.
+			t.w.log.committed = t.w.log.head()
+		}
+	}
 	// The filter may have moved on to a chunk that the rolled back rows
 	// began: the next rows go back to the chunk before.
 	t.w.filter.chunk = -1
@@ -282,9 +412,48 @@ func (t *txn) commit() error {
 			return err
 		}
 	}
+	if t.appends {
+		end, err := w.log.end()
+		if err != nil {
+			t.rollback()
+			return err
+		}
+		t.end = &end
+	}
+	if t.end != nil && *t.end != w.indexedAt {
+		if _, err := w.conn.ExecContext(t.ctx, "UPDATE state SET value = CASE key WHEN 'log_file' THEN ? ELSE ? END WHERE key IN ('log_file', 'log_end')", t.end.file, t.end.size); err != nil {
+			t.rollback()
+			return err
+		}
+	}
+	var first int64
+	var err error
+	if t.deleted != 0 {
+		if first, err = t.firstSegment(); err != nil {
+			t.rollback()
+			return err
+		}
+	}
 	if _, err := w.conn.ExecContext(t.ctx, "COMMIT"); err != nil {
 		t.rollback()
 		return err
+	}
+	if t.added > 0 {
+		w.lastInsert, w.shrunk = time.Now(), false
+	}
+	if t.appends {
+		w.log.commit(*t.end)
+		w.appended.Store(pos(*t.end))
+	}
+	if t.end != nil {
+		w.indexedAt = *t.end
+		w.indexed.Store(pos(*t.end))
+	}
+	if t.deleted != 0 {
+		// Segments none of whose exchanges are left.
+		if err := w.log.removeBefore(first); err != nil {
+			w.opts.Logger.Error("bodytap store: cannot remove segment", "err", err)
+		}
 	}
 	if w.opts.MaxBytes > 0 {
 		if fi, err := os.Stat(w.walPath); err == nil {
@@ -300,13 +469,29 @@ func (t *txn) commit() error {
 	return nil
 }
 
-// insert inserts r, unless an exchange with its ID is stored already,
-// and reports whether it did.
+// insert appends r to the log and inserts it, unless an exchange with
+// its ID is stored already, and reports whether it did.
 func (t *txn) insert(r *row) (bool, error) {
+	t.appends = true
+	loc, err := t.w.log.next()
+	if err != nil {
+		return false, err
+	}
+	ok, err := t.insertAt(r, loc)
+	if err != nil || !ok {
+		return false, err
+	}
+	return true, t.w.log.add(r)
+}
+
+// insertAt inserts r, whose record is at loc in the log, unless an
+// exchange with its ID is stored already, and reports whether it did.
+func (t *txn) insertAt(r *row, loc int64) (bool, error) {
 	w := t.w
 	rid := t.rid + 1
-	res, err := w.insExchange.ExecContext(t.ctx, rid, rid>>segShift, r.id, r.start, r.method, r.host, r.domain, r.path, r.url, r.remote,
-		r.status, r.duration, r.ttfb, r.reqSize, r.respSize, r.ctype, r.reqCtype, r.route, r.errText, r.flags)
+	w.args = rowArgs(w.args[:0], rid, loc, r)
+	res, err := w.insExchange.ExecContext(t.ctx, w.args...)
+	clear(w.args)
 	if err != nil {
 		return false, err
 	}
@@ -314,25 +499,35 @@ func (t *txn) insert(r *row) (bool, error) {
 		return false, err
 	}
 	t.rid = rid
-	if _, err := w.insBody.ExecContext(t.ctx, rid, r.meta, r.shape, r.req, r.resp, r.raw); err != nil {
-		return false, err
-	}
+	t.added++
+	return true, t.indexRow(rid, r)
+}
+
+// rowArgs appends the values of r's columns, in insertQuery's order.
+func rowArgs(args []any, rid, loc int64, r *row) []any {
+	return append(args, rid, rid>>segShift, r.id, r.start, r.method, r.host, r.domain, r.path, r.url, r.remote,
+		r.status, r.duration, r.ttfb, r.reqSize, r.respSize, r.ctype, r.reqCtype, r.route, r.errText, r.flags, loc)
+}
+
+// indexRow records the terms of the row inserted as rid and adds its
+// bodies to the skip index.
+func (t *txn) indexRow(rid int64, r *row) error {
+	w := t.w
 	for k, v := range [numTermKinds]string{r.method, r.domain, r.route, r.ctype, r.reqCtype} {
 		if err := t.term(k, v); err != nil {
-			return false, err
+			return err
 		}
 	}
 	if !w.opts.NoFullText {
 		if c := rid >> w.shift; c != w.filter.chunk {
 			if err := t.seal(); err != nil {
-				return false, err
+				return err
 			}
 			w.filter.reset(c, rid&(1<<w.shift-1) == 0)
 		}
 		w.filter.add(r.flags, r.req, r.resp)
 	}
-	t.added++
-	return true, nil
+	return nil
 }
 
 // seal stores the filter of the chunk the writer has filled, built from
@@ -344,7 +539,13 @@ func (t *txn) seal() error {
 		return nil
 	}
 	if !f.whole {
-		if _, err := buildChunk(t.ctx, w.conn, f, f.chunk, w.shift); err != nil {
+		// The chunk's last exchanges may be in the log's open block.
+		if t.appends {
+			if err := w.log.seal(); err != nil {
+				return err
+			}
+		}
+		if _, err := buildChunk(t.ctx, w.conn, w.reader, f, f.chunk, w.shift); err != nil {
 			return err
 		}
 	}
@@ -391,7 +592,8 @@ func (t *txn) delete(q string, args ...any) (int64, error) {
 }
 
 // usedBytes returns the bytes of the pages in use, which the file holds
-// besides the free pages that later writes reuse.
+// besides the free pages that later writes reuse, and of the segments of
+// the log that rows reference.
 func (t *txn) usedBytes() (int64, error) {
 	var pages, free int64
 	if err := t.w.conn.QueryRowContext(t.ctx, "PRAGMA page_count").Scan(&pages); err != nil {
@@ -400,11 +602,17 @@ func (t *txn) usedBytes() (int64, error) {
 	if err := t.w.conn.QueryRowContext(t.ctx, "PRAGMA freelist_count").Scan(&free); err != nil {
 		return 0, err
 	}
-	return (pages - free) * t.w.pageSize, nil
+	first, err := t.firstSegment()
+	if err != nil {
+		return 0, err
+	}
+	return (pages-free)*t.w.pageSize + t.w.log.bytesFrom(first), nil
 }
 
-// makeRoom deletes the oldest exchanges until the pages in use, need
-// more bytes, and the WAL fit in MaxBytes.
+// makeRoom deletes the oldest exchanges until the pages in use, the
+// segments of the log (the records about to be inserted are there
+// already), need more bytes in the database and the WAL fit in
+// MaxBytes.
 func (t *txn) makeRoom(need int64) error {
 	budget := t.w.opts.MaxBytes
 	if budget <= 0 {
@@ -467,15 +675,130 @@ func (t *txn) retain() error {
 	return nil
 }
 
-// write stores rows in one transaction, deleting what retention
-// requires, and returns how many it stored (rows whose ID is stored
-// already are skipped) and deleted.
-func (w *writer) write(ctx context.Context, rows []*row) (stored, deleted int64, err error) {
+// appendRows appends rows to the log and returns when its blocks are
+// written: the write that RecordBatch acknowledges. The index step
+// inserts them into the database behind it.
+func (w *writer) appendRows(rows []*row) error {
+	w.logMu.Lock()
+	defer w.logMu.Unlock()
+	if w.logClosed {
+		return errClosed
+	}
+	for _, r := range rows {
+		if _, err := w.log.next(); err != nil {
+			w.log.rollback()
+			return err
+		}
+		if err := w.log.add(r); err != nil {
+			w.log.rollback()
+			return err
+		}
+	}
+	end, err := w.log.end()
+	if err != nil {
+		w.log.rollback()
+		return err
+	}
+	w.log.commit(end)
+	w.appendedN.Add(int64(len(rows)))
+	w.appended.Store(pos(end))
+	return nil
+}
+
+// closeLog makes appendRows refuse rows from now on.
+func (w *writer) closeLog() {
+	w.logMu.Lock()
+	w.logClosed = true
+	w.logMu.Unlock()
+}
+
+// backlog returns how many records the log holds that are not indexed
+// yet.
+func (w *writer) backlog() int64 { return w.appendedN.Load() - w.indexedN.Load() }
+
+// backlogBytes returns the bytes of the records of the backlog.
+func (w *writer) backlogBytes() int64 {
+	file, off, _ := splitLoc(w.indexed.Load())
+	return max(w.log.bytesFrom(file)-off, 0)
+}
+
+// index inserts the records appended to the log after the rows (up to
+// maxBatch of them) in one transaction, deleting what retention
+// requires. It returns how many records it read (0 when the rows are
+// up to date), and how many exchanges it stored (records whose ID is
+// stored already are skipped) and deleted. When the transaction fails,
+// its records are lost: the rows go on after them.
+func (w *writer) index(ctx context.Context) (read, stored, deleted int64, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
-		return 0, 0, errClosed
+		return 0, 0, 0, nil
 	}
+	target := w.appended.Load()
+	at := w.indexedAt
+	var rows []*row
+	var locs []int64
+	lastFile, lastEnd, _ := splitLoc(target)
+	for len(rows) < maxBatch && pos(at) < target {
+		b, err := w.reader.block(at.file, at.size)
+		if err == nil {
+			err = blockRows(b, &rows, &locs)
+		}
+		switch {
+		case err == nil:
+			at.size += b.size
+		case errors.Is(err, io.EOF) && at.file < lastFile:
+			// The segment ends here; the next one goes on.
+			at = segment{at.file + 1, int64(len(segMagic))}
+		default:
+			// A block that cannot be read loses the rest of its
+			// segment.
+			w.indexedN.Add(int64(len(rows)))
+			if at.file < lastFile {
+				at = segment{at.file + 1, int64(len(segMagic))}
+			} else {
+				at = segment{lastFile, lastEnd}
+			}
+			w.indexedAt = at
+			w.indexed.Store(pos(at))
+			return 1, 0, 0, fmt.Errorf("read the log: %w", err)
+		}
+	}
+	if pos(at) == pos(w.indexedAt) {
+		return 0, 0, 0, nil
+	}
+	n := int64(len(rows))
+	stored, deleted, err = w.insertRows(ctx, rows, locs, at)
+	w.indexedN.Add(n)
+	if err != nil {
+		// The next transaction records the end.
+		w.indexedAt = at
+		w.indexed.Store(pos(at))
+	}
+	return max(n, 1), stored, deleted, err
+}
+
+// blockRows appends the rows of b's records to rows and their locs to
+// locs.
+func blockRows(b *block, rows *[]*row, locs *[]int64) error {
+	for k, p := range b.recs {
+		rec, err := parseRecord(p)
+		if err != nil {
+			return err
+		}
+		r, err := rowOf(rec)
+		if err != nil {
+			return err
+		}
+		*rows = append(*rows, r)
+		*locs = append(*locs, makeLoc(b.file, b.off, k))
+	}
+	return nil
+}
+
+// insertRows inserts rows, whose records are at locs, in one
+// transaction that records end as the end of the rows in the log.
+func (w *writer) insertRows(ctx context.Context, rows []*row, locs []int64, end segment) (stored, deleted int64, err error) {
 	t, err := w.begin(ctx)
 	if err != nil {
 		return 0, 0, err
@@ -488,8 +811,8 @@ func (w *writer) write(ctx context.Context, rows []*row) (stored, deleted int64,
 		t.rollback()
 		return 0, 0, err
 	}
-	for _, r := range rows {
-		if _, err := t.insert(r); err != nil {
+	for i, r := range rows {
+		if _, err := t.insertAt(r, locs[i]); err != nil {
 			t.rollback()
 			return 0, 0, err
 		}
@@ -498,18 +821,19 @@ func (w *writer) write(ctx context.Context, rows []*row) (stored, deleted int64,
 		t.rollback()
 		return 0, 0, err
 	}
+	t.end = &end
 	if err := t.commit(); err != nil {
 		return 0, 0, err
 	}
 	return t.added, t.deleted, nil
 }
 
-// rowBytes estimates the bytes r takes in the file: its data, and the
-// index entries that repeat its columns.
+// rowBytes estimates the bytes r takes in the database file: its
+// columns, and the index entries that repeat them.
 func rowBytes(r *row) int64 {
 	cols := len(r.method) + len(r.host) + len(r.domain) + len(r.path) + len(r.url) + len(r.remote) +
 		len(r.ctype) + len(r.reqCtype) + len(r.route) + len(r.errText)
-	return int64(len(r.meta)+len(r.req)+len(r.resp)+2*cols) + 256
+	return int64(2*cols) + 256
 }
 
 // maintain does one step of the work a writer does when no batch is due:
@@ -547,6 +871,12 @@ func (w *writer) maintain(ctx context.Context) (did bool, deleted int64, err err
 	case time.Since(w.optimized) >= optimizeInterval:
 		w.optimized = time.Now()
 		_, err := w.conn.ExecContext(ctx, "PRAGMA optimize")
+		return true, 0, err
+	case !w.shrunk && time.Since(w.lastInsert) >= shrinkAfter:
+		// The page cache serves inserts; when they stop, its memory
+		// goes back (a proxy between bursts keeps little resident).
+		w.shrunk = true
+		_, err := w.conn.ExecContext(ctx, "PRAGMA shrink_memory")
 		return true, 0, err
 	}
 	return false, 0, nil
@@ -647,7 +977,7 @@ func (w *writer) buildMissing(ctx context.Context) (err error) {
 	}
 	if next < sealed {
 		var f chunkFilter
-		n, err := buildChunk(ctx, w.conn, &f, next, w.shift)
+		n, err := buildChunk(ctx, w.conn, w.reader, &f, next, w.shift)
 		if err != nil {
 			return err
 		}
@@ -684,15 +1014,45 @@ func (w *writer) idleWait() time.Duration {
 	return max(wait, time.Millisecond)
 }
 
-// run is the maintenance goroutine: between the batches that RecordBatch
-// writes, it removes expired exchanges, builds the skip index of chunks
-// that lack it and updates the planner's statistics.
+// run is the store's goroutine: it inserts the rows of what RecordBatch
+// appended to the log (yielding while exchanges keep coming: see
+// indexShareLoad), and when the rows are up to date it removes expired
+// exchanges, builds the skip index of chunks that lack it and updates
+// the planner's statistics.
 func (s *Store) run() {
 	defer close(s.writerDone)
 	ctx := context.Background()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	for !s.isClosed() {
+	var lastBehind time.Time
+	for {
+		start := time.Now()
+		read, stored, deleted, err := s.w.index(ctx)
+		s.stored.Add(stored)
+		s.deleted.Add(deleted)
+		if err != nil {
+			s.errors.Add(1)
+			s.log.Error("bodytap store: batch lost", "path", s.path, "err", err)
+		}
+		if read > 0 {
+			s.notifyCommit()
+			if n := s.w.backlog(); n >= backlogLog && time.Since(lastBehind) >= 5*time.Second {
+				lastBehind = time.Now()
+				s.log.Warn("bodytap store: the database is behind the log; the backlog waits on disk",
+					"path", s.path, "backlog", n, "backlog_bytes", s.w.backlogBytes())
+			}
+			if s.busy() {
+				timer.Reset(time.Duration(float64(time.Since(start)) * (1/indexShareLoad - 1)))
+				select {
+				case <-s.hurryCh:
+				case <-timer.C:
+				}
+			}
+			continue
+		}
+		if s.isClosed() {
+			return
+		}
 		did, deleted, err := s.w.maintain(ctx)
 		s.deleted.Add(deleted)
 		if err != nil {
@@ -710,4 +1070,24 @@ func (s *Store) run() {
 		case <-timer.C:
 		}
 	}
+}
+
+// backlogLog is the backlog (exchanges) past which the store logs, every
+// 5 seconds at most, that the database is behind the log.
+const backlogLog = 1000
+
+// indexShareLoad is the share of its time that the store's goroutine
+// spends inserting while exchanges keep coming (appended in the last
+// loadWindow) and nobody waits for it (Flush, Close, Import, a backlog
+// over half of maxBacklog): the rest of the CPU serves the requests
+// that the exchanges come from, and the backlog waits in the log until
+// the load lets up.
+const indexShareLoad = 0.25
+
+// busy reports whether the store's goroutine should yield after an
+// insert: exchanges are coming and nobody waits for it.
+func (s *Store) busy() bool {
+	return s.w.backlog() > 0 && s.hurry.Load() == 0 && !s.isClosed() &&
+		time.Since(time.Unix(0, s.lastAppend.Load())) < loadWindow &&
+		s.w.backlogBytes() < maxBacklog(s.opts.MaxBytes)/2
 }

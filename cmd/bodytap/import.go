@@ -45,6 +45,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 			for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
 				os.Remove(*db + suffix)
 			}
+			os.RemoveAll(*db + "-log")
 		}
 	}
 	s, err := openStore(ctx, *db, store.Options{})

@@ -69,8 +69,20 @@ func storeFamilies(st stores.Store, path string) []metrics.Family {
 		return fams
 	}
 	return append(fams, metrics.Family{Name: "bodytap.store.size", Unit: "By", Kind: metrics.Gauge,
-		Help: "Bytes of the store's files on disk: the database and its write-ahead log.",
-		Read: metrics.One(func() float64 { return float64(fileSize(path) + fileSize(path+"-wal")) })})
+		Help: "Bytes of the store's files on disk: the database, its write-ahead log and the segments of its log.",
+		Read: metrics.One(func() float64 { return float64(fileSize(path) + fileSize(path+"-wal") + dirSize(path+"-log")) })})
+}
+
+// dirSize returns the bytes of the files in dir.
+func dirSize(dir string) int64 {
+	ents, _ := os.ReadDir(dir)
+	var n int64
+	for _, e := range ents {
+		if fi, err := e.Info(); err == nil && fi.Mode().IsRegular() {
+			n += fi.Size()
+		}
+	}
+	return n
 }
 
 func fileSize(path string) int64 {
