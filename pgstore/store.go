@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,13 +44,32 @@ type Options struct {
 
 	// Now returns the current time, for retention; nil means time.Now.
 	Now func() time.Time
+
+	// SpoolDir is where the writer keeps the batches it cannot write
+	// while the database is away (connections refused or lost, the
+	// server shutting down or starting up), to write them once it is
+	// back; see the package documentation. Empty means a directory of
+	// the user's cache (os.UserCacheDir) named after the database,
+	// made when first needed. Processes writing one database may share
+	// a directory; stores of different databases must not.
+	SpoolDir string
+
+	// SpoolMaxBytes bounds the spool: past it, batches are dropped and
+	// counted in Stats.Dropped (with a log line). 0 means
+	// DefaultSpoolMaxBytes; negative means no spool: a batch that
+	// cannot be written is lost and counted in Stats.Errors.
+	SpoolMaxBytes int64
 }
 
 // Stats counts what a Store did.
 type Stats struct {
-	Stored  int64 // exchanges committed
-	Dropped int64 // exchanges given after Close, or to a read-only store
+	Stored  int64 // exchanges committed, at once or from the spool
+	Dropped int64 // exchanges given after Close, to a read-only store, or past a full spool
 	Errors  int64 // failed batches, and exchanges that could not be encoded
+
+	Spooled    int64 // exchanges written to the spool while the database was away
+	Replayed   int64 // exchanges written from the spool to the database
+	SpoolBytes int64 // the size of the spool's batches now (of every process sharing it)
 }
 
 // maxBatch is the most exchanges copied in one transaction.
@@ -76,6 +96,16 @@ type Store struct {
 	stop context.CancelFunc // ends subscriptions, on Close
 
 	stored, dropped, errs atomic.Int64
+
+	spoolDir   string     // "" without a spool
+	rmu        sync.Mutex // serializes replays
+	spoolMax   int64
+	away       atomic.Bool   // a write failed for want of the database: spool
+	spoolFull  atomic.Bool   // dropping since the spool filled up
+	wake       chan struct{} // tells the replayer a batch was spooled
+	spoolBytes atomic.Int64
+	spooled    atomic.Int64
+	replayed   atomic.Int64
 }
 
 // MaskURL returns the connection URL u with its password, if any,
@@ -109,7 +139,7 @@ func MaskURL(u string) string {
 // refused with an error wrapping ErrNewerSchema, and left as it is.
 // Errors name the URL with its password masked.
 func Open(ctx context.Context, connURL string, opts Options) (*Store, error) {
-	s := &Store{url: MaskURL(connURL), opts: opts, log: opts.Logger, days: map[int64]bool{}}
+	s := &Store{url: MaskURL(connURL), opts: opts, log: opts.Logger, days: map[int64]bool{}, wake: make(chan struct{}, 1)}
 	s.done, s.stop = context.WithCancel(context.Background())
 	if s.log == nil {
 		s.log = slog.Default()
@@ -124,6 +154,18 @@ func Open(ctx context.Context, connURL string, opts Options) (*Store, error) {
 	if err != nil {
 		// pgx's message may quote the string: leave it out.
 		return nil, fmt.Errorf("pgstore: open %s: not a valid connection URL", s.url)
+	}
+	if s.spoolDir, err = spoolPath(opts, connURL); err != nil {
+		return nil, s.openErr(err)
+	}
+	s.spoolMax = opts.SpoolMaxBytes
+	if s.spoolMax == 0 {
+		s.spoolMax = DefaultSpoolMaxBytes
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		// Without connect_timeout, an unreachable host holds the writer
+		// for as long as TCP tries.
+		cfg.ConnConfig.ConnectTimeout = 10 * time.Second
 	}
 	cfg.MaxConns = opts.MaxConns
 	if cfg.MaxConns <= 0 {
@@ -147,6 +189,10 @@ func Open(ctx context.Context, connURL string, opts Options) (*Store, error) {
 		s.pool.Close()
 		return nil, s.openErr(err)
 	}
+	if s.spoolDir != "" {
+		s.subs.Add(1)
+		go s.replayer()
+	}
 	return s, nil
 }
 
@@ -164,7 +210,8 @@ func (s *Store) Record(x *bodytap.Exchange) { s.RecordBatch([]*bodytap.Exchange{
 
 // RecordBatch implements bodytap.BatchSink: it copies xs into the
 // database (COPY, in transactions of at most maxBatch exchanges) and
-// returns when they are committed, or lost and counted in Stats.Errors.
+// returns when they are committed, spooled (while the database is
+// away), or lost and counted in Stats.Errors or Stats.Dropped.
 // Encoding and compression run in the caller's goroutine. Nil exchanges
 // are skipped; after Close, and on a read-only store, the exchanges are
 // dropped and counted in Stats.Dropped.
@@ -185,19 +232,26 @@ func (s *Store) RecordBatch(xs []*bodytap.Exchange) {
 			}
 		}
 		if len(rows) == maxBatch || i == len(xs)-1 && len(rows) > 0 {
-			if err := s.write(context.Background(), rows); err != nil {
-				s.errs.Add(1)
-				s.log.Error("bodytap pgstore: batch lost", "db", s.url, "exchanges", len(rows), "err", err)
-			} else {
-				s.stored.Add(int64(len(rows)))
-			}
+			s.handle(rows)
 			rows = rows[:0]
 		}
 	}
 }
 
-// write copies rows in one transaction, with the terms they bring.
-func (s *Store) write(ctx context.Context, rows []*row) error {
+// Columns of the tables that a write fills.
+var (
+	exchangeColumns = []string{
+		"id", "start", "method", "host", "domain", "path", "url", "remote", "status",
+		"duration", "ttfb", "req_size", "resp_size", "ctype", "req_ctype", "route", "error", "flags",
+	}
+	bodyColumns = []string{"id", "meta", "shape", "req", "resp", "raw"}
+)
+
+// write copies rows in one transaction, with the terms they bring. A
+// replay (of spooled rows, some of which may be stored already) copies
+// them into temporary tables and inserts those with ON CONFLICT DO
+// NOTHING.
+func (s *Store) write(ctx context.Context, rows []*row, replay bool) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	var days []int64
@@ -227,10 +281,15 @@ func (s *Store) write(ctx context.Context, rows []*row) error {
 		}
 	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		_, err := tx.CopyFrom(ctx, pgx.Identifier{"exchanges"}, []string{
-			"id", "start", "method", "host", "domain", "path", "url", "remote", "status",
-			"duration", "ttfb", "req_size", "resp_size", "ctype", "req_ctype", "route", "error", "flags",
-		}, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+		exchanges, bodies := "exchanges", "bodies"
+		if replay {
+			exchanges, bodies = "spool_exchanges", "spool_bodies"
+			if _, err := tx.Exec(ctx, `CREATE TEMP TABLE spool_exchanges (LIKE exchanges) ON COMMIT DROP;
+				CREATE TEMP TABLE spool_bodies (LIKE bodies) ON COMMIT DROP`); err != nil {
+				return fmt.Errorf("replay: %w", err)
+			}
+		}
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{exchanges}, exchangeColumns, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
 			r := rows[i]
 			return []any{r.id, r.start, r.method, r.host, r.domain, r.path, r.url, r.remote, r.status,
 				r.duration, r.ttfb, r.reqSize, r.respSize, r.ctype, r.reqCtype, r.route, r.errText, r.flags}, nil
@@ -238,13 +297,25 @@ func (s *Store) write(ctx context.Context, rows []*row) error {
 		if err != nil {
 			return fmt.Errorf("copy exchanges: %w", err)
 		}
-		_, err = tx.CopyFrom(ctx, pgx.Identifier{"bodies"}, []string{"id", "meta", "shape", "req", "resp", "raw"},
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{bodies}, bodyColumns,
 			pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
 				r := rows[i]
 				return []any{r.id, r.meta, r.shape, r.req, r.resp, r.rawText}, nil
 			}))
 		if err != nil {
 			return fmt.Errorf("copy bodies: %w", err)
+		}
+		if replay {
+			for _, t := range []struct {
+				name string
+				cols []string
+			}{{"exchanges", exchangeColumns}, {"bodies", bodyColumns}} {
+				cols := strings.Join(t.cols, ", ")
+				if _, err := tx.Exec(ctx, "INSERT INTO "+t.name+" ("+cols+") SELECT "+cols+
+					" FROM spool_"+t.name+" ON CONFLICT (id) DO NOTHING"); err != nil {
+					return fmt.Errorf("replay into %s: %w", t.name, err)
+				}
+			}
 		}
 		for kind, vs := range newTerms {
 			if len(vs) == 0 {
@@ -359,19 +430,23 @@ func (s *Store) Prune(ctx context.Context) error {
 	})
 }
 
-// Flush returns when a write in progress is done.
+// Flush returns when a write in progress is done and the spool, if the
+// database is there, is replayed; it returns an error when the spool
+// still holds batches because the database is away.
 func (s *Store) Flush(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.wmu.Lock()
 	s.wmu.Unlock() //lint:ignore SA2001 waits for the write in progress
-	return nil
+	return s.flushSpool(ctx)
 }
 
 // Close ends the subscriptions (closing their channels), waits for a
-// write in progress and closes the connections. Close the Tap first, so
-// that what its queue holds is written.
+// write in progress, replays the spool if the database is there (for up
+// to closeReplay), and closes the connections. Batches still spooled
+// stay on disk for the next store using the spool directory. Close the
+// Tap first, so that what its queue holds is written.
 func (s *Store) Close() error {
 	s.smu.Lock()
 	closed := s.closed.Swap(true)
@@ -381,6 +456,11 @@ func (s *Store) Close() error {
 	}
 	s.stop()
 	s.subs.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), closeReplay)
+	if err := s.flushSpool(ctx); err != nil {
+		s.log.Warn("bodytap pgstore: closed with batches spooled", "db", s.url, "err", err)
+	}
+	cancel()
 	s.wmu.Lock()
 	s.pool.Close()
 	s.wmu.Unlock()
@@ -389,7 +469,8 @@ func (s *Store) Close() error {
 
 // Stats reports counts since Open.
 func (s *Store) Stats() Stats {
-	return Stats{Stored: s.stored.Load(), Dropped: s.dropped.Load(), Errors: s.errs.Load()}
+	return Stats{Stored: s.stored.Load(), Dropped: s.dropped.Load(), Errors: s.errs.Load(),
+		Spooled: s.spooled.Load(), Replayed: s.replayed.Load(), SpoolBytes: s.spoolBytes.Load()}
 }
 
 // Get returns one exchange, bodies included, as it was recorded (Start in
