@@ -362,17 +362,6 @@ func isAsset(h http.Header) bool {
 	})
 }
 
-// containsFold reports whether s contains the lower-case ASCII substr,
-// ignoring ASCII case.
-func containsFold(s, substr string) bool {
-	for i := 0; i+len(substr) <= len(s); i++ {
-		if strings.EqualFold(s[i:i+len(substr)], substr) {
-			return true
-		}
-	}
-	return false
-}
-
 // hasToken reports whether a value of the header name in h lists token
 // (ignoring case), as "Upgrade: websocket" or "Connection: keep-alive,
 // Upgrade" do.
@@ -392,5 +381,5 @@ func hasToken(h http.Header, name, token string) bool {
 // matchBody reports whether re matches the kept copy of b. A withheld
 // copy matches nothing.
 func matchBody(re *regexp.Regexp, b *bodytap.Body) bool {
-	return !b.Withheld && re.Match(b.Bytes)
+	return !b.Withheld && mayMatch(re, b.Bytes) && re.Match(b.Bytes)
 }
