@@ -311,19 +311,15 @@ func readAll(f *os.File) ([]byte, error) {
 	return buf.Bytes(), err
 }
 
-// flushSpool replays the spool once, unless the database is away, for
-// Flush and Close.
+// flushSpool replays the spool now, for Flush and Close.
 func (s *Store) flushSpool(ctx context.Context) error {
-	if s.spoolDir == "" {
+	if s.spoolDir == "" || !s.away.Load() && s.spoolBytes.Load() == 0 {
 		return nil
 	}
-	if s.away.Load() {
-		return fmt.Errorf("pgstore: %s away: %d bytes of batches wait in %s", s.url, s.spoolBytes.Load(), s.spoolDir)
+	if err := s.replay(ctx); err != nil {
+		return fmt.Errorf("pgstore: %s away: %d bytes of batches wait in %s: %w", s.url, s.spoolBytes.Load(), s.spoolDir, err)
 	}
-	if s.spoolBytes.Load() == 0 {
-		return nil
-	}
-	return s.replay(ctx)
+	return nil
 }
 
 // A spool file: spoolMagic, the number of rows (uvarint), the rows, and
