@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/internal/relit"
 )
 
 // An evaluator evaluates a tree against one exchange.
@@ -354,7 +355,7 @@ var assetTypes = []string{
 func isAsset(h http.Header) bool {
 	return headerValues(h, "Content-Type", func(v string) bool {
 		for _, t := range assetTypes {
-			if containsFold(v, t) {
+			if relit.ContainsFold(v, t) {
 				return true
 			}
 		}
