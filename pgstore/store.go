@@ -97,6 +97,8 @@ type Store struct {
 
 	stored, dropped, errs atomic.Int64
 
+	noNotify bool // for measuring what NOTIFY costs a write (TestPerf)
+
 	spoolDir   string     // "" without a spool
 	rmu        sync.Mutex // serializes replays
 	spoolMax   int64
@@ -326,6 +328,9 @@ func (s *Store) write(ctx context.Context, rows []*row, replay bool) error {
 			}
 		}
 		// Delivered at commit, to the subscriptions of every process.
+		if s.noNotify {
+			return nil
+		}
 		if _, err := tx.Exec(ctx, "SELECT pg_notify($1, pg_current_xact_id()::text)", notifyChannel); err != nil {
 			return fmt.Errorf("notify: %w", err)
 		}
@@ -476,7 +481,7 @@ func (s *Store) Stats() Stats {
 // Get returns one exchange, bodies included, as it was recorded (Start in
 // UTC, as the local store returns it).
 func (s *Store) Get(ctx context.Context, id bodytap.ID) (*bodytap.Exchange, error) {
-	xs, err := s.load(ctx, [][]byte{id[:]})
+	xs, err := s.load(ctx, [][]byte{id[:]}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: get %s: %w", id, err)
 	}
