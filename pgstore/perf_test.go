@@ -20,6 +20,7 @@ import (
 
 	"github.com/bodytap/bodytap"
 	"github.com/bodytap/bodytap/filter"
+	"github.com/bodytap/bodytap/internal/cputime"
 	"github.com/bodytap/bodytap/internal/pgtest"
 	"github.com/bodytap/bodytap/store"
 	"github.com/jackc/pgx/v5"
@@ -78,6 +79,8 @@ func (p *perf) ingestVariants(n, rounds int) {
 		noNotify, noXid bool
 	}{{"as shipped (NOTIFY + xid index)", false, false}, {"without NOTIFY", true, false}, {"without the xid index", false, true}}
 	rates := make([][]float64, len(variants))
+	gocpu := make([][]float64, len(variants))
+	pgcpu := make([][]float64, len(variants))
 	for round := range rounds {
 		for k := range variants {
 			i := (k + round) % len(variants)
@@ -92,15 +95,17 @@ func (p *perf) ingestVariants(n, rounds int) {
 			for _, s := range ss {
 				s.noNotify = variants[i].noNotify
 			}
-			rates[i] = append(rates[i], ingest(t, ss, n))
-			closeAll(ss)
+			rate, goCPU, pgCPU := ingest(t, ss, n)
+			rates[i] = append(rates[i], rate)
+			gocpu[i] = append(gocpu[i], float64(goCPU.Microseconds()))
+			pgcpu[i] = append(pgcpu[i], float64(pgCPU.Microseconds()))
 		}
 	}
 	p.report("Ingest, 4 writers (4 Stores, batches of 1,000), 1 KiB response bodies, %d exchanges a round into an empty database, medians of %d rotated rounds:\n", n, rounds)
-	p.report("| variant | exchanges/s | ratio to as shipped |")
-	p.report("|---|---:|---:|")
+	p.report("| variant | exchanges/s | ratio to as shipped | CPU µs an exchange: writers | server |")
+	p.report("|---|---:|---:|---:|---:|")
 	for i, v := range variants {
-		p.report("| %s | %.0f | %.3f |", v.name, median(rates[i]), median(ratios(rates[i], rates[0])))
+		p.report("| %s | %.0f | %.3f | %.0f | %.0f |", v.name, median(rates[i]), median(ratios(rates[i], rates[0])), median(gocpu[i]), median(pgcpu[i]))
 	}
 }
 
@@ -116,9 +121,8 @@ func (p *perf) load(n int) (pg *Store, local *store.Store) {
 	u := p.newDB()
 	resetDB(t, u)
 	ss := openWriters(t, u, 4, p.quiet)
-	rate := ingest(t, ss, n)
-	closeAll(ss)
-	p.report("\nLoad of %d exchanges into PostgreSQL, 4 writers: %.0f exchanges/s", n, rate)
+	rate, goCPU, pgCPU := ingest(t, ss, n)
+	p.report("\nLoad of %d exchanges into PostgreSQL, 4 writers: %.0f exchanges/s, CPU an exchange: %v in the writers, %v in the server", n, rate, goCPU, pgCPU)
 	pg, err := Open(ctx, u, Options{ReadOnly: true, Logger: p.quiet})
 	if err != nil {
 		t.Fatal(err)
@@ -298,9 +302,14 @@ func closeAll(ss []*Store) {
 
 // ingest writes n exchanges through the writers, each taking every
 // len(ss)-th in batches of 1000, and returns exchanges per second.
-func ingest(t *testing.T, ss []*Store, n int) float64 {
+// It closes the writers. It also reports the CPU time an exchange cost
+// the writers (this process) and the server (its processes, when it is
+// the throwaway cluster on Linux; else 0).
+func ingest(t *testing.T, ss []*Store, n int) (rate float64, goCPU, pgCPU time.Duration) {
 	t.Helper()
 	var wg sync.WaitGroup
+	go0, _ := cputime.Process()
+	pg0 := serverCPU()
 	start := time.Now()
 	for k, s := range ss {
 		wg.Add(1)
@@ -314,6 +323,8 @@ func ingest(t *testing.T, ss []*Store, n int) float64 {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	go1, _ := cputime.Process()
+	defer closeAll(ss)
 	var stored int64
 	for _, s := range ss {
 		st := s.Stats()
@@ -325,7 +336,56 @@ func ingest(t *testing.T, ss []*Store, n int) float64 {
 	if stored != int64(n) {
 		t.Fatalf("stored %d exchanges, want %d", stored, n)
 	}
-	return float64(n) / elapsed.Seconds()
+	closeAll(ss)
+	time.Sleep(200 * time.Millisecond) // the server reaps the backends
+	if pg1 := serverCPU(); pg0 > 0 && pg1 > pg0 {
+		pgCPU = (pg1 - pg0) / time.Duration(n)
+	}
+	return float64(n) / elapsed.Seconds(), (go1 - go0) / time.Duration(n), pgCPU
+}
+
+// serverCPU returns the CPU time that the throwaway cluster's processes
+// have used, those that ended included (their postmaster's children
+// times), or 0 where it cannot tell: not Linux, or another server.
+func serverCPU() time.Duration {
+	c, err := pgtest.Current()
+	if err != nil || os.Getenv("BODYTAP_PG_PERF_URL") != "" {
+		return 0
+	}
+	b, err := os.ReadFile(filepath.Join(c.Dir, "data", "postmaster.pid"))
+	if err != nil {
+		return 0
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
+	// Fields of /proc/PID/stat after the command's closing parenthesis:
+	// [1] ppid, [11] utime, [12] stime, [13] cutime, [14] cstime, in
+	// clock ticks of 10 ms.
+	stat := func(p string) []string {
+		b, err := os.ReadFile(filepath.Join("/proc", p, "stat"))
+		if i := strings.LastIndexByte(string(b), ')'); err == nil && i > 0 {
+			return strings.Fields(string(b[i+1:]))
+		}
+		return nil
+	}
+	ticks := func(f []string, idx ...int) (n int64) {
+		for _, i := range idx {
+			v, _ := strconv.ParseInt(f[i], 10, 64)
+			n += v
+		}
+		return n
+	}
+	f := stat(strconv.Itoa(pid))
+	if len(f) < 15 {
+		return 0
+	}
+	total := ticks(f, 11, 12, 13, 14)
+	procs, _ := os.ReadDir("/proc")
+	for _, e := range procs {
+		if f := stat(e.Name()); len(f) >= 15 && f[1] == strconv.Itoa(pid) {
+			total += ticks(f, 11, 12)
+		}
+	}
+	return time.Duration(total) * 10 * time.Millisecond
 }
 
 // perfGen makes the exchanges of TestPerf: a thousand made-up API calls
