@@ -293,16 +293,38 @@ func (s *Store) replayFile(ctx context.Context, path string) (n int, size int64,
 		wctx, cancel := context.WithTimeout(ctx, writeTimeout)
 		err = s.write(wctx, rows, true)
 		cancel()
-		if err != nil && retryable(err) {
+		if err != nil && retryable(err) && !s.poisoned(ctx, path, err) {
 			return 0, 0, err
 		}
 	}
+	delete(s.replayFails, path)
 	if err != nil {
 		s.errs.Add(1)
 		s.log.Error("bodytap pgstore: spooled batch kept aside", "db", s.url, "file", path+".bad", "err", err)
 		return 0, int64(len(b)), os.Rename(path, path+".bad")
 	}
 	return len(rows), int64(len(b)), os.Remove(path)
+}
+
+// maxReplayFails is how many times in a row a spooled batch may fail
+// without a word from a server that answers before it is set aside.
+const maxReplayFails = 5
+
+// poisoned reports whether the batch at path, whose replay failed with
+// the retryable err, is to be set aside: the error came from no server
+// (a connection lost, or a batch that cannot be sent), maxReplayFails
+// times in a row, while the server answers. Otherwise such a batch would
+// stop the spool for good. The caller holds rmu.
+func (s *Store) poisoned(ctx context.Context, path string, err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) || s.pool.Ping(ctx) != nil {
+		return false
+	}
+	if s.replayFails == nil {
+		s.replayFails = map[string]int{}
+	}
+	s.replayFails[path]++
+	return s.replayFails[path] >= maxReplayFails
 }
 
 func readAll(f *os.File) ([]byte, error) {

@@ -15,6 +15,7 @@ import (
 	"github.com/bodytap/bodytap"
 	"github.com/bodytap/bodytap/internal/exchangetest"
 	"github.com/bodytap/bodytap/internal/pgtest"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // TestSpoolEncoding: rows come back from a spool file as they went in,
@@ -257,5 +258,23 @@ func TestSpoolBadBatch(t *testing.T) {
 	var n int
 	if err := s.pool.QueryRow(context.Background(), "SELECT count(*) FROM exchanges").Scan(&n); err != nil || n != 1 {
 		t.Errorf("%d rows (%v), want 1", n, err)
+	}
+}
+
+// TestSpoolPoisoned: a batch whose replay keeps failing without a word
+// from a server that answers is set aside after maxReplayFails tries; a
+// server's error never sets it aside (it may be a full disk).
+func TestSpoolPoisoned(t *testing.T) {
+	s, _ := openTest(t, Options{SpoolDir: t.TempDir()})
+	ctx := context.Background()
+	for i := 1; i <= maxReplayFails; i++ {
+		if got, want := s.poisoned(ctx, "a", errors.New("cannot encode")), i == maxReplayFails; got != want {
+			t.Errorf("failure %d: poisoned = %v, want %v", i, got, want)
+		}
+	}
+	for range 2 * maxReplayFails {
+		if s.poisoned(ctx, "b", &pgconn.PgError{Code: "53100"}) {
+			t.Fatal("a server's error set a batch aside")
+		}
 	}
 }

@@ -99,15 +99,16 @@ type Store struct {
 
 	noNotify bool // for measuring what NOTIFY costs a write (TestPerf)
 
-	spoolDir   string     // "" without a spool
-	rmu        sync.Mutex // serializes replays
-	spoolMax   int64
-	away       atomic.Bool   // a write failed for want of the database: spool
-	spoolFull  atomic.Bool   // dropping since the spool filled up
-	wake       chan struct{} // tells the replayer a batch was spooled
-	spoolBytes atomic.Int64
-	spooled    atomic.Int64
-	replayed   atomic.Int64
+	spoolDir    string         // "" without a spool
+	rmu         sync.Mutex     // serializes replays; guards replayFails
+	replayFails map[string]int // spool files whose replay failed, without a server's word
+	spoolMax    int64
+	away        atomic.Bool   // a write failed for want of the database: spool
+	spoolFull   atomic.Bool   // dropping since the spool filled up
+	wake        chan struct{} // tells the replayer a batch was spooled
+	spoolBytes  atomic.Int64
+	spooled     atomic.Int64
+	replayed    atomic.Int64
 }
 
 // MaskURL returns the connection URL u with its password, if any,
