@@ -35,6 +35,24 @@ import (
 // acknowledged, and so was spooled, is not stored twice (IDs are primary
 // keys).
 
+// SpoolStats counts what the spool did since Open. Exchanges written
+// from the spool count in Stats.Stored too, and those dropped in
+// Stats.Dropped.
+type SpoolStats struct {
+	Dir      string // the spool directory; "" without a spool
+	Spooled  int64  // exchanges written to the spool while the database was away
+	Replayed int64  // exchanges written from the spool to the database (some perhaps stored already)
+	Dropped  int64  // exchanges dropped: the spool was full, or could not be written
+	Bytes    int64  // the size of the spool's batches now, of every process sharing it
+	Away     bool   // the last write failed for want of the database
+}
+
+// SpoolStats reports the spool's counts.
+func (s *Store) SpoolStats() SpoolStats {
+	return SpoolStats{Dir: s.spoolDir, Spooled: s.spooled.Load(), Replayed: s.replayed.Load(),
+		Dropped: s.spoolDropped.Load(), Bytes: s.spoolBytes.Load(), Away: s.away.Load()}
+}
+
 // DefaultSpoolMaxBytes is the bound of a spool when Options.SpoolMaxBytes
 // is 0.
 const DefaultSpoolMaxBytes = 1 << 30
@@ -126,6 +144,7 @@ func (s *Store) spool(rows []*row) {
 	b := encodeRows(rows)
 	if s.spoolBytes.Load()+int64(len(b)) > s.spoolMax {
 		s.dropped.Add(int64(len(rows)))
+		s.spoolDropped.Add(int64(len(rows)))
 		if s.spoolFull.CompareAndSwap(false, true) {
 			s.log.Error("bodytap pgstore: spool full, dropping exchanges until the database is back", "db", s.url, "dir", s.spoolDir, "max_bytes", s.spoolMax)
 		}
@@ -133,6 +152,7 @@ func (s *Store) spool(rows []*row) {
 	}
 	if err := s.spoolWrite(b); err != nil {
 		s.dropped.Add(int64(len(rows)))
+		s.spoolDropped.Add(int64(len(rows)))
 		s.log.Error("bodytap pgstore: spool", "db", s.url, "exchanges", len(rows), "err", err)
 		return
 	}

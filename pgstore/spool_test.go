@@ -125,14 +125,13 @@ func TestSpoolRestart(t *testing.T) {
 	cancel()
 	<-done
 
-	st := s.Stats()
-	if st.Spooled == 0 {
-		t.Fatalf("nothing spooled while the server was stopped: %+v", st)
+	if sp := s.SpoolStats(); sp.Spooled == 0 {
+		t.Fatalf("nothing spooled while the server was stopped: %+v", sp)
 	}
 	waitFor(t, "the spool replayed", 20*time.Second, func() bool { return s.Flush(context.Background()) == nil })
-	st = s.Stats()
-	if st.Replayed != st.Spooled || st.Dropped != 0 || st.Errors != 0 || st.Stored != int64(len(written)) || st.SpoolBytes != 0 {
-		t.Errorf("stats %+v, want %d stored, all spooled replayed, none dropped", st, len(written))
+	st, sp := s.Stats(), s.SpoolStats()
+	if sp.Replayed != sp.Spooled || sp.Dropped != 0 || sp.Bytes != 0 || sp.Away || st.Dropped != 0 || st.Errors != 0 || st.Stored != int64(len(written)) {
+		t.Errorf("stats %+v, %+v: want %d stored, all spooled replayed, none dropped", st, sp, len(written))
 	}
 	found, total := countIDs(t, s, written)
 	if found != len(written) || total != len(written) {
@@ -141,7 +140,7 @@ func TestSpoolRestart(t *testing.T) {
 	if left, _ := filepath.Glob(filepath.Join(dir, "*")); len(left) != 0 {
 		t.Errorf("spool not empty: %v", left)
 	}
-	t.Logf("%d exchanges, %d of them spooled", len(written), st.Spooled)
+	t.Logf("%d exchanges, %d of them spooled", len(written), sp.Spooled)
 }
 
 // TestSpoolReplay: a batch that was committed and also spooled (its
@@ -173,12 +172,9 @@ func TestSpoolReplay(t *testing.T) {
 	for i := 30; i < 60; i += 10 {
 		s.RecordBatch(xs[i : i+10])
 	}
-	st := s.Stats()
-	if st.Spooled == 0 || st.Dropped == 0 || st.Spooled+st.Dropped != 60 {
-		t.Fatalf("stats %+v: want 60 exchanges spooled or dropped, some of each", st)
-	}
-	if st.Spooled != 30 || st.SpoolBytes > s.spoolMax {
-		t.Errorf("stats %+v: want 30 spooled, within the bound of %d bytes", st, s.spoolMax)
+	sp := s.SpoolStats()
+	if sp.Spooled != 30 || sp.Dropped != 30 || s.Stats().Dropped != 30 || sp.Bytes > s.spoolMax {
+		t.Fatalf("stats %+v, %+v: want 30 exchanges spooled within the bound of %d bytes, and 30 dropped", s.Stats(), sp, s.spoolMax)
 	}
 	// A copy of the spool, as a process that died would leave it.
 	left := t.TempDir()
@@ -192,12 +188,12 @@ func TestSpoolReplay(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	spooled := int(st.Spooled)
+	spooled := int(sp.Spooled)
 	if err := s.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if st := s.Stats(); st.Replayed != int64(spooled) || st.SpoolBytes != 0 || st.Stored != int64(10+spooled) {
-		t.Errorf("after Flush: stats %+v, want the %d spooled replayed", st, spooled)
+	if st, sp := s.Stats(), s.SpoolStats(); sp.Replayed != int64(spooled) || sp.Bytes != 0 || st.Stored != int64(10+spooled) {
+		t.Errorf("after Flush: stats %+v, %+v: want the %d spooled replayed", st, sp, spooled)
 	}
 	if files, _ := filepath.Glob(filepath.Join(dir, "*")); len(files) != 0 {
 		t.Errorf("spool not empty after Flush: %v", files)
@@ -210,7 +206,7 @@ func TestSpoolReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s2.Close()
-	waitFor(t, "the left spool replayed", 10*time.Second, func() bool { return s2.Stats().Replayed == int64(spooled) })
+	waitFor(t, "the left spool replayed", 10*time.Second, func() bool { return s2.SpoolStats().Replayed == int64(spooled) })
 	found, total := countIDs(t, s2, xs[:spooled])
 	if found != spooled || total != spooled {
 		t.Errorf("database holds %d of the %d exchanges stored or spooled, %d rows in all", found, spooled, total)
@@ -248,7 +244,7 @@ func TestSpoolBadBatch(t *testing.T) {
 	s.handle([]*row{bad})
 	s.handle([]*row{good})
 	s.kick()
-	waitFor(t, "the good batch replayed", 10*time.Second, func() bool { return s.Stats().Replayed == 1 })
+	waitFor(t, "the good batch replayed", 10*time.Second, func() bool { return s.SpoolStats().Replayed == 1 })
 	if st := s.Stats(); st.Errors != 1 {
 		t.Errorf("stats %+v, want 1 error", st)
 	}

@@ -55,7 +55,7 @@ type Options struct {
 	SpoolDir string
 
 	// SpoolMaxBytes bounds the spool: past it, batches are dropped and
-	// counted in Stats.Dropped (with a log line). 0 means
+	// counted in Stats.Dropped and SpoolStats.Dropped (with a log line). 0 means
 	// DefaultSpoolMaxBytes; negative means no spool: a batch that
 	// cannot be written is lost and counted in Stats.Errors.
 	SpoolMaxBytes int64
@@ -63,13 +63,9 @@ type Options struct {
 
 // Stats counts what a Store did.
 type Stats struct {
-	Stored  int64 // exchanges committed, at once or from the spool
-	Dropped int64 // exchanges given after Close, to a read-only store, or past a full spool
+	Stored  int64 // exchanges committed
+	Dropped int64 // exchanges given after Close, or to a read-only store
 	Errors  int64 // failed batches, and exchanges that could not be encoded
-
-	Spooled    int64 // exchanges written to the spool while the database was away
-	Replayed   int64 // exchanges written from the spool to the database
-	SpoolBytes int64 // the size of the spool's batches now (of every process sharing it)
 }
 
 // maxBatch is the most exchanges copied in one transaction.
@@ -99,16 +95,17 @@ type Store struct {
 
 	noNotify bool // for measuring what NOTIFY costs a write (TestPerf)
 
-	spoolDir    string         // "" without a spool
-	rmu         sync.Mutex     // serializes replays; guards replayFails
-	replayFails map[string]int // spool files whose replay failed, without a server's word
-	spoolMax    int64
-	away        atomic.Bool   // a write failed for want of the database: spool
-	spoolFull   atomic.Bool   // dropping since the spool filled up
-	wake        chan struct{} // tells the replayer a batch was spooled
-	spoolBytes  atomic.Int64
-	spooled     atomic.Int64
-	replayed    atomic.Int64
+	spoolDir     string         // "" without a spool
+	rmu          sync.Mutex     // serializes replays; guards replayFails
+	replayFails  map[string]int // spool files whose replay failed, without a server's word
+	spoolMax     int64
+	away         atomic.Bool   // a write failed for want of the database: spool
+	spoolFull    atomic.Bool   // dropping since the spool filled up
+	wake         chan struct{} // tells the replayer a batch was spooled
+	spoolBytes   atomic.Int64
+	spooled      atomic.Int64
+	replayed     atomic.Int64
+	spoolDropped atomic.Int64
 }
 
 // MaskURL returns the connection URL u with its password, if any,
@@ -241,15 +238,6 @@ func (s *Store) RecordBatch(xs []*bodytap.Exchange) {
 	}
 }
 
-// Columns of the tables that a write fills.
-var (
-	exchangeColumns = []string{
-		"id", "start", "method", "host", "domain", "path", "url", "remote", "status",
-		"duration", "ttfb", "req_size", "resp_size", "ctype", "req_ctype", "route", "error", "flags",
-	}
-	bodyColumns = []string{"id", "meta", "shape", "req", "resp", "raw"}
-)
-
 // write copies rows in one transaction, with the terms they bring. A
 // replay (of spooled rows, some of which may be stored already) copies
 // them into temporary tables and inserts those with ON CONFLICT DO
@@ -292,21 +280,8 @@ func (s *Store) write(ctx context.Context, rows []*row, replay bool) error {
 				return fmt.Errorf("replay: %w", err)
 			}
 		}
-		_, err := tx.CopyFrom(ctx, pgx.Identifier{exchanges}, exchangeColumns, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
-			r := rows[i]
-			return []any{r.id, r.start, r.method, r.host, r.domain, r.path, r.url, r.remote, r.status,
-				r.duration, r.ttfb, r.reqSize, r.respSize, r.ctype, r.reqCtype, r.route, r.errText, r.flags}, nil
-		}))
-		if err != nil {
-			return fmt.Errorf("copy exchanges: %w", err)
-		}
-		_, err = tx.CopyFrom(ctx, pgx.Identifier{bodies}, bodyColumns,
-			pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
-				r := rows[i]
-				return []any{r.id, r.meta, r.shape, r.req, r.resp, r.rawText}, nil
-			}))
-		if err != nil {
-			return fmt.Errorf("copy bodies: %w", err)
+		if err := copyRows(ctx, tx, exchanges, bodies, rows); err != nil {
+			return err
 		}
 		if replay {
 			for _, t := range []struct {
@@ -475,8 +450,7 @@ func (s *Store) Close() error {
 
 // Stats reports counts since Open.
 func (s *Store) Stats() Stats {
-	return Stats{Stored: s.stored.Load(), Dropped: s.dropped.Load(), Errors: s.errs.Load(),
-		Spooled: s.spooled.Load(), Replayed: s.replayed.Load(), SpoolBytes: s.spoolBytes.Load()}
+	return Stats{Stored: s.stored.Load(), Dropped: s.dropped.Load(), Errors: s.errs.Load()}
 }
 
 // Get returns one exchange, bodies included, as it was recorded (Start in
