@@ -38,13 +38,6 @@ type Options struct {
 	// MaxConns bounds the connections to the database (0: 4).
 	MaxConns int32
 
-	// Logger receives what goes wrong that no call returns: failed
-	// batches. Nil means slog.Default().
-	Logger *slog.Logger
-
-	// Now returns the current time, for retention; nil means time.Now.
-	Now func() time.Time
-
 	// SpoolDir is where the writer keeps the batches it cannot write
 	// while the database is away (connections refused or lost, the
 	// server shutting down or starting up), to write them once it is
@@ -54,11 +47,18 @@ type Options struct {
 	// a directory; stores of different databases must not.
 	SpoolDir string
 
-	// SpoolMaxBytes bounds the spool: past it, batches are dropped and
-	// counted in Stats.Dropped and SpoolStats.Dropped (with a log line). 0 means
-	// DefaultSpoolMaxBytes; negative means no spool: a batch that
+	// SpoolMaxBytes bounds the spool: past it, batches are dropped,
+	// counted in Stats.Dropped and SpoolStats.Dropped, and logged. 0
+	// means DefaultSpoolMaxBytes; negative means no spool: a batch that
 	// cannot be written is lost and counted in Stats.Errors.
 	SpoolMaxBytes int64
+
+	// Logger receives what goes wrong that no call returns: failed
+	// batches. Nil means slog.Default().
+	Logger *slog.Logger
+
+	// Now returns the current time, for retention; nil means time.Now.
+	Now func() time.Time
 }
 
 // Stats counts what a Store did.
@@ -85,15 +85,7 @@ type Store struct {
 	terms     [numTermKinds]map[string]bool
 	lastPrune time.Time
 	closed    atomic.Bool
-
-	smu  sync.Mutex     // orders Subscribe's subs.Add before Close's subs.Wait
-	subs sync.WaitGroup // the goroutines of subscriptions
-	done context.Context
-	stop context.CancelFunc // ends subscriptions, on Close
-
-	stored, dropped, errs atomic.Int64
-
-	noNotify bool // for measuring what NOTIFY costs a write (TestPerf)
+	noNotify  bool // for measuring what NOTIFY costs a write (TestPerf)
 
 	spoolDir     string         // "" without a spool
 	rmu          sync.Mutex     // serializes replays; guards replayFails
@@ -106,6 +98,13 @@ type Store struct {
 	spooled      atomic.Int64
 	replayed     atomic.Int64
 	spoolDropped atomic.Int64
+
+	smu  sync.Mutex     // orders Subscribe's subs.Add before Close's subs.Wait
+	subs sync.WaitGroup // the goroutines of subscriptions
+	done context.Context
+	stop context.CancelFunc // ends subscriptions, on Close
+
+	stored, dropped, errs atomic.Int64
 }
 
 // MaskURL returns the connection URL u with its password, if any,
