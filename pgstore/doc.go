@@ -28,18 +28,6 @@
 // hundred bytes as it is (measured: none of 50,000 rows of 730-byte
 // bodies compressed, toast_tuple_target=128 and lz4 notwithstanding).
 //
-// While the database is away (connections refused or lost, the server
-// shutting down or starting up), RecordBatch writes each batch to a spool
-// directory instead (Options.SpoolDir, SpoolMaxBytes; one file a batch,
-// written whole and renamed) and returns, so that the Tap's queue keeps
-// moving; a goroutine tries the database again with backoff (100 ms to
-// 5 s) and writes the spool back oldest first, each batch in a transaction
-// that copies it into temporary tables and inserts with ON CONFLICT DO
-// NOTHING: a batch that was committed but whose acknowledgement was lost
-// with the connection is not stored twice. Several processes may share a
-// spool directory: each locks the file it replays. A spool that a process
-// left when it stopped is replayed by the next store that opens it.
-//
 // # Queries
 //
 // A filter compiles to two SQL conditions per node: where a row surely
@@ -68,4 +56,18 @@
 // rows committed in between, whatever order concurrent transactions
 // commit in, so that a notification is only a wake-up and losing some
 // (while reconnecting) loses no row.
+//
+// # While the database is away
+//
+// While the database is away (connections refused or lost, the server
+// shutting down or starting up), RecordBatch writes each batch to a spool
+// directory instead (Options.SpoolDir, SpoolMaxBytes; one file a batch,
+// written whole and renamed) and returns, so that the Tap's queue keeps
+// moving; a goroutine tries the database again with backoff (100 ms to
+// 5 s) and writes the spool back oldest first, each batch in a transaction
+// that copies it into temporary tables and inserts with ON CONFLICT DO
+// NOTHING: a batch that was committed but whose acknowledgement was lost
+// with the connection is not stored twice. Several processes may share a
+// spool directory: each locks the file it replays. A spool that a process
+// left when it stopped is replayed by the next store that opens it.
 package pgstore

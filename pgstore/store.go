@@ -410,9 +410,10 @@ func (s *Store) Prune(ctx context.Context) error {
 	})
 }
 
-// Flush returns when a write in progress is done and the spool, if the
-// database is there, is replayed; it returns an error when the spool
-// still holds batches because the database is away.
+// Flush returns when a write in progress is done.
+//
+// It also replays the spool, and returns an error when batches stay in it
+// because the database is away.
 func (s *Store) Flush(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
