@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/internal/relit"
 )
 
 // An evaluator evaluates a tree against one exchange.
@@ -354,23 +355,12 @@ var assetTypes = []string{
 func isAsset(h http.Header) bool {
 	return headerValues(h, "Content-Type", func(v string) bool {
 		for _, t := range assetTypes {
-			if containsFold(v, t) {
+			if relit.ContainsFold(v, t) {
 				return true
 			}
 		}
 		return false
 	})
-}
-
-// containsFold reports whether s contains the lower-case ASCII substr,
-// ignoring ASCII case.
-func containsFold(s, substr string) bool {
-	for i := 0; i+len(substr) <= len(s); i++ {
-		if strings.EqualFold(s[i:i+len(substr)], substr) {
-			return true
-		}
-	}
-	return false
 }
 
 // hasToken reports whether a value of the header name in h lists token
@@ -392,5 +382,5 @@ func hasToken(h http.Header, name, token string) bool {
 // matchBody reports whether re matches the kept copy of b. A withheld
 // copy matches nothing.
 func matchBody(re *regexp.Regexp, b *bodytap.Body) bool {
-	return !b.Withheld && re.Match(b.Bytes)
+	return !b.Withheld && mayMatch(re, b.Bytes) && re.Match(b.Bytes)
 }

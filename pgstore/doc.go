@@ -52,9 +52,13 @@
 // literal strings they need (strpos, ILIKE) and decided in Go from the
 // row's columns; only headers and bodies need the stored exchange. A row
 // whose strings PostgreSQL cannot hold as they are (not UTF-8, NUL) is
-// always decided in Go. Body searches read the candidates' bodies: a
-// pg_trgm GIN index made ingest 78 times slower (50,000 730-byte bodies:
-// 0.44 s without it, 34 s with it), too slow for a fleet's writers.
+// always decided in Go. Body searches read the candidates' bodies, and
+// decode the rest of an exchange only when its bodies hold the words the
+// search needs (see bodyNeeds). There is no index of body text: a pg_trgm
+// GIN index made ingest 78 times slower (50,000 730-byte bodies: 0.44 s
+// without it, 34 s with it), too slow for a fleet's writers. Pages read
+// candidates newest first along the partitions' indexes on the ID; the
+// planner, misled by the conditions on flags, is told not to sort.
 //
 // # Live tail
 //
@@ -66,4 +70,18 @@
 // rows committed in between, whatever order concurrent transactions
 // commit in, so that a notification is only a wake-up and losing some
 // (while reconnecting) loses no row.
+//
+// # While the database is away
+//
+// While the database is away (connections refused or lost, the server
+// shutting down or starting up), RecordBatch writes each batch to a spool
+// directory instead (Options.SpoolDir, SpoolMaxBytes; one file a batch,
+// written whole and renamed) and returns, so that the Tap's queue keeps
+// moving; a goroutine tries the database again with backoff (100 ms to
+// 5 s) and writes the spool back oldest first, each batch in a transaction
+// that copies it into temporary tables and inserts with ON CONFLICT DO
+// NOTHING: a batch that was committed but whose acknowledgement was lost
+// with the connection is not stored twice. Several processes may share a
+// spool directory: each locks the file it replays. A spool that a process
+// left when it stopped is replayed by the next store that opens it.
 package pgstore

@@ -164,7 +164,7 @@ func (s *Store) decide(ctx context.Context, f *filter.Filter, page []candidate) 
 	var xs map[bodytap.ID]*bodytap.Exchange
 	if len(need) > 0 {
 		var err error
-		if xs, err = s.load(ctx, need); err != nil {
+		if xs, err = s.load(ctx, need, bodyNeeds(f.Root)); err != nil {
 			return err
 		}
 	}
@@ -172,8 +172,8 @@ func (s *Store) decide(ctx context.Context, f *filter.Filter, page []candidate) 
 		c := &page[i]
 		c.match = verdicts[i] == yes
 		if verdicts[i] == unknown {
-			x := xs[c.r.sum.ID]
-			c.gone = x == nil
+			x, ok := xs[c.r.sum.ID]
+			c.gone = !ok
 			c.match = x != nil && f.Match(x)
 		}
 	}
@@ -218,8 +218,9 @@ func (s *Store) page(ctx context.Context, q *store.Query, cursor bodytap.ID) (pa
 }
 
 // load reads the exchanges of ids; those it does not find are missing
-// from the map.
-func (s *Store) load(ctx context.Context, ids [][]byte) (map[bodytap.ID]*bodytap.Exchange, error) {
+// from the map, and those whose bodies do not meet needs are nil in it,
+// left undecoded.
+func (s *Store) load(ctx context.Context, ids [][]byte, needs []bodyNeed) (map[bodytap.ID]*bodytap.Exchange, error) {
 	rows, err := s.pool.Query(ctx, "SELECT id, meta, shape, req, resp, raw FROM bodies WHERE id = ANY($1)", ids)
 	if err != nil {
 		return nil, err
@@ -234,20 +235,25 @@ func (s *Store) load(ctx context.Context, ids [][]byte) (map[bodytap.ID]*bodytap
 		if err := rows.Scan(&id, &meta, &shape, &req, &resp, &raw); err != nil {
 			return nil, err
 		}
-		if meta, err = decompress(meta); err == nil {
-			if req, err = decompress(req); err == nil {
-				resp, err = decompress(resp)
-			}
+		var key bodytap.ID
+		copy(key[:], id)
+		if req, err = decompress(req); err == nil {
+			resp, err = decompress(resp)
 		}
 		if err != nil {
+			return nil, fmt.Errorf("decompress exchange: %w", err)
+		}
+		if !met(needs, req, resp) {
+			xs[key] = nil
+			continue
+		}
+		if meta, err = decompress(meta); err != nil {
 			return nil, fmt.Errorf("decompress exchange: %w", err)
 		}
 		x, err := exchrow.Decode(meta, shape, req, resp, raw)
 		if err != nil {
 			return nil, fmt.Errorf("decode exchange: %w", err)
 		}
-		var key bodytap.ID
-		copy(key[:], id)
 		xs[key] = x
 	}
 	return xs, rows.Err()
@@ -274,7 +280,7 @@ func (s *Store) Scan(ctx context.Context, q store.Query) iter.Seq2[*bodytap.Exch
 			for i := range sums {
 				ids[i] = sums[i].ID[:]
 			}
-			xs, err := s.load(ctx, ids)
+			xs, err := s.load(ctx, ids, nil)
 			if err != nil {
 				yield(nil, fmt.Errorf("pgstore: scan: %w", err))
 				return

@@ -109,7 +109,8 @@ const (
 	flagWebsocket     = 1 << 8 // and of ~websocket
 	flagError         = 1 << 9 // Exchange.Err != nil
 	// A string column differs from the exchange's string (not valid
-	// UTF-8, or a NUL): conditions on strings cannot decide the row.
+	// UTF-8, or a NUL): conditions on strings cannot decide the row. It
+	// stays the highest bit: queries test it as flags >= flagLossy.
 	flagLossy = 1 << 10
 )
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,6 +44,21 @@ type Options struct {
 	// MaxConns bounds the connections to the database (0: 4).
 	MaxConns int32
 
+	// SpoolDir is where the writer keeps the batches it cannot write
+	// while the database is away (connections refused or lost, the
+	// server shutting down or starting up), to write them once it is
+	// back; see the package documentation. Empty means a directory of
+	// the user's cache (os.UserCacheDir) named after the database,
+	// made when first needed. Processes writing one database may share
+	// a directory; stores of different databases must not.
+	SpoolDir string
+
+	// SpoolMaxBytes bounds the spool: past it, batches are dropped,
+	// counted in Stats.Dropped and SpoolStats.Dropped, and logged. 0
+	// means DefaultSpoolMaxBytes; negative means no spool: a batch that
+	// cannot be written is lost and counted in Stats.Errors.
+	SpoolMaxBytes int64
+
 	// Logger receives what goes wrong that no call returns: failed
 	// batches. Nil means slog.Default().
 	Logger *slog.Logger
@@ -74,6 +90,19 @@ type Store struct {
 	terms     [numTermKinds]map[string]bool
 	lastPrune time.Time
 	closed    atomic.Bool
+	noNotify  bool // for measuring what NOTIFY costs a write (TestPerf)
+
+	spoolDir     string         // "" without a spool
+	rmu          sync.Mutex     // serializes replays; guards replayFails
+	replayFails  map[string]int // spool files whose replay failed, without a server's word
+	spoolMax     int64
+	away         atomic.Bool   // a write failed for want of the database: spool
+	spoolFull    atomic.Bool   // dropping since the spool filled up
+	wake         chan struct{} // tells the replayer a batch was spooled
+	spoolBytes   atomic.Int64
+	spooled      atomic.Int64
+	replayed     atomic.Int64
+	spoolDropped atomic.Int64
 
 	smu  sync.Mutex     // orders Subscribe's subs.Add before Close's subs.Wait
 	subs sync.WaitGroup // the goroutines of subscriptions
@@ -116,7 +145,7 @@ func MaskURL(u string) string {
 // refused with an error wrapping ErrNewerSchema, and left as it is.
 // Errors name the URL with its password masked.
 func Open(ctx context.Context, connURL string, opts Options) (*Store, error) {
-	s := &Store{url: MaskURL(connURL), opts: opts, log: opts.Logger, days: map[int64]bool{}}
+	s := &Store{url: MaskURL(connURL), opts: opts, log: opts.Logger, days: map[int64]bool{}, wake: make(chan struct{}, 1)}
 	s.done, s.stop = context.WithCancel(context.Background())
 	if s.log == nil {
 		s.log = slog.Default()
@@ -131,6 +160,18 @@ func Open(ctx context.Context, connURL string, opts Options) (*Store, error) {
 	if err != nil {
 		// pgx's message may quote the string: leave it out.
 		return nil, fmt.Errorf("pgstore: open %s: not a valid connection URL", s.url)
+	}
+	if s.spoolDir, err = spoolPath(opts, connURL); err != nil {
+		return nil, s.openErr(err)
+	}
+	s.spoolMax = opts.SpoolMaxBytes
+	if s.spoolMax == 0 {
+		s.spoolMax = DefaultSpoolMaxBytes
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		// Without connect_timeout, an unreachable host holds the writer
+		// for as long as TCP tries.
+		cfg.ConnConfig.ConnectTimeout = 10 * time.Second
 	}
 	cfg.MaxConns = opts.MaxConns
 	if cfg.MaxConns <= 0 {
@@ -154,6 +195,10 @@ func Open(ctx context.Context, connURL string, opts Options) (*Store, error) {
 		s.pool.Close()
 		return nil, s.openErr(err)
 	}
+	if s.spoolDir != "" {
+		s.subs.Add(1)
+		go s.replayer()
+	}
 	return s, nil
 }
 
@@ -171,7 +216,8 @@ func (s *Store) Record(x *bodytap.Exchange) { s.RecordBatch([]*bodytap.Exchange{
 
 // RecordBatch implements bodytap.BatchSink: it copies xs into the
 // database (COPY, in transactions of at most maxBatch exchanges) and
-// returns when they are committed, or lost and counted in Stats.Errors.
+// returns when they are committed, spooled (while the database is
+// away), or lost and counted in Stats.Errors or Stats.Dropped.
 // Encoding and compression run in the caller's goroutine. Nil exchanges
 // are skipped; after Close, and on a read-only store, the exchanges are
 // dropped and counted in Stats.Dropped.
@@ -192,19 +238,17 @@ func (s *Store) RecordBatch(xs []*bodytap.Exchange) {
 			}
 		}
 		if len(rows) == maxBatch || i == len(xs)-1 && len(rows) > 0 {
-			if err := s.write(context.Background(), rows); err != nil {
-				s.errs.Add(1)
-				s.log.Error("bodytap pgstore: batch lost", "db", s.url, "exchanges", len(rows), "err", err)
-			} else {
-				s.stored.Add(int64(len(rows)))
-			}
+			s.handle(rows)
 			rows = rows[:0]
 		}
 	}
 }
 
-// write copies rows in one transaction, with the terms they bring.
-func (s *Store) write(ctx context.Context, rows []*row) error {
+// write copies rows in one transaction, with the terms they bring. A
+// replay (of spooled rows, some of which may be stored already) copies
+// them into temporary tables and inserts those with ON CONFLICT DO
+// NOTHING.
+func (s *Store) write(ctx context.Context, rows []*row, replay bool) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	var days []int64
@@ -234,8 +278,28 @@ func (s *Store) write(ctx context.Context, rows []*row) error {
 		}
 	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := copyRows(ctx, tx, "exchanges", "bodies", rows); err != nil {
+		exchanges, bodies := "exchanges", "bodies"
+		if replay {
+			exchanges, bodies = "spool_exchanges", "spool_bodies"
+			if _, err := tx.Exec(ctx, `CREATE TEMP TABLE spool_exchanges (LIKE exchanges) ON COMMIT DROP;
+				CREATE TEMP TABLE spool_bodies (LIKE bodies) ON COMMIT DROP`); err != nil {
+				return fmt.Errorf("replay: %w", err)
+			}
+		}
+		if err := copyRows(ctx, tx, exchanges, bodies, rows); err != nil {
 			return err
+		}
+		if replay {
+			for _, t := range []struct {
+				name string
+				cols []string
+			}{{"exchanges", exchangeColumns}, {"bodies", bodyColumns}} {
+				cols := strings.Join(t.cols, ", ")
+				if _, err := tx.Exec(ctx, "INSERT INTO "+t.name+" ("+cols+") SELECT "+cols+
+					" FROM spool_"+t.name+" ON CONFLICT (id) DO NOTHING"); err != nil {
+					return fmt.Errorf("replay into %s: %w", t.name, err)
+				}
+			}
 		}
 		for kind, vs := range newTerms {
 			if len(vs) == 0 {
@@ -246,6 +310,9 @@ func (s *Store) write(ctx context.Context, rows []*row) error {
 			}
 		}
 		// Delivered at commit, to the subscriptions of every process.
+		if s.noNotify {
+			return nil
+		}
 		if _, err := tx.Exec(ctx, "SELECT pg_notify($1, pg_current_xact_id()::text)", notifyChannel); err != nil {
 			return fmt.Errorf("notify: %w", err)
 		}
@@ -319,18 +386,23 @@ func (s *Store) prune(ctx context.Context) {
 }
 
 // Flush returns when a write in progress is done.
+//
+// It also replays the spool, and returns an error when batches stay in it
+// because the database is away.
 func (s *Store) Flush(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.wmu.Lock()
 	s.wmu.Unlock() //lint:ignore SA2001 waits for the write in progress
-	return nil
+	return s.flushSpool(ctx)
 }
 
 // Close ends the subscriptions (closing their channels), waits for a
-// write in progress and closes the connections. Close the Tap first, so
-// that what its queue holds is written.
+// write in progress, replays the spool if the database is there (for up
+// to closeReplay), and closes the connections. Batches still spooled
+// stay on disk for the next store using the spool directory. Close the
+// Tap first, so that what its queue holds is written.
 func (s *Store) Close() error {
 	s.smu.Lock()
 	closed := s.closed.Swap(true)
@@ -340,6 +412,11 @@ func (s *Store) Close() error {
 	}
 	s.stop()
 	s.subs.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), closeReplay)
+	if err := s.flushSpool(ctx); err != nil {
+		s.log.Warn("bodytap pgstore: closed with batches spooled", "db", s.url, "err", err)
+	}
+	cancel()
 	s.wmu.Lock()
 	s.pool.Close()
 	s.wmu.Unlock()
@@ -355,7 +432,7 @@ func (s *Store) Stats() Stats {
 // Get returns one exchange, bodies included, as it was recorded (Start in
 // UTC, as the local store returns it).
 func (s *Store) Get(ctx context.Context, id bodytap.ID) (*bodytap.Exchange, error) {
-	xs, err := s.load(ctx, [][]byte{id[:]})
+	xs, err := s.load(ctx, [][]byte{id[:]}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: get %s: %w", id, err)
 	}

@@ -45,6 +45,7 @@ type Cluster struct {
 	Port int
 	bin  string
 	user string // the operating-system user running the server, "" for us
+	opts string // the server's options (port, sockets), for Restart
 
 	dbs atomic.Int64
 }
@@ -173,7 +174,7 @@ func Start() (*Cluster, error) {
 			os.RemoveAll(dir)
 			return nil, err
 		}
-		opts := strings.Join([]string{
+		c.opts = strings.Join([]string{
 			"-c listen_addresses=127.0.0.1",
 			"-c port=" + strconv.Itoa(c.Port),
 			"-c unix_socket_directories=" + c.socketDir(),
@@ -181,7 +182,7 @@ func Start() (*Cluster, error) {
 			"-c max_connections=100", "-c shared_buffers=64MB",
 		}, " ")
 		out, err = c.command("pg_ctl", "start", "-w", "-t", "60", "-D", c.dataDir(),
-			"-l", filepath.Join(c.Dir, "log"), "-o", opts).CombinedOutput()
+			"-l", filepath.Join(c.Dir, "log"), "-o", c.opts).CombinedOutput()
 		if err == nil {
 			return c, nil
 		}
@@ -214,7 +215,7 @@ func (c *Cluster) Restart(ctx context.Context, pause time.Duration) error {
 	case <-time.After(pause):
 	}
 	if out, err := c.command("pg_ctl", "start", "-w", "-t", "60", "-D", c.dataDir(),
-		"-l", filepath.Join(c.Dir, "log")).CombinedOutput(); err != nil {
+		"-l", filepath.Join(c.Dir, "log"), "-o", c.opts).CombinedOutput(); err != nil {
 		return fmt.Errorf("pgtest: pg_ctl start: %v: %s", err, out)
 	}
 	return nil

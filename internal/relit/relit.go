@@ -4,6 +4,8 @@
 package relit
 
 import (
+	"bytes"
+	"regexp"
 	"regexp/syntax"
 	"unicode/utf8"
 )
@@ -59,6 +61,15 @@ func Required(re *syntax.Regexp) []Literal {
 	return nil
 }
 
+// Of returns Required of the compiled expression re.
+func Of(re *regexp.Regexp) []Literal {
+	t, err := syntax.Parse(re.String(), syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	return Required(t)
+}
+
 func usable(re *syntax.Regexp) bool {
 	for _, r := range re.Rune {
 		switch {
@@ -70,4 +81,44 @@ func usable(re *syntax.Regexp) bool {
 		}
 	}
 	return true
+}
+
+// In reports whether b contains every literal of lits, as a match of the
+// expression they come from would: exactly, or ignoring ASCII case.
+func In(b []byte, lits []Literal) bool {
+	for _, l := range lits {
+		if l.Fold && !ContainsFold(b, l.S) || !l.Fold && !bytes.Contains(b, []byte(l.S)) {
+			return false
+		}
+	}
+	return true
+}
+
+// ContainsFold reports whether s contains substr, ignoring the case of
+// ASCII letters, at about a nanosecond a byte.
+func ContainsFold[T string | []byte](s T, substr string) bool {
+	if substr == "" {
+		return true
+	}
+	first := lowerASCII(substr[0])
+	for i := 0; i+len(substr) <= len(s); i++ {
+		if lowerASCII(s[i]) != first {
+			continue
+		}
+		j := 1
+		for j < len(substr) && lowerASCII(s[i+j]) == lowerASCII(substr[j]) {
+			j++
+		}
+		if j == len(substr) {
+			return true
+		}
+	}
+	return false
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
