@@ -49,6 +49,9 @@ func Example() {
 	}
 	srv.Close()
 	tap.Close() // delivers what its queue holds: the store has it all
+	if err := st.Flush(ctx); err != nil { // and now queries see it all
+		log.Fatal(err)
+	}
 
 	f, err := filter.Parse("~m POST & ~bq an")
 	if err != nil {
