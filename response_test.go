@@ -3,6 +3,7 @@ package bodytap
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -50,10 +51,20 @@ func TestTapResponseController(t *testing.T) {
 // once a handler has returned, so a handler that (wrongly) keeps its
 // ResponseWriter and request body and uses them after returning must get
 // errors, and must not reach the request that reuses the state, nor its
-// record.
+// record; with the Tap reusing exchanges too.
 func TestLateUseTouchesNoOtherRequest(t *testing.T) {
+	for _, reuse := range []bool{false, true} {
+		t.Run(fmt.Sprintf("reuse=%v", reuse), func(t *testing.T) { testLateUse(t, reuse) })
+	}
+}
+
+func testLateUse(t *testing.T, reuse bool) {
 	col := newCollector()
-	tap := New(Config{Sink: col})
+	var sink Sink = col
+	if reuse {
+		sink = cloner{col}
+	}
+	tap := New(Config{Sink: sink, ReuseExchanges: reuse})
 	defer tap.Close()
 	var keptW http.ResponseWriter
 	var keptR *http.Request
