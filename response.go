@@ -154,7 +154,7 @@ func (detachedCore) Unwrap() http.ResponseWriter { return wrap.Detached{} }
 // c must not be used afterwards; otherwise [rw.recycle] does, once the
 // sink is done with c's Exchange.
 func (c *rw) release() {
-	wrap.New(c.ws, detachedCore{}, nil) // the writer keeps its type: only its core changes
+	c.ws.SetCore(detachedCore{})
 	reuse := c.reusing()
 	c.rwState = rwState{}
 	if !reuse {
