@@ -216,17 +216,11 @@ func (c *rw) ownBodies(x *Exchange) {
 
 // cloneHeader is h.Clone, with the values in vals while they fit, into
 // the empty map h2 if not nil. It also reports whether h has names with
-// http.TrailerPrefix, which declare trailers.
+// http.TrailerPrefix, which declare trailers. It ranges over h once when
+// the values fit, as they do in the common response.
 func cloneHeader(h, h2 http.Header, vals []string) (_ http.Header, prefixed bool) {
 	if h == nil {
 		return nil, false
-	}
-	nv := 0
-	for _, vv := range h {
-		nv += len(vv)
-	}
-	if nv > len(vals) {
-		vals = make([]string, nv)
 	}
 	if h2 == nil {
 		h2 = make(http.Header, len(h))
@@ -239,6 +233,14 @@ func cloneHeader(h, h2 http.Header, vals []string) (_ http.Header, prefixed bool
 			// Preserve nil values: ReverseProxy distinguishes them.
 			h2[k] = nil
 			continue
+		}
+		if len(vv) > len(vals) {
+			// Room for all the values, in one allocation as Clone makes.
+			n := 0
+			for _, vv := range h {
+				n += len(vv)
+			}
+			vals = make([]string, n)
 		}
 		n := copy(vals, vv)
 		h2[k] = vals[:n:n]
