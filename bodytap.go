@@ -257,7 +257,9 @@ type Tap struct {
 	decode      DecodeFunc
 	decodeLimit int64
 
-	reuse bool // Config.ReuseExchanges
+	reuse bool     // Config.ReuseExchanges
+	free  freeList // the states of reused exchanges, back from the sink
+	back  []*rw    // the delivery goroutine's, on their way to free
 
 	q    *queue.Queue[*Exchange]
 	done chan struct{} // closed when the delivery goroutine has finished
@@ -413,7 +415,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if decided && action == HeadersOnly {
 		reqMax, respMax = -1, -1
 	}
-	c := rwPool.Get().(*rw)
+	var c *rw
+	if t.reuse {
+		c = t.free.get()
+	} else {
+		c = rwPool.Get().(*rw)
+	}
 	body := r.Body
 	hasBody := body != nil && body != http.NoBody
 	var (

@@ -74,6 +74,74 @@ var _ wrap.Core = (*rw)(nil)
 
 var rwPool = sync.Pool{New: func() any { return new(rw) }}
 
+// A freeList holds the states that a Tap reusing exchanges got back from
+// its sink, for its next requests. The delivery goroutine hands them
+// back a batch at a time, under one lock, and nothing in them is written
+// on the way: the next request clears what it reuses, on its own core,
+// where it is about to write anyway. (Through a sync.Pool, the request
+// path would take each from the delivery goroutine's P, and find the
+// pool emptied by every garbage collection.) It holds at most
+// freeListBytes; the rest go to the pool.
+type freeList struct {
+	mu    sync.Mutex
+	rws   []*rw
+	bytes int64
+}
+
+// freeListBytes bounds what a free list keeps.
+const freeListBytes = 4 << 20
+
+// rwBytes is about what an rw holds, its spare buffers apart: the
+// inline buffers and the record.
+const rwBytes = 2*inlineBytes + 2<<10
+
+func (c *rw) size() int64 { return rwBytes + int64(cap(c.own.reqSpare)+cap(c.own.respSpare)) }
+
+// get returns a state from the list, or from the pool if it is empty.
+func (f *freeList) get() *rw {
+	f.mu.Lock()
+	if n := len(f.rws); n > 0 {
+		c := f.rws[n-1]
+		f.rws[n-1] = nil
+		f.rws = f.rws[:n-1]
+		f.bytes -= c.size()
+		f.mu.Unlock()
+		return c
+	}
+	f.mu.Unlock()
+	return rwPool.Get().(*rw)
+}
+
+// drain moves what f holds to the pool, which the garbage collector
+// empties, once the Tap is closed.
+func (f *freeList) drain() {
+	f.mu.Lock()
+	rws := f.rws
+	f.rws, f.bytes = nil, 0
+	f.mu.Unlock()
+	for _, c := range rws {
+		rwPool.Put(c)
+	}
+}
+
+// put gives cs back, for reuse.
+func (f *freeList) put(cs ...*rw) {
+	f.mu.Lock()
+	for i, c := range cs {
+		n := c.size()
+		if f.bytes+n > freeListBytes {
+			f.mu.Unlock()
+			for _, c := range cs[i:] {
+				rwPool.Put(c)
+			}
+			return
+		}
+		f.rws = append(f.rws, c)
+		f.bytes += n
+	}
+	f.mu.Unlock()
+}
+
 // snapValues is how many response header values the snapshot of a record
 // holds without an allocation of their own.
 // Four fit the common response (Content-Type and a few more) and keep a
@@ -175,11 +243,6 @@ func (c *rw) keepSpares() {
 		c.own.respSpare = b[:0]
 	}
 }
-
-// recycle puts c back in the pool once its sink is done with its
-// Exchange. It writes nothing to c: the next request clears what it
-// reuses, on its own core, where it is about to write anyway.
-func (c *rw) recycle() { rwPool.Put(c) }
 
 // buffer returns the buffer a body copy starts in: inline, or the spare
 // one a former request grew if larger.
@@ -504,10 +567,10 @@ func (c *rw) finish(r *http.Request) {
 	c.release()
 	if kept {
 		if !t.q.Push(x, weight(x)) {
-			drop(x)
+			t.drop(x)
 		}
 	} else {
-		drop(x)
+		t.drop(x)
 	}
 	if p != nil {
 		panic(p)
