@@ -62,9 +62,12 @@ type rwState struct {
 // reused is the record of a Tap that reuses exchanges, kept with the
 // rw across requests: the Exchange, the response header map and values
 // of its snapshot, and body buffers larger than the inline ones that a
-// request grew, for the next.
+// request grew, for the next. The fields read when an rw changes hands
+// (size, hdr) follow the Exchange's last field, which the delivery
+// goroutine reads anyway, so that they share its cache lines.
 type reused struct {
 	x                   Exchange
+	size                int64 // what the rw holds, for the free list's bound
 	hdr                 http.Header
 	vals                [snapValues]string
 	reqSpare, respSpare []byte
@@ -95,8 +98,6 @@ const freeListBytes = 4 << 20
 // inline buffers and the record.
 const rwBytes = 2*inlineBytes + 2<<10
 
-func (c *rw) size() int64 { return rwBytes + int64(cap(c.own.reqSpare)+cap(c.own.respSpare)) }
-
 // get returns a state from the list, or from the pool if it is empty.
 func (f *freeList) get() *rw {
 	f.mu.Lock()
@@ -104,7 +105,7 @@ func (f *freeList) get() *rw {
 		c := f.rws[n-1]
 		f.rws[n-1] = nil
 		f.rws = f.rws[:n-1]
-		f.bytes -= c.size()
+		f.bytes -= c.own.size
 		f.mu.Unlock()
 		return c
 	}
@@ -128,7 +129,7 @@ func (f *freeList) drain() {
 func (f *freeList) put(cs ...*rw) {
 	f.mu.Lock()
 	for i, c := range cs {
-		n := c.size()
+		n := c.own.size
 		if f.bytes+n > freeListBytes {
 			f.mu.Unlock()
 			for _, c := range cs[i:] {
@@ -242,6 +243,7 @@ func (c *rw) keepSpares() {
 	if b := c.resp.buf; cap(b) > inlineBytes && cap(b) <= maxSpare {
 		c.own.respSpare = b[:0]
 	}
+	c.own.size = rwBytes + int64(cap(c.own.reqSpare)+cap(c.own.respSpare))
 }
 
 // buffer returns the buffer a body copy starts in: inline, or the spare

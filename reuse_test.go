@@ -148,9 +148,14 @@ func TestFreeListBound(t *testing.T) {
 	cs := make([]*rw, n)
 	for i := range cs {
 		cs[i] = new(rw)
+		cs[i].keepSpares()
 	}
 	big := new(rw)
-	big.own.respSpare = make([]byte, 0, maxSpare)
+	big.resp.buf = make([]byte, 0, maxSpare)
+	big.keepSpares()
+	if big.own.size != rwBytes+maxSpare {
+		t.Fatalf("a state with a %d-byte spare buffer counts %d bytes, want %d", maxSpare, big.own.size, rwBytes+maxSpare)
+	}
 	f.put(big)
 	f.put(cs...)
 	if f.bytes > freeListBytes || len(f.rws) >= n+1 {
