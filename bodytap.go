@@ -257,9 +257,7 @@ type Tap struct {
 	decode      DecodeFunc
 	decodeLimit int64
 
-	reuse bool     // Config.ReuseExchanges
-	free  freeList // the states of reused exchanges, back from the sink
-	back  []*rw    // the delivery goroutine's, on their way to free
+	reuse bool // Config.ReuseExchanges
 
 	q    *queue.Queue[*Exchange]
 	done chan struct{} // closed when the delivery goroutine has finished
@@ -415,12 +413,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if decided && action == HeadersOnly {
 		reqMax, respMax = -1, -1
 	}
-	var c *rw
-	if t.reuse {
-		c = t.free.get()
-	} else {
-		c = rwPool.Get().(*rw)
-	}
+	c := rwPool.Get().(*rw)
 	body := r.Body
 	hasBody := body != nil && body != http.NoBody
 	var (

@@ -29,31 +29,18 @@ func weight(x *Exchange) int64 {
 }
 
 // drop releases x, which no sink got: its spill files go, and its
-// memory back to the free list if the Tap reuses exchanges.
-func (t *Tap) drop(x *Exchange) {
+// memory back to the pool if the Tap reuses exchanges.
+func drop(x *Exchange) {
 	x.Release()
-	if c := x.owner; c != nil {
-		t.free.put(c)
-	}
+	reuse(x)
 }
 
-// takeBack notes that the sink is done with x: if the Tap reuses exchanges,
-// x's spill files go, and its memory joins t.back, to go back to the
-// free list with the rest of the batch.
-func (t *Tap) takeBack(x *Exchange) {
+// reuse puts x's memory back in the pool, with its spill files removed,
+// once its sink is done with it, if the Tap reuses exchanges.
+func reuse(x *Exchange) {
 	if c := x.owner; c != nil {
 		x.Release()
-		t.back = append(t.back, c)
-	}
-}
-
-// giveBack hands the memory of the exchanges takeBack noted to the free
-// list.
-func (t *Tap) giveBack() {
-	if len(t.back) > 0 {
-		t.free.put(t.back...)
-		clear(t.back)
-		t.back = t.back[:0]
+		c.recycle()
 	}
 }
 
@@ -78,7 +65,6 @@ func (t *Tap) deliver() {
 			// A push racing with close may have landed after take.
 			batch, _ = q.Take(spare)
 			t.deliverBatch(batch)
-			t.free.drain()
 			return
 		}
 	}
@@ -102,11 +88,10 @@ func (t *Tap) deliverBatch(batch []*Exchange) {
 		for i, x := range batch {
 			w += weight(x)
 			t.record(x)
-			t.takeBack(x)
+			reuse(x)
 			batch[i] = nil
 			if k := i + 1; k%releaseEvery == 0 || k == len(batch) {
 				q.Release(w, (k-1)%releaseEvery+1)
-				t.giveBack()
 				w = 0
 			}
 		}
@@ -129,9 +114,8 @@ func (t *Tap) deliverBatch(batch []*Exchange) {
 	// Those prepare panicked on were overwritten in ready: the garbage
 	// collector takes them.
 	for _, x := range ready {
-		t.takeBack(x)
+		reuse(x)
 	}
-	t.giveBack()
 	clear(batch)
 }
 

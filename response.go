@@ -62,12 +62,9 @@ type rwState struct {
 // reused is the record of a Tap that reuses exchanges, kept with the
 // rw across requests: the Exchange, the response header map and values
 // of its snapshot, and body buffers larger than the inline ones that a
-// request grew, for the next. The fields read when an rw changes hands
-// (size, hdr) follow the Exchange's last field, which the delivery
-// goroutine reads anyway, so that they share its cache lines.
+// request grew, for the next.
 type reused struct {
 	x                   Exchange
-	size                int64 // what the rw holds, for the free list's bound
 	hdr                 http.Header
 	vals                [snapValues]string
 	reqSpare, respSpare []byte
@@ -76,72 +73,6 @@ type reused struct {
 var _ wrap.Core = (*rw)(nil)
 
 var rwPool = sync.Pool{New: func() any { return new(rw) }}
-
-// A freeList holds the states that a Tap reusing exchanges got back from
-// its sink, for its next requests. The delivery goroutine hands them
-// back a batch at a time, under one lock, and nothing in them is written
-// on the way: the next request clears what it reuses, on its own core,
-// where it is about to write anyway. (Through a sync.Pool, the request
-// path would take each from the delivery goroutine's P, and find the
-// pool emptied by every garbage collection.) It holds at most
-// freeListBytes; the rest go to the pool.
-type freeList struct {
-	mu    sync.Mutex
-	rws   []*rw
-	bytes int64
-}
-
-// freeListBytes bounds what a free list keeps.
-const freeListBytes = 4 << 20
-
-// rwBytes is about what an rw holds, its spare buffers apart: the
-// inline buffers and the record.
-const rwBytes = 2*inlineBytes + 2<<10
-
-// get returns a state from the list, or from the pool if it is empty.
-func (f *freeList) get() *rw {
-	f.mu.Lock()
-	if n := len(f.rws); n > 0 {
-		c := f.rws[n-1]
-		f.rws[n-1] = nil
-		f.rws = f.rws[:n-1]
-		f.bytes -= c.own.size
-		f.mu.Unlock()
-		return c
-	}
-	f.mu.Unlock()
-	return rwPool.Get().(*rw)
-}
-
-// drain moves what f holds to the pool, which the garbage collector
-// empties, once the Tap is closed.
-func (f *freeList) drain() {
-	f.mu.Lock()
-	rws := f.rws
-	f.rws, f.bytes = nil, 0
-	f.mu.Unlock()
-	for _, c := range rws {
-		rwPool.Put(c)
-	}
-}
-
-// put gives cs back, for reuse.
-func (f *freeList) put(cs ...*rw) {
-	f.mu.Lock()
-	for i, c := range cs {
-		n := c.own.size
-		if f.bytes+n > freeListBytes {
-			f.mu.Unlock()
-			for _, c := range cs[i:] {
-				rwPool.Put(c)
-			}
-			return
-		}
-		f.rws = append(f.rws, c)
-		f.bytes += n
-	}
-	f.mu.Unlock()
-}
 
 // snapValues is how many response header values the snapshot of a record
 // holds without an allocation of their own.
@@ -243,8 +174,12 @@ func (c *rw) keepSpares() {
 	if b := c.resp.buf; cap(b) > inlineBytes && cap(b) <= maxSpare {
 		c.own.respSpare = b[:0]
 	}
-	c.own.size = rwBytes + int64(cap(c.own.reqSpare)+cap(c.own.respSpare))
 }
+
+// recycle puts c back in the pool once its sink is done with its
+// Exchange. It writes nothing to c: the next request clears what it
+// reuses, on its own core, where it is about to write anyway.
+func (c *rw) recycle() { rwPool.Put(c) }
 
 // buffer returns the buffer a body copy starts in: inline, or the spare
 // one a former request grew if larger.
@@ -569,10 +504,10 @@ func (c *rw) finish(r *http.Request) {
 	c.release()
 	if kept {
 		if !t.q.Push(x, weight(x)) {
-			t.drop(x)
+			drop(x)
 		}
 	} else {
-		t.drop(x)
+		drop(x)
 	}
 	if p != nil {
 		panic(p)

@@ -138,39 +138,3 @@ func TestReuseExchangesKeepsQueuedRecords(t *testing.T) {
 		}
 	}
 }
-
-// TestFreeListBound: a free list keeps what fits in freeListBytes and
-// hands the rest to the pool; it gives back what it holds, last in first
-// out, then falls back to the pool.
-func TestFreeListBound(t *testing.T) {
-	var f freeList
-	n := int(freeListBytes/rwBytes) + 10
-	cs := make([]*rw, n)
-	for i := range cs {
-		cs[i] = new(rw)
-		cs[i].keepSpares()
-	}
-	big := new(rw)
-	big.resp.buf = make([]byte, 0, maxSpare)
-	big.keepSpares()
-	if big.own.size != rwBytes+maxSpare {
-		t.Fatalf("a state with a %d-byte spare buffer counts %d bytes, want %d", maxSpare, big.own.size, rwBytes+maxSpare)
-	}
-	f.put(big)
-	f.put(cs...)
-	if f.bytes > freeListBytes || len(f.rws) >= n+1 {
-		t.Fatalf("free list holds %d states, %d bytes; want at most %d bytes", len(f.rws), f.bytes, freeListBytes)
-	}
-	if got := f.get(); got != cs[len(f.rws)-1] {
-		t.Error("get did not return the last state put")
-	}
-	for len(f.rws) > 0 {
-		f.get()
-	}
-	if f.bytes != 0 {
-		t.Errorf("empty free list counts %d bytes", f.bytes)
-	}
-	if f.get() == nil {
-		t.Error("an empty free list gave nil, not a state from the pool")
-	}
-}
