@@ -77,14 +77,6 @@ func (t *Tap) deliverBatch(batch []*Exchange) {
 	if len(batch) == 0 {
 		return
 	}
-	// IDs are made here rather than on the request path: their counter
-	// is then written by one goroutine, not by every core at once, and
-	// a dropped exchange costs none. They still sort by the millisecond
-	// the request arrived, then by the order they were made (here, the
-	// order the exchanges finished in).
-	for _, x := range batch {
-		x.ID = newID(x.Start)
-	}
 	q := t.q
 	bs, ok := t.sink.(BatchSink)
 	if !ok {

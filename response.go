@@ -118,7 +118,8 @@ func (c *rw) begin(t *Tap, ws *wrap.State, x *Exchange, vals []string, w http.Re
 	c.ws = ws
 	c.x = x
 	c.vals = vals
-	x.Start = now() // the ID comes at delivery, from one goroutine: see Tap.deliverBatch
+	x.Start = now()
+	x.ID = newID(x.Start)
 	x.Trace = t.traceOf(r)
 	x.url = *r.URL
 	if x.url.Host == "" {
