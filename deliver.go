@@ -162,7 +162,12 @@ func (t *Tap) record(x *Exchange) {
 // functions, if any, run.
 func (t *Tap) prepareFast(x *Exchange) {
 	if t.redact.Disabled && t.decode == nil && t.redact.Func == nil {
-		x.runNotes()
+		if x.notes != nil {
+			// Only then: runNotes writes to x, and a record the
+			// delivery goroutine wrote to costs the next request that
+			// reuses it, on another core, a trip for that line.
+			x.runNotes()
+		}
 		return
 	}
 	t.prepare(x)

@@ -138,3 +138,32 @@ func TestReuseExchangesKeepsQueuedRecords(t *testing.T) {
 		}
 	}
 }
+
+// TestDeliveredIDs: every delivered exchange has an ID of its own that
+// holds the millisecond its request arrived, and IDs of requests served
+// one after the other increase, whether the Tap reuses exchanges or not.
+func TestDeliveredIDs(t *testing.T) {
+	for _, reuse := range []bool{false, true} {
+		col := newCollector()
+		var sink Sink = col
+		if reuse {
+			sink = cloner{col}
+		}
+		tap := New(Config{Sink: sink, ReuseExchanges: reuse})
+		h := tap.Handler(http.HandlerFunc(variedHandler))
+		for i := range 50 {
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/x?n="+strconv.Itoa(i), nil))
+		}
+		tap.Close()
+		var prev ID
+		for i, x := range col.xs {
+			if x.ID.IsZero() || x.ID.String() <= prev.String() {
+				t.Fatalf("reuse=%v: exchange %d has ID %s after %s", reuse, i, x.ID, prev)
+			}
+			if got, want := x.ID.Time().UnixMilli(), x.Start.UnixMilli(); got != want {
+				t.Errorf("reuse=%v: ID %s holds millisecond %d, the request arrived at %d", reuse, x.ID, got, want)
+			}
+			prev = x.ID
+		}
+	}
+}
