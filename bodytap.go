@@ -220,6 +220,20 @@ type Config struct {
 	// promises to lose nothing, sets it). The wait happens after the
 	// handler returned, before the server completes the response.
 	QueueWait time.Duration
+
+	// ReuseExchanges promises that the sink keeps nothing of an Exchange
+	// once its Record (or RecordBatch) has returned: neither the
+	// Exchange nor what it points to (body copies, header maps, the URL),
+	// and no other goroutine still reads them; Annotate functions and
+	// Redaction.Func keep nothing of it either. The Tap then reuses that
+	// memory for later requests instead of allocating it for each one,
+	// which for small bodies is most of what a capture costs: the
+	// garbage collector has a fraction of the bytes to clear and sweep.
+	// A sink that writes each exchange out as it gets it (encodes it,
+	// logs it, copies what it needs) can promise it; one that collects
+	// exchanges, or hands them to another goroutine, must not. False,
+	// the default, gives every Exchange to its sink for good.
+	ReuseExchanges bool
 }
 
 // A Tap is a middleware that tees request and response bodies as they
@@ -243,15 +257,20 @@ type Tap struct {
 	decode      DecodeFunc
 	decodeLimit int64
 
+	reuse bool // Config.ReuseExchanges
+
 	q    *queue.Queue[*Exchange]
 	done chan struct{} // closed when the delivery goroutine has finished
 
-	captured   atomic.Int64
+	// Counted on the request path; the queue counts the exchanges
+	// captured and dropped.
 	skipped    atomic.Int64
 	sampledOut atomic.Int64
+
+	// Counted by the delivery goroutine alone, on a cache line of their
+	// own, so that the request path never has to fetch it.
+	_          [64]byte
 	delivered  atomic.Int64
-	dropped    atomic.Int64
-	dropClosed atomic.Int64
 	sinkPanics atomic.Int64
 }
 
@@ -290,6 +309,7 @@ func New(c Config) *Tap {
 		scrub:         c.Redact.options(),
 		decode:        c.Decode,
 		decodeLimit:   c.DecodeLimit,
+		reuse:         c.ReuseExchanges,
 	}
 	if c.SpillDir != "" {
 		t.spill = spill.New(c.SpillDir, cmp.Or(max(c.MaxSpillBytes, 0), DefaultMaxSpillBytes), cmp.Or(max(c.SpillQuota, 0), DefaultSpillQuota))
@@ -324,16 +344,17 @@ func New(c Config) *Tap {
 
 // Stats returns the Tap's counters.
 func (t *Tap) Stats() Stats {
+	n := t.q.Counts()
 	return Stats{
-		Captured:   t.captured.Load(),
+		Captured:   n.Pushed + n.Refused,
 		Skipped:    t.skipped.Load(),
 		SampledOut: t.sampledOut.Load(),
 		Delivered:  t.delivered.Load(),
-		Dropped:    t.dropped.Load(),
+		Dropped:    n.Refused,
 		SinkPanics: t.sinkPanics.Load(),
 		Queued:     t.q.Len(),
 
-		DroppedClosed: t.dropClosed.Load(),
+		DroppedClosed: n.RefusedClosed,
 		QueuedBytes:   t.q.Bytes(),
 	}
 }
@@ -393,24 +414,44 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reqMax, respMax = -1, -1
 	}
 	c := rwPool.Get().(*rw)
-	rec := &record{}
-	ww := wrap.New(&rec.ws, c, w)
-	c.begin(t, rec, w, r, respMax)
+	body := r.Body
+	hasBody := body != nil && body != http.NoBody
+	var (
+		hd *hold // where the handler's writer and request copy live
+		ws *wrap.State
+		x  *Exchange
+	)
+	vals := c.own.vals[:]
+	if t.reuse {
+		x = &c.own.x
+		if hasBody {
+			hd = new(hold)
+			ws = &hd.ws
+		} else {
+			ws = new(wrap.State)
+		}
+	} else {
+		rec := new(record)
+		hd, ws, x, vals = &rec.hold, &rec.ws, &rec.x, rec.vals[:]
+	}
+	ww := wrap.New(ws, c, w)
+	c.begin(t, ws, x, vals, w, r, respMax)
 	c.action, c.decided, c.sampled = action, decided, sampled
 	hr := r
-	if body := r.Body; body != nil && body != http.NoBody {
+	if hasBody {
 		// The handler gets a shallow copy whose Body is the tee. The
 		// server goes on looking at its own Request's Body (to answer
 		// 100-continue, to drain or not what the handler left, to close
 		// the connection), and must find it as it was.
-		c.req.reset(reqMax, c.reqInline[:], t.spill)
+		c.req.reset(reqMax, buffer(c.reqInline[:], &c.own.reqSpare), t.spill)
 		if r.ContentLength > 0 {
 			c.req.hint = r.ContentLength
 		}
-		rec.body.init(body, &c.req)
-		rec.hreq = *r
-		rec.hreq.Body = &rec.body
-		hr = &rec.hreq
+		hd.body.init(body, &c.req)
+		hd.hreq = *r
+		hd.hreq.Body = &hd.body
+		c.body = &hd.body
+		hr = &hd.hreq
 	}
 	defer c.finish(hr)
 	h.next.ServeHTTP(ww, hr)

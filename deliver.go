@@ -19,9 +19,29 @@ const linger = time.Millisecond
 // memory when the bodies are small or not kept.
 const recordWeight = 2 << 10
 
+// releaseEvery is how many exchanges delivered one at a time the
+// delivery goroutine releases from the queue's bounds together.
+const releaseEvery = 32
+
 // weight is what an exchange counts against the byte bound.
 func weight(x *Exchange) int64 {
 	return recordWeight + int64(cap(x.Request.Body.Bytes)+cap(x.Response.Body.Bytes))
+}
+
+// drop releases x, which no sink got: its spill files go, and its
+// memory back to the pool if the Tap reuses exchanges.
+func drop(x *Exchange) {
+	x.Release()
+	reuse(x)
+}
+
+// reuse puts x's memory back in the pool, with its spill files removed,
+// once its sink is done with it, if the Tap reuses exchanges.
+func reuse(x *Exchange) {
+	if c := x.owner; c != nil {
+		x.Release()
+		c.recycle()
+	}
 }
 
 // deliver hands queued exchanges to the sink, in batches, until the queue
@@ -60,11 +80,20 @@ func (t *Tap) deliverBatch(batch []*Exchange) {
 	q := t.q
 	bs, ok := t.sink.(BatchSink)
 	if !ok {
+		// The exchanges count against the queue's bounds until done, and
+		// go off in groups: one lock of the queue per group, not per
+		// exchange, while pushes waiting for room (Config.QueueWait) get
+		// it as the sink goes.
+		var w int64
 		for i, x := range batch {
-			w := weight(x)
+			w += weight(x)
 			t.record(x)
-			q.Release(w, 1)
+			reuse(x)
 			batch[i] = nil
+			if k := i + 1; k%releaseEvery == 0 || k == len(batch) {
+				q.Release(w, (k-1)%releaseEvery+1)
+				w = 0
+			}
 		}
 		return
 	}
@@ -81,8 +110,13 @@ func (t *Tap) deliverBatch(batch []*Exchange) {
 	if len(ready) > 0 {
 		t.recordBatch(bs, ready)
 	}
-	clear(batch)
 	q.Release(w, len(batch))
+	// Those prepare panicked on were overwritten in ready: the garbage
+	// collector takes them.
+	for _, x := range ready {
+		reuse(x)
+	}
+	clear(batch)
 }
 
 // prepareRecovering prepares x for the sink and reports whether it did;
@@ -128,7 +162,12 @@ func (t *Tap) record(x *Exchange) {
 // functions, if any, run.
 func (t *Tap) prepareFast(x *Exchange) {
 	if t.redact.Disabled && t.decode == nil && t.redact.Func == nil {
-		x.runNotes()
+		if x.notes != nil {
+			// Only then: runNotes writes to x, and a record the
+			// delivery goroutine wrote to costs the next request that
+			// reuses it, on another core, a trip for that line.
+			x.runNotes()
+		}
 		return
 	}
 	t.prepare(x)

@@ -72,6 +72,10 @@ type Exchange struct {
 
 	// notes are the functions Annotate added, run before redaction.
 	notes []func(*Exchange)
+
+	// owner is the pooled state x lives in when the Tap reuses
+	// exchanges, nil otherwise.
+	owner *rw
 }
 
 // Request is the request half of an [Exchange].

@@ -19,6 +19,7 @@ func (x *Exchange) Clone() *Exchange {
 	}
 	y := *x
 	y.notes = nil
+	y.owner = nil
 	y.url = url.URL{}
 	if x.Request.URL != nil {
 		y.url = *x.Request.URL

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"sync/atomic"
 )
 
 // errBodyAfterReturn is what a request body read after the handler
@@ -19,9 +20,11 @@ var errBodyAfterReturn = errors.New("bodytap: read of request body after the han
 // returned; seal cuts it from the rw, whose capture c is then another
 // request's.
 type reqBody struct {
-	mu  sync.Mutex // guards all below; a handler may read from another goroutine
-	rc  io.ReadCloser
-	c   *capture // nil once sealed
+	rc     io.ReadCloser
+	sealed atomic.Bool
+
+	mu  sync.Mutex // guards c and eof; a handler may read from another goroutine
+	c   *capture   // nil once sealed
 	eof bool
 }
 
@@ -31,13 +34,10 @@ func (b *reqBody) init(rc io.ReadCloser, c *capture) {
 }
 
 func (b *reqBody) Read(p []byte) (int, error) {
-	b.mu.Lock()
-	rc := b.rc
-	b.mu.Unlock()
-	if rc == nil {
+	if b.sealed.Load() {
 		return 0, errBodyAfterReturn
 	}
-	n, err := rc.Read(p)
+	n, err := b.rc.Read(p)
 	b.mu.Lock()
 	if b.c != nil {
 		b.c.keep(p[:n])
@@ -50,22 +50,18 @@ func (b *reqBody) Read(p []byte) (int, error) {
 }
 
 func (b *reqBody) Close() error {
-	b.mu.Lock()
-	rc := b.rc
-	b.mu.Unlock()
-	if rc == nil {
+	if b.sealed.Load() {
 		return nil
 	}
-	return rc.Close()
+	return b.rc.Close()
 }
 
-// seal stops the copy and drops the references to the original body and
-// to the capture, and reports whether the body was read to its end.
-// Reads after it fail.
+// seal stops the copy and drops the reference to the capture, and
+// reports whether the body was read to its end. Reads after it fail.
 func (b *reqBody) seal() (eof bool) {
+	b.sealed.Store(true)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.rc = nil
 	b.c = nil
 	return b.eof
 }

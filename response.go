@@ -21,14 +21,18 @@ import (
 // optional interfaces of the writer it wraps, and forwards them to the
 // methods of the same names here.
 //
-// An rw comes from a pool and goes back to it when the handler has
-// returned, with its body buffers: what outlives the request (the
-// Exchange the sink gets, and what the handler may hold on to) lives in
-// the request's [record] instead.
+// An rw comes from a pool, with its body buffers. When the sink keeps
+// exchanges it goes back to the pool as soon as the handler has
+// returned: what outlives the request (the Exchange the sink gets, and
+// what the handler may hold on to) lives in the request's [record]
+// instead. When the Tap reuses exchanges ([Config.ReuseExchanges]), the
+// Exchange, its body copies and its header snapshot live in the rw
+// itself, which goes back to the pool once the sink is done with them.
 type rw struct {
 	rwState
 	reqInline  [inlineBytes]byte // the request body copy, while it fits
 	respInline [inlineBytes]byte // the response body copy, while it fits
+	own        reused            // the record, when the Tap reuses exchanges
 }
 
 // rwState is the part of an rw that starts each request zeroed.
@@ -36,8 +40,10 @@ type rwState struct {
 	w        http.ResponseWriter // the writer wrapped
 	t        *Tap
 	r        *http.Request
-	rec      *record
-	x        *Exchange // &rec.x
+	x        *Exchange   // the record: in a record, or the rw's own
+	ws       *wrap.State // the handler's writer
+	body     *reqBody    // the handler's request body, if the request has one
+	vals     []string    // room for the response header snapshot's values
 	resp     capture
 	req      capture
 	cr       capReader
@@ -53,6 +59,17 @@ type rwState struct {
 	prefixTrailers bool // the headers sent have http.TrailerPrefix names
 }
 
+// reused is the record of a Tap that reuses exchanges, kept with the
+// rw across requests: the Exchange, the response header map and values
+// of its snapshot, and body buffers larger than the inline ones that a
+// request grew, for the next.
+type reused struct {
+	x                   Exchange
+	hdr                 http.Header
+	vals                [snapValues]string
+	reqSpare, respSpare []byte
+}
+
 var _ wrap.Core = (*rw)(nil)
 
 var rwPool = sync.Pool{New: func() any { return new(rw) }}
@@ -63,29 +80,45 @@ var rwPool = sync.Pool{New: func() any { return new(rw) }}
 // record in the 1 KiB size class.
 const snapValues = 4
 
-// record is what one captured request allocates, in one piece: the
-// Exchange the sink gets, and what the handler may keep using after it
-// returned (its ResponseWriter, its copy of the Request and that copy's
-// Body), which therefore cannot come from a pool. Once the handler has
-// returned, its writer and body are detached: late use fails instead of
-// reaching the pooled state of another request.
-type record struct {
-	x    Exchange
+// maxSpare bounds the body buffers an rw keeps for the next request.
+const maxSpare = DefaultMaxBodyBytes
+
+// hold is what the handler may keep using after it returned (its
+// ResponseWriter, its copy of the Request and that copy's Body), which
+// therefore cannot come from a pool: each captured request allocates
+// one. Once the handler has returned, its writer and body are detached:
+// late use fails instead of reaching the pooled state of another
+// request.
+type hold struct {
 	ws   wrap.State   // the handler's writer
 	hreq http.Request // the handler's copy of the request, when it has a body
 	body reqBody      // hreq.Body
+}
+
+// record is what one captured request allocates, in one piece, when the
+// sink keeps exchanges: the Exchange the sink gets, and the hold.
+type record struct {
+	hold
+	x    Exchange
 	vals [snapValues]string
 }
 
-// begin starts the record of r in a new record.
-func (c *rw) begin(t *Tap, rec *record, w http.ResponseWriter, r *http.Request, respMax int64) {
+// begin starts the record of r: the handler's writer lives in ws, the
+// Exchange is x, and vals is room for the values of its header snapshot.
+func (c *rw) begin(t *Tap, ws *wrap.State, x *Exchange, vals []string, w http.ResponseWriter, r *http.Request, respMax int64) {
+	if x == &c.own.x {
+		c.own.x = Exchange{}
+		if len(c.own.hdr) > 4*snapValues {
+			c.own.hdr = nil // a map that grew large costs to clear and to range over
+		}
+	}
 	c.w = w
 	c.t = t
 	c.r = r
-	c.rec = rec
-	x := &rec.x
+	c.ws = ws
 	c.x = x
-	x.Start = time.Now()
+	c.vals = vals
+	x.Start = now()
 	x.ID = newID(x.Start)
 	x.Trace = t.traceOf(r)
 	x.url = *r.URL
@@ -107,7 +140,7 @@ func (c *rw) begin(t *Tap, rec *record, w http.ResponseWriter, r *http.Request, 
 		Header:        r.Header,
 		ContentLength: r.ContentLength,
 	}
-	c.resp.reset(respMax, c.respInline[:], t.spill)
+	c.resp.reset(respMax, buffer(c.respInline[:], &c.own.respSpare), t.spill)
 }
 
 // detachedCore is the Core of a handler's writer once the handler has
@@ -116,12 +149,46 @@ type detachedCore struct{ wrap.Detached }
 
 func (detachedCore) Unwrap() http.ResponseWriter { return wrap.Detached{} }
 
-// release detaches what the handler may still hold from c and puts c
-// back in the pool. c must not be used afterwards.
+// release detaches what the handler may still hold from c and clears
+// c's state. When the sink keeps exchanges, it puts c back in the pool:
+// c must not be used afterwards; otherwise [rw.recycle] does, once the
+// sink is done with c's Exchange.
 func (c *rw) release() {
-	wrap.New(&c.rec.ws, detachedCore{}, nil) // the writer keeps its type: only its core changes
+	c.ws.SetCore(detachedCore{})
+	reuse := c.reusing()
 	c.rwState = rwState{}
-	rwPool.Put(c)
+	if !reuse {
+		rwPool.Put(c)
+	}
+}
+
+// reusing reports whether c's Exchange is its own, to be reused.
+func (c *rw) reusing() bool { return c.x == &c.own.x }
+
+// keepSpares keeps the body buffers grown past the inline ones, within
+// maxSpare, for the next request on c (when the Tap reuses exchanges).
+func (c *rw) keepSpares() {
+	if b := c.req.buf; cap(b) > inlineBytes && cap(b) <= maxSpare {
+		c.own.reqSpare = b[:0]
+	}
+	if b := c.resp.buf; cap(b) > inlineBytes && cap(b) <= maxSpare {
+		c.own.respSpare = b[:0]
+	}
+}
+
+// recycle puts c back in the pool once its sink is done with its
+// Exchange. It writes nothing to c: the next request clears what it
+// reuses, on its own core, where it is about to write anyway.
+func (c *rw) recycle() { rwPool.Put(c) }
+
+// buffer returns the buffer a body copy starts in: inline, or the spare
+// one a former request grew if larger.
+func buffer(inline []byte, spare *[]byte) []byte {
+	if b := *spare; cap(b) > len(inline) {
+		*spare = nil
+		return b
+	}
+	return inline
 }
 
 // inPool reports whether b is a copy held in c's own buffers, which go
@@ -147,21 +214,17 @@ func (c *rw) ownBodies(x *Exchange) {
 	}
 }
 
-// cloneHeader is h.Clone, with the values in vals while they fit. It
-// also reports whether h has names with http.TrailerPrefix, which
-// declare trailers.
-func cloneHeader(h http.Header, vals []string) (_ http.Header, prefixed bool) {
+// cloneHeader is h.Clone, with the values in vals while they fit, into
+// the empty map h2 if not nil. It also reports whether h has names with
+// http.TrailerPrefix, which declare trailers. It ranges over h once when
+// the values fit, as they do in the common response.
+func cloneHeader(h, h2 http.Header, vals []string) (_ http.Header, prefixed bool) {
 	if h == nil {
 		return nil, false
 	}
-	nv := 0
-	for _, vv := range h {
-		nv += len(vv)
+	if h2 == nil {
+		h2 = make(http.Header, len(h))
 	}
-	if nv > len(vals) {
-		vals = make([]string, nv)
-	}
-	h2 := make(http.Header, len(h))
 	for k, vv := range h {
 		if strings.HasPrefix(k, http.TrailerPrefix) {
 			prefixed = true
@@ -170,6 +233,14 @@ func cloneHeader(h http.Header, vals []string) (_ http.Header, prefixed bool) {
 			// Preserve nil values: ReverseProxy distinguishes them.
 			h2[k] = nil
 			continue
+		}
+		if len(vv) > len(vals) {
+			// Room for all the values, in one allocation as Clone makes.
+			n := 0
+			for _, vv := range h {
+				n += len(vv)
+			}
+			vals = make([]string, n)
 		}
 		n := copy(vals, vv)
 		h2[k] = vals[:n:n]
@@ -188,7 +259,15 @@ func (c *rw) sendHeader(code int) {
 	}
 	c.x.TimeToHeaders = time.Since(c.x.Start)
 	c.x.Response.Status = code
-	c.x.Response.Header, c.prefixTrailers = cloneHeader(h, c.rec.vals[:])
+	var into http.Header
+	if c.reusing() {
+		clear(c.own.hdr) // it may hold a snapshot taken before an empty ReadFrom
+		into = c.own.hdr
+	}
+	c.x.Response.Header, c.prefixTrailers = cloneHeader(h, into, c.vals)
+	if into == nil && c.reusing() {
+		c.own.hdr = c.x.Response.Header
+	}
 	if !c.decided {
 		c.action, c.decided = decide(c.t.rules, atHeaders, c.r, code, h, 0, 0)
 		if c.decided && c.action != Capture {
@@ -359,18 +438,19 @@ func (c *rw) Push(target string, opts *http.PushOptions) error {
 // finish runs, deferred, when the handler has returned or panicked: it
 // completes the Exchange, queues it, and lets a panic go on.
 func (c *rw) finish(r *http.Request) {
-	t, rec, x := c.t, c.rec, c.x
+	t, x := c.t, c.x
 	var p any
 	if !c.returned {
 		p = recover()
 	}
-	if r == &rec.hreq {
-		if rec.hreq.MultipartForm != nil && c.r.MultipartForm == nil {
+	if c.body != nil {
+		// r is the handler's copy of the request.
+		if r.MultipartForm != nil && c.r.MultipartForm == nil {
 			// The server removes the temporary files of a parsed
 			// multipart form through its own Request, after we return.
-			c.r.MultipartForm = rec.hreq.MultipartForm
+			c.r.MultipartForm = r.MultipartForm
 		}
-		x.Request.Body = c.req.body(rec.body.seal())
+		x.Request.Body = c.req.body(c.body.seal())
 		if x.Request.Body.Size == 0 && r.ContentLength == 0 {
 			// A declared empty body (HTTP/2 sends one for a GET) is
 			// all there is, read or not.
@@ -411,24 +491,23 @@ func (c *rw) finish(r *http.Request) {
 	x.Duration = time.Since(x.Start)
 
 	kept := c.keep(r)
-	if kept {
+	if c.reusing() {
+		c.keepSpares()
+		x.owner = c
+	} else if kept {
 		c.ownBodies(x)
 	}
-	// From here on the Exchange is on its own: c goes back to the pool,
-	// and the handler's writer and body fail if used late (a bug in the
-	// handler) instead of touching a response.
+	// From here on the Exchange is on its own: c goes back to the pool
+	// (or, reused, comes back when the sink is done), and the handler's
+	// writer and body fail if used late (a bug in the handler) instead of
+	// touching a response.
 	c.release()
 	if kept {
-		t.captured.Add(1)
 		if !t.q.Push(x, weight(x)) {
-			t.dropped.Add(1)
-			if t.q.Closed() {
-				t.dropClosed.Add(1)
-			}
-			x.Release()
+			drop(x)
 		}
 	} else {
-		x.Release()
+		drop(x)
 	}
 	if p != nil {
 		panic(p)

@@ -3,10 +3,13 @@ package bodytap
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -50,10 +53,20 @@ func TestTapResponseController(t *testing.T) {
 // once a handler has returned, so a handler that (wrongly) keeps its
 // ResponseWriter and request body and uses them after returning must get
 // errors, and must not reach the request that reuses the state, nor its
-// record.
+// record; with the Tap reusing exchanges too.
 func TestLateUseTouchesNoOtherRequest(t *testing.T) {
+	for _, reuse := range []bool{false, true} {
+		t.Run(fmt.Sprintf("reuse=%v", reuse), func(t *testing.T) { testLateUse(t, reuse) })
+	}
+}
+
+func testLateUse(t *testing.T, reuse bool) {
 	col := newCollector()
-	tap := New(Config{Sink: col})
+	var sink Sink = col
+	if reuse {
+		sink = cloner{col}
+	}
+	tap := New(Config{Sink: sink, ReuseExchanges: reuse})
 	defer tap.Close()
 	var keptW http.ResponseWriter
 	var keptR *http.Request
@@ -265,5 +278,41 @@ func TestChunksOnlyWhenFlushed(t *testing.T) {
 				t.Errorf("chunk offsets: got %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestCloneHeader: the snapshot equals http.Header.Clone, nil values
+// kept, whether the values fit in the room given or not, into a new map
+// or a given one; and it notes names with http.TrailerPrefix.
+func TestCloneHeader(t *testing.T) {
+	for _, nvals := range []int{0, 1, 3, 4, 5, 9, 40} {
+		h := http.Header{"Nil": nil}
+		for i := range nvals {
+			h.Add(fmt.Sprintf("X-K%d", i%7), strconv.Itoa(i))
+		}
+		for _, reuse := range []bool{false, true} {
+			for _, room := range []int{0, snapValues} {
+				var into http.Header
+				if reuse {
+					into = http.Header{}
+				}
+				got, prefixed := cloneHeader(h, into, make([]string, room))
+				if !reflect.DeepEqual(got, h.Clone()) || prefixed {
+					t.Errorf("%d values, room %d: got %v, %v; want %v, false", nvals, room, got, prefixed, h)
+				}
+				if got["Nil"] != nil {
+					t.Errorf("%d values: nil value became %#v", nvals, got["Nil"])
+				}
+				if len(got) > 0 && len(got["X-K0"]) > 0 {
+					got["X-K0"][0] = "changed"
+					if h["X-K0"][0] == "changed" {
+						t.Fatalf("%d values, room %d: the snapshot shares values with the header", nvals, room)
+					}
+				}
+			}
+		}
+	}
+	if _, prefixed := cloneHeader(http.Header{http.TrailerPrefix + "X-Sum": {"1"}}, nil, nil); !prefixed {
+		t.Error("a name with http.TrailerPrefix not noted")
 	}
 }

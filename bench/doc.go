@@ -10,8 +10,15 @@
 // The implementations:
 //
 //   - bare: the application alone, the limit.
-//   - bodytap: bodytap with its defaults (redaction on) and a 64 KiB cap.
+//   - bodytap: bodytap with its defaults (redaction on) and a 64 KiB cap,
+//     reusing exchanges (Config.ReuseExchanges): like the peers' callbacks,
+//     the sink keeps nothing of a record once it has read it.
 //   - bodytap-noredact: the same with redaction off.
+//   - bodytap-keep: bodytap-noredact with a sink that keeps its exchanges
+//     (ReuseExchanges off, the default): every request allocates its record.
+//   - bodytap-lossless: the defaults, but a full queue makes the request
+//     wait (Config.QueueWait) instead of dropping the record, as the proxy
+//     does.
 //   - httpsnoop: httpsnoop.Wrap with Write and ReadFrom hooks teeing into a
 //     64 KiB bounded buffer, and the request body teed the same way.
 //   - chi: chi's middleware.NewWrapResponseWriter with Tee into a 64 KiB

@@ -86,6 +86,11 @@ var Impls = []Impl{
 	{Name: "bodytap-noredact", Family: "bare", Bounded: true, Streams: true, Build: func(s *Sink, o AppOptions) (http.Handler, func()) {
 		return buildTap(s, o, bodytap.Redaction{Disabled: true})
 	}},
+	{Name: "bodytap-keep", Family: "bare", Bounded: true, Streams: true, Build: func(s *Sink, o AppOptions) (http.Handler, func()) {
+		// bodytap-noredact with a sink that keeps its exchanges (the
+		// default): each request allocates its record.
+		return buildTapConfig(s, o, bodytap.Config{Redact: bodytap.Redaction{Disabled: true}})
+	}},
 	{Name: "bodytap-lossless", Family: "bare", Bounded: true, Streams: true, Build: func(s *Sink, o AppOptions) (http.Handler, func()) {
 		// The defaults, but a full delivery queue makes the request wait
 		// (QueueWait) instead of dropping the record, as the proxy does:
@@ -119,8 +124,11 @@ func ImplByName(name string) (Impl, bool) {
 	return Impl{}, false
 }
 
+// buildTap is bodytap with redaction r and a sink that, like the peers'
+// callbacks, keeps nothing of a record once it has read it: the Tap
+// reuses the exchanges' memory.
 func buildTap(s *Sink, o AppOptions, r bodytap.Redaction) (http.Handler, func()) {
-	return buildTapConfig(s, o, bodytap.Config{Redact: r})
+	return buildTapConfig(s, o, bodytap.Config{Redact: r, ReuseExchanges: true})
 }
 
 func buildTapConfig(s *Sink, o AppOptions, c bodytap.Config) (http.Handler, func()) {

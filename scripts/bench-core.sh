@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks the core middleware against its peers in one run: bodytap
-# (redaction on and off), chi's Tee and httpsnoop (each keeping the same
+# (redaction on and off; and with a sink that keeps its records), chi's Tee and httpsnoop (each keeping the same
 # bounded copy and handing a record to a callback) and a bare handler,
 # over loopback HTTP/1.1 at 1 KiB and in process at 1 KiB, 64 KiB and
 # 1 MiB, with records lost counted at saturation and at half the

@@ -21,6 +21,11 @@ type Queue[T any] struct {
 	closed   bool
 	wake     chan struct{} // one token: the first push into an empty queue, or close
 
+	// Counts of pushes, kept under mu, which a push takes anyway: an
+	// atomic counter of its own would be one more cache line that every
+	// producer writes.
+	pushed, refused, refusedClosed int64
+
 	// wait is how long Push may wait for room; room,
 	// when not nil, is closed by the next release to wake the pushes that
 	// wait.
@@ -55,6 +60,8 @@ func (q *Queue[T]) Push(x T, w int64) bool {
 	q.mu.Lock()
 	for {
 		if q.closed {
+			q.refused++
+			q.refusedClosed++
 			q.mu.Unlock()
 			return false
 		}
@@ -62,6 +69,7 @@ func (q *Queue[T]) Push(x T, w int64) bool {
 			break
 		}
 		if q.wait <= 0 || w > q.maxBytes {
+			q.refused++
 			q.mu.Unlock()
 			return false
 		}
@@ -77,10 +85,14 @@ func (q *Queue[T]) Push(x T, w int64) bool {
 		select {
 		case <-room:
 		case <-deadline.C:
+			q.mu.Lock()
+			q.refused++
+			q.mu.Unlock()
 			return false
 		}
 		q.mu.Lock()
 	}
+	q.pushed++
 	q.items = append(q.items, x)
 	q.bytes += w
 	first := len(q.items) == 1
@@ -141,11 +153,17 @@ func (q *Queue[T]) Bytes() int64 {
 	return q.bytes
 }
 
-// Closed reports whether Close has been called.
-func (q *Queue[T]) Closed() bool {
+// Counts are the pushes a queue took, and those it refused: all of them,
+// and those refused because it was closed.
+type Counts struct {
+	Pushed, Refused, RefusedClosed int64
+}
+
+// Counts returns the counts of pushes so far.
+func (q *Queue[T]) Counts() Counts {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.closed
+	return Counts{q.pushed, q.refused, q.refusedClosed}
 }
 
 // Waiting reports whether items wait to be taken.

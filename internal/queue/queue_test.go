@@ -62,3 +62,18 @@ func TestWaitAndClose(t *testing.T) {
 		t.Error("a push into a full queue did not wait its time and fail")
 	}
 }
+
+// TestCounts: every push is counted once, as taken or refused, and the
+// refusals after Close apart.
+func TestCounts(t *testing.T) {
+	q := New[int](2, 100, time.Millisecond)
+	q.Push(1, 10)
+	q.Push(2, 10)
+	q.Push(3, 10)  // full by count: refused after waiting
+	q.Push(4, 200) // heavier than the bound: refused at once
+	q.Close()
+	q.Push(5, 10)
+	if got, want := q.Counts(), (Counts{Pushed: 2, Refused: 3, RefusedClosed: 1}); got != want {
+		t.Errorf("Counts() = %+v, want %+v", got, want)
+	}
+}

@@ -54,6 +54,12 @@ func New(s *State, core Core, w http.ResponseWriter) http.ResponseWriter {
 	return combine(s, mask(w))
 }
 
+// SetCore makes the writer that [New] made in s forward to core from now
+// on: the writer keeps its type, and so its interfaces, and nothing is
+// looked up again. A middleware swaps in a stand-in this way once the
+// handler has returned.
+func (s *State) SetCore(core Core) { s.core = core }
+
 // CoreOf returns the Core of w, if w is a writer made by [New].
 func CoreOf(w http.ResponseWriter) (Core, bool) {
 	if x, ok := w.(interface{ wrapCore() Core }); ok {

@@ -86,3 +86,26 @@ func TestDetached(t *testing.T) {
 		t.Errorf("Write: got %v, want ErrDetached", err)
 	}
 }
+
+// detachedCore is a Core that fails every write.
+type detachedCore struct{ wrap.Detached }
+
+func (detachedCore) Unwrap() http.ResponseWriter { return wrap.Detached{} }
+
+// TestSetCore: a writer whose core is swapped keeps its type, and so its
+// interfaces, and forwards to the new core only.
+func TestSetCore(t *testing.T) {
+	var s wrap.State
+	rec := httptest.NewRecorder()
+	w := wrap.New(&s, &passCore{rec}, rec)
+	s.SetCore(detachedCore{})
+	if _, ok := w.(http.Flusher); !ok {
+		t.Error("the writer lost http.Flusher")
+	}
+	if n, err := w.Write([]byte("late")); n != 0 || err != wrap.ErrDetached {
+		t.Errorf("Write after SetCore: %d, %v; want 0, %v", n, err, wrap.ErrDetached)
+	}
+	if rec.Body.Len() != 0 {
+		t.Errorf("the first core got %q", rec.Body)
+	}
+}

@@ -1,6 +1,9 @@
 // Command benchcore compares bodytap's core middleware with the cheapest
 // of its peers (chi's Tee and httpsnoop, each keeping the same bounded
-// copy and handing a record to a callback), in one run:
+// copy and handing a record to a callback), in one run. bodytap and
+// bodytap-noredact reuse their exchanges, as a sink that keeps nothing
+// of a record lets them; bodytap-keep is bodytap-noredact with a sink
+// that keeps its records:
 //
 //	cd bench && go run ./cmd/benchcore            # about 4 minutes
 //	cd bench && go run ./cmd/benchcore -rounds 12 -o core.md
@@ -13,7 +16,7 @@
 //     CPU per request (getrusage), at saturation;
 //   - BenchmarkInProcess on json1k, json64k and json1m: process CPU per
 //     request, with the tight loop at saturation;
-//   - BenchmarkInProcess again for each bodytap variant and size, paced at
+//   - BenchmarkInProcess again for bodytap and bodytap-noredact at each size, paced at
 //     half the rate that variant reached in the saturated run of the same
 //     round (-bench.interval).
 //
@@ -48,7 +51,9 @@ import (
 var (
 	bodytaps = []string{"bodytap", "bodytap-noredact"}
 	peers    = []string{"chi", "httpsnoop"}
-	impls    = append(append([]string{"bare"}, bodytaps...), peers...)
+	// bodytap-keep (a sink that keeps its exchanges) is measured at
+	// saturation, not paced: it shows what reusing exchanges saves.
+	impls = append(append(append([]string{"bare"}, bodytaps...), "bodytap-keep"), peers...)
 )
 
 type options struct {
