@@ -101,7 +101,15 @@ func TestTap(t *testing.T) {
 			mu.Unlock()
 		}),
 	})
-	srv := httptest.NewServer(tap.Handler(mux))
+	// srv.Close does not wait for hijacked connections' handlers: wait for
+	// every handler before closing the tap, or one may still be running.
+	var handlers sync.WaitGroup
+	tapped := tap.Handler(mux)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		handlers.Add(1)
+		defer handlers.Done()
+		tapped.ServeHTTP(w, r)
+	}))
 	c := srv.Client()
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
@@ -139,6 +147,7 @@ func TestTap(t *testing.T) {
 		resp.Body.Close()
 	}
 	srv.Close()
+	handlers.Wait()
 	if err := tap.Close(); err != nil {
 		t.Fatal(err)
 	}
