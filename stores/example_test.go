@@ -48,8 +48,9 @@ func Example() {
 		resp.Body.Close()
 	}
 	srv.Close()
-	tap.Close() // delivers what its queue holds: the store has it all
-	if err := st.Flush(ctx); err != nil { // and now queries see it all
+	tap.Close() // delivers what its queue holds to the store
+	// Flush: queries see everything the store was given.
+	if err := st.Flush(ctx); err != nil {
 		log.Fatal(err)
 	}
 
