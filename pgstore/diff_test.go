@@ -172,6 +172,11 @@ func TestDifferential(t *testing.T) {
 		local.RecordBatch(xs[b:min(b+100, n)])
 	}
 	ctx := context.Background()
+	for _, st := range []interface{ Flush(context.Context) error }{pg, local} {
+		if err := st.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
 	var filters []*filter.Filter
 	var atoms []filter.Node
 	for _, e := range filterExprs {
