@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -11,8 +12,10 @@ import (
 	"net/url"
 	"regexp"
 	"regexp/syntax"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/bodytap/bodytap"
 	"github.com/bodytap/bodytap/filter"
@@ -30,6 +33,15 @@ type plan struct {
 	exact   bool           // where selects exactly what the query does
 	filter  *filter.Filter // what decides when !exact
 	handles []int64        // matchers to remove when done
+
+	// Of a modeChunk plan: whether the filter reads bodies, the rows
+	// in the table (first and last rid, 0 if none), the chunk size of
+	// the skip index (-1: none), and the chunks that a body match of
+	// the whole filter's conjuncts rules out.
+	body  bool
+	rids  [2]int64
+	shift int64
+	skip  map[int64]bool
 }
 
 // close releases the matchers of p.
@@ -57,6 +69,11 @@ const (
 	// modeTail: in commit order after a row (Subscribe), across
 	// transactions: no terms, and no index but the table's own.
 	modeTail
+	// modeChunk: a range of rids at a time, in several transactions
+	// (a body search, see chunkSearch): terms, and no index but the
+	// table's own; the chunks that a body match of a conjunct of the
+	// filter rules out are left in the plan's skip, not in its SQL.
+	modeChunk
 )
 
 // probeLimit returns how many rows a probe counts at most: past it, a
@@ -84,6 +101,9 @@ type compiler struct {
 	slots     []slot
 	top       bool       // compiling a conjunct of the whole filter
 	segs      [2]int64   // the first and last segment of the table
+	rids      [2]int64   // the first and last rid of the table
+	bodies    bool       // a body match was compiled
+	skip      map[int64]bool
 	shift     int64      // chunk_shift of the skip index
 	lr        *logReader // nil for a file of a version before the log
 }
@@ -106,11 +126,12 @@ func (s *Store) compile(ctx context.Context, tx queryer, q Query, mode planMode,
 			(SELECT value FROM state WHERE key = 'terms_full'),
 			(SELECT value FROM state WHERE key = 'count'),
 			coalesce((SELECT value FROM state WHERE key = 'chunk_shift'), -1),
-			coalesce((SELECT min(rid) FROM exchanges), 0) >> %d,
-			coalesce((SELECT max(rid) FROM exchanges), 0) >> %d`, segShift, segShift)).Scan(&c.termsFull, &rows, &c.shift, &c.segs[0], &c.segs[1])
+			coalesce((SELECT min(rid) FROM exchanges), 0),
+			coalesce((SELECT max(rid) FROM exchanges), 0)`)).Scan(&c.termsFull, &rows, &c.shift, &c.rids[0], &c.rids[1])
 		if err != nil {
 			return nil, err
 		}
+		c.segs = [2]int64{c.rids[0] >> segShift, c.rids[1] >> segShift}
 		c.probe = probeLimit(limit, rows)
 	}
 	var conds []string
@@ -147,6 +168,10 @@ func (s *Store) compile(ctx context.Context, tx queryer, q Query, mode planMode,
 	}
 	p.where, p.order = c.resolve(p.where)
 	p.args, p.handles = c.args, c.handles
+	p.body, p.rids, p.shift, p.skip = c.bodies, c.rids, c.shift, c.skip
+	if c.tx == nil {
+		p.shift = -1
+	}
 	return p, nil
 }
 
@@ -377,7 +402,7 @@ func (c *compiler) resolve(where string) (string, string) {
 	for i, sl := range c.slots {
 		plus := ""
 		switch {
-		case c.mode == modeTail,
+		case c.mode == modeTail, c.mode == modeChunk,
 			c.mode == modePage && driver >= 0 && i != driver,
 			c.mode == modePage && driver < 0 && sl.count >= c.probe:
 			plus = "+"
@@ -583,6 +608,7 @@ func (c *compiler) literals(col string, re *regexp.Regexp) string {
 // trigram of the literal strings that a match must contain; then the
 // expression runs on the copies of the others.
 func (c *compiler) body(op filter.Op, re *regexp.Regexp) (string, error) {
+	c.bodies = true
 	m := c.bodyMatcher(re, false)
 	reqCond := fmt.Sprintf("(e.flags & %d = 0 AND %s)", flagReqWithheld, m)
 	m = c.bodyMatcher(re, true)
@@ -609,6 +635,16 @@ func (c *compiler) body(op filter.Op, re *regexp.Regexp) (string, error) {
 		if err != nil {
 			return "", err
 		}
+		if c.mode == modeChunk && c.top {
+			// A chunk this conjunct rules out is not read at all.
+			if c.skip == nil {
+				c.skip = make(map[int64]bool, len(skip))
+			}
+			for _, ch := range skip {
+				c.skip[ch] = true
+			}
+			return cond, nil
+		}
 		if len(skip) > 0 {
 			cond = fmt.Sprintf("((e.rid >> %d) NOT IN %s AND %s)", c.shift, chunkList(skip), cond)
 		}
@@ -625,14 +661,15 @@ func (c *compiler) bodyMatcher(re *regexp.Regexp, resp bool) string {
 		col = "resp"
 	}
 	stored := "(SELECT " + col + " FROM bodies WHERE rid = e.rid)"
+	match := bodyMatch(re)
 	if c.lr == nil {
-		return c.matcher(bytesMatcher(re), stored)
+		return c.matcher(func(v []driver.Value) bool { return match(bodyBytes(v[0])) }, stored)
 	}
-	lr, inBodies := c.lr, bytesMatcher(re)
+	lr := c.lr
 	return c.fallible(func(v []driver.Value) (bool, error) {
 		loc, ok := v[0].(int64)
 		if !ok {
-			return inBodies(v[1:]), nil
+			return match(bodyBytes(v[1])), nil
 		}
 		rec, err := lr.record(loc)
 		switch {
@@ -641,9 +678,9 @@ func (c *compiler) bodyMatcher(re *regexp.Regexp, resp bool) string {
 		case err != nil:
 			return false, err
 		case resp:
-			return re.Match(rec.resp), nil
+			return match(rec.resp), nil
 		}
-		return re.Match(rec.req), nil
+		return match(rec.req), nil
 	}, "e.loc", "CASE WHEN e.loc IS NULL THEN "+stored+" END")
 }
 
@@ -670,18 +707,56 @@ func stringMatcher(re *regexp.Regexp) matcher {
 	}
 }
 
-// bytesMatcher matches a body copy; NULL is an empty copy.
-func bytesMatcher(re *regexp.Regexp) matcher {
-	return func(v []driver.Value) bool {
-		switch v := v[0].(type) {
-		case []byte:
-			return re.Match(v)
-		case string:
-			return re.MatchString(v)
+// bodyBytes returns a body copy's column value; NULL is an empty copy.
+func bodyBytes(v driver.Value) []byte {
+	switch v := v.(type) {
+	case []byte:
+		return v
+	case string:
+		return []byte(v)
+	}
+	return nil
+}
+
+// bodyMatch returns the match of re on a body copy. A body is text that
+// an expression ignoring case (as ~b does) matches slowly in Go, which
+// finds no literal prefix to look for: the match first looks for the
+// literal strings every match contains (see bloomLiterals), with ASCII
+// case folded, on a folded copy, which costs about a nanosecond a byte,
+// and runs re only on the bodies that hold them all.
+func bodyMatch(re *regexp.Regexp) func([]byte) bool {
+	var lits [][]byte
+	if t, err := syntax.Parse(re.String(), syntax.Perl); err == nil {
+		for _, l := range bloomLiterals(t) {
+			lit := []byte(l)
+			for i, c := range lit {
+				lit[i] = lower[c]
+			}
+			lits = append(lits, lit)
 		}
-		return re.Match(nil)
+	}
+	if len(lits) == 0 {
+		return re.Match
+	}
+	return func(p []byte) bool {
+		buf := foldPool.Get().(*[]byte)
+		defer foldPool.Put(buf)
+		f := slices.Grow((*buf)[:0], len(p))[:len(p)]
+		for i, c := range p {
+			f[i] = lower[c]
+		}
+		*buf = f
+		for _, lit := range lits {
+			if !bytes.Contains(f, lit) {
+				return false
+			}
+		}
+		return re.Match(p)
 	}
 }
+
+// foldPool holds the buffers of bodyMatch's folded copies.
+var foldPool = sync.Pool{New: func() any { return new([]byte) }}
 
 // listMatcher matches a Content-Type column: a list of values (see
 // encodeList), of which one must match.

@@ -316,6 +316,15 @@ type Query struct {
 	// are left to Go to decide: they stop after decoding this many
 	// candidates (0: no bound). See Store.ListPage.
 	MaxScan int
+
+	// Progress, if not nil, hears how far a search that reads bodies
+	// (see Body search in the package documentation) has gone: the
+	// exchanges it has gone through, read or ruled out by the skip
+	// index, and how many it has to, newest first. List, ListPage,
+	// Count and Scan call it from the goroutine that called them, as
+	// the search goes, and once more when it is done (scanned ==
+	// total); a search that reads no bodies does not call it.
+	Progress func(scanned, total int64)
 }
 
 // Summary is the row of a list: what the CLI's table and the viewer's list
