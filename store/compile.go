@@ -99,10 +99,10 @@ type compiler struct {
 	args      []any
 	handles   []int64
 	slots     []slot
-	top       bool       // compiling a conjunct of the whole filter
-	segs      [2]int64   // the first and last segment of the table
-	rids      [2]int64   // the first and last rid of the table
-	bodies    bool       // a body match was compiled
+	top       bool     // compiling a conjunct of the whole filter
+	segs      [2]int64 // the first and last segment of the table
+	rids      [2]int64 // the first and last rid of the table
+	bodies    bool     // a body match was compiled
 	skip      map[int64]bool
 	shift     int64      // chunk_shift of the skip index
 	lr        *logReader // nil for a file of a version before the log
