@@ -12,10 +12,8 @@ import (
 	"net/url"
 	"regexp"
 	"regexp/syntax"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/bodytap/bodytap"
 	"github.com/bodytap/bodytap/filter"
@@ -38,10 +36,11 @@ type plan struct {
 	// in the table (first and last rid, 0 if none), the chunk size of
 	// the skip index (-1: none), and the chunks that a body match of
 	// the whole filter's conjuncts rules out.
-	body  bool
-	rids  [2]int64
-	shift int64
-	skip  map[int64]bool
+	body     bool
+	rids     [2]int64
+	shift    int64
+	skip     map[int64]bool
+	goBodies []goBody // body matches of conjuncts, left to Go for the exchanges in the log
 }
 
 // close releases the matchers of p.
@@ -104,6 +103,7 @@ type compiler struct {
 	rids      [2]int64 // the first and last rid of the table
 	bodies    bool     // a body match was compiled
 	skip      map[int64]bool
+	goBodies  []goBody
 	shift     int64      // chunk_shift of the skip index
 	lr        *logReader // nil for a file of a version before the log
 }
@@ -168,7 +168,7 @@ func (s *Store) compile(ctx context.Context, tx queryer, q Query, mode planMode,
 	}
 	p.where, p.order = c.resolve(p.where)
 	p.args, p.handles = c.args, c.handles
-	p.body, p.rids, p.shift, p.skip = c.bodies, c.rids, c.shift, c.skip
+	p.body, p.rids, p.shift, p.skip, p.goBodies = c.bodies, c.rids, c.shift, c.skip, c.goBodies
 	if c.tx == nil {
 		p.shift = -1
 	}
@@ -622,6 +622,13 @@ func (c *compiler) body(op filter.Op, re *regexp.Regexp) (string, error) {
 	default:
 		cond = "(" + reqCond + " OR " + respCond + ")"
 	}
+	// A conjunct of the whole filter in a chunk plan is decided in Go
+	// for the exchanges in the log: the workers of chunkSearch read
+	// their bodies block by block. SQL decides it for the others.
+	chunked := c.mode == modeChunk && c.top && c.lr != nil
+	if chunked {
+		c.goBodies = append(c.goBodies, goBody{op, bodyMatch(re)})
+	}
 	// A file of version 1, read-only, has no skip index (shift -1).
 	if grams := bloomGrams(re); len(grams) > 0 && c.tx != nil && c.shift >= 0 {
 		un := int64(bloomReqUnindexed | bloomRespUnindexed)
@@ -643,13 +650,36 @@ func (c *compiler) body(op filter.Op, re *regexp.Regexp) (string, error) {
 			for _, ch := range skip {
 				c.skip[ch] = true
 			}
-			return cond, nil
-		}
-		if len(skip) > 0 {
+		} else if len(skip) > 0 {
 			cond = fmt.Sprintf("((e.rid >> %d) NOT IN %s AND %s)", c.shift, chunkList(skip), cond)
 		}
 	}
+	if chunked {
+		return "(e.loc IS NOT NULL OR " + cond + ")", nil
+	}
 	return cond, nil
+}
+
+// A goBody is a body match that a chunk plan leaves to Go for the
+// exchanges in the log (see chunkSearch).
+type goBody struct {
+	op    filter.Op
+	match func([]byte) bool
+}
+
+// matches reports whether the body copies of rec, of an exchange with
+// the status and flags (exchanges.flags), match b as the SQL of
+// compiler.body does.
+func (b goBody) matches(rec *record, status, flags int64) bool {
+	req := func() bool { return flags&flagReqWithheld == 0 && b.match(rec.req) }
+	resp := func() bool { return status != 0 && flags&flagRespWithheld == 0 && b.match(rec.resp) }
+	switch b.op {
+	case filter.OpReqBody:
+		return req()
+	case filter.OpRespBody:
+		return resp()
+	}
+	return req() || resp()
 }
 
 // bodyMatcher returns the SQL that matches re on the request's body
@@ -721,33 +751,21 @@ func bodyBytes(v driver.Value) []byte {
 // bodyMatch returns the match of re on a body copy. A body is text that
 // an expression ignoring case (as ~b does) matches slowly in Go, which
 // finds no literal prefix to look for: the match first looks for the
-// literal strings every match contains (see bloomLiterals), with ASCII
-// case folded, on a folded copy, which costs about a nanosecond a byte,
-// and runs re only on the bodies that hold them all.
+// literal strings every match contains (see bloomLiterals), ASCII case
+// folded, and runs re only on the bodies that hold them all.
 func bodyMatch(re *regexp.Regexp) func([]byte) bool {
-	var lits [][]byte
+	var lits []foldLit
 	if t, err := syntax.Parse(re.String(), syntax.Perl); err == nil {
 		for _, l := range bloomLiterals(t) {
-			lit := []byte(l)
-			for i, c := range lit {
-				lit[i] = lower[c]
-			}
-			lits = append(lits, lit)
+			lits = append(lits, newFoldLit(l))
 		}
 	}
 	if len(lits) == 0 {
 		return re.Match
 	}
 	return func(p []byte) bool {
-		buf := foldPool.Get().(*[]byte)
-		defer foldPool.Put(buf)
-		f := slices.Grow((*buf)[:0], len(p))[:len(p)]
-		for i, c := range p {
-			f[i] = lower[c]
-		}
-		*buf = f
-		for _, lit := range lits {
-			if !bytes.Contains(f, lit) {
+		for i := range lits {
+			if !lits[i].in(p) {
 				return false
 			}
 		}
@@ -755,8 +773,70 @@ func bodyMatch(re *regexp.Regexp) func([]byte) bool {
 	}
 }
 
-// foldPool holds the buffers of bodyMatch's folded copies.
-var foldPool = sync.Pool{New: func() any { return new([]byte) }}
+// A foldLit is a literal string looked for with ASCII case folded: by
+// its rarest byte (see byteRank), in either case, with IndexByte, which
+// skips the bytes between at the speed of memory, and then by the whole
+// string around it.
+type foldLit struct {
+	lit  []byte // folded
+	rare int    // the index of its rarest byte
+	a, b byte   // that byte in lower and upper case (the same if not a letter)
+}
+
+// byteRank orders bytes from the most frequent in text and JSON to the
+// rarest; those not in it are rarer still.
+const byteRank = ` "etaoinsrlcdhumpfgybw,:0123456789.v{}k-_xjqz`
+
+func newFoldLit(s string) foldLit {
+	l := foldLit{lit: []byte(s)}
+	best := -1
+	for i, c := range l.lit {
+		c = lower[c]
+		l.lit[i] = c
+		r := strings.IndexByte(byteRank, c)
+		if r < 0 {
+			r = len(byteRank)
+		}
+		if r > best {
+			best, l.rare = r, i
+		}
+	}
+	l.a, l.b = l.lit[l.rare], l.lit[l.rare]
+	if 'a' <= l.a && l.a <= 'z' {
+		l.b = l.a - 'a' + 'A'
+	}
+	return l
+}
+
+// in reports whether p holds l, ASCII case folded.
+func (l *foldLit) in(p []byte) bool {
+	for _, c := range [2]byte{l.a, l.b} {
+		for i := 0; i < len(p); {
+			j := bytes.IndexByte(p[i:], c)
+			if j < 0 {
+				break
+			}
+			if at := i + j - l.rare; at >= 0 && at+len(l.lit) <= len(p) && foldEqual(p[at:at+len(l.lit)], l.lit) {
+				return true
+			}
+			i += j + 1
+		}
+		if l.a == l.b {
+			break
+		}
+	}
+	return false
+}
+
+// foldEqual reports whether p, ASCII case folded, is lit.
+func foldEqual(p, lit []byte) bool {
+	for i, c := range lit {
+		if lower[p[i]] != c {
+			return false
+		}
+	}
+	return true
+}
 
 // listMatcher matches a Content-Type column: a list of values (see
 // encodeList), of which one must match.

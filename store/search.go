@@ -3,11 +3,21 @@ package store
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"hash/crc32"
+	"io/fs"
+	"os"
 	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/klauspost/compress/s2"
 
 	"github.com/bodytap/bodytap"
 	"github.com/bodytap/bodytap/filter"
@@ -123,11 +133,13 @@ func (s *Store) chunkSearch(ctx context.Context, p *plan, q Query, ordered bool,
 	slots := make(chan struct{}, searchAhead)
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	query := "SELECT " + summaryColumns + " FROM exchanges e WHERE e.rid >= ? AND e.rid <= ? AND " + p.where
+	query := "SELECT e.rid, e.loc, e.flags, e.status FROM exchanges e WHERE e.rid >= ? AND e.rid <= ? AND " + p.where
 	for range min(runtime.GOMAXPROCS(0), searchWorkers, len(chunks)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			br := &blockReader{dir: s.lr.dir}
+			defer br.close()
 			for {
 				select {
 				case slots <- struct{}{}:
@@ -141,11 +153,7 @@ func (s *Store) chunkSearch(ctx context.Context, p *plan, q Query, ordered bool,
 				c := chunks[i]
 				args := append([]any{max(c<<p.shift, lo), min((c+1)<<p.shift-1, hi)}, p.args...)
 				var r result
-				r.err = eachSummary(ctx, s.rdb, query, args, func(rid int64, sum *Summary) error {
-					r.sums = append(r.sums, *sum)
-					r.rids = append(r.rids, rid)
-					return nil
-				})
+				r.sums, r.rids, r.err = s.readChunk(ctx, br, p, query, args)
 				results[i] <- r
 			}
 		}()
@@ -201,6 +209,166 @@ func (s *Store) chunkSearch(ctx context.Context, p *plan, q Query, ordered bool,
 	}
 	q.progress(total, total)
 	return nil
+}
+
+// readChunk runs query, which selects the rid, loc, flags and status of
+// the rows of a chunk that the SQL of p selects, keeps those whose bodies
+// match p.goBodies too, read with br, and returns their summaries. The
+// summaries are read last, of the rows kept only: reading those of every
+// row cost more than matching their bodies.
+func (s *Store) readChunk(ctx context.Context, br *blockReader, p *plan, query string, args []any) (sums []Summary, rids []int64, err error) {
+	type cand struct {
+		rid, flags, status int64
+		loc                sql.NullInt64
+	}
+	var cands []cand
+	err = func() error {
+		rows, err := s.rdb.QueryContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var c cand
+			if err := rows.Scan(&c.rid, &c.loc, &c.flags, &c.status); err != nil {
+				return err
+			}
+			cands = append(cands, c)
+		}
+		return rows.Err()
+	}()
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, c := range cands {
+		if c.loc.Valid && len(p.goBodies) > 0 {
+			rec, err := br.record(c.loc.Int64)
+			switch {
+			case errors.Is(err, ErrNotFound):
+				continue // removed by retention since the query began
+			case err != nil:
+				return nil, nil, err
+			}
+			ok := true
+			for _, b := range p.goBodies {
+				if ok = b.matches(&rec, c.status, c.flags); !ok {
+					break
+				}
+			}
+			if !ok {
+				continue
+			}
+		}
+		rids = append(rids, c.rid)
+	}
+	if len(rids) == 0 {
+		return nil, nil, nil
+	}
+	var b strings.Builder
+	b.WriteString("SELECT " + summaryColumns + " FROM exchanges e WHERE e.rid IN (")
+	for i, rid := range rids {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatInt(rid, 10))
+	}
+	b.WriteString(")")
+	rids = rids[:0]
+	err = eachSummary(ctx, s.rdb, b.String(), nil, func(rid int64, sum *Summary) error {
+		sums = append(sums, *sum)
+		rids = append(rids, rid)
+		return nil
+	})
+	return sums, rids, err
+}
+
+// A blockReader reads records from the log for one goroutine, a block
+// at a time: a chunk's exchanges lie side by side in the log, and each
+// block is read and decoded once, into buffers that the next block
+// reuses (a search decodes gigabytes: garbage made the collector stop
+// the workers hundreds of times a second), without the shared reader's
+// lock and cache. A record it returns is valid until the next call.
+type blockReader struct {
+	dir           string
+	file          int64
+	f             *os.File
+	off           int64 // of the block decoded, -1 if none
+	payload, data []byte
+	recs          [][]byte
+}
+
+// record returns the record at loc; ErrNotFound if retention removed its
+// segment.
+func (r *blockReader) record(loc int64) (record, error) {
+	file, off, k := splitLoc(loc)
+	if r.f == nil || r.file != file {
+		r.close()
+		f, err := os.Open(segPath(r.dir, file))
+		if errors.Is(err, fs.ErrNotExist) {
+			return record{}, ErrNotFound
+		}
+		if err != nil {
+			return record{}, err
+		}
+		r.f, r.file, r.off = f, file, -1
+	}
+	if r.off != off {
+		r.off = -1
+		if err := r.read(off); err != nil {
+			return record{}, fmt.Errorf("segment %s offset %d: %w", segPath(r.dir, file), off, err)
+		}
+		r.off = off
+	}
+	if k >= len(r.recs) {
+		return record{}, fmt.Errorf("segment %s offset %d: no record %d: %w", segPath(r.dir, file), off, k, errCorrupt)
+	}
+	return parseRecord(r.recs[k])
+}
+
+// read reads and decodes the block at off, as readBlock does.
+func (r *blockReader) read(off int64) error {
+	var h [blockHeader]byte
+	if _, err := r.f.ReadAt(h[:], off); err != nil {
+		return fmt.Errorf("read block header: %w", err)
+	}
+	size, count := binary.LittleEndian.Uint32(h[0:]), binary.LittleEndian.Uint32(h[12:])
+	if count == 0 || count > 1<<locRecBits || size > 1<<30 {
+		return fmt.Errorf("bad block header: %w", errCorrupt)
+	}
+	r.payload = slices.Grow(r.payload[:0], int(size))[:size]
+	if _, err := r.f.ReadAt(r.payload, off+blockHeader); err != nil {
+		return fmt.Errorf("read block: %w", err)
+	}
+	if crc32.Update(crc32.Update(0, crcTable, h[8:]), crcTable, r.payload) != binary.LittleEndian.Uint32(h[4:]) {
+		return fmt.Errorf("checksum mismatch: %w", errCorrupt)
+	}
+	n, err := s2.DecodedLen(r.payload)
+	if err != nil || n != int(binary.LittleEndian.Uint32(h[8:])) {
+		return fmt.Errorf("bad block length: %w", errCorrupt)
+	}
+	if r.data, err = s2.Decode(slices.Grow(r.data[:0], n)[:n], r.payload); err != nil {
+		return fmt.Errorf("decode block: %v: %w", err, errCorrupt)
+	}
+	r.recs = r.recs[:0]
+	for p := r.data; len(p) > 0; {
+		n, k := binary.Uvarint(p)
+		if k <= 0 || n > uint64(len(p)-k) {
+			return fmt.Errorf("bad record length: %w", errCorrupt)
+		}
+		r.recs = append(r.recs, p[k:k+int(n)])
+		p = p[k+int(n):]
+	}
+	if len(r.recs) != int(count) {
+		return fmt.Errorf("%d records, header says %d: %w", len(r.recs), count, errCorrupt)
+	}
+	return nil
+}
+
+func (r *blockReader) close() {
+	if r.f != nil {
+		r.f.Close()
+		r.f = nil
+	}
 }
 
 // newestBelow returns the newest ID of the rows before rid that are
