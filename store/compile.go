@@ -122,12 +122,12 @@ func (s *Store) compile(ctx context.Context, tx queryer, q Query, mode planMode,
 	}
 	if c.tx != nil {
 		var rows int64
-		err := tx.QueryRowContext(ctx, fmt.Sprintf(`SELECT
+		err := tx.QueryRowContext(ctx, `SELECT
 			(SELECT value FROM state WHERE key = 'terms_full'),
 			(SELECT value FROM state WHERE key = 'count'),
 			coalesce((SELECT value FROM state WHERE key = 'chunk_shift'), -1),
 			coalesce((SELECT min(rid) FROM exchanges), 0),
-			coalesce((SELECT max(rid) FROM exchanges), 0)`)).Scan(&c.termsFull, &rows, &c.shift, &c.rids[0], &c.rids[1])
+			coalesce((SELECT max(rid) FROM exchanges), 0)`).Scan(&c.termsFull, &rows, &c.shift, &c.rids[0], &c.rids[1])
 		if err != nil {
 			return nil, err
 		}

@@ -75,30 +75,10 @@ func TestBodySearchOrder(t *testing.T) {
 		if calls < 2 || last != total || total != 600 {
 			t.Errorf("%s: progress called %d times, last (%d, %d), want (600, 600)", expr, calls, last, total)
 		}
-		var paged []bodytap.ID
-		pq := Query{Filter: f, Limit: 7}
-		for {
-			sums, next, err := s.ListPage(ctx, pq)
-			if err != nil {
-				t.Fatal(err)
-			}
-			paged = append(paged, ids(sums)...)
-			if next.IsZero() {
-				break
-			}
-			pq.Before = next
-		}
-		if !slices.Equal(paged, w) {
+		if paged := pagedIDs(t, s, Query{Filter: f, Limit: 7}); !slices.Equal(paged, w) {
 			t.Errorf("%s: pages of 7 returned %d exchanges, want %d", expr, len(paged), len(w))
 		}
-		var scanned []bodytap.ID
-		for x, err := range s.Scan(ctx, Query{Filter: f}) {
-			if err != nil {
-				t.Fatal(err)
-			}
-			scanned = append(scanned, x.ID)
-		}
-		if !slices.Equal(scanned, w) {
+		if scanned := scannedIDs(t, s, Query{Filter: f}); !slices.Equal(scanned, w) {
 			t.Errorf("%s: Scan returned %d exchanges, want %d", expr, len(scanned), len(w))
 		}
 		if n, err := s.Count(ctx, Query{Filter: f}); err != nil || n != int64(len(w)) {
@@ -122,6 +102,38 @@ func TestBodySearchOrder(t *testing.T) {
 			}
 		}
 	}
+}
+
+// pagedIDs returns the IDs of the pages of q, paged by the cursor
+// ListPage returns.
+func pagedIDs(t *testing.T, s *Store, q Query) []bodytap.ID {
+	t.Helper()
+	var paged []bodytap.ID
+	for range 10000 {
+		sums, next, err := s.ListPage(context.Background(), q)
+		if err != nil {
+			t.Fatalf("%s: ListPage: %v", q.Filter, err)
+		}
+		paged = append(paged, ids(sums)...)
+		if next.IsZero() {
+			break
+		}
+		q.Before = next
+	}
+	return paged
+}
+
+// scannedIDs returns the IDs of the exchanges Scan yields for q.
+func scannedIDs(t *testing.T, s *Store, q Query) []bodytap.ID {
+	t.Helper()
+	var out []bodytap.ID
+	for x, err := range s.Scan(context.Background(), q) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, x.ID)
+	}
+	return out
 }
 
 func findID(all []*bodytap.Exchange, id bodytap.ID) *bodytap.Exchange {
