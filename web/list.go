@@ -24,9 +24,10 @@ const pageSize = 100
 // a bounded time per page, and the page links on to where it stopped.
 const maxScan = 5000
 
-// countTimeout bounds the count shown above the list, and countGrace how
-// long the page waits for it once its rows are ready: a filter that must
-// read every body of a large store is not worth waiting for.
+// countTimeout bounds the time to the count shown above the list, and
+// countGrace how long the page waits for it at least once its rows are
+// ready: a filter that must read every body of a large store is not
+// worth waiting for.
 const (
 	countTimeout = 300 * time.Millisecond
 	countGrace   = 100 * time.Millisecond
@@ -124,17 +125,6 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	}
 	v.HARURL = harURL(v.Filter)
 
-	// The count runs beside the page, and is left out if it is slow.
-	count := make(chan int64, 1)
-	ctx, cancel := context.WithTimeout(r.Context(), countTimeout)
-	defer cancel()
-	go func() {
-		if n, err := s.src.Count(ctx, store.Query{Filter: f}); err == nil {
-			count <- n
-		}
-		close(count)
-	}()
-
 	// The search runs beside, and says how far it is.
 	type listed struct {
 		sums []store.Summary
@@ -146,6 +136,15 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 		Progress: func(n, of int64) { scanned.Store(n); total.Store(of) }}
 	result := make(chan listed, 1)
 	start := time.Now()
+	// The count follows the page, in what is left of countTimeout (at
+	// least countGrace), and is left out if it is slow: run beside it, a
+	// count that reads bodies took half the CPU from the page's search.
+	count := func() (int64, bool) {
+		ctx, cancel := context.WithTimeout(r.Context(), max(countTimeout-time.Since(start), countGrace))
+		defer cancel()
+		n, err := s.src.Count(ctx, store.Query{Filter: f})
+		return n, err == nil
+	}
 	go func() {
 		sums, next, err := s.src.ListPage(r.Context(), sq)
 		result <- listed{sums, next, err}
@@ -169,7 +168,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 
 // fillList sets the rows of v from what the search returned and the
 // total from count, and reports whether the store failed.
-func (s *Server) fillList(v *listView, sums []store.Summary, next bodytap.ID, err error, count <-chan int64) (failed bool) {
+func (s *Server) fillList(v *listView, sums []store.Summary, next bodytap.ID, err error, count func() (int64, bool)) (failed bool) {
 	if err != nil {
 		s.log.Error("web: list", "filter", v.Filter, "err", err)
 		v.Err = "The store could not be read: " + oneLine(err.Error())
@@ -195,13 +194,7 @@ func (s *Server) fillList(v *listView, sums []store.Summary, next bodytap.ID, er
 		}
 		v.StreamURL = streamURL(v.Filter, after)
 	}
-	var n int64
-	ok := false
-	select {
-	case n, ok = <-count:
-	case <-time.After(countGrace):
-	}
-	if ok {
+	if n, ok := count(); ok {
 		v.Count = n
 		v.Total = plural(int(n), "exchange", "exchanges")
 		if v.Filter != "" {
