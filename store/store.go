@@ -336,8 +336,9 @@ type Query struct {
 	// exchanges it has gone through, read or ruled out by the skip
 	// index, and how many it has to, newest first. List, ListPage,
 	// Count and Scan call it from the goroutine that called them, as
-	// the search goes, and once more when it is done (scanned ==
-	// total); a search that reads no bodies does not call it.
+	// the search goes, and with scanned == total when it has gone
+	// through them all (a page that fills up stops before); a search
+	// that reads no bodies does not call it.
 	Progress func(scanned, total int64)
 }
 
