@@ -8,6 +8,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -199,6 +202,187 @@ func BenchmarkPaging(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(n), "rows")
+		})
+	}
+}
+
+// searchRows is how many exchanges BenchmarkBodySearch stores, with
+// about 2 KiB of bodies each.
+const searchRows = 1_000_000
+
+// Words planted in the bodies of the search fixture, and how often: one
+// exchange in plantEvery[i] has plantWords[i] in its response body.
+var (
+	plantWords = []string{"marmot", "pangolin"}
+	plantEvery = []int{100, 10_000}
+)
+
+// fixtureDir is where the large fixtures are kept between runs:
+// $BODYTAP_FIXTURES, or os.TempDir().
+func fixtureDir() string {
+	if d := os.Getenv("BODYTAP_FIXTURES"); d != "" {
+		return d
+	}
+	return os.TempDir()
+}
+
+// searchFile returns a store file holding n exchanges with JSON bodies of
+// about 1 KiB each way, made of words drawn from a vocabulary of a few
+// thousand (Zipf), numbers and hexadecimal IDs, and the plantWords. It is
+// made once and kept in fixtureDir() for later runs (delete it, and its
+// -log directory, to make it again).
+func searchFile(b *testing.B, n int) string {
+	h := fnv.New32a()
+	fmt.Fprint(h, migrations, segShift, newChunkShift, blockTarget, plantWords, plantEvery, "v1")
+	path := filepath.Join(fixtureDir(), fmt.Sprintf("bodytap-store-search-%d-%08x.db", n, h.Sum32()))
+	if s, err := Open(path, Options{ReadOnly: true}); err == nil {
+		c, err := s.Count(context.Background(), Query{})
+		s.Close()
+		if err == nil && c == int64(n) {
+			return path
+		}
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm", logDir(path)} {
+		os.RemoveAll(p)
+	}
+	b.Logf("filling %s with %d exchanges", path, n)
+	start := time.Now()
+	s, err := Open(path, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	vocab := vocabulary(r, 4000)
+	zipf := rand.NewZipf(rand.New(rand.NewPCG(7, 8)), 1.1, 1, uint64(len(vocab)-1))
+	tmpl := make([]*bodytap.Exchange, 256)
+	for i := range tmpl {
+		tmpl[i] = pagingExchange(r)
+	}
+	t0 := time.Now().Add(-time.Duration(n) * time.Millisecond)
+	const batch = 10000
+	xs := make([]*bodytap.Exchange, 0, batch)
+	for i := 0; i < n; i++ {
+		x := *tmpl[r.IntN(len(tmpl))]
+		x.Start = t0.Add(time.Duration(i) * time.Millisecond)
+		x.ID = bodytap.NewID(x.Start)
+		req := apiBody(r, zipf, vocab, 1024, "")
+		var plant string
+		for k, w := range plantWords {
+			if i%plantEvery[k] == plantEvery[k]/2 {
+				plant = w
+			}
+		}
+		resp := apiBody(r, zipf, vocab, 1024, plant)
+		x.Request.Body = bodytap.Body{Bytes: req, Size: int64(len(req)), EOF: true}
+		x.Response.Body = bodytap.Body{Bytes: resp, Size: int64(len(resp)), EOF: true}
+		xs = append(xs, &x)
+		if len(xs) == batch || i == n-1 {
+			s.RecordBatch(xs)
+			flush(b, s)
+			xs = xs[:0]
+		}
+	}
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("filled in %v", time.Since(start).Round(time.Second))
+	return path
+}
+
+// vocabulary returns n made-up words of two to four syllables.
+func vocabulary(r *rand.Rand, n int) []string {
+	cons := []string{"b", "d", "f", "g", "l", "m", "n", "p", "r", "t", "v", "z", "ch", "tr", "st", "br"}
+	vows := []string{"a", "e", "i", "o", "u", "ai", "ou", "ea"}
+	seen := make(map[string]bool)
+	var out []string
+	for len(out) < n {
+		var w strings.Builder
+		for range 2 + r.IntN(3) {
+			w.WriteString(cons[r.IntN(len(cons))])
+			w.WriteString(vows[r.IntN(len(vows))])
+		}
+		if s := w.String(); !seen[s] && !slices.Contains(plantWords, s) {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// apiBody returns about n bytes of JSON like an API's: IDs, names,
+// e-mail addresses, numbers and free text; plant, if not empty, is put
+// in its text.
+func apiBody(r *rand.Rand, zipf *rand.Zipf, vocab []string, n int, plant string) []byte {
+	word := func() string { return vocab[zipf.Uint64()] }
+	b := fmt.Appendf(nil, `{"id":"%016x","user":{"name":"%s %s","email":"%s.%s@example.com"},"items":[`,
+		r.Uint64(), word(), word(), word(), word())
+	for len(b) < n-200 {
+		b = fmt.Appendf(b, `{"sku":"SKU-%05d","title":"%s %s","qty":%d,"price":%d.%02d},`,
+			r.IntN(100000), word(), word(), 1+r.IntN(9), r.IntN(500), r.IntN(100))
+	}
+	b = append(b[:len(b)-1], `],"note":"`...)
+	for i := 0; len(b) < n-40; i++ {
+		if i == 3 && plant != "" {
+			b = append(b, plant...)
+		} else {
+			b = append(b, word()...)
+		}
+		b = append(b, ' ')
+	}
+	return fmt.Appendf(b, `","ref":"order-%06d"}`, r.IntN(1e6))
+}
+
+// BenchmarkBodySearch measures body searches on a store of a million
+// exchanges with about 2 KiB of bodies each (see searchFile; the first
+// run makes it, in minutes): the first page of 50 for a word in one
+// exchange in a hundred, and in one in ten thousand, a word in none, a
+// regular expression, and the same searches with the time a Scan takes
+// to yield its first exchange. Each op opens nothing: the store stays
+// open, as in the viewer; BODYTAP_SEARCH_ROWS makes a smaller store.
+func BenchmarkBodySearch(b *testing.B) {
+	n := searchRows
+	if v, err := strconv.Atoi(os.Getenv("BODYTAP_SEARCH_ROWS")); err == nil && v > 0 {
+		n = v
+	}
+	path := searchFile(b, n)
+	s, err := Open(path, Options{ReadOnly: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	cases := []struct{ name, filter string }{
+		{"word-1in100", "~b marmot"},
+		{"word-1in10000", "~b pangolin"},
+		{"nothing", "~b nothingmatches"},
+		{"regexp", `~b "order-12345[0-9]"`},
+		{"word-and-status", "~b marmot & ~c 5xx"},
+	}
+	for _, c := range cases {
+		q := Query{Limit: 50, Filter: mustParse(b, c.filter)}
+		b.Run("first-page/"+c.name, func(b *testing.B) {
+			var rows int
+			for b.Loop() {
+				sums, err := s.List(ctx, q)
+				if err != nil {
+					b.Fatal(err)
+				}
+				rows = len(sums)
+			}
+			b.ReportMetric(float64(rows), "rows")
+		})
+	}
+	for _, c := range cases[:4] {
+		q := Query{Filter: mustParse(b, c.filter)}
+		b.Run("scan-first/"+c.name, func(b *testing.B) {
+			for b.Loop() {
+				for _, err := range s.Scan(ctx, q) {
+					if err != nil {
+						b.Fatal(err)
+					}
+					break
+				}
+			}
 		})
 	}
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -30,6 +31,16 @@ type plan struct {
 	exact   bool           // where selects exactly what the query does
 	filter  *filter.Filter // what decides when !exact
 	handles []int64        // matchers to remove when done
+
+	// Of a modeChunk plan: whether the filter reads bodies, the rows
+	// in the table (first and last rid, 0 if none), the chunk size of
+	// the skip index (-1: none), and the chunks that a body match of
+	// the whole filter's conjuncts rules out.
+	body     bool
+	rids     [2]int64
+	shift    int64
+	skip     map[int64]bool
+	goBodies []goBody // body matches of conjuncts, left to Go for the exchanges in the log
 }
 
 // close releases the matchers of p.
@@ -57,6 +68,11 @@ const (
 	// modeTail: in commit order after a row (Subscribe), across
 	// transactions: no terms, and no index but the table's own.
 	modeTail
+	// modeChunk: a range of rids at a time, in several transactions
+	// (a body search, see chunkSearch): terms, and no index but the
+	// table's own; the chunks that a body match of a conjunct of the
+	// filter rules out are left in the plan's skip, not in its SQL.
+	modeChunk
 )
 
 // probeLimit returns how many rows a probe counts at most: past it, a
@@ -82,8 +98,12 @@ type compiler struct {
 	args      []any
 	handles   []int64
 	slots     []slot
-	top       bool       // compiling a conjunct of the whole filter
-	segs      [2]int64   // the first and last segment of the table
+	top       bool     // compiling a conjunct of the whole filter
+	segs      [2]int64 // the first and last segment of the table
+	rids      [2]int64 // the first and last rid of the table
+	bodies    bool     // a body match was compiled
+	skip      map[int64]bool
+	goBodies  []goBody
 	shift     int64      // chunk_shift of the skip index
 	lr        *logReader // nil for a file of a version before the log
 }
@@ -102,15 +122,16 @@ func (s *Store) compile(ctx context.Context, tx queryer, q Query, mode planMode,
 	}
 	if c.tx != nil {
 		var rows int64
-		err := tx.QueryRowContext(ctx, fmt.Sprintf(`SELECT
+		err := tx.QueryRowContext(ctx, `SELECT
 			(SELECT value FROM state WHERE key = 'terms_full'),
 			(SELECT value FROM state WHERE key = 'count'),
 			coalesce((SELECT value FROM state WHERE key = 'chunk_shift'), -1),
-			coalesce((SELECT min(rid) FROM exchanges), 0) >> %d,
-			coalesce((SELECT max(rid) FROM exchanges), 0) >> %d`, segShift, segShift)).Scan(&c.termsFull, &rows, &c.shift, &c.segs[0], &c.segs[1])
+			coalesce((SELECT min(rid) FROM exchanges), 0),
+			coalesce((SELECT max(rid) FROM exchanges), 0)`).Scan(&c.termsFull, &rows, &c.shift, &c.rids[0], &c.rids[1])
 		if err != nil {
 			return nil, err
 		}
+		c.segs = [2]int64{c.rids[0] >> segShift, c.rids[1] >> segShift}
 		c.probe = probeLimit(limit, rows)
 	}
 	var conds []string
@@ -147,6 +168,10 @@ func (s *Store) compile(ctx context.Context, tx queryer, q Query, mode planMode,
 	}
 	p.where, p.order = c.resolve(p.where)
 	p.args, p.handles = c.args, c.handles
+	p.body, p.rids, p.shift, p.skip, p.goBodies = c.bodies, c.rids, c.shift, c.skip, c.goBodies
+	if c.tx == nil {
+		p.shift = -1
+	}
 	return p, nil
 }
 
@@ -377,7 +402,7 @@ func (c *compiler) resolve(where string) (string, string) {
 	for i, sl := range c.slots {
 		plus := ""
 		switch {
-		case c.mode == modeTail,
+		case c.mode == modeTail, c.mode == modeChunk,
 			c.mode == modePage && driver >= 0 && i != driver,
 			c.mode == modePage && driver < 0 && sl.count >= c.probe:
 			plus = "+"
@@ -583,6 +608,7 @@ func (c *compiler) literals(col string, re *regexp.Regexp) string {
 // trigram of the literal strings that a match must contain; then the
 // expression runs on the copies of the others.
 func (c *compiler) body(op filter.Op, re *regexp.Regexp) (string, error) {
+	c.bodies = true
 	m := c.bodyMatcher(re, false)
 	reqCond := fmt.Sprintf("(e.flags & %d = 0 AND %s)", flagReqWithheld, m)
 	m = c.bodyMatcher(re, true)
@@ -595,6 +621,13 @@ func (c *compiler) body(op filter.Op, re *regexp.Regexp) (string, error) {
 		cond = respCond
 	default:
 		cond = "(" + reqCond + " OR " + respCond + ")"
+	}
+	// A conjunct of the whole filter in a chunk plan is decided in Go
+	// for the exchanges in the log: the workers of chunkSearch read
+	// their bodies block by block. SQL decides it for the others.
+	chunked := c.mode == modeChunk && c.top && c.lr != nil
+	if chunked {
+		c.goBodies = append(c.goBodies, goBody{op, bodyMatch(re)})
 	}
 	// A file of version 1, read-only, has no skip index (shift -1).
 	if grams := bloomGrams(re); len(grams) > 0 && c.tx != nil && c.shift >= 0 {
@@ -609,11 +642,44 @@ func (c *compiler) body(op filter.Op, re *regexp.Regexp) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if len(skip) > 0 {
+		if c.mode == modeChunk && c.top {
+			// A chunk this conjunct rules out is not read at all.
+			if c.skip == nil {
+				c.skip = make(map[int64]bool, len(skip))
+			}
+			for _, ch := range skip {
+				c.skip[ch] = true
+			}
+		} else if len(skip) > 0 {
 			cond = fmt.Sprintf("((e.rid >> %d) NOT IN %s AND %s)", c.shift, chunkList(skip), cond)
 		}
 	}
+	if chunked {
+		return "(e.loc IS NOT NULL OR " + cond + ")", nil
+	}
 	return cond, nil
+}
+
+// A goBody is a body match that a chunk plan leaves to Go for the
+// exchanges in the log (see chunkSearch).
+type goBody struct {
+	op    filter.Op
+	match func([]byte) bool
+}
+
+// matches reports whether the body copies of rec, of an exchange with
+// the status and flags (exchanges.flags), match b as the SQL of
+// compiler.body does.
+func (b goBody) matches(rec *record, status, flags int64) bool {
+	req := func() bool { return flags&flagReqWithheld == 0 && b.match(rec.req) }
+	resp := func() bool { return status != 0 && flags&flagRespWithheld == 0 && b.match(rec.resp) }
+	switch b.op {
+	case filter.OpReqBody:
+		return req()
+	case filter.OpRespBody:
+		return resp()
+	}
+	return req() || resp()
 }
 
 // bodyMatcher returns the SQL that matches re on the request's body
@@ -625,14 +691,15 @@ func (c *compiler) bodyMatcher(re *regexp.Regexp, resp bool) string {
 		col = "resp"
 	}
 	stored := "(SELECT " + col + " FROM bodies WHERE rid = e.rid)"
+	match := bodyMatch(re)
 	if c.lr == nil {
-		return c.matcher(bytesMatcher(re), stored)
+		return c.matcher(func(v []driver.Value) bool { return match(bodyBytes(v[0])) }, stored)
 	}
-	lr, inBodies := c.lr, bytesMatcher(re)
+	lr := c.lr
 	return c.fallible(func(v []driver.Value) (bool, error) {
 		loc, ok := v[0].(int64)
 		if !ok {
-			return inBodies(v[1:]), nil
+			return match(bodyBytes(v[1])), nil
 		}
 		rec, err := lr.record(loc)
 		switch {
@@ -641,9 +708,9 @@ func (c *compiler) bodyMatcher(re *regexp.Regexp, resp bool) string {
 		case err != nil:
 			return false, err
 		case resp:
-			return re.Match(rec.resp), nil
+			return match(rec.resp), nil
 		}
-		return re.Match(rec.req), nil
+		return match(rec.req), nil
 	}, "e.loc", "CASE WHEN e.loc IS NULL THEN "+stored+" END")
 }
 
@@ -670,17 +737,105 @@ func stringMatcher(re *regexp.Regexp) matcher {
 	}
 }
 
-// bytesMatcher matches a body copy; NULL is an empty copy.
-func bytesMatcher(re *regexp.Regexp) matcher {
-	return func(v []driver.Value) bool {
-		switch v := v[0].(type) {
-		case []byte:
-			return re.Match(v)
-		case string:
-			return re.MatchString(v)
-		}
-		return re.Match(nil)
+// bodyBytes returns a body copy's column value; NULL is an empty copy.
+func bodyBytes(v driver.Value) []byte {
+	switch v := v.(type) {
+	case []byte:
+		return v
+	case string:
+		return []byte(v)
 	}
+	return nil
+}
+
+// bodyMatch returns the match of re on a body copy. A body is text that
+// an expression ignoring case (as ~b does) matches slowly in Go, which
+// finds no literal prefix to look for: the match first looks for the
+// literal strings every match contains (see bloomLiterals), ASCII case
+// folded, and runs re only on the bodies that hold them all.
+func bodyMatch(re *regexp.Regexp) func([]byte) bool {
+	var lits []foldLit
+	if t, err := syntax.Parse(re.String(), syntax.Perl); err == nil {
+		for _, l := range bloomLiterals(t) {
+			lits = append(lits, newFoldLit(l))
+		}
+	}
+	if len(lits) == 0 {
+		return re.Match
+	}
+	return func(p []byte) bool {
+		for i := range lits {
+			if !lits[i].in(p) {
+				return false
+			}
+		}
+		return re.Match(p)
+	}
+}
+
+// A foldLit is a literal string looked for with ASCII case folded: by
+// its rarest byte (see byteRank), in either case, with IndexByte, which
+// skips the bytes between at the speed of memory, and then by the whole
+// string around it.
+type foldLit struct {
+	lit  []byte // folded
+	rare int    // the index of its rarest byte
+	a, b byte   // that byte in lower and upper case (the same if not a letter)
+}
+
+// byteRank orders bytes from the most frequent in text and JSON to the
+// rarest; those not in it are rarer still.
+const byteRank = ` "etaoinsrlcdhumpfgybw,:0123456789.v{}k-_xjqz`
+
+func newFoldLit(s string) foldLit {
+	l := foldLit{lit: []byte(s)}
+	best := -1
+	for i, c := range l.lit {
+		c = lower[c]
+		l.lit[i] = c
+		r := strings.IndexByte(byteRank, c)
+		if r < 0 {
+			r = len(byteRank)
+		}
+		if r > best {
+			best, l.rare = r, i
+		}
+	}
+	l.a, l.b = l.lit[l.rare], l.lit[l.rare]
+	if 'a' <= l.a && l.a <= 'z' {
+		l.b = l.a - 'a' + 'A'
+	}
+	return l
+}
+
+// in reports whether p holds l, ASCII case folded.
+func (l *foldLit) in(p []byte) bool {
+	for _, c := range [2]byte{l.a, l.b} {
+		for i := 0; i < len(p); {
+			j := bytes.IndexByte(p[i:], c)
+			if j < 0 {
+				break
+			}
+			if at := i + j - l.rare; at >= 0 && at+len(l.lit) <= len(p) && foldEqual(p[at:at+len(l.lit)], l.lit) {
+				return true
+			}
+			i += j + 1
+		}
+		if l.a == l.b {
+			break
+		}
+	}
+	return false
+}
+
+// foldEqual reports whether p, ASCII case folded, is lit.
+func foldEqual(p, lit []byte) bool {
+	for i, c := range lit {
+		if lower[p[i]] != c {
+			return false
+		}
+	}
+	return true
 }
 
 // listMatcher matches a Content-Type column: a list of values (see

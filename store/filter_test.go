@@ -289,31 +289,11 @@ func checkFilters(t *testing.T, s *Store, all []*bodytap.Exchange, bodyOnly bool
 			t.Errorf("%s: Count = %d, %v; want %d", name, n, err, len(w))
 		}
 		// Pages by the Before cursor.
-		var paged []bodytap.ID
-		q := Query{Filter: f, Limit: 97, MaxScan: 300}
-		for range 10000 {
-			sums, next, err := s.ListPage(ctx, q)
-			if err != nil {
-				t.Fatalf("%s: ListPage: %v", name, err)
-			}
-			paged = append(paged, ids(sums)...)
-			if next.IsZero() {
-				break
-			}
-			q.Before = next
-		}
-		if !slices.Equal(paged, w) {
+		if paged := pagedIDs(t, s, Query{Filter: f, Limit: 97, MaxScan: 300}); !slices.Equal(paged, w) {
 			t.Errorf("%s: pages hold %d exchanges, want %d", name, len(paged), len(w))
 		}
 		// Scan with a limit.
-		var scanned []bodytap.ID
-		for x, err := range s.Scan(ctx, Query{Filter: f, Limit: 300}) {
-			if err != nil {
-				t.Fatal(err)
-			}
-			scanned = append(scanned, x.ID)
-		}
-		if !slices.Equal(scanned, w[:min(300, len(w))]) {
+		if scanned := scannedIDs(t, s, Query{Filter: f, Limit: 300}); !slices.Equal(scanned, w[:min(300, len(w))]) {
 			t.Errorf("%s: Scan yielded %d exchanges, want %d", name, len(scanned), min(300, len(w)))
 		}
 		if testing.Verbose() {

@@ -36,6 +36,22 @@ func (s *Store) List(ctx context.Context, q Query) ([]Summary, error) {
 // with more to come, when q.MaxScan stopped it.
 func (s *Store) ListPage(ctx context.Context, q Query) (sums []Summary, next bodytap.ID, err error) {
 	defer s.searched(time.Now())
+	if cp, err := s.chunkPlan(ctx, q); err != nil {
+		return nil, next, fmt.Errorf("store: list: %w", err)
+	} else if cp != nil {
+		defer cp.close()
+		err := s.chunkSearch(ctx, cp, q, true, func(_ int64, sum *Summary) (bool, error) {
+			sums = append(sums, *sum)
+			return q.Limit <= 0 || len(sums) < q.Limit, nil
+		})
+		if err != nil {
+			return nil, next, fmt.Errorf("store: list: %w", err)
+		}
+		if q.Limit > 0 && len(sums) == q.Limit {
+			next = sums[len(sums)-1].ID
+		}
+		return sums, next, nil
+	}
 	tx, err := s.rdb.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, next, fmt.Errorf("store: list: %w", err)
@@ -103,6 +119,23 @@ func (s *Store) ListPage(ctx context.Context, q Query) (sums []Summary, next bod
 		return nil, bodytap.ID{}, fmt.Errorf("store: list: %w", err)
 	}
 	return sums, next, nil
+}
+
+// chunkPlan returns the plan of q if it runs chunk by chunk (see
+// chunkSearch), or nil.
+func (s *Store) chunkPlan(ctx context.Context, q Query) (*plan, error) {
+	if s.lr == nil || !hasBody(q) {
+		return nil, nil
+	}
+	p, err := s.compile(ctx, s.rdb, q, modeChunk, 0)
+	if err != nil {
+		return nil, err
+	}
+	if !s.useChunks(p) {
+		p.close()
+		return nil, nil
+	}
+	return p, nil
 }
 
 // listQuery returns the query of the first limit rows (0: all) that an
@@ -243,6 +276,20 @@ func (f stmtFunc) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
 // and ctx is the way to bound it.
 func (s *Store) Count(ctx context.Context, q Query) (int64, error) {
 	defer s.searched(time.Now())
+	if cp, err := s.chunkPlan(ctx, q); err != nil {
+		return 0, fmt.Errorf("store: count: %w", err)
+	} else if cp != nil {
+		defer cp.close()
+		var n int64
+		err := s.chunkSearch(ctx, cp, q, false, func(int64, *Summary) (bool, error) {
+			n++
+			return true, nil
+		})
+		if err != nil {
+			return 0, fmt.Errorf("store: count: %w", err)
+		}
+		return n, nil
+	}
 	tx, err := s.rdb.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("store: count: %w", err)
@@ -307,6 +354,34 @@ func (s *Store) Scan(ctx context.Context, q Query) iter.Seq2[*bodytap.Exchange, 
 	return func(yield func(*bodytap.Exchange, error) bool) {
 		load := stmtFunc{s.rdb, s.loadQuery("rid")}
 		yielded := 0
+		cp, err := s.chunkPlan(ctx, q)
+		if err != nil {
+			yield(nil, fmt.Errorf("store: scan: %w", err))
+			return
+		}
+		if cp != nil {
+			defer cp.close()
+			stopped := false
+			err := s.chunkSearch(ctx, cp, q, true, func(rid int64, _ *Summary) (bool, error) {
+				x, err := s.loadExchange(ctx, load, rid)
+				switch {
+				case errors.Is(err, ErrNotFound):
+					return true, nil
+				case err != nil:
+					return false, err
+				}
+				if !yield(x, nil) {
+					stopped = true
+					return false, nil
+				}
+				yielded++
+				return q.Limit <= 0 || yielded < q.Limit, nil
+			})
+			if err != nil && !stopped {
+				yield(nil, fmt.Errorf("store: scan: %w", err))
+			}
+			return
+		}
 		for {
 			rids, last, err := s.scanPage(ctx, q)
 			if err != nil {

@@ -188,6 +188,20 @@
 // three bytes reads them all. A filter is lost when the process stops
 // mid-chunk: the writer rebuilds it from the bodies when it seals the
 // chunk.
+//
+// A query with a body match (that SQL and the skip index decide
+// exactly: not with a header match) runs chunk by chunk, newest first,
+// on every CPU (at most four workers, eight chunks ahead of the caller):
+// SQL selects the rows of a chunk by the rest of the filter, the body
+// matches of the filter's conjuncts are decided in Go on the blocks of
+// the log (each read and decoded once, the literal strings of the
+// expression looked for by their rarest byte before it runs), and the
+// summaries are read of the rows kept only. Matches come in ID order as
+// soon as no older chunk can hold a newer one, so List's first page
+// comes once the newest chunks hold it and Scan streams; a search that
+// matches nothing costs one read of the chunks that may match; and
+// Query.Progress says how far a search is (ls and the viewer show it
+// once a search takes a second).
 
 // # Live tail
 //
@@ -316,6 +330,16 @@ type Query struct {
 	// are left to Go to decide: they stop after decoding this many
 	// candidates (0: no bound). See Store.ListPage.
 	MaxScan int
+
+	// Progress, if not nil, hears how far a search that reads bodies
+	// (see Body search in the package documentation) has gone: the
+	// exchanges it has gone through, read or ruled out by the skip
+	// index, and how many it has to, newest first. List, ListPage,
+	// Count and Scan call it from the goroutine that called them, as
+	// the search goes, and with scanned == total when it has gone
+	// through them all (a page that fills up stops before); a search
+	// that reads no bodies does not call it.
+	Progress func(scanned, total int64)
 }
 
 // Summary is the row of a list: what the CLI's table and the viewer's list

@@ -22,7 +22,10 @@
 //     keyset (?before=ID, the "older" link), so that a page deep in a store
 //     of 100,000 exchanges costs what the first does. A filter that the
 //     store must decide in Go (a header regex, say) examines at most 5,000
-//     exchanges per page and links on from where it stopped. The first page
+//     exchanges per page and links on from where it stopped. A search that
+//     takes longer than a second (a body search of a large store) shows the
+//     top of the page at once and a line of how far it has gone, streamed
+//     in the same response (no script needed), then the rows. The first page
 //     follows new exchanges live (Server-Sent Events from /api/stream), with
 //     a pause button; every row is a real link to its exchange.
 //   - /x/{id} — an exchange, at a stable address that can be bookmarked,

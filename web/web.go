@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/bodytap/bodytap"
 	"github.com/bodytap/bodytap/filter"
@@ -82,6 +83,8 @@ type Server struct {
 	hosts     map[string]bool
 	maxScan   int // see maxScan
 
+	progressAfter time.Duration // see progressAfter
+
 	// done is closed by Close, ending the live streams.
 	done      chan struct{}
 	closeOnce sync.Once
@@ -100,6 +103,8 @@ func New(cfg Config) (*Server, error) {
 		hosts:   make(map[string]bool),
 		done:    make(chan struct{}),
 		maxScan: maxScan,
+
+		progressAfter: progressAfter,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

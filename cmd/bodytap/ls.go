@@ -49,6 +49,9 @@ func runLs(ctx context.Context, e *env, args []string) error {
 	}
 	defer s.Close()
 
+	var done func()
+	q.Progress, done = searchProgress(e, time.Now())
+	defer done()
 	if *asJSON {
 		q.Limit = *limit
 		return writeJSONLines(ctx, e.stdout, s, q)
@@ -58,6 +61,7 @@ func runLs(ctx context.Context, e *env, args []string) error {
 		q.Limit = defaultPage
 	}
 	rows, err := s.List(ctx, q)
+	done()
 	if err != nil {
 		return err
 	}
@@ -68,8 +72,15 @@ func runLs(ctx context.Context, e *env, args []string) error {
 	w := bufio.NewWriter(e.stdout)
 	writeTable(w, rows, tableWidth(e, e.stdout, *wide))
 	if len(rows) == q.Limit {
+		// The page first: counting the rest of a body search reads the
+		// rest of the store.
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		q.Progress, done = searchProgress(e, time.Now())
 		q.Before, q.Limit = rows[len(rows)-1].ID, 0
 		more, err := s.Count(ctx, q)
+		done()
 		if err != nil {
 			return err
 		}
@@ -78,6 +89,54 @@ func runLs(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	return w.Flush()
+}
+
+// progressAfter is how long a search goes before ls shows how far it is.
+const progressAfter = time.Second
+
+// searchProgress returns a store.Query.Progress that shows, on a line of
+// e.stderr that it rewrites, how far a search that started at start has
+// gone, once it has taken progressAfter and if stderr is a terminal; and
+// the function that clears the line when the search is done.
+// BODYTAP_PROGRESS=always shows every step at once, terminal or not (as
+// lines, for scripts and tests), and BODYTAP_PROGRESS=never nothing.
+func searchProgress(e *env, start time.Time) (progress func(scanned, total int64), done func()) {
+	mode := e.getenv("BODYTAP_PROGRESS")
+	tty := isTerminal(e.stderr)
+	if mode == "never" || mode != "always" && !tty {
+		return nil, func() {}
+	}
+	var shown bool
+	var last time.Time
+	progress = func(scanned, total int64) {
+		now := time.Now()
+		if total <= 0 || mode != "always" && (now.Sub(start) < progressAfter || now.Sub(last) < 100*time.Millisecond && scanned < total) {
+			return
+		}
+		last, shown = now, true
+		line := fmt.Sprintf("searching: %d%% (%s of %s exchanges, %.1fs)", scanned*100/total, thousands(scanned), thousands(total), now.Sub(start).Seconds())
+		if !tty {
+			fmt.Fprintln(e.stderr, line)
+			return
+		}
+		fmt.Fprint(e.stderr, "\r\x1b[K"+line)
+	}
+	done = func() {
+		if shown && tty {
+			fmt.Fprint(e.stderr, "\r\x1b[K")
+		}
+		shown = false
+	}
+	return progress, done
+}
+
+// thousands writes n with commas between groups of three digits.
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // writeJSONLines streams the full exchanges q selects, one JSON object a

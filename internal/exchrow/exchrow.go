@@ -67,6 +67,10 @@ func Meta(x *bodytap.Exchange) ([]byte, error) {
 	y := *x
 	y.Request.Body.Bytes = nil
 	y.Response.Body.Bytes = nil
+	if unparsable(x.Request.URL) {
+		// The JSON form could not be read back: Raw keeps the URL.
+		y.Request.URL = nil
+	}
 	b, err := jsonl.Marshal(&y)
 	if err != nil {
 		return nil, fmt.Errorf("encode exchange %s: %w", x.ID, err)
@@ -107,6 +111,63 @@ type rawStrings struct {
 	ReqErr, RespErr, ReqDecoded, RespDecoded         string
 	ReqHeader, RespHeader, Trailer                   http.Header
 	Info                                             map[int]http.Header
+	// URLParts is the URL when its text does not parse back (see
+	// unparsable), and URL is then empty.
+	URLParts *urlParts
+}
+
+// urlParts are the fields of a url.URL, which gob cannot encode itself
+// (its Userinfo has no exported fields).
+type urlParts struct {
+	Scheme, Opaque, Host, Path, RawPath, RawQuery, Fragment, RawFragment string
+	ForceQuery, OmitHost                                                 bool
+	User                                                                 bool
+	Username, Password                                                   string
+	HasPassword                                                          bool
+}
+
+func partsOf(u *url.URL) *urlParts {
+	p := &urlParts{Scheme: u.Scheme, Opaque: u.Opaque, Host: u.Host, Path: u.Path, RawPath: u.RawPath,
+		RawQuery: u.RawQuery, Fragment: u.Fragment, RawFragment: u.RawFragment, ForceQuery: u.ForceQuery, OmitHost: u.OmitHost}
+	if u.User != nil {
+		p.User, p.Username = true, u.User.Username()
+		p.Password, p.HasPassword = u.User.Password()
+	}
+	return p
+}
+
+func (p *urlParts) url() *url.URL {
+	u := &url.URL{Scheme: p.Scheme, Opaque: p.Opaque, Host: p.Host, Path: p.Path, RawPath: p.RawPath,
+		RawQuery: p.RawQuery, Fragment: p.Fragment, RawFragment: p.RawFragment, ForceQuery: p.ForceQuery, OmitHost: p.OmitHost}
+	switch {
+	case p.HasPassword:
+		u.User = url.UserPassword(p.Username, p.Password)
+	case p.User:
+		u.User = url.User(p.Username)
+	}
+	return u
+}
+
+// unparsable reports whether url.Parse fails on the text of u: u.String()
+// writes the scheme, an opaque part and the query as they are, so that a
+// control character there, or a host that is not one (its bytes escaped
+// with %), makes a text that url.Parse refuses. Only URLs that have such
+// bytes are parsed to tell.
+func unparsable(u *url.URL) bool {
+	if u == nil {
+		return false
+	}
+	odd := false
+	for _, s := range [...]string{u.Scheme, u.Opaque, u.RawQuery, u.Host} {
+		for i := 0; i < len(s) && !odd; i++ {
+			odd = s[i] < 0x20 || s[i] == 0x7f || s[i] == ' ' || s[i] == '%'
+		}
+	}
+	if !odd {
+		return false
+	}
+	_, err := url.Parse(u.String())
+	return err != nil
 }
 
 // Raw returns what rawStrings holds for x (whose URL's text is
@@ -138,7 +199,10 @@ func Raw(x *bodytap.Exchange, urlText string) ([]byte, error) {
 		}
 	}
 	str(&r.Method, x.Request.Method)
-	if x.Request.URL != nil {
+	switch {
+	case unparsable(x.Request.URL):
+		r.URLParts, found = partsOf(x.Request.URL), true
+	case x.Request.URL != nil:
 		str(&r.URL, urlText)
 	}
 	str(&r.Proto, x.Request.Proto)
@@ -190,6 +254,9 @@ func applyRaw(x *bodytap.Exchange, raw []byte) error {
 			return err
 		}
 		x.Request.URL = u
+	}
+	if r.URLParts != nil {
+		x.Request.URL = r.URLParts.url()
 	}
 	set(&x.Request.Proto, r.Proto)
 	set(&x.Request.Host, r.Host)
