@@ -26,10 +26,18 @@ const recordWeight = 2 << 10
 // delivery goroutine releases from the queue's bounds together.
 const releaseEvery = 32
 
-// parallelMinBytes is the least body bytes a batch must hold for its
-// built-in redaction to be spread over several goroutines: below it, the
-// goroutines cost about what they save.
-const parallelMinBytes = 32 << 10
+// The built-in redaction of a batch is spread over several goroutines
+// only if its bodies hold parallelMinBytes together and parallelMinMean an
+// exchange on average: below the first the goroutines cost about what
+// they save, and for small exchanges the delivery goroutine keeps up
+// alone, the others would take their processor from the request path and
+// pass each record's memory between three cores instead of two
+// (in process with 1 KiB JSON bodies at saturation, 1.13× the CPU per
+// request without the second bound).
+const (
+	parallelMinBytes = 32 << 10
+	parallelMinMean  = 8 << 10
+)
 
 // weight is what an exchange counts against the byte bound.
 func weight(x *Exchange) int64 {
@@ -149,8 +157,7 @@ func (t *Tap) deliverBatch(batch []*Exchange) {
 // spreading over several goroutines: it is on, with the built-in decoder
 // (Config.Decode is the user's code, which runs in the delivery goroutine
 // alone), there is more than one processor and more than one exchange,
-// and the bodies are big enough for each goroutine's share to outweigh
-// starting it.
+// and the bodies are big enough (see parallelMinBytes).
 func (t *Tap) parallelPays(batch []*Exchange) bool {
 	if t.redact.Disabled || t.decode != nil || len(batch) < 2 {
 		return false
@@ -158,11 +165,8 @@ func (t *Tap) parallelPays(batch []*Exchange) bool {
 	var n int64
 	for _, x := range batch {
 		n += int64(len(x.Request.Body.Bytes)+len(x.Response.Body.Bytes)) + x.Request.Body.Spilled() + x.Response.Body.Spilled()
-		if n >= parallelMinBytes {
-			return runtime.GOMAXPROCS(0) > 1
-		}
 	}
-	return false
+	return n >= max(parallelMinBytes, int64(len(batch))*parallelMinMean) && runtime.GOMAXPROCS(0) > 1
 }
 
 // A prepared is what deliverBatch needs to know of an exchange that

@@ -205,7 +205,7 @@ func TestPrepareBatchPanics(t *testing.T) {
 
 // TestParallelPays: the built-in redaction of a batch is spread only when
 // it is on, with the built-in decoder, over more than one exchange and
-// processor, and for enough bytes.
+// processor, and for enough bytes, in all and on average.
 func TestParallelPays(t *testing.T) {
 	batch := func(n, size int) []*Exchange {
 		xs := make([]*Exchange, n)
@@ -222,8 +222,10 @@ func TestParallelPays(t *testing.T) {
 		want  bool
 	}{
 		{"big", Config{}, 2, batch(2, parallelMinBytes/2), true},
-		{"many small", Config{}, 2, batch(parallelMinBytes/1024, 1024), true},
-		{"too few bytes", Config{}, 2, batch(8, parallelMinBytes/8-1), false},
+		{"many", Config{}, 2, batch(16, parallelMinMean), true},
+		{"too few bytes", Config{}, 2, batch(3, parallelMinBytes/3-1), false},
+		{"small on average", Config{}, 2, batch(64, parallelMinMean-1), false},
+		{"one big among small", Config{}, 2, append(batch(1, 1<<20), batch(64, 1024)...), true},
 		{"one exchange", Config{}, 2, batch(1, 1<<20), false},
 		{"one processor", Config{}, 1, batch(4, 1<<20), false},
 		{"redaction off", Config{Redact: Redaction{Disabled: true}}, 2, batch(4, 1<<20), false},
@@ -292,7 +294,7 @@ func (f batchFunc) RecordBatch(xs []*Exchange) {
 func TestDeliverBatchPhases(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0))))
 	for _, batchSink := range []bool{false, true} {
-		for _, size := range []int{8 << 10, 100} {
+		for _, size := range []int{parallelMinMean, 100} {
 			t.Run(fmt.Sprintf("batch=%v/size=%d", batchSink, size), func(t *testing.T) {
 				testDeliverBatchPhases(t, batchSink, size)
 			})
@@ -366,7 +368,7 @@ func testDeliverBatchPhases(t *testing.T, batchSink bool, size int) {
 			want = append(want, i)
 		}
 	}
-	parallel := size*(n-1) >= parallelMinBytes
+	parallel := size >= parallelMinMean
 	for i := 1; i < n; i++ {
 		wantEvents = append(wantEvents, "note "+strconv.Itoa(i))
 		if !parallel && i != noteFails {

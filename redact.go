@@ -46,11 +46,12 @@ const DefaultReplacement = "[REDACTED]"
 // a changed map is a new map.
 //
 // When the delivery goroutine takes several exchanges from its queue
-// together and their bodies add up to 32 KiB or more, the built-in rules
-// run on up to GOMAXPROCS goroutines, each exchange on one of them,
-// unless Config.Decode is set. The functions of [Annotate] and Func still
-// run in the delivery goroutine, one exchange at a time, in the order the
-// exchanges finished, and the sink gets them in that order.
+// together and their bodies add up to 32 KiB or more, and 8 KiB an
+// exchange on average, the built-in rules run on up to GOMAXPROCS
+// goroutines, each exchange on one of them, unless Config.Decode is set.
+// The functions of [Annotate] and Func still run in the delivery
+// goroutine, one exchange at a time, in the order the exchanges finished,
+// and the sink gets them in that order.
 //
 // Headers. The values of these headers are replaced, in the request, the
 // response, its trailers and its 1xx responses; their names are kept, and
