@@ -28,12 +28,13 @@ const releaseEvery = 32
 
 // The built-in redaction of a batch is spread over several goroutines
 // only if its bodies hold parallelMinBytes together and parallelMinMean an
-// exchange on average: below the first the goroutines cost about what
-// they save, and for small exchanges the delivery goroutine keeps up
-// alone, the others would take their processor from the request path and
-// pass each record's memory between three cores instead of two
-// (in process with 1 KiB JSON bodies at saturation, 1.13× the CPU per
-// request without the second bound).
+// exchange on average. A helper goroutine starts late (on the shared
+// 2-core VM this was measured on, 70 to 500 µs after it is created, 200 µs
+// typically), so a smaller batch is done before it helps; and for small
+// exchanges the delivery goroutine keeps up alone, helpers would take
+// their processor from the request path and pass each record's memory
+// between three cores instead of two (in process with 1 KiB JSON bodies
+// at saturation, 1.13× the CPU per request without the second bound).
 const (
 	parallelMinBytes = 32 << 10
 	parallelMinMean  = 8 << 10
