@@ -25,9 +25,10 @@ import (
 // deflate; br and zstd with [Config.Decode] set to decode.Func) are decoded
 // to look inside, and kept decoded; a body that cannot be decoded, or
 // cannot be parsed well enough to be sure, is withheld rather than kept.
-// All of it runs in the delivery goroutine, off the request path, on the
-// record only: the client and the handler see the real bytes, and
-// Body.Size still counts them. [Redaction] lists the rules; add names,
+// All of it runs off the request path, in the delivery goroutine (the
+// built-in rules of a batch with big bodies on up to GOMAXPROCS
+// goroutines), on the record only: the client and the handler see the
+// real bytes, and Body.Size still counts them. [Redaction] lists the rules; add names,
 // JSON paths or a function of your own, or set Redaction.Disabled.
 
 // DefaultReplacement replaces hidden values when [Redaction].Replacement is
@@ -37,11 +38,20 @@ const DefaultReplacement = "[REDACTED]"
 // Redaction configures what the Tap hides before any sink sees an exchange.
 // Its zero value hides the defaults below; the wire is never altered.
 //
-// Redaction runs in the delivery goroutine, never on the request path, and
-// changes only the Exchange: the client and the handler see the real
-// headers and bodies, Body.Size still counts the real bytes, and maps
-// shared with the server (Request.Header is the request's own map) are
-// never written to: a changed map is a new map.
+// Redaction runs off the request path, in the delivery goroutine (for
+// some batches, the built-in rules on more: see below), and changes only
+// the Exchange: the client and the handler see the real headers and
+// bodies, Body.Size still counts the real bytes, and maps shared with the
+// server (Request.Header is the request's own map) are never written to:
+// a changed map is a new map.
+//
+// When the delivery goroutine takes several exchanges from its queue
+// together and their bodies add up to 32 KiB or more, and 8 KiB an
+// exchange on average, the built-in rules run on up to GOMAXPROCS
+// goroutines, each exchange on one of them, unless Config.Decode is set.
+// The functions of [Annotate] and Func still run in the delivery
+// goroutine, one exchange at a time, in the order the exchanges finished,
+// and the sink gets them in that order.
 //
 // Headers. The values of these headers are replaced, in the request, the
 // response, its trailers and its 1xx responses; their names are kept, and
@@ -177,9 +187,10 @@ type Redaction struct {
 
 	// Func, if set, runs after the built-in redaction on every exchange,
 	// even with Disabled, for anything else a deployment must hide. It runs
-	// in the delivery goroutine and may change x freely, except maps it
-	// did not make: Request.Header is shared with the server. If it
-	// panics, the exchange is dropped and counted in Stats.SinkPanics.
+	// in the delivery goroutine, one exchange at a time, in the order they
+	// finished, and may change x freely, except maps it did not make:
+	// Request.Header is shared with the server. If it panics, the exchange
+	// is dropped and counted in Stats.SinkPanics.
 	Func func(x *Exchange)
 
 	// DisableDetectors turns value detectors off: DetectCard, say, for an
@@ -205,11 +216,22 @@ type Redaction struct {
 type DecodeFunc func(contentEncoding string, body []byte, limit int64, truncated bool) (decoded []byte, removed string, err error)
 
 // prepare readies x for the sink, in the delivery goroutine: run the
-// functions Annotate added, decode and redact.
+// functions Annotate added, decode and redact. prepareBatch does the same
+// in phases, for many exchanges at once.
 func (t *Tap) prepare(x *Exchange) {
 	x.runNotes()
-	r := &t.redact
-	on := !r.Disabled
+	t.redactBuiltin(x)
+	if f := t.redact.Func; f != nil {
+		f(x)
+	}
+}
+
+// redactBuiltin decodes and redacts x by the rules, Redaction.Func aside.
+// It calls no code but the Tap's own unless Config.Decode is set, and
+// writes to nothing but x (and its spill file): prepareBatch runs it on
+// several exchanges at once.
+func (t *Tap) redactBuiltin(x *Exchange) {
+	on := !t.redact.Disabled
 	// Body formats come from the headers as sent, read before any copy.
 	reqH, respH := x.Request.Header, x.Response.Header
 	if on {
@@ -218,9 +240,6 @@ func (t *Tap) prepare(x *Exchange) {
 	}
 	x.Detected |= t.prepareBody(&x.Request.Body, reqH, on, t.reqMax)
 	x.Detected |= t.prepareBody(&x.Response.Body, respH, on, t.respMax)
-	if r.Func != nil {
-		r.Func(x)
-	}
 }
 
 // replacement returns the string that replaces hidden values.
