@@ -123,6 +123,11 @@ INSERT INTO state(key, value) VALUES
 	-- The first rid that may have a loc.
 	('log_rid', coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'exchanges'), 0) + 1);
 `,
+	// Version 4: filters of another hash, cheaper to build (see
+	// bloom.go); those stored before keep theirs.
+	`
+ALTER TABLE blooms ADD COLUMN hash INTEGER NOT NULL DEFAULT 0; -- hash* constants
+`,
 }
 
 // schemaVersion is the version this program writes and reads.

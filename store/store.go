@@ -72,7 +72,7 @@
 // The file's schema has a version (PRAGMA user_version) and an
 // application ID; Open migrates an older schema in one transaction and
 // refuses a newer one, and a file that is not SQLite, or SQLite but not
-// a store, with a one-line error naming it. Version 3 has:
+// a store, with a one-line error naming it. Version 4 has:
 //
 //   - exchanges: one row per exchange with the columns that lists show and
 //     filters test: the ID (its 16 bytes, which sort by time), start,
@@ -94,7 +94,9 @@
 //     and before.
 //   - blooms: the skip index of body searches: for each chunk of 4096
 //     exchanges (by rowid), a Bloom filter of the trigrams of their
-//     bodies (see below).
+//     bodies (see below), and the hash its bits were set with: version 4
+//     sets two bits of one word per trigram, where the filters of version
+//     3 files, which stay as they are, set three bits anywhere.
 //   - terms: the distinct methods, hosts, routes and Content-Types, so
 //     that a regular expression on one of them becomes a list of values
 //     that its index serves.
