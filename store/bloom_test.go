@@ -81,6 +81,11 @@ func TestMigrateV3(t *testing.T) {
 	if version != schemaVersion {
 		t.Fatalf("user_version %d after opening read-write, want %d", version, schemaVersion)
 	}
+	var dropped int
+	s.rdb.QueryRow("SELECT count(*) FROM sqlite_schema WHERE name IN ('exchanges_duration', 'exchanges_size')").Scan(&dropped)
+	if dropped != 0 {
+		t.Errorf("%d of the indexes on duration and size left after the upgrade, want none", dropped)
+	}
 	g := newGen(2)
 	for range 100 {
 		s.Record(g.next())
@@ -268,7 +273,12 @@ func downgradeToV3(t *testing.T, path string) []int64 {
 			t.Fatal(err)
 		}
 	}
-	if _, err := db.Exec("ALTER TABLE blooms DROP COLUMN hash; PRAGMA user_version = 3"); err != nil {
+	_, err = db.Exec(`
+ALTER TABLE blooms DROP COLUMN hash;
+CREATE INDEX exchanges_duration ON exchanges(seg, duration);
+CREATE INDEX exchanges_size ON exchanges(seg, max(req_size, resp_size));
+PRAGMA user_version = 3;`)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return chunks
