@@ -106,16 +106,8 @@ func TestMigrateV3(t *testing.T) {
 	if hashes[hashThree] != len(chunks) || hashes[hashWord] == 0 {
 		t.Errorf("filters by hash: %v; want %d of hash %d, some of hash %d", hashes, len(chunks), hashThree, hashWord)
 	}
-	ctx := context.Background()
-	tx, err := s.rdb.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tx, skip := skippedForNothing(t, s)
 	defer tx.Rollback()
-	skip, err := skippedChunks(ctx, tx, bloomGrams(regexp.MustCompile("nothingmatches")), bloomReqUnindexed|bloomRespUnindexed)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var oldSkipped, readAlways int
 	tx.QueryRow("SELECT count(*) FROM blooms WHERE unindexed != 0 AND hash = 0").Scan(&readAlways)
 	for _, c := range skip {
@@ -127,6 +119,23 @@ func TestMigrateV3(t *testing.T) {
 		t.Errorf("a search for a word in no body skips %d of the %d old chunks (%d with unindexed bodies)", oldSkipped, len(chunks), readAlways)
 	}
 	checkFilters(t, s, all, true)
+}
+
+// skippedForNothing returns the chunks a body search for a word in no
+// body skips, and the read transaction that found them.
+func skippedForNothing(t *testing.T, s *Store) (*sql.Tx, []int64) {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := s.rdb.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	skip, err := skippedChunks(ctx, tx, bloomGrams(regexp.MustCompile("nothingmatches")), bloomReqUnindexed|bloomRespUnindexed)
+	if err != nil {
+		tx.Rollback()
+		t.Fatal(err)
+	}
+	return tx, skip
 }
 
 // TestSkipIndex: a body search for a word no body holds skips every
@@ -143,15 +152,8 @@ func TestSkipIndex(t *testing.T) {
 	if want := int64(200 / 16); chunks < want-1 {
 		t.Fatalf("%d chunks have a filter, want %d", chunks, want)
 	}
-	tx, err := s.rdb.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tx, skip := skippedForNothing(t, s)
 	defer tx.Rollback()
-	skip, err := skippedChunks(ctx, tx, bloomGrams(regexp.MustCompile("nothingmatches")), bloomReqUnindexed|bloomRespUnindexed)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Chunks with a binary or compressed body are read whatever the
 	// search; the generator makes some.
 	var readAlways int64

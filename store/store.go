@@ -82,11 +82,12 @@
 //     websocket). Its rowid counts commits and is never reused. Indexes
 //     on the ID; on (method, ID), (host without port, ID), (status, ID),
 //     (response Content-Type, ID), (route, ID), which an equality reads
-//     newest first; on the exchanges with an error; and on path,
-//     duration and the larger body size, each after a segment number
-//     (the rowid divided by 16384), so that inserts, whose values there
-//     come in no order, touch only the newest segment's part of them (a
-//     query seeks each segment).
+//     newest first; on the exchanges with an error; and on path after a
+//     segment number (the rowid divided by 16384), so that inserts,
+//     whose paths come in no order, touch only the newest segment's part
+//     of it (a query seeks each segment). Filters on duration and sizes
+//     test the rows as a page reads them: their indexes (up to version
+//     3) cost each insert more than they saved the rare query.
 //   - the log (not a table): the rest, read only by Get, Scan and body
 //     searches: the exchange in its JSON form (see package jsonl) without
 //     the body copies, and the two copies; exchanges.loc says where.
