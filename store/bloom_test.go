@@ -65,15 +65,21 @@ func bloomAddThree(f []byte, p []byte) {
 	}
 }
 
-// TestMigrateV3: the filters of a store of version 3, of the hash its
-// writer used, still let body searches skip chunks once it is opened
-// read-write, next to the filters the writer builds after.
+// TestMigrateV3: a store of version 3 is read as it is (its log
+// included) when opened read-only; opened read-write, the filters of the
+// hash its writer used still let body searches skip chunks, next to the
+// filters the writer builds after.
 func TestMigrateV3(t *testing.T) {
 	defer smallChunks(4)()
 	s, path := openTest(t, Options{})
-	fill(t, s, newGen(1), 200)
+	old := fill(t, s, newGen(1), 200)
 	s.Close()
 	chunks := downgradeToV3(t, path)
+
+	ro := openAt(t, path, Options{ReadOnly: true})
+	checkFilters(t, ro, old, true)
+	checkAll(t, ro, old)
+	ro.Close()
 
 	s = openAt(t, path, Options{})
 	var version int

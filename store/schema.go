@@ -135,6 +135,9 @@ DROP INDEX exchanges_size;
 `,
 }
 
+// logVersion is the schema version that put exchanges in the log.
+const logVersion = 3
+
 // schemaVersion is the version this program writes and reads.
 var schemaVersion = len(migrations)
 

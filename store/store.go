@@ -465,9 +465,12 @@ func (s *Store) open() error {
 		// full-text index instead of the skip index: read-only, body
 		// searches read every body. Those of version 2 are those of
 		// version 3 without the log: every exchange is in bodies.
-		// Opening them read-write converts them.
-		s.lr.close()
-		s.lr = nil
+		// Those of version 3 have filters of one hash and two more
+		// indexes. Opening them read-write converts them.
+		if version < logVersion {
+			s.lr.close()
+			s.lr = nil
+		}
 	case version < schemaVersion:
 		return fmt.Errorf("schema version %d is older than this program's (%d): open it once read-write to upgrade it", version, schemaVersion)
 	}
