@@ -81,12 +81,7 @@ func TestMigrateV3(t *testing.T) {
 	checkAll(t, ro, old)
 	ro.Close()
 
-	s = openAt(t, path, Options{})
-	var version int
-	s.rdb.QueryRow("PRAGMA user_version").Scan(&version)
-	if version != schemaVersion {
-		t.Fatalf("user_version %d after opening read-write, want %d", version, schemaVersion)
-	}
+	s = openUpgraded(t, path)
 	var dropped int
 	s.rdb.QueryRow("SELECT count(*) FROM sqlite_schema WHERE name IN ('exchanges_duration', 'exchanges_size')").Scan(&dropped)
 	if dropped != 0 {
@@ -215,12 +210,7 @@ PRAGMA user_version = 1;`)
 	checkFilters(t, ro, all, true)
 	ro.Close()
 
-	s = openAt(t, path, Options{})
-	var version int
-	s.rdb.QueryRow("PRAGMA user_version").Scan(&version)
-	if version != schemaVersion {
-		t.Fatalf("user_version %d after opening read-write, want %d", version, schemaVersion)
-	}
+	s = openUpgraded(t, path)
 	checkFilters(t, s, all, true)
 	buildAll(t, s)
 	var chunks int64
@@ -344,6 +334,19 @@ PRAGMA user_version = 2;`)
 	}
 }
 
+// openUpgraded opens the store at path read-write, which brings its
+// schema up to date.
+func openUpgraded(t *testing.T, path string) *Store {
+	t.Helper()
+	s := openAt(t, path, Options{})
+	var version int
+	s.rdb.QueryRow("PRAGMA user_version").Scan(&version)
+	if version != schemaVersion {
+		t.Fatalf("user_version %d after opening read-write, want %d", version, schemaVersion)
+	}
+	return s
+}
+
 // openRaw opens the database file at path with no pragmas.
 func openRaw(t *testing.T, path string) *sql.DB {
 	t.Helper()
@@ -375,12 +378,7 @@ func TestMigrateV2(t *testing.T) {
 		t.Error("opening a version 2 file read-only made a log")
 	}
 
-	s = openAt(t, path, Options{})
-	var version int
-	s.rdb.QueryRow("PRAGMA user_version").Scan(&version)
-	if version != schemaVersion {
-		t.Fatalf("user_version %d after opening read-write, want %d", version, schemaVersion)
-	}
+	s = openUpgraded(t, path)
 	g := newGen(2)
 	var newer []*bodytap.Exchange
 	for range 100 {
