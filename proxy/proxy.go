@@ -154,9 +154,14 @@ func New(cfg Config) (*Proxy, error) {
 		Transport: transport,
 		// Pass every read from the upstream on at once: the proxy never
 		// holds bytes back, whatever the response's type or framing.
-		// (state.FlushError skips the one flush that would only repeat
-		// what the end of the response does: see there.)
-		FlushInterval:  -1,
+		// ReverseProxy flushes after every write of an event stream or
+		// a body of unknown length on its own; state.Write flushes
+		// those of a body of known length until the last. A flush
+		// interval of -1 would do that too, but also start a timer per
+		// response that flushes the headers alone, before the body is
+		// read: a system call (a packet) more for every response,
+		// which for small ones, the most common, is most of the cost
+		// of the proxy's writing to the client.
 		BufferPool:     newBufferPool(),
 		ModifyResponse: p.modifyResponse,
 		ErrorHandler:   p.errorHandler,
@@ -361,7 +366,7 @@ type state struct {
 	werr error // the first error writing to the client
 
 	// left is what remains to write of a body of known length (0 when
-	// the length is unknown, or the body is whole): see FlushError.
+	// the length is unknown, or the body is whole): see Write and FlushError.
 	left  int64
 	whole bool // a body of known length is all written
 }
@@ -378,6 +383,12 @@ func (st *state) Write(p []byte) (int, error) {
 		if st.left <= 0 {
 			st.left = 0
 			st.whole = true
+		} else if err == nil {
+			// More of the body is to come, maybe not at once: what
+			// came goes on now.
+			if err = http.NewResponseController(st.ResponseWriter).Flush(); err != nil && st.werr == nil {
+				st.werr = err
+			}
 		}
 	}
 	return n, err

@@ -499,3 +499,50 @@ func TestHeadersBeforeSlowBody(t *testing.T) {
 		t.Errorf("got status %d, length %d; want 200, 5", resp.StatusCode, resp.ContentLength)
 	}
 }
+
+// TestSlowBodyOfKnownLength: a body of known length that the upstream
+// sends in parts reaches the client part by part, as an event stream or
+// a body of unknown length does.
+func TestSlowBodyOfKnownLength(t *testing.T) {
+	forEachMode(t, func(t *testing.T, m mode) {
+		release := make(chan struct{})
+		var once sync.Once
+		rel := func() { once.Do(func() { close(release) }) }
+		t.Cleanup(rel)
+		up := newUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "10")
+			io.WriteString(w, "first")
+			w.(http.Flusher).Flush()
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				return
+			}
+			io.WriteString(w, "after")
+		}), false)
+		e := newEnv(t, up.URL, m, nil)
+		// Should the proxy hold the first part back, the upstream sends
+		// the rest after a while, which lets the test end.
+		late := time.AfterFunc(5*time.Second, rel)
+		defer late.Stop()
+		resp, err := e.client.Get(e.url("/parts"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		p := make([]byte, 5)
+		if _, err := io.ReadFull(resp.Body, p); err != nil || string(p) != "first" {
+			t.Fatalf("first part: got %q, %v; want %q", p, err, "first")
+		}
+		select {
+		case <-release:
+			t.Fatal("the first part did not reach the client before the upstream sent the rest")
+		default:
+		}
+		rel()
+		rest, err := io.ReadAll(resp.Body)
+		if err != nil || string(rest) != "after" {
+			t.Errorf("rest of the body: got %q, %v; want %q", rest, err, "after")
+		}
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"testing"
 	"time"
 
@@ -16,8 +17,10 @@ import (
 // TestBloomGrams: the trigrams of a search are those of its required
 // literals, ASCII case folded, and a filter holding a text has them all.
 func TestBloomGrams(t *testing.T) {
-	f := make([]byte, bloomBytes)
-	bloomAdd(f, []byte(`{"name": "Widget-42", "price": 9.99}`))
+	text := []byte(`{"name": "Widget-42", "price": 9.99}`)
+	filters := map[int64][]byte{hashThree: make([]byte, bloomBytes), hashWord: make([]byte, bloomBytes)}
+	bloomAddThree(filters[hashThree], text)
+	bloomAdd(filters[hashWord], text)
 	tests := []struct {
 		re   string
 		want bool // the filter may hold it
@@ -35,12 +38,105 @@ func TestBloomGrams(t *testing.T) {
 		{`(?i)gadgets`, false},
 		{`x+`, true}, // no trigram: every chunk is read
 	}
-	for _, tt := range tests {
-		grams := bloomGrams(regexp.MustCompile(tt.re))
-		if got := bloomHas(f, grams); got != tt.want {
-			t.Errorf("%q: bloomHas %v, want %v (grams %x)", tt.re, got, tt.want, grams)
+	for hash, f := range filters {
+		for _, tt := range tests {
+			grams := bloomGrams(regexp.MustCompile(tt.re))
+			if got := bloomHas(f, hash, grams); got != tt.want {
+				t.Errorf("hash %d, %q: bloomHas %v, want %v (grams %x)", hash, tt.re, got, tt.want, grams)
+			}
 		}
 	}
+}
+
+// bloomAddThree adds the trigrams of p to the hashThree filter f, as the
+// writers of version 2 and 3 files did.
+func bloomAddThree(f []byte, p []byte) {
+	if len(p) < 3 {
+		return
+	}
+	_ = f[bloomBytes-1]
+	g := uint32(lower[p[0]])<<8 | uint32(lower[p[1]])
+	for _, c := range p[2:] {
+		g = (g<<8 | uint32(lower[c])) & 0xFFFFFF
+		a, b, d := bloomPositions(g)
+		f[a>>3] |= 1 << (a & 7)
+		f[b>>3] |= 1 << (b & 7)
+		f[d>>3] |= 1 << (d & 7)
+	}
+}
+
+// TestMigrateV3: a store of version 3 is read as it is (its log
+// included) when opened read-only; opened read-write, the filters of the
+// hash its writer used still let body searches skip chunks, next to the
+// filters the writer builds after.
+func TestMigrateV3(t *testing.T) {
+	defer smallChunks(4)()
+	s, path := openTest(t, Options{})
+	old := fill(t, s, newGen(1), 200)
+	s.Close()
+	chunks := downgradeToV3(t, path)
+
+	ro := openAt(t, path, Options{ReadOnly: true})
+	checkFilters(t, ro, old, true)
+	checkAll(t, ro, old)
+	ro.Close()
+
+	s = openUpgraded(t, path)
+	var dropped int
+	s.rdb.QueryRow("SELECT count(*) FROM sqlite_schema WHERE name IN ('exchanges_duration', 'exchanges_size')").Scan(&dropped)
+	if dropped != 0 {
+		t.Errorf("%d of the indexes on duration and size left after the upgrade, want none", dropped)
+	}
+	g := newGen(2)
+	for range 100 {
+		s.Record(g.next())
+	}
+	flush(t, s)
+	all := scanAll(t, s, 300)
+	hashes := map[int64]int{}
+	rows, err := s.rdb.Query("SELECT hash FROM blooms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var h int64
+		rows.Scan(&h)
+		hashes[h]++
+	}
+	rows.Close()
+	if hashes[hashThree] != len(chunks) || hashes[hashWord] == 0 {
+		t.Errorf("filters by hash: %v; want %d of hash %d, some of hash %d", hashes, len(chunks), hashThree, hashWord)
+	}
+	tx, skip := skippedForNothing(t, s)
+	defer tx.Rollback()
+	var oldSkipped, readAlways int
+	tx.QueryRow("SELECT count(*) FROM blooms WHERE unindexed != 0 AND hash = 0").Scan(&readAlways)
+	for _, c := range skip {
+		if slices.Contains(chunks, c) {
+			oldSkipped++
+		}
+	}
+	if oldSkipped != len(chunks)-readAlways {
+		t.Errorf("a search for a word in no body skips %d of the %d old chunks (%d with unindexed bodies)", oldSkipped, len(chunks), readAlways)
+	}
+	checkFilters(t, s, all, true)
+}
+
+// skippedForNothing returns the chunks a body search for a word in no
+// body skips, and the read transaction that found them.
+func skippedForNothing(t *testing.T, s *Store) (*sql.Tx, []int64) {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := s.rdb.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	skip, err := skippedChunks(ctx, tx, bloomGrams(regexp.MustCompile("nothingmatches")), bloomReqUnindexed|bloomRespUnindexed)
+	if err != nil {
+		tx.Rollback()
+		t.Fatal(err)
+	}
+	return tx, skip
 }
 
 // TestSkipIndex: a body search for a word no body holds skips every
@@ -57,15 +153,8 @@ func TestSkipIndex(t *testing.T) {
 	if want := int64(200 / 16); chunks < want-1 {
 		t.Fatalf("%d chunks have a filter, want %d", chunks, want)
 	}
-	tx, err := s.rdb.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tx, skip := skippedForNothing(t, s)
 	defer tx.Rollback()
-	skip, err := skippedChunks(ctx, tx, bloomGrams(regexp.MustCompile("nothingmatches")), bloomReqUnindexed|bloomRespUnindexed)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Chunks with a binary or compressed body are read whatever the
 	// search; the generator makes some.
 	var readAlways int64
@@ -121,12 +210,7 @@ PRAGMA user_version = 1;`)
 	checkFilters(t, ro, all, true)
 	ro.Close()
 
-	s = openAt(t, path, Options{})
-	var version int
-	s.rdb.QueryRow("PRAGMA user_version").Scan(&version)
-	if version != schemaVersion {
-		t.Fatalf("user_version %d after opening read-write, want %d", version, schemaVersion)
-	}
+	s = openUpgraded(t, path)
 	checkFilters(t, s, all, true)
 	buildAll(t, s)
 	var chunks int64
@@ -137,11 +221,73 @@ PRAGMA user_version = 1;`)
 	checkFilters(t, s, all, true)
 }
 
+// downgradeToV3 turns the store at path into one of version 3, as the
+// release before the filters' new hash wrote it: the filters made again
+// with the old hash from the same bodies. It returns their chunks.
+func downgradeToV3(t *testing.T, path string) []int64 {
+	t.Helper()
+	abs, _ := filepath.Abs(path)
+	lr := newLogReader(logDir(abs))
+	defer lr.close()
+	db := openRaw(t, path)
+	defer db.Close()
+	var shift int64
+	if err := db.QueryRow("SELECT value FROM state WHERE key = 'chunk_shift'").Scan(&shift); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Query("SELECT chunk FROM blooms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chunks []int64
+	for rows.Next() {
+		var c int64
+		rows.Scan(&c)
+		chunks = append(chunks, c)
+	}
+	rows.Close()
+	for _, c := range chunks {
+		bits := make([]byte, bloomBytes)
+		rs, err := db.Query("SELECT loc, flags FROM exchanges WHERE rid >> ? = ?", shift, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rs.Next() {
+			var loc, flags int64
+			rs.Scan(&loc, &flags)
+			rec, err := lr.record(loc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if flags&flagReqUnindexed == 0 {
+				bloomAddThree(bits, rec.req)
+			}
+			if flags&flagRespUnindexed == 0 {
+				bloomAddThree(bits, rec.resp)
+			}
+		}
+		rs.Close()
+		if _, err := db.Exec("UPDATE blooms SET bits = ? WHERE chunk = ?", bits, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = db.Exec(`
+ALTER TABLE blooms DROP COLUMN hash;
+CREATE INDEX exchanges_duration ON exchanges(seg, duration);
+CREATE INDEX exchanges_size ON exchanges(seg, max(req_size, resp_size));
+PRAGMA user_version = 3;`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return chunks
+}
+
 // downgradeToV2 turns the store at path into one of version 2, as the
 // release before the log wrote it: every exchange's stored form in
 // bodies, no log.
 func downgradeToV2(t *testing.T, path string) {
 	t.Helper()
+	downgradeToV3(t, path)
 	db := openRaw(t, path)
 	defer db.Close()
 	abs, _ := filepath.Abs(path)
@@ -188,6 +334,19 @@ PRAGMA user_version = 2;`)
 	}
 }
 
+// openUpgraded opens the store at path read-write, which brings its
+// schema up to date.
+func openUpgraded(t *testing.T, path string) *Store {
+	t.Helper()
+	s := openAt(t, path, Options{})
+	var version int
+	s.rdb.QueryRow("PRAGMA user_version").Scan(&version)
+	if version != schemaVersion {
+		t.Fatalf("user_version %d after opening read-write, want %d", version, schemaVersion)
+	}
+	return s
+}
+
 // openRaw opens the database file at path with no pragmas.
 func openRaw(t *testing.T, path string) *sql.DB {
 	t.Helper()
@@ -219,12 +378,7 @@ func TestMigrateV2(t *testing.T) {
 		t.Error("opening a version 2 file read-only made a log")
 	}
 
-	s = openAt(t, path, Options{})
-	var version int
-	s.rdb.QueryRow("PRAGMA user_version").Scan(&version)
-	if version != schemaVersion {
-		t.Fatalf("user_version %d after opening read-write, want %d", version, schemaVersion)
-	}
+	s = openUpgraded(t, path)
 	g := newGen(2)
 	var newer []*bodytap.Exchange
 	for range 100 {
@@ -259,4 +413,22 @@ func TestMigrateV2(t *testing.T) {
 		t.Errorf("%d rows left in bodies, want none", inBodies)
 	}
 	scanAll(t, s, 50)
+}
+
+// BenchmarkBloomAdd measures what adding 1 KiB of JSON to a filter costs
+// the writer, for each hash.
+func BenchmarkBloomAdd(b *testing.B) {
+	p := templates(1, 1024)[0].Request.Body.Bytes
+	for _, bc := range []struct {
+		name string
+		add  func(f, p []byte)
+	}{{"hash=three", bloomAddThree}, {"hash=word", bloomAdd}} {
+		b.Run(bc.name, func(b *testing.B) {
+			f := make([]byte, bloomBytes)
+			b.SetBytes(int64(len(p)))
+			for b.Loop() {
+				bc.add(f, p)
+			}
+		})
+	}
 }

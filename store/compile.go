@@ -306,7 +306,7 @@ func (c *compiler) compare(n filter.Compare) string {
 	case filter.OpDuration:
 		col = "e.duration"
 	case filter.OpSize:
-		col = "max(e.req_size, e.resp_size)" // as in the index exchanges_size
+		col = "max(e.req_size, e.resp_size)"
 	case filter.OpReqSize:
 		col = "e.req_size"
 	case filter.OpRespSize:
@@ -319,11 +319,10 @@ func (c *compiler) compare(n filter.Compare) string {
 	default:
 		return "0"
 	}
-	// The index leads with the segment: look in each one.
-	return c.indexed(true, func(ref func(string) string) (string, []any) {
-		// Parenthesized: a Not put before it must negate all of it.
-		return fmt.Sprintf("(%s AND %s %s %d)", c.inSegments(ref), ref(col), n.Cmp, n.Value), nil
-	})
+	// No index: the rows are tested as the page is read (see schema.go,
+	// version 4).
+	// Parenthesized: a Not put before it must negate all of it.
+	return fmt.Sprintf("(%s %s %d)", col, n.Cmp, n.Value)
 }
 
 // inSegments returns the condition that a row is in one of the segments

@@ -72,7 +72,7 @@
 // The file's schema has a version (PRAGMA user_version) and an
 // application ID; Open migrates an older schema in one transaction and
 // refuses a newer one, and a file that is not SQLite, or SQLite but not
-// a store, with a one-line error naming it. Version 3 has:
+// a store, with a one-line error naming it. Version 4 has:
 //
 //   - exchanges: one row per exchange with the columns that lists show and
 //     filters test: the ID (its 16 bytes, which sort by time), start,
@@ -82,11 +82,12 @@
 //     websocket). Its rowid counts commits and is never reused. Indexes
 //     on the ID; on (method, ID), (host without port, ID), (status, ID),
 //     (response Content-Type, ID), (route, ID), which an equality reads
-//     newest first; on the exchanges with an error; and on path,
-//     duration and the larger body size, each after a segment number
-//     (the rowid divided by 16384), so that inserts, whose values there
-//     come in no order, touch only the newest segment's part of them (a
-//     query seeks each segment).
+//     newest first; on the exchanges with an error; and on path after a
+//     segment number (the rowid divided by 16384), so that inserts,
+//     whose paths come in no order, touch only the newest segment's part
+//     of it (a query seeks each segment). Filters on duration and sizes
+//     test the rows as a page reads them: their indexes (up to version
+//     3) cost each insert more than they saved the rare query.
 //   - the log (not a table): the rest, read only by Get, Scan and body
 //     searches: the exchange in its JSON form (see package jsonl) without
 //     the body copies, and the two copies; exchanges.loc says where.
@@ -94,7 +95,9 @@
 //     and before.
 //   - blooms: the skip index of body searches: for each chunk of 4096
 //     exchanges (by rowid), a Bloom filter of the trigrams of their
-//     bodies (see below).
+//     bodies (see below), and the hash its bits were set with: version 4
+//     sets two bits of one word per trigram, where the filters of version
+//     3 files, which stay as they are, set three bits anywhere.
 //   - terms: the distinct methods, hosts, routes and Content-Types, so
 //     that a regular expression on one of them becomes a list of values
 //     that its index serves.
@@ -486,9 +489,12 @@ func (s *Store) open() error {
 		// full-text index instead of the skip index: read-only, body
 		// searches read every body. Those of version 2 are those of
 		// version 3 without the log: every exchange is in bodies.
-		// Opening them read-write converts them.
-		s.lr.close()
-		s.lr = nil
+		// Those of version 3 have filters of one hash and two more
+		// indexes. Opening them read-write converts them.
+		if version < logVersion {
+			s.lr.close()
+			s.lr = nil
+		}
 	case version < schemaVersion:
 		return fmt.Errorf("schema version %d is older than this program's (%d): open it once read-write to upgrade it", version, schemaVersion)
 	}

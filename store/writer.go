@@ -161,7 +161,7 @@ func openWriter(ctx context.Context, abs string, opts *Options, reader *logReade
 	// statement journal, which costs more than it saves.
 	w.insExchange = prepare(insertQuery)
 	w.insTerm = prepare(`INSERT OR IGNORE INTO terms(kind, value) VALUES (?, ?)`)
-	w.insBloom = prepare(`INSERT OR REPLACE INTO blooms(chunk, unindexed, bits) VALUES (?, ?, ?)`)
+	w.insBloom = prepare(`INSERT OR REPLACE INTO blooms(chunk, unindexed, bits, hash) VALUES (?, ?, ?, ?)`)
 	if err != nil {
 		return nil, err
 	}
@@ -549,7 +549,7 @@ func (t *txn) seal() error {
 			return err
 		}
 	}
-	_, err := w.insBloom.ExecContext(t.ctx, f.chunk, f.unindexed, f.bits)
+	_, err := w.insBloom.ExecContext(t.ctx, f.chunk, f.unindexed, f.bits, hashWord)
 	return err
 }
 
@@ -982,7 +982,7 @@ func (w *writer) buildMissing(ctx context.Context) (err error) {
 			return err
 		}
 		if n > 0 {
-			if _, err := w.insBloom.ExecContext(ctx, f.chunk, f.unindexed, f.bits); err != nil {
+			if _, err := w.insBloom.ExecContext(ctx, f.chunk, f.unindexed, f.bits, hashWord); err != nil {
 				return err
 			}
 		}
