@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/internal/exchrow"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -68,11 +69,7 @@ func (s *Store) importAll(ctx context.Context, xs iter.Seq2[*bodytap.Exchange, e
 		if x == nil {
 			continue
 		}
-		if x.ID.IsZero() {
-			y := *x
-			y.ID = bodytap.NewID(x.Start)
-			x = &y
-		}
+		x = exchrow.Identified(x)
 		r, err := newRow(x)
 		if err != nil {
 			return 0, err

@@ -7,6 +7,7 @@ import (
 	"iter"
 
 	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/internal/exchrow"
 )
 
 // Import stores exchanges read elsewhere (a HAR file) in one transaction:
@@ -74,11 +75,7 @@ func (w *writer) importAll(ctx context.Context, xs iter.Seq2[*bodytap.Exchange, 
 		if x == nil {
 			continue
 		}
-		if x.ID.IsZero() {
-			y := *x
-			y.ID = bodytap.NewID(x.Start)
-			x = &y
-		}
+		x = exchrow.Identified(x)
 		r, err := newRow(x)
 		if err != nil {
 			return 0, 0, err

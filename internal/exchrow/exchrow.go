@@ -333,3 +333,14 @@ func bodyBytes(b []byte, empty bool) []byte {
 	}
 	return nil
 }
+
+// Identified returns x, or when it has no ID (an import from a file that
+// carried none) a copy of it with an ID made from its start.
+func Identified(x *bodytap.Exchange) *bodytap.Exchange {
+	if !x.ID.IsZero() {
+		return x
+	}
+	y := *x
+	y.ID = bodytap.NewID(x.Start)
+	return &y
+}
