@@ -23,7 +23,7 @@
 //
 // RecordBatch encodes and compresses in the caller's goroutine and COPYs
 // a batch into both tables in one transaction. Bodies and the JSON form
-// are compressed with zstd by the writer: PostgreSQL's TOAST compresses
+// are compressed with S2 by the writer: PostgreSQL's TOAST compresses
 // only rows over about 2 KiB, which leaves the common body of a few
 // hundred bytes as it is (measured: none of 50,000 rows of 730-byte
 // bodies compressed, toast_tuple_target=128 and lz4 notwithstanding).
