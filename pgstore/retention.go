@@ -77,6 +77,12 @@ func (s *Store) retain(ctx context.Context) error {
 			}
 		}
 	}
+	// The chunks of the skip index whose exchanges are all gone. (With
+	// no exchange left, min is NULL and none is deleted: a writer's
+	// chunk may be committing.)
+	if _, err := s.pool.Exec(ctx, "DELETE FROM blooms WHERE hi < (SELECT id FROM exchanges ORDER BY id LIMIT 1)"); err != nil {
+		return fmt.Errorf("retention of the skip index: %w", err)
+	}
 	return nil
 }
 

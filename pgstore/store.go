@@ -88,6 +88,7 @@ type Store struct {
 	wmu       sync.Mutex // serializes writes; guards the fields below
 	days      map[int64]bool
 	terms     [numTermKinds]map[string]bool
+	chunk     chunkFilter // the chunk of the skip index being filled (bloom.go)
 	lastPrune time.Time
 	closed    atomic.Bool
 	noNotify  bool // for measuring what NOTIFY costs a write (TestPerf)
@@ -288,6 +289,11 @@ func (s *Store) write(ctx context.Context, rows []*row, replay bool) error {
 		}
 		if err := copyRows(ctx, tx, exchanges, bodies, rows); err != nil {
 			return err
+		}
+		if schemaVersion >= bloomVersion {
+			if err := addRows(ctx, tx, &s.chunk, rows); err != nil {
+				return fmt.Errorf("skip index: %w", err)
+			}
 		}
 		if replay {
 			for _, t := range []struct {
