@@ -51,8 +51,8 @@ const (
 // chunkRows is the most exchanges of a chunk. Tests make it smaller.
 var chunkRows = 4096
 
-// bloomVersion is the schema version that made blooms. (Tests make a
-// store of an earlier version by setting schemaVersion.)
+// bloomVersion is the schema version that made blooms and counts.
+// (Tests make a store of an earlier version by setting schemaVersion.)
 const bloomVersion = 3
 
 // Bits of blooms.unindexed: some exchange of the chunk has a body copy

@@ -164,6 +164,9 @@ func TestSkipIndex(t *testing.T) {
 	}
 	s := ws[0]
 	ctx := context.Background()
+	if n := checkCount(t, s); n != int64(len(all)) {
+		t.Errorf("Count: got %d, want %d", n, len(all))
+	}
 	for _, expr := range []string{"~bs quagga", "~b quagga", "~bq quagga", "~b zebra", "~bs common & ~m POST", "~bs common | ~bs quagga",
 		"~b nowhere-at-all", `~bs "(?i)QUAGGA"`, "~bs quagga & ~bq zebra", "~b common", "~bq zebra"} {
 		f, err := filter.Parse(expr)
@@ -276,6 +279,9 @@ func TestUpgradeToVersion3(t *testing.T) {
 		if sums, err := s.List(ctx, store.Query{Filter: f}); err != nil || len(sums) != want {
 			t.Errorf("%s: got %d exchanges (%v), want %d", expr, len(sums), err, want)
 		}
+	}
+	if n := checkCount(t, s); n != 3 {
+		t.Errorf("Count after the upgrade: got %d, want 3", n)
 	}
 	var unindexed int
 	if err := s.pool.QueryRow(ctx, "SELECT unindexed FROM blooms WHERE key = 0").Scan(&unindexed); err != nil || unindexed != 3 {

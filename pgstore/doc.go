@@ -18,6 +18,15 @@
 // a page newest first reads the partitions' primary keys in order, and
 // retention by age (Options.MaxAge) drops whole partitions. Writers make
 // the partition of each day they write, and of the day after, ahead.
+// Writers also keep how many exchanges each day holds (the table counts,
+// deltas added in the transactions that store and delete rows), so that
+// counting the whole store does not read every row.
+//
+// Upgrade with the writers of older versions stopped: the migration to
+// version 3 counts and indexes (see below) what is stored, and a writer
+// of version 2 still running would store exchanges that the counts miss
+// (those of its body searches' skip index it makes up for until the end
+// of the day after the upgrade).
 //
 // # Writing
 //

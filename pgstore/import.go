@@ -99,12 +99,8 @@ func (s *Store) importAll(ctx context.Context, xs iter.Seq2[*bodytap.Exchange, e
 	}
 	var n int64
 	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, "INSERT INTO exchanges ("+xcols+") SELECT "+xcols+" FROM import_exchanges ON CONFLICT DO NOTHING")
-		if err != nil {
-			return err
-		}
-		n = tag.RowsAffected()
-		if _, err := tx.Exec(ctx, "INSERT INTO bodies ("+bcols+") SELECT "+bcols+" FROM import_bodies ON CONFLICT DO NOTHING"); err != nil {
+		var err error
+		if n, err = insertNew(ctx, tx, "import_exchanges", "import_bodies", s.countKey); err != nil {
 			return err
 		}
 		for _, f := range chunks {

@@ -276,7 +276,7 @@ func resetDB(t *testing.T, u string) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if _, err := s.pool.Exec(context.Background(), "DROP TABLE exchanges, bodies, terms, blooms, schema_version"); err != nil {
+	if _, err := s.pool.Exec(context.Background(), "DROP TABLE exchanges, bodies, terms, blooms, counts, schema_version; DROP FUNCTION bodytap_day"); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -225,6 +225,7 @@ func TestSpoolReplay(t *testing.T) {
 	if found != spooled || total != spooled {
 		t.Errorf("database holds %d of the %d exchanges stored or spooled, %d rows in all", found, spooled, total)
 	}
+	checkCount(t, s2)
 	// The bodies of a replayed exchange are those written.
 	got, err := s2.Get(context.Background(), xs[25].ID)
 	if err != nil {
