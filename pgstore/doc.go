@@ -69,7 +69,7 @@
 //
 // Body searches skip what they cannot match through a skip index, as the
 // local store's do (schema version 3, see bloom.go): each writer keeps,
-// for each chunk of up to 4,096 exchanges it stores, the range of their
+// for each chunk of up to 1,024 exchanges it stores, the range of their
 // IDs and a Bloom filter of the trigrams of their bodies, upserted in
 // the transaction of each batch; a search reads the filters and then
 // only the ID ranges of the chunks that may hold the words it needs. A
