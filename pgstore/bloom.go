@@ -67,16 +67,13 @@ const (
 	bloomRespUnindexed = 1 << 1
 )
 
-// lower folds ASCII letters; other bytes are themselves.
-var lower = func() (t [256]byte) {
-	for i := range t {
-		t[i] = byte(i)
-		if 'A' <= i && i <= 'Z' {
-			t[i] = byte(i) + 'a' - 'A'
-		}
+// fold folds an ASCII letter to lower case; other bytes are themselves.
+func fold(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
 	}
-	return t
-}()
+	return c
+}
 
 // bloomHash returns the word of the trigram g (its three folded bytes in
 // the low 24 bits) in a filter of bloomWords words, and its two bits
@@ -130,9 +127,9 @@ func (f *chunkFilter) addBody(p []byte) bool {
 	if len(p) < 3 {
 		return true
 	}
-	g := uint32(lower[p[0]])<<8 | uint32(lower[p[1]])
+	g := uint32(fold(p[0]))<<8 | uint32(fold(p[1]))
 	for _, c := range p[2:] {
-		g = (g<<8 | uint32(lower[c])) & 0xFFFFFF
+		g = (g<<8 | uint32(fold(c))) & 0xFFFFFF
 		w, b := bloomHash(g)
 		f.words[w] |= b
 	}
@@ -264,7 +261,7 @@ func bodyGrams(n filter.Node) []gramSet {
 		for _, l := range bodyLiterals(n.Re) {
 			p := l.S
 			for i := 0; i+3 <= len(p); i++ {
-				g := uint32(lower[p[i]])<<16 | uint32(lower[p[i+1]])<<8 | uint32(lower[p[i+2]])
+				g := uint32(fold(p[i]))<<16 | uint32(fold(p[i+1]))<<8 | uint32(fold(p[i+2]))
 				if !seen[g] {
 					seen[g] = true
 					w, b := bloomHash(g)

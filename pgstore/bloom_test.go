@@ -184,23 +184,11 @@ func TestSkipIndex(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := ids(sums); !slices.Equal(got, want) {
+		if got := sumIDs(sums); !slices.Equal(got, want) {
 			t.Errorf("%s: got %v, want %v", expr, got, want)
 		}
-		var paged []bodytap.ID
-		q := store.Query{Filter: f, Limit: 2, MaxScan: 3}
-		for range 200 {
-			sums, next, err := s.ListPage(ctx, q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			paged = append(paged, ids(sums)...)
-			if next.IsZero() {
-				break
-			}
-			q.Before = next
-		}
-		if !slices.Equal(paged, want) {
+		list := func(q store.Query) ([]store.Summary, bodytap.ID, error) { return s.ListPage(ctx, q) }
+		if paged := pageAll(t, list, store.Query{Filter: f, Limit: 2, MaxScan: 3}); !slices.Equal(paged, want) {
 			t.Errorf("%s in pages: got %v, want %v", expr, paged, want)
 		}
 		if n, err := s.Count(ctx, store.Query{Filter: f}); err != nil || n != int64(len(want)) {
@@ -233,43 +221,21 @@ func TestSkipIndex(t *testing.T) {
 	}
 }
 
-func ids(sums []store.Summary) []bodytap.ID {
-	var out []bodytap.ID
-	for _, s := range sums {
-		out = append(out, s.ID)
-	}
-	return out
-}
-
 // TestUpgradeToVersion3: exchanges stored by a writer of version 2,
 // which keeps no skip index, are found by body searches after the
 // migration to version 3, as are new ones; a word in no body is in none.
 func TestUpgradeToVersion3(t *testing.T) {
 	u := pgtest.DB(t)
 	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	at := time.Now().Add(-time.Minute)
 	withBody := func(i int, body string) *bodytap.Exchange {
 		x := tailExchange(i, "GET", "", at.Add(time.Duration(i)*time.Millisecond))
 		x.Response.Body = bodytap.Body{Bytes: []byte(body), Size: int64(len(body)), EOF: true}
 		return x
 	}
-	all := migrations
-	migrations, schemaVersion = all[:2], 2
-	old, err := Open(ctx, u, Options{Logger: log})
-	if err == nil {
+	s := upgraded(t, u, 2, func(old *Store) {
 		old.RecordBatch([]*bodytap.Exchange{withBody(1, "an ancient word"), withBody(2, "plain")})
-		old.Close()
-	}
-	migrations, schemaVersion = all, len(all)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(ctx, u, Options{Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	})
 	s.Record(withBody(3, "a modern word"))
 	for expr, want := range map[string]int{"~bs ancient": 1, "~bs modern": 1, "~bs word": 2, "~bs nowhere": 0} {
 		f, err := filter.Parse(expr)
