@@ -3,6 +3,7 @@ package pgstore
 import (
 	"testing"
 
+	"github.com/bodytap/bodytap"
 	"github.com/bodytap/bodytap/filter"
 )
 
@@ -26,6 +27,12 @@ func TestBodyNeeds(t *testing.T) {
 		{"!~b zebra", "", "", true},
 		{"~b .", "", "", true}, // no word needed
 		{`~b "(?-i)Zebra"`, "", "zebra", false},
+		// k and s also match K (Kelvin) and ſ: the runs between count.
+		{"~b quokkaquartz", "", `{"QUO\u212a\u212aAQUARTZ"}`, true},
+		{"~b quokkaquartz", "", `{"QUOKKAQUARTZ"}`, true},
+		{"~b quokkaquartz", "", "quokka", false},
+		{"~b quokkaquartz", "", "aquartz quo", true},
+		{"~b ksk", "", "", true}, // no run: nothing needed
 	}
 	for _, tt := range tests {
 		f, err := filter.Parse(tt.filter)
@@ -34,6 +41,11 @@ func TestBodyNeeds(t *testing.T) {
 		}
 		if got := met(bodyNeeds(f.Root), []byte(tt.req), []byte(tt.resp)); got != tt.met {
 			t.Errorf("%s over %q, %q: met = %v, want %v", tt.filter, tt.req, tt.resp, got, tt.met)
+		}
+		x := &bodytap.Exchange{}
+		x.Request.Body.Bytes, x.Response.Body.Bytes, x.Response.Status = []byte(tt.req), []byte(tt.resp), 200
+		if f.Match(x) && !tt.met {
+			t.Errorf("%s over %q, %q: matches, and met is false", tt.filter, tt.req, tt.resp)
 		}
 	}
 }

@@ -64,9 +64,14 @@ func exactCond(sql string) cond { return cond{sql, sql} }
 // list; past it, the column's regular expressions run in Go.
 const maxTerms = 4096
 
+// querier is a connection pool, a connection or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
 type compiler struct {
 	ctx   context.Context
-	tx    pgx.Tx
+	tx    querier
 	args  []any
 	terms [numTermKinds][]string
 	full  [numTermKinds]bool // more than maxTerms values
@@ -79,7 +84,7 @@ func (c *compiler) arg(v any) string {
 }
 
 // compile compiles q; tx reads the terms.
-func compile(ctx context.Context, tx pgx.Tx, q *store.Query) (*plan, error) {
+func compile(ctx context.Context, tx querier, q *store.Query) (*plan, error) {
 	c := &compiler{ctx: ctx, tx: tx}
 	var conds []string
 	if !q.Since.IsZero() {

@@ -229,24 +229,32 @@ func TestDifferential(t *testing.T) {
 				t.Errorf("%s: Count(%q): got %d, %v, want %d", src.name, name, c, err, len(want))
 			}
 			// Pages of 13 add up to the whole list.
-			var paged []bodytap.ID
-			q := store.Query{Filter: f, Limit: 13}
-			for {
-				sums, next, err := src.list(q)
-				if err != nil {
-					t.Fatal(err)
-				}
-				paged = append(paged, sumIDs(sums)...)
-				if next.IsZero() {
-					break
-				}
-				q.Before = next
-			}
+			paged := pageAll(t, src.list, store.Query{Filter: f, Limit: 13})
 			if !slices.Equal(paged, want) {
 				t.Errorf("%s: filter %q: pages of 13 gave %d exchanges, want %d", src.name, name, len(paged), len(want))
 			}
 		}
 	}
+}
+
+// pageAll returns the IDs of the pages that list returns for q, one
+// after the other.
+func pageAll(t *testing.T, list func(store.Query) ([]store.Summary, bodytap.ID, error), q store.Query) []bodytap.ID {
+	t.Helper()
+	var ids []bodytap.ID
+	for range 10_000 {
+		sums, next, err := list(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, sumIDs(sums)...)
+		if next.IsZero() {
+			return ids
+		}
+		q.Before = next
+	}
+	t.Fatalf("pages of %+v never end", q)
+	return nil
 }
 
 func sumIDs(sums []store.Summary) []bodytap.ID {

@@ -18,12 +18,21 @@
 // a page newest first reads the partitions' primary keys in order, and
 // retention by age (Options.MaxAge) drops whole partitions. Writers make
 // the partition of each day they write, and of the day after, ahead.
+// Writers also keep how many exchanges each day holds (the table counts,
+// deltas added in the transactions that store and delete rows), so that
+// counting the whole store does not read every row.
+//
+// Upgrade with the writers of older versions stopped: the migration to
+// version 3 counts and indexes (see below) what is stored, and a writer
+// of version 2 still running would store exchanges that the counts miss
+// (those of its body searches' skip index it makes up for until the end
+// of the day after the upgrade).
 //
 // # Writing
 //
 // RecordBatch encodes and compresses in the caller's goroutine and COPYs
 // a batch into both tables in one transaction. Bodies and the JSON form
-// are compressed with zstd by the writer: PostgreSQL's TOAST compresses
+// are compressed with S2 by the writer: PostgreSQL's TOAST compresses
 // only rows over about 2 KiB, which leaves the common body of a few
 // hundred bytes as it is (measured: none of 50,000 rows of 730-byte
 // bodies compressed, toast_tuple_target=128 and lz4 notwithstanding).
@@ -54,11 +63,19 @@
 // whose strings PostgreSQL cannot hold as they are (not UTF-8, NUL) is
 // always decided in Go. Body searches read the candidates' bodies, and
 // decode the rest of an exchange only when its bodies hold the words the
-// search needs (see bodyNeeds). There is no index of body text: a pg_trgm
-// GIN index made ingest 78 times slower (50,000 730-byte bodies: 0.44 s
-// without it, 34 s with it), too slow for a fleet's writers. Pages read
-// candidates newest first along the partitions' indexes on the ID; the
-// planner, misled by the conditions on flags, is told not to sort.
+// search needs (see bodyNeeds). Pages read candidates newest first along
+// the partitions' indexes on the ID; the planner, misled by the
+// conditions on flags, is told not to sort.
+//
+// Body searches skip what they cannot match through a skip index, as the
+// local store's do (schema version 3, see bloom.go): each writer keeps,
+// for each chunk of up to 1,024 exchanges it stores, the range of their
+// IDs and a Bloom filter of the trigrams of their bodies, upserted in
+// the transaction of each batch; a search reads the filters and then
+// only the ID ranges of the chunks that may hold the words it needs. A
+// pg_trgm GIN index was measured instead and rejected: it made ingest 78
+// times slower (50,000 730-byte bodies: 0.44 s without it, 34 s with it),
+// too slow for a fleet's writers.
 //
 // # Live tail
 //

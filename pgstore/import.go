@@ -53,6 +53,7 @@ func (s *Store) importAll(ctx context.Context, xs iter.Seq2[*bodytap.Exchange, e
 		return 0, err
 	}
 	var days []int64
+	chunks := []*chunkFilter{{}} // of the skip index (bloom.go)
 	rows := make([]*row, 0, maxBatch)
 	flush := func() error {
 		err := copyRows(ctx, conn, "import_exchanges", "import_bodies", rows)
@@ -74,6 +75,10 @@ func (s *Store) importAll(ctx context.Context, xs iter.Seq2[*bodytap.Exchange, e
 		if err != nil {
 			return 0, err
 		}
+		if chunks[len(chunks)-1].full() {
+			chunks = append(chunks, &chunkFilter{})
+		}
+		chunks[len(chunks)-1].add(r.id, x.Request.Body.Bytes, x.Response.Body.Bytes)
 		if d := idDay(r.id); !containsDay(days, d) {
 			days = append(days, d)
 		}
@@ -94,13 +99,16 @@ func (s *Store) importAll(ctx context.Context, xs iter.Seq2[*bodytap.Exchange, e
 	}
 	var n int64
 	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, "INSERT INTO exchanges ("+xcols+") SELECT "+xcols+" FROM import_exchanges ON CONFLICT DO NOTHING")
-		if err != nil {
+		var err error
+		if n, err = insertNew(ctx, tx, "import_exchanges", "import_bodies", s.countKey); err != nil {
 			return err
 		}
-		n = tag.RowsAffected()
-		if _, err := tx.Exec(ctx, "INSERT INTO bodies ("+bcols+") SELECT "+bcols+" FROM import_bodies ON CONFLICT DO NOTHING"); err != nil {
-			return err
+		for _, f := range chunks {
+			if f.rows > 0 && schemaVersion >= bloomVersion {
+				if err := f.upsert(ctx, tx); err != nil {
+					return err
+				}
+			}
 		}
 		// The terms of the exchanges, as the writer adds them.
 		_, err = tx.Exec(ctx, fmt.Sprintf(`INSERT INTO terms (kind, value)

@@ -276,7 +276,7 @@ func resetDB(t *testing.T, u string) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if _, err := s.pool.Exec(context.Background(), "DROP TABLE exchanges, bodies, terms, schema_version"); err != nil {
+	if _, err := s.pool.Exec(context.Background(), "DROP TABLE exchanges, bodies, terms, blooms, counts, schema_version; DROP FUNCTION bodytap_day"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -446,7 +446,8 @@ func (g *perfGen) batch(n, lo, hi int) []*bodytap.Exchange {
 	xs := make([]*bodytap.Exchange, 0, hi-lo)
 	for i := lo; i < hi; i++ {
 		x := g.tmpl[i%len(g.tmpl)]
-		x.Start = g.end.Add(-span + time.Duration(int64(span)*int64(i)/int64(n)))
+		// span/n first: span*i overflows int64 past i = 15,250.
+		x.Start = g.end.Add(-span + span/time.Duration(n)*time.Duration(i))
 		x.ID = bodytap.NewID(x.Start)
 		if i == 0 {
 			x.Response.Body.Bytes = append([]byte(`{"quokkaquartz":1}`), x.Response.Body.Bytes...)

@@ -77,6 +77,12 @@ func (s *Store) retain(ctx context.Context) error {
 			}
 		}
 	}
+	// The chunks of the skip index whose exchanges are all gone. (With
+	// no exchange left, min is NULL and none is deleted: a writer's
+	// chunk may be committing.)
+	if _, err := s.pool.Exec(ctx, "DELETE FROM blooms WHERE hi < (SELECT id FROM exchanges ORDER BY id LIMIT 1)"); err != nil {
+		return fmt.Errorf("retention of the skip index: %w", err)
+	}
 	return nil
 }
 
@@ -218,7 +224,13 @@ func (s *Store) deleteBefore(ctx context.Context, d int64, id []byte) error {
 			return err
 		}
 		n = tag.RowsAffected()
-		_, err = tx.Exec(ctx, "DELETE FROM bodies"+partitionName(d)+" WHERE id < $1", id)
+		if _, err = tx.Exec(ctx, "DELETE FROM bodies"+partitionName(d)+" WHERE id < $1", id); err != nil {
+			return err
+		}
+		if schemaVersion >= bloomVersion && n > 0 {
+			_, err = tx.Exec(ctx, `INSERT INTO counts (day, key, n) VALUES ($1, $2, $3)
+				ON CONFLICT (day, key) DO UPDATE SET n = counts.n + excluded.n`, d, s.countKey, -n)
+		}
 		return err
 	})
 	if err == nil {
@@ -233,7 +245,16 @@ func (s *Store) dropDay(ctx context.Context, d int64) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.pool.Exec(ctx, "DROP TABLE IF EXISTS exchanges"+partitionName(d)+", bodies"+partitionName(d)); err != nil {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "DROP TABLE IF EXISTS exchanges"+partitionName(d)+", bodies"+partitionName(d)); err != nil {
+			return err
+		}
+		if schemaVersion >= bloomVersion {
+			_, err = tx.Exec(ctx, "DELETE FROM counts WHERE day = $1", d)
+		}
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("drop partition: %w", err)
 	}
 	s.deleted.Add(n)

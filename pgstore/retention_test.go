@@ -55,6 +55,7 @@ func kept(t *testing.T, s *Store) []bodytap.ID {
 	if bodies != len(sums) {
 		t.Errorf("%d exchanges kept but %d bodies", len(sums), bodies)
 	}
+	checkCount(t, s)
 	ids := make([]bodytap.ID, len(sums))
 	for i, sum := range sums {
 		ids[len(sums)-1-i] = sum.ID

@@ -87,6 +87,45 @@ ALTER TABLE exchanges ADD COLUMN xid xid8;
 ALTER TABLE exchanges ALTER COLUMN xid SET DEFAULT pg_current_xact_id();
 CREATE INDEX exchanges_xid ON exchanges (xid);
 `,
+	// Version 3.
+	`
+-- The skip index of body searches (see bloom.go): for each chunk of
+-- exchanges that a writer stored, the range of their IDs and a Bloom
+-- filter of the trigrams of their bodies. Writers upsert their chunk's
+-- row in the transaction of each batch.
+CREATE TABLE blooms (
+	key       bigint   NOT NULL, -- random, the writer's
+	lo        bytea    NOT NULL, -- smallest ID of the chunk
+	hi        bytea    NOT NULL, -- largest
+	rows      integer  NOT NULL,
+	unindexed smallint NOT NULL, -- bloom*Unindexed bits
+	bits      bytea    NOT NULL, -- little-endian words, folded
+	PRIMARY KEY (key)
+);
+-- The exchanges stored before: one chunk that every search reads, up to
+-- the end of the day after tomorrow, so that what a writer of version 2
+-- still running stores into the partitions it made ahead is in it too.
+INSERT INTO blooms (key, lo, hi, rows, unindexed, bits)
+	SELECT 0, '\x'::bytea,
+		int8send((((extract(epoch FROM now())::bigint / 86400 + 3) * 86400000) << 16)) || '\x0000000000000000'::bytea,
+		0, 3, '\x'::bytea
+	WHERE EXISTS (SELECT 1 FROM exchanges);
+
+-- How many exchanges each day holds, as deltas that each writer (key)
+-- adds in the transactions that store and delete rows, so that counting
+-- the whole store reads a few rows instead of every exchange. A writer
+-- adds to rows of its own key: writers do not wait for each other's
+-- locks. Retention deletes a day's rows when it drops the day.
+CREATE FUNCTION bodytap_day(id bytea) RETURNS bigint LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+	AS $$ SELECT ('x' || encode(substring(id FROM 1 FOR 6), 'hex'))::bit(48)::bigint / 86400000 $$;
+CREATE TABLE counts (
+	day bigint NOT NULL, -- days since the Unix epoch, UTC
+	key bigint NOT NULL,
+	n   bigint NOT NULL,
+	PRIMARY KEY (day, key)
+);
+INSERT INTO counts (day, key, n) SELECT bodytap_day(id), 0, count(*) FROM exchanges GROUP BY 1;
+`,
 }
 
 // schemaVersion is the version this program writes and reads.

@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/filter"
 	"github.com/bodytap/bodytap/internal/exchangetest"
 	"github.com/bodytap/bodytap/internal/pgtest"
+	"github.com/bodytap/bodytap/store"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -154,7 +156,11 @@ func TestSpoolReplay(t *testing.T) {
 	var xs []*bodytap.Exchange
 	var rows []*row
 	for i := range 60 {
-		xs = append(xs, tailExchange(i, "GET", strings.Repeat("x", 100), at.Add(time.Duration(i)*time.Millisecond)))
+		body := strings.Repeat("x", 100)
+		if i == 25 {
+			body = "a spooled zebracorn " + body
+		}
+		xs = append(xs, tailExchange(i, "GET", body, at.Add(time.Duration(i)*time.Millisecond)))
 		r, err := newRow(xs[i])
 		if err != nil {
 			t.Fatal(err)
@@ -198,6 +204,14 @@ func TestSpoolReplay(t *testing.T) {
 	if files, _ := filepath.Glob(filepath.Join(dir, "*")); len(files) != 0 {
 		t.Errorf("spool not empty after Flush: %v", files)
 	}
+	// The skip index holds the replayed bodies.
+	f, err := filter.Parse("~bs zebracorn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sums, err := s.List(context.Background(), store.Query{Filter: f}); err != nil || len(sums) != 1 || sums[0].ID != xs[25].ID {
+		t.Errorf("body search after the replay: got %d exchanges (%v), want the one replayed", len(sums), err)
+	}
 
 	// Another store finds the left spool and replays it: stored already,
 	// nothing doubles.
@@ -211,6 +225,7 @@ func TestSpoolReplay(t *testing.T) {
 	if found != spooled || total != spooled {
 		t.Errorf("database holds %d of the %d exchanges stored or spooled, %d rows in all", found, spooled, total)
 	}
+	checkCount(t, s2)
 	// The bodies of a replayed exchange are those written.
 	got, err := s2.Get(context.Background(), xs[25].ID)
 	if err != nil {

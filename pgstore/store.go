@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -88,6 +88,8 @@ type Store struct {
 	wmu       sync.Mutex // serializes writes; guards the fields below
 	days      map[int64]bool
 	terms     [numTermKinds]map[string]bool
+	chunk     chunkFilter // the chunk of the skip index being filled (bloom.go)
+	countKey  int64       // this Store's rows of counts (count.go)
 	lastPrune time.Time
 	closed    atomic.Bool
 	noNotify  bool // for measuring what NOTIFY costs a write (TestPerf)
@@ -145,7 +147,8 @@ func MaskURL(u string) string {
 // refused with an error wrapping ErrNewerSchema, and left as it is.
 // Errors name the URL with its password masked.
 func Open(ctx context.Context, connURL string, opts Options) (*Store, error) {
-	s := &Store{url: MaskURL(connURL), opts: opts, log: opts.Logger, days: map[int64]bool{}, wake: make(chan struct{}, 1)}
+	s := &Store{url: MaskURL(connURL), opts: opts, log: opts.Logger, days: map[int64]bool{}, wake: make(chan struct{}, 1),
+		countKey: rand.Int64() | 1}
 	s.done, s.stop = context.WithCancel(context.Background())
 	if s.log == nil {
 		s.log = slog.Default()
@@ -289,16 +292,18 @@ func (s *Store) write(ctx context.Context, rows []*row, replay bool) error {
 		if err := copyRows(ctx, tx, exchanges, bodies, rows); err != nil {
 			return err
 		}
+		if schemaVersion >= bloomVersion {
+			if err := addRows(ctx, tx, &s.chunk, rows); err != nil {
+				return fmt.Errorf("skip index: %w", err)
+			}
+		}
 		if replay {
-			for _, t := range []struct {
-				name string
-				cols []string
-			}{{"exchanges", exchangeColumns}, {"bodies", bodyColumns}} {
-				cols := strings.Join(t.cols, ", ")
-				if _, err := tx.Exec(ctx, "INSERT INTO "+t.name+" ("+cols+") SELECT "+cols+
-					" FROM spool_"+t.name+" ON CONFLICT (id) DO NOTHING"); err != nil {
-					return fmt.Errorf("replay into %s: %w", t.name, err)
-				}
+			if _, err := insertNew(ctx, tx, "spool_exchanges", "spool_bodies", s.countKey); err != nil {
+				return fmt.Errorf("replay: %w", err)
+			}
+		} else if schemaVersion >= bloomVersion {
+			if err := addCounts(ctx, tx, s.countKey, rows); err != nil {
+				return fmt.Errorf("counts: %w", err)
 			}
 		}
 		for kind, vs := range newTerms {

@@ -233,28 +233,7 @@ func TestSubscribeConcurrentWriters(t *testing.T) {
 func TestUpgradeToVersion2(t *testing.T) {
 	u := pgtest.DB(t)
 	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	all := migrations
-	migrations, schemaVersion = all[:1], 1
-	old, err := Open(ctx, u, Options{Logger: log})
-	if err == nil {
-		old.Record(tailExchange(1, "GET", "", time.Now()))
-		old.Close()
-	}
-	migrations, schemaVersion = all, len(all)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	s, err := Open(ctx, u, Options{Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	var v int
-	if err := s.pool.QueryRow(ctx, "SELECT version FROM schema_version").Scan(&v); err != nil || v != len(all) {
-		t.Fatalf("schema version after Open: got %d (%v), want %d", v, err, len(all))
-	}
+	s := upgraded(t, u, 1, func(old *Store) { old.Record(tailExchange(1, "GET", "", time.Now())) })
 	sub := s.Subscribe(ctx, nil)
 	s.Record(tailExchange(2, "GET", "", time.Now()))
 	if got := receive(t, sub, 1, 5*time.Second); got[0].URL != "http://example.com/items/2" {
@@ -264,4 +243,34 @@ func TestUpgradeToVersion2(t *testing.T) {
 	if n, err := s.Count(ctx, store.Query{}); err != nil || n != 2 {
 		t.Errorf("Count: got %d, %v; want 2", n, err)
 	}
+}
+
+// upgraded makes the database at u a store of schema version v, as a
+// writer of that version would, with what write records through it, then
+// returns a Store of this version opened on it (migrated), closed at the
+// end of the test.
+func upgraded(t *testing.T, u string, v int, write func(*Store)) *Store {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	all := migrations
+	migrations, schemaVersion = all[:v], v
+	old, err := Open(context.Background(), u, Options{Logger: log})
+	if err == nil {
+		write(old)
+		old.Close()
+	}
+	migrations, schemaVersion = all, len(all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(context.Background(), u, Options{Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	var got int
+	if err := s.pool.QueryRow(context.Background(), "SELECT version FROM schema_version").Scan(&got); err != nil || got != len(all) {
+		t.Fatalf("schema version after Open: got %d (%v), want %d", got, err, len(all))
+	}
+	return s
 }

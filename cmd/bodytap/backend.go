@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"slices"
 	"strings"
@@ -23,6 +24,39 @@ func dbName(db string) string { return stores.Name(db) }
 // openStore opens the store that db names, a file or a postgres:// URL,
 // for a command, with an error of one line that names it.
 func openStore(ctx context.Context, db string, opts store.Options) (stores.Store, error) {
+	return openWriter(ctx, db, opts, nil)
+}
+
+// A spoolFlags is --spool and --spool-max: where a writer (proxy,
+// collect) of a PostgreSQL store keeps the batches it cannot write while
+// the database is away (see pgstore.Options.SpoolDir).
+type spoolFlags struct {
+	dir string
+	max sizeFlag
+}
+
+func addSpoolFlags(fs *flag.FlagSet) *spoolFlags {
+	sp := &spoolFlags{max: pgstore.DefaultSpoolMaxBytes}
+	fs.StringVar(&sp.dir, "spool", "", "with a postgres:// --db: keep the batches the database cannot take while it is away in this `directory`, "+
+		"and write them when it is back (default: a directory named after the database in the user's cache directory)")
+	fs.Var(&sp.max, "spool-max", "with a postgres:// --db: the most the spool holds, such as 1GiB; past it, exchanges are dropped (0: no spool, a batch that cannot be written is lost)")
+	return sp
+}
+
+// check refuses the flags with a local --db, which has no spool.
+func (sp *spoolFlags) check(db string) error {
+	if sp != nil && !isPostgres(db) && (sp.dir != "" || sp.max != pgstore.DefaultSpoolMaxBytes) {
+		return usagef("--spool and --spool-max apply to a postgres:// --db only: a local store has no database to wait for")
+	}
+	return nil
+}
+
+// openWriter is openStore for a command that writes, with its spool
+// flags (nil: the defaults).
+func openWriter(ctx context.Context, db string, opts store.Options, sp *spoolFlags) (stores.Store, error) {
+	if err := sp.check(db); err != nil {
+		return nil, err
+	}
 	if !isPostgres(db) {
 		s, err := openLocal(db, opts)
 		if err != nil {
@@ -30,7 +64,21 @@ func openStore(ctx context.Context, db string, opts store.Options) (stores.Store
 		}
 		return s, nil
 	}
-	s, err := stores.Open(ctx, db, opts)
+	var s stores.Store
+	var err error
+	if sp == nil {
+		s, err = stores.Open(ctx, db, opts)
+	} else {
+		pg := pgstore.Options{MaxAge: opts.MaxAge, MaxCount: opts.MaxCount, MaxBytes: opts.MaxBytes,
+			ReadOnly: opts.ReadOnly, Logger: opts.Logger, SpoolDir: sp.dir, SpoolMaxBytes: int64(sp.max)}
+		if sp.max == 0 {
+			pg.SpoolMaxBytes = -1
+		}
+		var ps *pgstore.Store
+		if ps, err = pgstore.Open(ctx, db, pg); err == nil {
+			s = ps
+		}
+	}
 	if err != nil {
 		// pgstore's error names the masked URL too: say it once.
 		if inner := errors.Unwrap(err); inner != nil {

@@ -50,6 +50,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"ls", "--limit", "x"}, nil, 2, `invalid value "x" for flag --limit: not a whole number`},
 		{[]string{"ls", "--since", "7q"}, nil, 2, "for flag --since"},
 		{[]string{"proxy", "--keep-for", "7days"}, nil, 2, "--keep-for: want a duration such as"},
+		{[]string{"collect", "--db", filepath.Join(dir, "c.db"), "--spool", dir}, nil, 2, "--spool and --spool-max apply to a postgres:// --db only"},
+		{[]string{"proxy", "--upstream", "http://127.0.0.1:1", "--db", filepath.Join(dir, "p.db"), "--spool-max", "0"}, nil, 2, "--spool and --spool-max apply to a postgres:// --db only"},
 		{[]string{"ls", "--db", filepath.Join(dir, "missing.db")}, nil, 1, "missing.db: no such file"},
 		{[]string{"ls", "--db", garbage}, nil, 1, "garbage.db"},
 		{[]string{"ls", "--db", garbage, "~x"}, nil, 2, `~x`},

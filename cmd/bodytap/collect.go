@@ -34,6 +34,7 @@ func runCollect(ctx context.Context, e *env, args []string) error {
 	fs.Var((*durationFlag)(&keepFor), "keep-for", "delete exchanges older than this `duration`, such as 12h, 7d or 2w (0: keep them)")
 	keepCount := fs.Int64("keep-count", 0, "keep at most `N` exchanges, deleting the oldest (0: no limit)")
 	fs.Var(&keepBytes, "keep-bytes", "keep the store under this `size`, such as 1GiB, deleting the oldest (0: no limit)")
+	spool := addSpoolFlags(fs)
 	pos, err := parse(e, fs, args)
 	if err != nil {
 		return err
@@ -50,7 +51,7 @@ func runCollect(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	logger := slog.New(slog.NewTextHandler(e.stderr, nil))
-	st, err := openStore(ctx, *db, store.Options{MaxAge: keepFor, MaxCount: *keepCount, MaxBytes: int64(keepBytes), Logger: logger})
+	st, err := openWriter(ctx, *db, store.Options{MaxAge: keepFor, MaxCount: *keepCount, MaxBytes: int64(keepBytes), Logger: logger}, spool)
 	if err != nil {
 		return err
 	}

@@ -45,7 +45,9 @@ func TestPostgresFleet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // where the writers spool
+	// The proxies share one spool directory (--spool), as processes on
+	// one machine may; each collector has its own.
+	proxySpool := t.TempDir()
 	total := fleetTotal(t)
 	perProxy := total * 3 / 10 / 3 // 30% through the proxies
 	perCollect := (total - 3*perProxy) / 2
@@ -53,7 +55,7 @@ func TestPostgresFleet(t *testing.T) {
 	up := upstream(t)
 	var proxies []*proxyProc
 	for range 3 {
-		proxies = append(proxies, startProxyProc(t, "--upstream", up.URL, "--db", db))
+		proxies = append(proxies, startProxyProc(t, "--upstream", up.URL, "--db", db, "--spool", proxySpool))
 	}
 	type collector struct {
 		url  string
@@ -61,7 +63,7 @@ func TestPostgresFleet(t *testing.T) {
 	}
 	var collectors []collector
 	for range 2 {
-		u, _, stop := startCollect(t, "--db", db, "--http", "127.0.0.1:0", "--grpc", "")
+		u, _, stop := startCollect(t, "--db", db, "--http", "127.0.0.1:0", "--grpc", "", "--spool", t.TempDir())
 		collectors = append(collectors, collector{u, stop})
 	}
 
@@ -177,7 +179,17 @@ func TestPostgresFleet(t *testing.T) {
 	for _, p := range proxies {
 		p.stop(t) // writes what its queue holds, and the spool
 	}
-	for _, col := range collectors {
+	// A collector's metrics count its spool: whatever it spooled, it
+	// wrote back, and holds nothing now that the database is back.
+	for i, col := range collectors {
+		m := waitMetric(t, col.url+"/metrics", "", "bodytap_store_spool_size_bytes", 0)
+		if sp, rp := m["bodytap_store_spool_exchanges_spooled_total"], m["bodytap_store_spool_exchanges_replayed_total"]; sp != rp || m["bodytap_store_spool_exchanges_dropped_total"] != 0 {
+			t.Errorf("collector %d: spool metrics %v spooled, %v replayed, %v dropped: want all replayed", i,
+				sp, rp, m["bodytap_store_spool_exchanges_dropped_total"])
+		}
+		if _, ok := m["bodytap_store_spool_away"]; !ok {
+			t.Errorf("collector %d: no bodytap_store_spool_away in its metrics", i)
+		}
 		col.stop()
 	}
 
@@ -198,6 +210,9 @@ func TestPostgresFleet(t *testing.T) {
 		log := p.stderr.String()
 		if strings.Contains(log, "database away") {
 			spooling++
+			if !strings.Contains(log, "dir="+proxySpool) {
+				t.Errorf("proxy %d spooled elsewhere than its --spool %s:\n%s", i, proxySpool, log)
+			}
 		}
 		if strings.Contains(log, "batch lost") || strings.Contains(log, "spool full") {
 			t.Errorf("proxy %d lost exchanges:\n%s", i, log)

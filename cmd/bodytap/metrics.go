@@ -7,6 +7,7 @@ import (
 
 	"github.com/bodytap/bodytap/internal/metrics"
 	"github.com/bodytap/bodytap/otlp"
+	"github.com/bodytap/bodytap/pgstore"
 	"github.com/bodytap/bodytap/store"
 	"github.com/bodytap/bodytap/stores"
 )
@@ -65,12 +66,46 @@ func storeFamilies(st stores.Store, path string) []metrics.Family {
 		count("bodytap.store.search.time", "s", "Time the store's searches took in all.",
 			func(s store.Stats) float64 { return s.SearchTime.Seconds() }),
 	}
+	if sp, ok := st.(interface{ SpoolStats() pgstore.SpoolStats }); ok {
+		fams = append(fams, spoolFamilies(sp.SpoolStats)...)
+	}
 	if isPostgres(path) {
 		return fams
 	}
 	return append(fams, metrics.Family{Name: "bodytap.store.size", Unit: "By", Kind: metrics.Gauge,
 		Help: "Bytes of the store's files on disk: the database, its write-ahead log and the segments of its log.",
 		Read: metrics.One(func() float64 { return float64(fileSize(path) + fileSize(path+"-wal") + dirSize(path+"-log")) })})
+}
+
+// spoolFamilies are the counts of a PostgreSQL store's spool (--spool):
+// what it wrote to disk while the database was away, wrote back, and
+// dropped, and what it holds now.
+func spoolFamilies(stats func() pgstore.SpoolStats) []metrics.Family {
+	count := func(name, help string, v func(s pgstore.SpoolStats) int64) metrics.Family {
+		return metrics.Family{Name: name, Unit: "{exchange}", Help: help, Kind: metrics.Counter,
+			Read: metrics.One(func() float64 { return float64(v(stats())) })}
+	}
+	gauge := func(name, unit, help string, v func(s pgstore.SpoolStats) float64) metrics.Family {
+		return metrics.Family{Name: name, Unit: unit, Help: help, Kind: metrics.Gauge,
+			Read: metrics.One(func() float64 { return v(stats()) })}
+	}
+	return []metrics.Family{
+		count("bodytap.store.spool.exchanges.spooled", "Exchanges written to the spool while the database was away.",
+			func(s pgstore.SpoolStats) int64 { return s.Spooled }),
+		count("bodytap.store.spool.exchanges.replayed", "Exchanges written from the spool to the database once it was back.",
+			func(s pgstore.SpoolStats) int64 { return s.Replayed }),
+		count("bodytap.store.spool.exchanges.dropped", "Exchanges dropped: the spool was full (--spool-max) or could not be written.",
+			func(s pgstore.SpoolStats) int64 { return s.Dropped }),
+		gauge("bodytap.store.spool.size", "By", "Bytes of the batches in the spool directory, of every process sharing it.",
+			func(s pgstore.SpoolStats) float64 { return float64(s.Bytes) }),
+		gauge("bodytap.store.spool.away", "1", "1 while the database is away (the last write failed for want of it), else 0.",
+			func(s pgstore.SpoolStats) float64 {
+				if s.Away {
+					return 1
+				}
+				return 0
+			}),
+	}
 }
 
 // dirSize returns the bytes of the files in dir.

@@ -83,6 +83,7 @@ type serveOptions struct {
 	keepFor   time.Duration
 	keepCount int64
 	keepBytes sizeFlag
+	spool     *spoolFlags
 	logger    *slog.Logger
 	otlp      otlpOptions
 	metrics   string // address of the metrics server, "" for none
@@ -99,6 +100,7 @@ func addServeFlags(fs *flag.FlagSet, listen string) *serveOptions {
 	fs.Var((*durationFlag)(&o.keepFor), "keep-for", "delete exchanges older than this `duration`, such as 12h, 7d or 2w (0: keep them)")
 	fs.Int64Var(&o.keepCount, "keep-count", 0, "keep at most `N` exchanges, deleting the oldest (0: no limit)")
 	fs.Var(&o.keepBytes, "keep-bytes", "keep the store under this `size`, such as 1GiB, deleting the oldest (0: no limit)")
+	o.spool = addSpoolFlags(fs)
 	return o
 }
 
@@ -217,9 +219,9 @@ func startProxy(ctx context.Context, e *env, o *serveOptions) (*runningProxy, er
 	}
 	var st stores.Store
 	if !o.otlp.only {
-		st, err = openStore(ctx, o.db, store.Options{
+		st, err = openWriter(ctx, o.db, store.Options{
 			MaxAge: o.keepFor, MaxCount: o.keepCount, MaxBytes: int64(o.keepBytes), Logger: logger,
-		})
+		}, o.spool)
 		if err != nil {
 			closeLns()
 			closeSinks(nil, exp)

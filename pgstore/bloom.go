@@ -1,0 +1,344 @@
+package pgstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"math/bits"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/bodytap/bodytap/filter"
+	"github.com/jackc/pgx/v5"
+)
+
+// Body search goes through a skip index, as the local store's does
+// (store/bloom.go): for each chunk of exchanges, a Bloom filter of the
+// trigrams of their body copies, ASCII letters folded to lower case. A
+// search for a regular expression takes the trigrams of the literal
+// strings every match contains (bodyLiterals), reads the filters, and reads
+// candidates only in the ID ranges of the chunks whose filter may hold
+// them all, newest first; the others are skipped.
+//
+// Chunks are the writers': each Store fills a chunk of up to chunkRows
+// exchanges, in any number of whole batches, and stores its filter, with the
+// smallest and largest ID it holds, in the transaction of each batch
+// (an upsert of the chunk's row of blooms). So every stored exchange is
+// in the ID range of a chunk whose filter holds it, whatever order the
+// writers of a fleet commit in, and a row outside every candidate
+// chunk's range is one that cannot match. The ranges of concurrent
+// writers' chunks overlap: a candidate range is read whole, other
+// writers' exchanges in it included.
+//
+// A chunk's filter is built in memory at bloomBytes and stored folded
+// (the halves of the words OR-ed together, which the word index allows)
+// down to the smallest size that stays at most a quarter full, so that a
+// writer of small batches does not store 64 KiB a transaction, and a
+// search reads little: at most bloomBytes per chunkRows exchanges.
+//
+// Exchanges stored before the schema had blooms (version 2) are in the
+// range of one chunk that the migration to version 3 made, which every
+// search reads (unindexed).
+const (
+	bloomBytes   = 64 << 10
+	bloomWords   = bloomBytes / 8
+	minBloomWord = 64 // the smallest stored filter: 512 bytes
+	// Body copies longer than this are not added to the filter: their
+	// chunk is read by every search of that body (unindexed bits).
+	maxIndexBytes = 256 << 10
+)
+
+// chunkRows is the most exchanges of a chunk. A search reads the whole
+// ID range of a chunk that may match, other writers' exchanges in it
+// included: at 1,000,000 exchanges from 4 writers in batches of 1,000,
+// chunks of 4,096 made a search for one old body read 16,000 rows (845
+// ms whole); chunks of 1,024, one batch each, 1,000. Tests make it
+// smaller.
+var chunkRows = 1024
+
+// bloomVersion is the schema version that made blooms and counts.
+// (Tests make a store of an earlier version by setting schemaVersion.)
+const bloomVersion = 3
+
+// Bits of blooms.unindexed: some exchange of the chunk has a body copy
+// that the filter does not hold.
+const (
+	bloomReqUnindexed  = 1 << 0
+	bloomRespUnindexed = 1 << 1
+)
+
+// fold folds an ASCII letter to lower case; other bytes are themselves.
+func fold(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// bloomHash returns the word of the trigram g (its three folded bytes in
+// the low 24 bits) in a filter of bloomWords words, and its two bits
+// there. A filter folded to n words holds it in word w % n: the word
+// index is the low bits of a field of the product, and the bits come
+// from other bits of it.
+func bloomHash(g uint32) (w int, bits uint64) {
+	h := uint64(g) * 0x9E3779B97F4A7C15
+	return int(h>>32) & (bloomWords - 1), 1<<(h>>58) | 1<<(h>>52&63)
+}
+
+// A chunkFilter is the filter of the chunk a writer is filling.
+type chunkFilter struct {
+	key       int64 // blooms.key; 0 before the first exchange
+	lo, hi    []byte
+	rows      int
+	unindexed int16
+	words     []uint64 // bloomWords
+}
+
+// add adds an exchange's ID and body copies.
+func (f *chunkFilter) add(id, req, resp []byte) {
+	if f.key == 0 {
+		f.key = rand.Int64() | 1
+		f.lo, f.hi = id, id
+		if f.words == nil {
+			f.words = make([]uint64, bloomWords)
+		}
+	}
+	if bytes.Compare(id, f.lo) < 0 {
+		f.lo = id
+	}
+	if bytes.Compare(id, f.hi) > 0 {
+		f.hi = id
+	}
+	f.rows++
+	if !f.addBody(req) {
+		f.unindexed |= bloomReqUnindexed
+	}
+	if !f.addBody(resp) {
+		f.unindexed |= bloomRespUnindexed
+	}
+}
+
+// addBody adds the trigrams of a body copy, or reports false when it is
+// too long to.
+func (f *chunkFilter) addBody(p []byte) bool {
+	if len(p) > maxIndexBytes {
+		return false
+	}
+	if len(p) < 3 {
+		return true
+	}
+	g := uint32(fold(p[0]))<<8 | uint32(fold(p[1]))
+	for _, c := range p[2:] {
+		g = (g<<8 | uint32(fold(c))) & 0xFFFFFF
+		w, b := bloomHash(g)
+		f.words[w] |= b
+	}
+	return true
+}
+
+// full reports whether the chunk is to be sealed: the next exchange
+// starts a new one.
+func (f *chunkFilter) full() bool { return f.rows >= chunkRows }
+
+// reset starts a new chunk.
+func (f *chunkFilter) reset() {
+	f.key, f.lo, f.hi, f.rows, f.unindexed = 0, nil, nil, 0, 0
+	clear(f.words)
+}
+
+// stored returns the filter as blooms.bits holds it: folded while it
+// stays at most a quarter full, little-endian words.
+func (f *chunkFilter) stored() []byte {
+	ws := slices.Clone(f.words)
+	for len(ws) > minBloomWord {
+		half := len(ws) / 2
+		ones := 0
+		for i := range half {
+			ones += bits.OnesCount64(ws[i] | ws[i+half])
+		}
+		if ones > half*64/4 {
+			break
+		}
+		for i := range half {
+			ws[i] |= ws[i+half]
+		}
+		ws = ws[:half]
+	}
+	out := make([]byte, 8*len(ws))
+	for i, w := range ws {
+		binary.LittleEndian.PutUint64(out[8*i:], w)
+	}
+	return out
+}
+
+// upsert stores the filter in the transaction that stores its newest
+// exchanges.
+func (f *chunkFilter) upsert(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `INSERT INTO blooms (key, lo, hi, rows, unindexed, bits) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (key) DO UPDATE SET lo = excluded.lo, hi = excluded.hi, rows = excluded.rows,
+			unindexed = excluded.unindexed, bits = excluded.bits`,
+		f.key, f.lo, f.hi, f.rows, f.unindexed, f.stored())
+	return err
+}
+
+// addRows adds rows to the chunk filter f, upserting the rows of the
+// chunks they fill in tx; f is left holding the last, unsealed chunk,
+// upserted too.
+func addRows(ctx context.Context, tx pgx.Tx, f *chunkFilter, rows []*row) error {
+	if f.rows > 0 && f.rows+len(rows) > chunkRows {
+		// A batch that would overflow the chunk starts a new one, so
+		// that a writer of big batches makes chunks of whole batches,
+		// whose ID ranges hold no more than they must. The chunk's row
+		// is whole: the transaction of its last batch stored it.
+		f.reset()
+	}
+	for _, r := range rows {
+		if f.full() {
+			if err := f.upsert(ctx, tx); err != nil {
+				return err
+			}
+			f.reset()
+		}
+		if err := f.addRow(r); err != nil {
+			return err
+		}
+	}
+	return f.upsert(ctx, tx)
+}
+
+// addRow adds a row. Its bodies are decompressed again (S2: well under a
+// microsecond a KiB), so that rows read back from the spool need nothing
+// more than what it keeps.
+func (f *chunkFilter) addRow(r *row) error {
+	req, err := decompress(r.req)
+	if err != nil {
+		return err
+	}
+	resp, err := decompress(r.resp)
+	if err != nil {
+		return err
+	}
+	f.add(r.id, req, resp)
+	return nil
+}
+
+// A gramSet is what a body match needs of a chunk: every trigram, in
+// one of the copies it reads.
+type gramSet struct {
+	hashes    []bloomBit
+	unindexed int16 // the blooms.unindexed bits that make a chunk a candidate
+}
+
+type bloomBit struct {
+	word int
+	bits uint64
+}
+
+// bodyGrams returns the gram sets of the body matches and-ed at the top
+// of n (those every match of the filter meets), leaving out matches with
+// no trigram to look for.
+func bodyGrams(n filter.Node) []gramSet {
+	switch n := n.(type) {
+	case filter.And:
+		return append(bodyGrams(n.X), bodyGrams(n.Y)...)
+	case filter.Match:
+		var un int16
+		switch n.Op {
+		case filter.OpBody:
+			un = bloomReqUnindexed | bloomRespUnindexed
+		case filter.OpReqBody:
+			un = bloomReqUnindexed
+		case filter.OpRespBody:
+			un = bloomRespUnindexed
+		default:
+			return nil
+		}
+		if n.Re == nil {
+			return nil
+		}
+		gs := gramSet{unindexed: un}
+		seen := map[uint32]bool{}
+		for _, l := range bodyLiterals(n.Re) {
+			p := l.S
+			for i := 0; i+3 <= len(p); i++ {
+				g := uint32(fold(p[i]))<<16 | uint32(fold(p[i+1]))<<8 | uint32(fold(p[i+2]))
+				if !seen[g] {
+					seen[g] = true
+					w, b := bloomHash(g)
+					gs.hashes = append(gs.hashes, bloomBit{w, b})
+				}
+			}
+		}
+		if len(gs.hashes) > 0 {
+			return []gramSet{gs}
+		}
+	}
+	return nil
+}
+
+// mayHold reports whether a chunk whose stored filter is b, with the
+// unindexed bits un, may hold an exchange that meets g.
+func (g *gramSet) mayHold(b []byte, un int16) bool {
+	n := len(b) / 8
+	if un&g.unindexed != 0 || n == 0 || n&(n-1) != 0 || n > bloomWords {
+		return true
+	}
+	for _, h := range g.hashes {
+		w := h.word & (n - 1)
+		if binary.LittleEndian.Uint64(b[8*w:])&h.bits != h.bits {
+			return false
+		}
+	}
+	return true
+}
+
+// An idSpan is an inclusive range of IDs; the zero idSpan is unbounded.
+type idSpan struct {
+	lo, hi  []byte
+	bounded bool
+}
+
+// candidateSpans returns the ID ranges, newest first and disjoint, out of
+// which no exchange can meet the gram sets gs: those of the chunks that
+// may, merged. Only chunks with IDs below before (unless it is nil)
+// count.
+func candidateSpans(ctx context.Context, tx querier, gs []gramSet, before []byte) ([]idSpan, error) {
+	q, args := "SELECT lo, hi, unindexed, bits FROM blooms", []any(nil)
+	if before != nil {
+		q, args = q+" WHERE lo < $1", []any{before}
+	}
+	rows, err := tx.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	var spans []idSpan
+	var sp idSpan
+	var un int16
+	var b []byte
+	_, err = pgx.ForEachRow(rows, []any{&sp.lo, &sp.hi, &un, &b}, func() error {
+		for i := range gs {
+			if !gs[i].mayHold(b, un) {
+				return nil
+			}
+		}
+		spans = append(spans, idSpan{slices.Clone(sp.lo), slices.Clone(sp.hi), true})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Merge, then newest first.
+	slices.SortFunc(spans, func(a, b idSpan) int { return bytes.Compare(a.lo, b.lo) })
+	merged := spans[:0]
+	for _, s := range spans {
+		if k := len(merged) - 1; k >= 0 && bytes.Compare(s.lo, merged[k].hi) <= 0 {
+			if bytes.Compare(s.hi, merged[k].hi) > 0 {
+				merged[k].hi = s.hi
+			}
+			continue
+		}
+		merged = append(merged, s)
+	}
+	slices.Reverse(merged)
+	return merged, nil
+}

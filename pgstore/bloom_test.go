@@ -1,0 +1,256 @@
+package pgstore
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/filter"
+	"github.com/bodytap/bodytap/internal/pgtest"
+	"github.com/bodytap/bodytap/store"
+	"github.com/jackc/pgx/v5"
+)
+
+// mustGrams returns the gram sets of a filter.
+func mustGrams(t *testing.T, expr string) []gramSet {
+	t.Helper()
+	f, err := filter.Parse(expr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bodyGrams(f.Root)
+}
+
+// randomWord returns a word of n letters other than k and s, which a
+// search ignoring case cannot look for in the filter (they also match
+// the Kelvin sign and the long s).
+func randomWord(r *rand.Rand, n int) string {
+	const letters = "abcdefghijlmnopqrtuvwxyz"
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = letters[r.IntN(len(letters))]
+	}
+	return string(b)
+}
+
+// TestChunkFilter: a stored filter, folded, holds every trigram added,
+// whatever the case of its ASCII letters; it is smaller for fewer
+// trigrams; and it rules out most words never added.
+func TestChunkFilter(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 14))
+	for _, n := range []int{1, 50, 4096} {
+		t.Run(fmt.Sprint(n, " bodies"), func(t *testing.T) {
+			var f chunkFilter
+			var words []string
+			for i := range n {
+				w := randomWord(r, 10)
+				words = append(words, w)
+				f.add([]byte{byte(i >> 8), byte(i)}, nil, []byte(`{"note":"`+strings.ToUpper(w[:5])+w[5:]+`"}`))
+			}
+			b := f.stored()
+			if n < 100 && len(b) >= bloomBytes {
+				t.Errorf("filter of %d bodies stored in %d bytes, want folded", n, len(b))
+			}
+			for _, w := range words {
+				for _, g := range mustGrams(t, "~bs "+w) {
+					if !g.mayHold(b, f.unindexed) {
+						t.Fatalf("filter of %d bytes lacks %q", len(b), w)
+					}
+				}
+			}
+			if n > 50 {
+				return // random words of 24 letters hold most of their 13,824 trigrams
+			}
+			ruled := 0
+			for range 1000 {
+				g := mustGrams(t, "~bs "+randomWord(r, 8))[0]
+				if !g.mayHold(b, f.unindexed) {
+					ruled++
+				}
+			}
+			if ruled < 950 {
+				t.Errorf("%d bytes of filter ruled out %d of 1000 words never added, want 950 or more", len(b), ruled)
+			}
+			if g := mustGrams(t, "~bq "+words[0])[0]; !g.mayHold(b, f.unindexed) {
+				t.Error("a request body search ruled out a chunk of empty request bodies")
+			}
+		})
+	}
+	var f chunkFilter
+	f.add([]byte{1}, make([]byte, maxIndexBytes+1), []byte("short"))
+	if f.unindexed != bloomReqUnindexed {
+		t.Errorf("unindexed %b after a long request body, want %b", f.unindexed, bloomReqUnindexed)
+	}
+	if g := mustGrams(t, "~bq nothere")[0]; !g.mayHold(f.stored(), f.unindexed) {
+		t.Error("a request body search ruled out a chunk with an unindexed request body")
+	}
+	if g := mustGrams(t, "~bs nothere")[0]; g.mayHold(f.stored(), f.unindexed) {
+		t.Error("a response body search did not rule out a chunk whose response bodies lack the word")
+	}
+}
+
+// TestBodyGrams: only body matches and-ed at the top of a filter, with
+// a literal of three bytes or more, narrow a search.
+func TestBodyGrams(t *testing.T) {
+	for _, tc := range []struct {
+		expr string
+		sets int
+	}{
+		{"~b zebracorn", 1},
+		{"~b zebracorn & ~m POST", 1},
+		{"~bq one & ~bs two", 2},
+		{"~b ab", 0},
+		{"~b zebracorn | ~m POST", 0},
+		{"!~b zebracorn", 0},
+		{"~h zebracorn", 0},
+		{`~b "zeb.*corn"`, 1},
+		{"~b quokkaquartz", 1}, // "quo", "aquartz"
+		{"~b kiss", 0},
+	} {
+		if got := len(mustGrams(t, tc.expr)); got != tc.sets {
+			t.Errorf("%s: got %d gram sets, want %d", tc.expr, got, tc.sets)
+		}
+	}
+}
+
+// TestSkipIndex: two writers store interleaved batches into small
+// chunks; body searches return what Filter.Match selects, newest first,
+// and a search for a word of a few exchanges reads only the ranges of
+// the chunks that hold it.
+func TestSkipIndex(t *testing.T) {
+	defer func(n int) { chunkRows = n }(chunkRows)
+	chunkRows = 16
+	u := pgtest.DB(t)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var ws []*Store
+	for range 2 {
+		s, err := Open(context.Background(), u, Options{Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		ws = append(ws, s)
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	start := time.Now().Add(-time.Hour)
+	var all []*bodytap.Exchange
+	for b := range 40 {
+		var batch []*bodytap.Exchange
+		for range 5 {
+			i := len(all)
+			x := tailExchange(i, []string{"GET", "POST"}[i%2], "", start.Add(time.Duration(i)*time.Second))
+			body := fmt.Sprintf(`{"n":%d,"w":"%s"}`, i, randomWord(r, 6))
+			switch {
+			case i == 37 || i == 38:
+				body += " Quagga"
+			case i%10 == 3:
+				body += " common"
+			}
+			x.Response.Body = bodytap.Body{Bytes: []byte(body), Size: int64(len(body)), EOF: true}
+			if i%7 == 0 {
+				x.Request.Body = bodytap.Body{Bytes: []byte("a zebra in the request"), Size: 21, EOF: true}
+			}
+			batch = append(batch, x)
+			all = append(all, x)
+		}
+		ws[b%2].RecordBatch(batch)
+	}
+	s := ws[0]
+	ctx := context.Background()
+	if n := checkCount(t, s); n != int64(len(all)) {
+		t.Errorf("Count: got %d, want %d", n, len(all))
+	}
+	for _, expr := range []string{"~bs quagga", "~b quagga", "~bq quagga", "~b zebra", "~bs common & ~m POST", "~bs common | ~bs quagga",
+		"~b nowhere-at-all", `~bs "(?i)QUAGGA"`, "~bs quagga & ~bq zebra", "~b common", "~bq zebra"} {
+		f, err := filter.Parse(expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []bodytap.ID
+		for _, x := range slices.Backward(all) {
+			if f.Match(x) {
+				want = append(want, x.ID)
+			}
+		}
+		// Whole, and in pages of 2 with MaxScan 3.
+		sums, err := s.List(ctx, store.Query{Filter: f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := sumIDs(sums); !slices.Equal(got, want) {
+			t.Errorf("%s: got %v, want %v", expr, got, want)
+		}
+		list := func(q store.Query) ([]store.Summary, bodytap.ID, error) { return s.ListPage(ctx, q) }
+		if paged := pageAll(t, list, store.Query{Filter: f, Limit: 2, MaxScan: 3}); !slices.Equal(paged, want) {
+			t.Errorf("%s in pages: got %v, want %v", expr, paged, want)
+		}
+		if n, err := s.Count(ctx, store.Query{Filter: f}); err != nil || n != int64(len(want)) {
+			t.Errorf("%s: Count %d (%v), want %d", expr, n, err, len(want))
+		}
+	}
+	// The response body search for "quagga" reads the ranges of the
+	// chunks of exchanges 37 and 38 only: each writer's chunks hold 16
+	// exchanges of batches of 5, so those ranges hold few of the 200.
+	var inSpans int
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		spans, err := candidateSpans(ctx, tx, mustGrams(t, "~bs quagga"), nil)
+		if err != nil {
+			return err
+		}
+		for _, sp := range spans {
+			var n int
+			if err := tx.QueryRow(ctx, "SELECT count(*) FROM exchanges WHERE id BETWEEN $1 AND $2", sp.lo, sp.hi).Scan(&n); err != nil {
+				return err
+			}
+			inSpans += n
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inSpans == 0 || inSpans > 70 {
+		t.Errorf("the candidate chunks of a word in 2 of 200 exchanges span %d exchanges, want 1 to 70", inSpans)
+	}
+}
+
+// TestUpgradeToVersion3: exchanges stored by a writer of version 2,
+// which keeps no skip index, are found by body searches after the
+// migration to version 3, as are new ones; a word in no body is in none.
+func TestUpgradeToVersion3(t *testing.T) {
+	u := pgtest.DB(t)
+	ctx := context.Background()
+	at := time.Now().Add(-time.Minute)
+	withBody := func(i int, body string) *bodytap.Exchange {
+		x := tailExchange(i, "GET", "", at.Add(time.Duration(i)*time.Millisecond))
+		x.Response.Body = bodytap.Body{Bytes: []byte(body), Size: int64(len(body)), EOF: true}
+		return x
+	}
+	s := upgraded(t, u, 2, func(old *Store) {
+		old.RecordBatch([]*bodytap.Exchange{withBody(1, "an ancient word"), withBody(2, "plain")})
+	})
+	s.Record(withBody(3, "a modern word"))
+	for expr, want := range map[string]int{"~bs ancient": 1, "~bs modern": 1, "~bs word": 2, "~bs nowhere": 0} {
+		f, err := filter.Parse(expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sums, err := s.List(ctx, store.Query{Filter: f}); err != nil || len(sums) != want {
+			t.Errorf("%s: got %d exchanges (%v), want %d", expr, len(sums), err, want)
+		}
+	}
+	if n := checkCount(t, s); n != 3 {
+		t.Errorf("Count after the upgrade: got %d, want 3", n)
+	}
+	var unindexed int
+	if err := s.pool.QueryRow(ctx, "SELECT unindexed FROM blooms WHERE key = 0").Scan(&unindexed); err != nil || unindexed != 3 {
+		t.Errorf("the chunk of the exchanges before version 3: unindexed %d (%v), want 3", unindexed, err)
+	}
+}
