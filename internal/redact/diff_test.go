@@ -70,6 +70,14 @@ var diffSeeds = []string{
 	`{"password' : 'x'}`, `{'pass\'word': 'x'}`, `{"token":'x'}`, `{"token":"x}`,
 	"{\"password\": hunter2\n, \"a\": 1}", "{password: hunter 2 , b: 1}", "{password:\t x \t}", "{password:\r\n}",
 	`{"token":{"a":"}"`, `{"token":["]"`, `{"token":[{"a":[}]`, `{"token":"x"` + strings.Repeat(" ", 100),
+	// Keys and strings whose end is in, at or just past the eight bytes
+	// after their quote (the scanner's one-word look), with and without a
+	// backslash there, and near the end of the input.
+	`{"pw":1,"pin":"1234","sid":"abcdefg","sig":"abcdefgh","pwd7xyz":1,"passwd":2,"token12":3,"token123":4}`,
+	`{"a":{"b":"","":"","c\"":"\"","d\\":"x\"y","\"":1,"ab\u0063":"v"}}`,
+	`{"abcdefg":"abcdefg","abcdefgh":"abcdefgh","secret":"\"\"\"\"\"\"\"\""}`,
+	`{"a":1}`, `{"pw":1}`, `{"pwd":"x"}`, `{"a":"b"}`, `["abcdefg"]`, `["abcdefgh"]`, `{"password`, `{"pw"`, `{"pin":`,
+	`{"PIN":1,"Pin":2,"pIn":3,"x_pw":4,"pwX":5,"card":6,"cvv2":7,"Sid":"s"}`,
 }
 
 // jsonGen generates random JSON-like documents: valid JSON at heart, with

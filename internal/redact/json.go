@@ -234,8 +234,13 @@ value: // A value comes next.
 	case '"':
 		{
 			start := i
-			var closed bool
-			i, closed = jsonStringEnd(b, i)
+			closed := true
+			if i+9 <= len(b) {
+				i += 1 + closingQuote(binary.LittleEndian.Uint64(b[i+1:]))
+			}
+			if i <= start+1 {
+				i, closed = jsonStringEnd(b, start)
+			}
 			if s.det != 0 && i-start > minSecret {
 				e := i
 				if closed {
@@ -284,24 +289,40 @@ key: // A key comes next.
 		return false
 	}
 	{
-		end, closed, escaped := keyEnd(b, i)
-		if escaped {
-			end, closed = jsonStringEnd(b, i)
+		var sensitive, known, escaped bool
+		var end int
+		if i+9 <= len(b) {
+			// A short key, whole in the word after the quote, is looked up
+			// in the memo from that word, without a call.
+			x := binary.LittleEndian.Uint64(b[i+1:])
+			if n := closingQuote(x) - 1; n > 0 {
+				end = i + n + 2
+				sensitive, known = s.keys.short(x&(1<<(8*n)-1), n)
+			}
 		}
-		if !closed {
-			return true // cut in the key: no value to hide
+		if !known {
+			var closed bool
+			end, closed, escaped = keyEnd(b, i)
+			if escaped {
+				end, closed = jsonStringEnd(b, i)
+			}
+			if !closed {
+				return true // cut in the key: no value to hide
+			}
 		}
 		k := b[i+1 : end-1]
-		var sensitive bool
-		if escaped {
+		switch {
+		case known:
+			sensitive = sensitive || len(s.r.Fields) > 0 && isField(s.r, k)
+		case escaped:
 			var u string
 			if json.Unmarshal(b[i:end], &u) != nil {
 				return false
 			}
 			k = []byte(u)
 			sensitive = sensitiveField(s.r, k)
-		} else {
-			sensitive = s.keys.sensitive(k, b, i+1) || isField(s.r, k)
+		default:
+			sensitive = s.keys.sensitive(k, b, i+1) || len(s.r.Fields) > 0 && isField(s.r, k)
 		}
 		i = skipJSONSpace(b, end)
 		if i >= len(b) {
@@ -381,6 +402,18 @@ func keyEnd(b []byte, i int) (end int, closed, escaped bool) {
 	return len(b), false, false
 }
 
+// closingQuote returns 1 + the index of the first '"' in the eight bytes
+// of x (little-endian), if there is one and no backslash comes before
+// it, and 0 otherwise. Most keys and many values are that short: their
+// end is found without a call.
+func closingQuote(x uint64) int {
+	q := swarMatch(x, '"')
+	if m := q | swarMatch(x, '\\'); m&-m&q == 0 {
+		return 0
+	}
+	return 1 + bits.TrailingZeros64(q)/8
+}
+
 // A keyMemo remembers which of the keys seen lately are sensitive by the
 // built-in rules. Most bodies use the same few keys again and again (think
 // of an array of objects of one kind), and looking a key up costs less
@@ -447,6 +480,18 @@ func (m *keyMemo) sensitive(k, b []byte, off int) bool {
 		e.tag |= 1
 	}
 	return sensitive
+}
+
+// short looks up the key of n bytes, 1 to 7, whose bytes are those of
+// first (zero above them), as sensitive does, and reports whether it
+// knew the key: if not, sensitive must be asked.
+func (m *keyMemo) short(first uint64, n int) (sensitive, known bool) {
+	h := (first ^ uint64(n)) * 0x9E3779B97F4A7C15
+	e := &m[h>>(64-keyMemoBits)]
+	if e.first != first || e.last != 0 || int(e.tag>>1) != n {
+		e = &m[h>>(64-2*keyMemoBits)%keyMemoSize]
+	}
+	return e.tag&1 != 0, e.first == first && e.last == 0 && int(e.tag>>1) == n
 }
 
 // jsonSpace marks the JSON whitespace bytes.
