@@ -85,6 +85,19 @@ type jsonScrubber struct {
 	found Detector // the detectors that found secrets
 	inner string   // the replacement inside a JSON string, looked up on first use
 	gap   int      // the textual pass ran the detectors up to here
+	outer []uint64 // the scanner's open containers, 64 a word, but for the innermost 1 to 64
+}
+
+// popContainer returns the scanner's stack of open containers, depth of
+// them in objs and s.outer, without the innermost.
+func (s *jsonScrubber) popContainer(depth int, objs uint64) (int, uint64) {
+	depth--
+	objs >>= 1
+	if depth%64 == 0 && depth > 0 {
+		objs = s.outer[len(s.outer)-1]
+		s.outer = s.outer[:len(s.outer)-1]
+	}
+	return depth, objs
 }
 
 // detectIn replaces the secrets that the detectors find in in[from:to],
@@ -202,20 +215,26 @@ func (s *jsonScrubber) scan() bool {
 	if bytes.HasPrefix(b, utf8BOM) {
 		i = 3
 	}
-	var buf [64]bool
-	objs := buf[:0] // open containers, innermost last: true for an object
-	open := false   // a container was just opened, so it may close at once
+	// The open containers: depth of them, the innermost in the low bit of
+	// objs (1 for an object), 63 more above it; deeper ones in s.outer.
+	depth, objs := 0, uint64(0)
+	open := false // a container was just opened, so it may close at once
 	hidden := s.pathHidden()
+	named := len(s.r.Fields) > 0 || s.paths != nil // keys are matched by name too
 	var c byte
 
 value: // A value comes next.
-	i = skipJSONSpace(b, i)
 	if i >= len(b) {
 		return true
 	}
-	c = b[i]
+	if c = b[i]; c <= ' ' {
+		if i = skipJSONSpace(b, i); i >= len(b) {
+			return true
+		}
+		c = b[i]
+	}
 	if open && c == ']' {
-		objs = objs[:len(objs)-1]
+		depth, objs = s.popContainer(depth, objs)
 		s.pop()
 		i, open = i+1, false
 		goto after
@@ -251,10 +270,14 @@ value: // A value comes next.
 		}
 		goto after
 	case '{', '[':
-		if len(objs) >= MaxJSONDepth {
+		if depth >= MaxJSONDepth {
 			return false
 		}
-		objs = append(objs, c == '{')
+		if depth%64 == 0 && depth > 0 {
+			s.outer = append(s.outer, objs)
+		}
+		objs = objs<<1 | uint64(c&0x20>>5) // 1 for '{' (0x7B), 0 for '[' (0x5B)
+		depth++
 		i, open = i+1, true
 		if c == '{' {
 			goto key
@@ -263,7 +286,8 @@ value: // A value comes next.
 		hidden = s.pathHidden()
 		goto value
 	}
-	if end, ok := jsonScalarEnd(b, i); ok {
+	if c == '-' || isDigit(c) {
+		end := numberEnd(b, i+1)
 		if s.det&DetectCard != 0 && end-i >= 13 && isDigit(c) && cardEnd(b, i, end, modeText) == end {
 			s.hide(i, end)
 			s.found |= DetectCard
@@ -271,16 +295,24 @@ value: // A value comes next.
 		i = end
 		goto after
 	}
+	if end, ok := jsonScalarEnd(b, i); ok {
+		i = end
+		goto after
+	}
 	return false
 
 key: // A key comes next.
-	i = skipJSONSpace(b, i)
 	if i >= len(b) {
 		return true
 	}
-	c = b[i]
+	if c = b[i]; c <= ' ' {
+		if i = skipJSONSpace(b, i); i >= len(b) {
+			return true
+		}
+		c = b[i]
+	}
 	if open && c == '}' {
-		objs = objs[:len(objs)-1]
+		depth, objs = s.popContainer(depth, objs)
 		i, open = i+1, false
 		goto after
 	}
@@ -289,19 +321,26 @@ key: // A key comes next.
 		return false
 	}
 	{
-		var sensitive, known, escaped bool
-		var end int
+		end, sensitive := 0, false
+		var k []byte // the key, when it was not looked up by its word
 		if i+9 <= len(b) {
 			// A short key, whole in the word after the quote, is looked up
-			// in the memo from that word, without a call.
+			// by that word, in its two places in the memo, without a call.
 			x := binary.LittleEndian.Uint64(b[i+1:])
 			if n := closingQuote(x) - 1; n > 0 {
 				end = i + n + 2
-				sensitive, known = s.keys.short(x&(1<<(8*n)-1), n)
+				e, p, q := shortKey(x&(1<<(8*n)-1), n)
+				if v := s.keys.shortKeys[p]; v&^(1<<63) == e {
+					sensitive = v>>63 != 0
+				} else if v := s.keys.shortKeys[q]; v&^(1<<63) == e {
+					sensitive = v>>63 != 0
+				} else {
+					sensitive = s.keys.short(e, p, q, b[i+1:end-1])
+				}
 			}
 		}
-		if !known {
-			var closed bool
+		if end == 0 {
+			var closed, escaped bool
 			end, closed, escaped = keyEnd(b, i)
 			if escaped {
 				end, closed = jsonStringEnd(b, i)
@@ -309,22 +348,27 @@ key: // A key comes next.
 			if !closed {
 				return true // cut in the key: no value to hide
 			}
-		}
-		k := b[i+1 : end-1]
-		switch {
-		case known:
-			sensitive = sensitive || len(s.r.Fields) > 0 && isField(s.r, k)
-		case escaped:
-			var u string
-			if json.Unmarshal(b[i:end], &u) != nil {
-				return false
+			k = b[i+1 : end-1]
+			if escaped {
+				var u string
+				if json.Unmarshal(b[i:end], &u) != nil {
+					return false
+				}
+				k = []byte(u)
+				sensitive = sensitiveName(k)
+			} else {
+				sensitive = s.keys.sensitive(k, b, i+1)
 			}
-			k = []byte(u)
-			sensitive = sensitiveField(s.r, k)
-		default:
-			sensitive = s.keys.sensitive(k, b, i+1) || len(s.r.Fields) > 0 && isField(s.r, k)
 		}
-		i = skipJSONSpace(b, end)
+		if named {
+			if k == nil {
+				k = b[i+1 : end-1]
+			}
+			sensitive = sensitive || isField(s.r, k)
+		}
+		if i = end; i < len(b) && b[i] <= ' ' {
+			i = skipJSONSpace(b, i)
+		}
 		if i >= len(b) {
 			return true
 		}
@@ -332,18 +376,25 @@ key: // A key comes next.
 			return false
 		}
 		i++
-		s.push(jpElem{key: k})
-		hidden = sensitive || s.paths != nil && s.pathHidden()
+		if s.paths != nil {
+			s.push(jpElem{key: k})
+			sensitive = sensitive || s.pathHidden()
+		}
+		hidden = sensitive
 	}
 	goto value
 
 after: // A value has ended.
-	i = skipJSONSpace(b, i)
 	if i >= len(b) {
 		return true
 	}
-	c = b[i]
-	if len(objs) == 0 {
+	if c = b[i]; c <= ' ' {
+		if i = skipJSONSpace(b, i); i >= len(b) {
+			return true
+		}
+		c = b[i]
+	}
+	if depth == 0 {
 		// Another top-level value, as in NDJSON, JSON Lines and JSON
 		// text sequences (whose records start with RS).
 		if c == 0x1E {
@@ -352,7 +403,7 @@ after: // A value has ended.
 		hidden = s.pathHidden()
 		goto value
 	}
-	switch obj := objs[len(objs)-1]; {
+	switch obj := objs&1 != 0; {
 	case c == ',' && obj:
 		s.pop()
 		i++
@@ -363,7 +414,7 @@ after: // A value has ended.
 		goto value
 	case c == '}' && obj, c == ']' && !obj:
 		s.pop()
-		objs = objs[:len(objs)-1]
+		depth, objs = s.popContainer(depth, objs)
 		i++
 		goto after
 	}
@@ -426,9 +477,16 @@ func closingQuote(x uint64) int {
 // (Options.Fields are matched apart), so memos are shared between
 // bodies, through keyMemos: a small body then finds its keys known
 // already.
-type keyMemo [keyMemoSize]struct {
-	first, last uint64
-	tag         uint8 // length<<1 | sensitive; 0 for none
+//
+// Keys of 1 to 7 bytes, most keys, are kept apart, each in one word (its
+// bytes, its length and the answer), so that looking one up is one load
+// and one comparison, small enough to be inlined.
+type keyMemo struct {
+	keys [keyMemoSize]struct {
+		first, last uint64
+		tag         uint8 // length<<1 | sensitive; 0 for none
+	}
+	shortKeys [keyMemoSize]uint64 // the key's bytes | length<<56 | sensitive<<63; 0 for none
 }
 
 // keyMemos holds the keyMemos not in use.
@@ -462,7 +520,7 @@ func (m *keyMemo) sensitive(k, b []byte, off int) bool {
 		}
 	}
 	h := (first ^ bits.RotateLeft64(last, 29) ^ uint64(n)) * 0x9E3779B97F4A7C15
-	e1, e2 := &m[h>>(64-keyMemoBits)], &m[h>>(64-2*keyMemoBits)%keyMemoSize]
+	e1, e2 := &m.keys[h>>(64-keyMemoBits)], &m.keys[h>>(64-2*keyMemoBits)%keyMemoSize]
 	if e1.first == first && e1.last == last && int(e1.tag>>1) == n {
 		return e1.tag&1 != 0
 	}
@@ -482,16 +540,27 @@ func (m *keyMemo) sensitive(k, b []byte, off int) bool {
 	return sensitive
 }
 
-// short looks up the key of n bytes, 1 to 7, whose bytes are those of
-// first (zero above them), as sensitive does, and reports whether it
-// knew the key: if not, sensitive must be asked.
-func (m *keyMemo) short(first uint64, n int) (sensitive, known bool) {
-	h := (first ^ uint64(n)) * 0x9E3779B97F4A7C15
-	e := &m[h>>(64-keyMemoBits)]
-	if e.first != first || e.last != 0 || int(e.tag>>1) != n {
-		e = &m[h>>(64-2*keyMemoBits)%keyMemoSize]
+// shortKey returns the word that keyMemo.shortKeys keeps for a key of n
+// bytes, 1 to 7, whose bytes are those of word (zero above them), the
+// answer aside; and its two places.
+func shortKey(word uint64, n int) (e uint64, p, q int) {
+	e = word | uint64(n)<<56
+	h := e * 0x9E3779B97F4A7C15
+	return e, int(h >> (64 - keyMemoBits)), int(h >> (64 - 2*keyMemoBits) % keyMemoSize)
+}
+
+// short reports whether the short key k, whose shortKey is e, p and q and
+// which is in neither place, is sensitive by the built-in rules, as
+// sensitive does, and keeps the answer: in p if it is empty, else in q.
+func (m *keyMemo) short(e uint64, p, q int, k []byte) bool {
+	if m.shortKeys[p] != 0 {
+		p = q
 	}
-	return e.tag&1 != 0, e.first == first && e.last == 0 && int(e.tag>>1) == n
+	if sensitiveName(k) {
+		e |= 1 << 63
+	}
+	m.shortKeys[p] = e
+	return e>>63 != 0
 }
 
 // jsonSpace marks the JSON whitespace bytes.
@@ -589,6 +658,15 @@ var jsonNumber = func() (t [256]bool) {
 	return t
 }()
 
+// numberEnd returns the index of the first byte at or after i that is not
+// part of a number.
+func numberEnd(b []byte, i int) int {
+	for i < len(b) && jsonNumber[b[i]] {
+		i++
+	}
+	return i
+}
+
 // jsonScalarEnd returns the index just past the number or literal at b[i],
 // or false if there is none there. A literal cut off by the end of b is
 // accepted.
@@ -596,11 +674,7 @@ func jsonScalarEnd(b []byte, i int) (int, bool) {
 	var lit string
 	switch c := b[i]; {
 	case c == '-' || '0' <= c && c <= '9':
-		j := i + 1
-		for j < len(b) && jsonNumber[b[j]] {
-			j++
-		}
-		return j, true
+		return numberEnd(b, i+1), true
 	case c == 't':
 		lit = "true"
 	case c == 'f':
