@@ -254,10 +254,18 @@ value: // A value comes next.
 		{
 			start := i
 			closed := true
-			if i+9 <= len(b) {
-				i += 1 + closingQuote(binary.LittleEndian.Uint64(b[i+1:]))
+			if i+17 <= len(b) {
+				// Most values end within two words: look there first.
+				x := binary.LittleEndian.Uint64(b[i+1:])
+				if k := closingQuote(x); k > 0 {
+					i += 1 + k
+				} else if swarMatch(x, '"')|swarMatch(x, '\\') == 0 {
+					if k := closingQuote(binary.LittleEndian.Uint64(b[i+9:])); k > 0 {
+						i += 9 + k
+					}
+				}
 			}
-			if i <= start+1 {
+			if i == start {
 				i, closed = jsonStringEnd(b, start)
 			}
 			if s.det != 0 && i-start > minSecret {
