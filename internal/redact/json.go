@@ -218,7 +218,6 @@ func (s *jsonScrubber) scan() bool {
 	// The open containers: depth of them, the innermost in the low bit of
 	// objs (1 for an object), 63 more above it; deeper ones in s.outer.
 	depth, objs := 0, uint64(0)
-	open := false // a container was just opened, so it may close at once
 	hidden := s.pathHidden()
 	named := len(s.r.Fields) > 0 || s.paths != nil // keys are matched by name too
 	var c byte
@@ -233,13 +232,6 @@ value: // A value comes next.
 		}
 		c = b[i]
 	}
-	if open && c == ']' {
-		depth, objs = s.popContainer(depth, objs)
-		s.pop()
-		i, open = i+1, false
-		goto after
-	}
-	open = false
 	if hidden {
 		end, ok := skipJSONValue(b, i)
 		if !ok {
@@ -286,11 +278,25 @@ value: // A value comes next.
 		}
 		objs = objs<<1 | uint64(c&0x20>>5) // 1 for '{' (0x7B), 0 for '[' (0x5B)
 		depth++
-		i, open = i+1, true
+		// The container may close at once.
+		if i++; i < len(b) && b[i] <= ' ' {
+			i = skipJSONSpace(b, i)
+		}
 		if c == '{' {
+			if i < len(b) && b[i] == '}' {
+				depth, objs = s.popContainer(depth, objs)
+				i++
+				goto after
+			}
 			goto key
 		}
 		s.push(jpElem{isIndex: true})
+		if i < len(b) && b[i] == ']' {
+			depth, objs = s.popContainer(depth, objs)
+			s.pop()
+			i++
+			goto after
+		}
 		hidden = s.pathHidden()
 		goto value
 	}
@@ -319,12 +325,6 @@ key: // A key comes next.
 		}
 		c = b[i]
 	}
-	if open && c == '}' {
-		depth, objs = s.popContainer(depth, objs)
-		i, open = i+1, false
-		goto after
-	}
-	open = false
 	if c != '"' {
 		return false
 	}
