@@ -218,9 +218,11 @@ func (s *jsonScrubber) scan() bool {
 	// The open containers: depth of them, the innermost in the low bit of
 	// objs (1 for an object), 63 more above it; deeper ones in s.outer.
 	depth, objs := 0, uint64(0)
-	hidden := s.pathHidden()
 	named := len(s.r.Fields) > 0 || s.paths != nil // keys are matched by name too
 	var c byte
+	if s.pathHidden() {
+		goto hide
+	}
 
 value: // A value comes next.
 	if i >= len(b) {
@@ -231,15 +233,6 @@ value: // A value comes next.
 			return true
 		}
 		c = b[i]
-	}
-	if hidden {
-		end, ok := skipJSONValue(b, i)
-		if !ok {
-			return false
-		}
-		s.hide(i, end)
-		i, hidden = end, false
-		goto after
 	}
 	switch c {
 	case '"':
@@ -297,7 +290,9 @@ value: // A value comes next.
 			i++
 			goto after
 		}
-		hidden = s.pathHidden()
+		if s.paths != nil && s.pathHidden() {
+			goto hide
+		}
 		goto value
 	}
 	if c == '-' || isDigit(c) {
@@ -388,9 +383,30 @@ key: // A key comes next.
 			s.push(jpElem{key: k})
 			sensitive = sensitive || s.pathHidden()
 		}
-		hidden = sensitive
+		if sensitive {
+			goto hide
+		}
 	}
 	goto value
+
+hide: // A value to hide comes next.
+	if i >= len(b) {
+		return true
+	}
+	if b[i] <= ' ' {
+		if i = skipJSONSpace(b, i); i >= len(b) {
+			return true
+		}
+	}
+	{
+		end, ok := skipJSONValue(b, i)
+		if !ok {
+			return false
+		}
+		s.hide(i, end)
+		i = end
+	}
+	goto after
 
 after: // A value has ended.
 	if i >= len(b) {
@@ -408,7 +424,9 @@ after: // A value has ended.
 		if c == 0x1E {
 			i++
 		}
-		hidden = s.pathHidden()
+		if s.paths != nil && s.pathHidden() {
+			goto hide
+		}
 		goto value
 	}
 	switch obj := objs&1 != 0; {
@@ -418,7 +436,10 @@ after: // A value has ended.
 		goto key
 	case c == ',':
 		s.nextIndex()
-		i, hidden = i+1, s.pathHidden()
+		i++
+		if s.paths != nil && s.pathHidden() {
+			goto hide
+		}
 		goto value
 	case c == '}' && obj, c == ']' && !obj:
 		s.pop()
