@@ -207,11 +207,11 @@ var utf8BOM = []byte("\xEF\xBB\xBF")
 //
 // scan is the hot loop of JSON redaction. It is a state machine whose
 // four states are the labels value, hide (a value to hide), key and
-// after, so that each step goes straight to the next, with few
-// variables live across them (the compiler spills and reloads them
-// where states meet); most keys and short strings end in the word or two after
-// their quote, longer strings are skipped eight bytes at a time, and
-// whether a key is sensitive is mostly looked up in s.keys.
+// after, so that each step goes straight to the next, with few variables
+// live across them (the compiler spills and reloads them where states
+// meet). Most keys and short strings end in the word or two after their
+// quote, longer strings are skipped eight bytes at a time, and whether a
+// key is sensitive is mostly looked up in s.keys.
 func (s *jsonScrubber) scan() bool {
 	b := s.in
 	i := 0
