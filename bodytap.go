@@ -101,6 +101,26 @@ type BatchSink interface {
 	RecordBatch(xs []*Exchange)
 }
 
+// A ReusingSink is a [Sink] that can promise what
+// [Config.ReuseExchanges] promises: that it keeps nothing of an Exchange
+// once its Record (or RecordBatch) has returned. When the Tap's sink is a
+// ReusingSink whose ReusesExchanges reports true, and Redaction.Func is
+// nil, the Tap reuses exchanges as if ReuseExchanges were set; the
+// functions of [Annotate] must then keep nothing of an exchange either.
+// The JSON Lines writer and the [SlogSink] are ReusingSinks, and so is a
+// [Multi] or a [Filter] of ReusingSinks whose ReusesExchanges all report
+// true.
+type ReusingSink interface {
+	Sink
+	ReusesExchanges() bool
+}
+
+// reuses reports whether s promises to keep nothing of an exchange.
+func reuses(s Sink) bool {
+	rs, ok := s.(ReusingSink)
+	return ok && rs.ReusesExchanges()
+}
+
 // SinkFunc adapts a function to a [Sink].
 type SinkFunc func(x *Exchange)
 
@@ -232,7 +252,8 @@ type Config struct {
 	// A sink that writes each exchange out as it gets it (encodes it,
 	// logs it, copies what it needs) can promise it; one that collects
 	// exchanges, or hands them to another goroutine, must not. False,
-	// the default, gives every Exchange to its sink for good.
+	// the default, gives every Exchange to its sink for good, unless the
+	// sink makes the promise itself (see [ReusingSink]).
 	ReuseExchanges bool
 }
 
@@ -257,7 +278,7 @@ type Tap struct {
 	decode      DecodeFunc
 	decodeLimit int64
 
-	reuse bool // Config.ReuseExchanges
+	reuse bool // Config.ReuseExchanges, or promised by the sink
 
 	q    *queue.Queue[*Exchange]
 	done chan struct{} // closed when the delivery goroutine has finished
@@ -309,7 +330,7 @@ func New(c Config) *Tap {
 		scrub:         c.Redact.options(),
 		decode:        c.Decode,
 		decodeLimit:   c.DecodeLimit,
-		reuse:         c.ReuseExchanges,
+		reuse:         c.ReuseExchanges || c.Redact.Func == nil && reuses(c.Sink),
 	}
 	if c.SpillDir != "" {
 		t.spill = spill.New(c.SpillDir, cmp.Or(max(c.MaxSpillBytes, 0), DefaultMaxSpillBytes), cmp.Or(max(c.SpillQuota, 0), DefaultSpillQuota))

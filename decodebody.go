@@ -29,7 +29,7 @@ func (t *Tap) prepareBody(b *Body, h http.Header, hide bool, memCap int64) Detec
 	ce := coding.Header(h)
 	decode := coding.Count(ce) > 0 && (hide || t.decode != nil)
 	var ct string
-	if v := h.Values("Content-Type"); len(v) > 0 {
+	if v := h["Content-Type"]; len(v) > 0 { // h.Values without canonicalizing a canonical key
 		ct = v[0]
 	}
 	// Text that only the value detectors read keeps its spill file: they

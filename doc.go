@@ -59,7 +59,9 @@
 // per sink. Package jsonl writes one JSON object per exchange to a writer
 // or to a rotating file, and reads them back; package har writes HAR 1.2
 // files. Sinks in a Multi share each Exchange read-only; one that
-// must change it works on [Exchange.Clone].
+// must change it works on [Exchange.Clone]. A sink that keeps nothing of
+// an exchange once Record returns says so ([ReusingSink]: the slog and
+// JSON Lines sinks do), and the Tap then reuses the exchange's memory.
 //
 // # Headers set too late
 //

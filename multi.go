@@ -46,6 +46,17 @@ func Multi(sinks ...Sink) Sink {
 
 type multi []Sink
 
+// ReusesExchanges reports whether every sink of m keeps nothing of an
+// exchange (see [ReusingSink]).
+func (m multi) ReusesExchanges() bool {
+	for _, s := range m {
+		if !reuses(s) {
+			return false
+		}
+	}
+	return true
+}
+
 func (m multi) Record(x *Exchange) {
 	var first any
 	for _, s := range m {
@@ -119,6 +130,10 @@ type filter struct {
 	s    Sink
 	keep func(*Exchange) bool
 }
+
+// ReusesExchanges reports whether the filtered sink keeps nothing of an
+// exchange (see [ReusingSink]); keep must keep nothing either.
+func (f *filter) ReusesExchanges() bool { return reuses(f.s) }
 
 func (f *filter) Record(x *Exchange) {
 	if f.keep(x) {

@@ -972,6 +972,33 @@ func TestRedactAllocs(t *testing.T) {
 	}
 }
 
+// BenchmarkRedactLoopbackExchange is the default redaction of what
+// bench's loopback benchmark captures: 1 KiB of JSON records each way,
+// sent with Go's client headers and answered with net/http's, with
+// nothing to hide.
+func BenchmarkRedactLoopbackExchange(b *testing.B) {
+	tap := prepTap(b, Config{})
+	var body bytes.Buffer
+	body.WriteString(`{"items":[`)
+	for i := 0; body.Len() < 960; i++ {
+		fmt.Fprintf(&body, `{"id":%d,"name":"item-%05d","price":%d.%02d,"tags":["a","b%d"]},`, i, i, 10+i, i*7%100, i%3)
+	}
+	body.WriteString(`{}],"pad":""}`)
+	x := bodyExchange("application/json", body.Bytes())
+	x.url.Path = "/json1k"
+	x.Request.Method = "POST"
+	x.Request.Header = http.Header{"User-Agent": {"Go-http-client/1.1"}, "Content-Length": {"1024"}, "Content-Type": {"application/json"}, "Accept-Encoding": {"gzip"}}
+	x.Request.Body = Body{Bytes: body.Bytes(), Size: int64(body.Len()), EOF: true}
+	x.Response.Header = http.Header{"Content-Type": {"application/json"}, "Date": {"Mon, 07 Dec 2026 02:09:00 GMT"}, "Content-Length": {"1024"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		tap.prepare(x)
+	}
+	if x.Detected != 0 || x.Request.Body.Redacted || x.Response.Body.Redacted {
+		b.Fatalf("found something to hide: detected %v, redacted %v %v", x.Detected, x.Request.Body.Redacted, x.Response.Body.Redacted)
+	}
+}
+
 func BenchmarkRedact(b *testing.B) {
 	tap := prepTap(b, Config{})
 	body := []byte(`{"id":1,"user":{"name":"bob","password":"hunter2"},"items":[{"name":"a","token":"t"},{"name":"b"}],"ok":true}`)

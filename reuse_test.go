@@ -167,3 +167,35 @@ func TestDeliveredIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestReusingSink: a Tap reuses its exchanges when its sink promises to
+// keep nothing of them (a Multi or Filter only when all of its sinks
+// do), unless Redaction.Func is set.
+func TestReusingSink(t *testing.T) {
+	slogSink := NewSlogSink(nil, SlogOptions{})
+	keep := func(*Exchange) bool { return true }
+	for _, c := range []struct {
+		name string
+		c    Config
+		want bool
+	}{
+		{"slog", Config{Sink: slogSink}, true},
+		{"slog with a redaction func", Config{Sink: slogSink, Redact: Redaction{Func: func(*Exchange) {}}}, false},
+		{"slog with a redaction func, reuse set", Config{Sink: slogSink, Redact: Redaction{Func: func(*Exchange) {}}, ReuseExchanges: true}, true},
+		{"multi of slogs", Config{Sink: Multi(slogSink, NewSlogSink(nil, SlogOptions{}))}, true},
+		{"multi with a collector", Config{Sink: Multi(slogSink, newCollector())}, false},
+		{"multi with a batch sink", Config{Sink: Multi(slogSink, &batchLog{})}, false},
+		{"filter of slog", Config{Sink: Filter(slogSink, keep)}, true},
+		{"filter of a collector", Config{Sink: Filter(newCollector(), keep)}, false},
+		{"func", Config{Sink: SinkFunc(slogSink.Record)}, false},
+		{"none", Config{}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tap := New(c.c)
+			defer tap.Close()
+			if tap.reuse != c.want {
+				t.Errorf("reuse = %v, want %v", tap.reuse, c.want)
+			}
+		})
+	}
+}

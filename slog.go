@@ -59,7 +59,12 @@ type SlogSink struct {
 	opts   SlogOptions
 }
 
-var _ Sink = (*SlogSink)(nil)
+var _ ReusingSink = (*SlogSink)(nil)
+
+// ReusesExchanges reports true: a SlogSink logs copies (strings, numbers)
+// of what it takes from an exchange, never the exchange's own memory, so
+// a Tap may reuse it (see [ReusingSink]).
+func (s *SlogSink) ReusesExchanges() bool { return true }
 
 // NewSlogSink returns a sink that logs each exchange to l. A nil l means
 // slog.Default(), looked up at each record.

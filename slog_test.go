@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -368,6 +369,49 @@ func TestSlogSinkInTap(t *testing.T) {
 		}
 		if got := lookup(m, tt.path); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("line %d, %s: got %#v, want %#v", tt.line, tt.path, got, tt.want)
+		}
+	}
+}
+
+// TestSlogSinkReusedExchanges: a Tap whose sink is a SlogSink reuses its
+// exchanges, and logs the same records, request after request on the
+// same memory, as a Tap that gives every exchange its own.
+func TestSlogSinkReusedExchanges(t *testing.T) {
+	// What differs between two runs of the same request.
+	varying := map[string]bool{slog.TimeKey: true, "id": true, "duration": true, "time_to_headers": true}
+	logger := func(buf *bytes.Buffer) *slog.Logger {
+		return slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && varying[a.Key] {
+				return slog.Attr{}
+			}
+			return a
+		}}))
+	}
+	var reusedOut, freshOut bytes.Buffer
+	opts := SlogOptions{Headers: true, MaxBodyBytes: 100 << 10}
+	reused := New(Config{Sink: NewSlogSink(logger(&reusedOut), opts), MaxBodyBytes: 128 << 10})
+	fresh := New(Config{Sink: SinkFunc(NewSlogSink(logger(&freshOut), opts).Record), MaxBodyBytes: 128 << 10})
+	if !reused.reuse || fresh.reuse {
+		t.Fatalf("reuse: %v with a SlogSink, %v with a SinkFunc; want true, false", reused.reuse, fresh.reuse)
+	}
+	hr, hf := reused.Handler(http.HandlerFunc(variedHandler)), fresh.Handler(http.HandlerFunc(variedHandler))
+	for n := range 150 {
+		for _, h := range []http.Handler{hr, hf} {
+			in := strings.Repeat("q", n*37%3000) + `{"password":"p` + strconv.Itoa(n) + `"}`
+			r := httptest.NewRequest("POST", "/v?n="+strconv.Itoa(n), strings.NewReader(in))
+			r.Header.Set("Content-Type", "application/json")
+			h.ServeHTTP(httptest.NewRecorder(), r)
+		}
+	}
+	reused.Close()
+	fresh.Close()
+	got, want := strings.Split(reusedOut.String(), "\n"), strings.Split(freshOut.String(), "\n")
+	if len(got) != 151 || len(want) != 151 {
+		t.Fatalf("%d and %d lines, want 151 each", len(got), len(want))
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("line %d of the reusing Tap differs:\ngot  %s\nwant %s", i, got[i], want[i])
 		}
 	}
 }

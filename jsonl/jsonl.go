@@ -51,7 +51,12 @@ type Writer struct {
 	written, failed, bytes, rotations atomic.Int64
 }
 
-var _ bodytap.Sink = (*Writer)(nil)
+var _ bodytap.ReusingSink = (*Writer)(nil)
+
+// ReusesExchanges reports true: a Writer encodes each exchange into its
+// own buffer and writes it before Record returns, keeping nothing of it,
+// so a Tap may reuse it (see [bodytap.ReusingSink]).
+func (s *Writer) ReusesExchanges() bool { return true }
 
 // Stats counts what a [Writer] has done.
 type Stats struct {

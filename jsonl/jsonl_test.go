@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -864,6 +865,65 @@ func TestWriterEndToEnd(t *testing.T) {
 		bin := strings.Contains(l, `"url":"`+srv.URL+`/bin"`)
 		if got := strings.Contains(l, `"encoding":"base64"`); got != bin {
 			t.Errorf("base64: got %v, want %v in %.300s", got, bin, l)
+		}
+	}
+}
+
+// TestWriterReusedExchanges: a Tap whose sink is a Writer reuses its
+// exchanges (the Writer promises to keep nothing of them), and writes the
+// same records, request after request on the same memory, as a Tap that
+// gives every exchange its own.
+func TestWriterReusedExchanges(t *testing.T) {
+	var reusedOut, freshOut bytes.Buffer
+	w := NewWriter(&reusedOut)
+	if !w.ReusesExchanges() {
+		t.Fatal("Writer.ReusesExchanges() = false, want true")
+	}
+	reused := bodytap.New(bodytap.Config{Sink: w, MaxBodyBytes: 64 << 10})
+	fresh := bodytap.New(bodytap.Config{Sink: bodytap.SinkFunc(NewWriter(&freshOut).Record), MaxBodyBytes: 64 << 10})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, _ := io.ReadAll(r.Body)
+		n := len(in)
+		for i := range n % 13 {
+			w.Header().Add(fmt.Sprintf("X-H%d", i), strconv.Itoa(n))
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(200 + n%3)
+		fmt.Fprintf(w, `{"n":%d,"token":"t%d","pad":%q}`, n, n, strings.Repeat(string(rune('a'+n%26)), n*7%70000))
+	})
+	hs := []http.Handler{reused.Handler(h), fresh.Handler(h)}
+	for n := range 200 {
+		body := strings.Repeat("q", n*37%5000) + `{"password":"p` + strconv.Itoa(n) + `"}`
+		for _, h := range hs {
+			r := httptest.NewRequest("POST", "/r?n="+strconv.Itoa(n)+"&token=x", strings.NewReader(body))
+			r.Header.Set("Content-Type", "application/json")
+			r.Header.Set("Authorization", "Bearer abc")
+			h.ServeHTTP(httptest.NewRecorder(), r)
+		}
+	}
+	reused.Close()
+	fresh.Close()
+	read := func(b []byte) []*bodytap.Exchange {
+		var xs []*bodytap.Exchange
+		for x, err := range Read(bytes.NewReader(b)) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			x.ID, x.Start, x.Duration, x.TimeToHeaders = bodytap.ID{}, time.Time{}, 0, 0
+			for i := range x.Response.Chunks {
+				x.Response.Chunks[i].At = 0
+			}
+			xs = append(xs, x)
+		}
+		return xs
+	}
+	got, want := read(reusedOut.Bytes()), read(freshOut.Bytes())
+	if len(got) != 200 || len(want) != 200 {
+		t.Fatalf("%d and %d records, want 200 each", len(got), len(want))
+	}
+	for i := range got {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Fatalf("record %d of the reusing Tap differs:\ngot  %+v\nwant %+v", i, got[i], want[i])
 		}
 	}
 }

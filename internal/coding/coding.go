@@ -325,7 +325,7 @@ func wrap(name string, err error) error {
 // Header returns the Content-Encoding of h, repeated lines joined with
 // ", ".
 func Header(h http.Header) string {
-	v := h.Values("Content-Encoding")
+	v := h["Content-Encoding"] // h.Values without canonicalizing a canonical key
 	if len(v) == 1 {
 		return v[0]
 	}

@@ -70,6 +70,24 @@ var diffSeeds = []string{
 	`{"password' : 'x'}`, `{'pass\'word': 'x'}`, `{"token":'x'}`, `{"token":"x}`,
 	"{\"password\": hunter2\n, \"a\": 1}", "{password: hunter 2 , b: 1}", "{password:\t x \t}", "{password:\r\n}",
 	`{"token":{"a":"}"`, `{"token":["]"`, `{"token":[{"a":[}]`, `{"token":"x"` + strings.Repeat(" ", 100),
+	// Keys and strings whose end is in, at or just past the eight bytes
+	// after their quote (the scanner's one-word look), with and without a
+	// backslash there, and near the end of the input.
+	`{"pw":1,"pin":"1234","sid":"abcdefg","sig":"abcdefgh","pwd7xyz":1,"passwd":2,"token12":3,"token123":4}`,
+	`{"a":{"b":"","":"","c\"":"\"","d\\":"x\"y","\"":1,"ab\u0063":"v"}}`,
+	`{"abcdefg":"abcdefg","abcdefgh":"abcdefgh","secret":"\"\"\"\"\"\"\"\""}`,
+	`{"a":1}`, `{"pw":1}`, `{"pwd":"x"}`, `{"a":"b"}`, `["abcdefg"]`, `["abcdefgh"]`, `{"password`, `{"pw"`, `{"pin":`,
+	`{"PIN":1,"Pin":2,"pIn":3,"x_pw":4,"pwX":5,"card":6,"cvv2":7,"Sid":"s"}`,
+	// Containers nested past the 64 the scanner keeps in a word, closed
+	// in and out of order, before a string that the textual pass (taken
+	// if the scanner lost its place) would read a key in.
+	strings.Repeat(`{"a":[`, 40) + `{"token":1},[]` + strings.Repeat(`]}`, 40) + `{"secret":2,"n":"'pw': 1"}`,
+	strings.Repeat(`[`, 64) + `{"token":1}` + strings.Repeat(`]`, 64) + `{"x":{"pw":3},"n":"'pw': 1"}`,
+	strings.Repeat(`{"a":`, 63) + `[{"token":1}]` + strings.Repeat(`}`, 63) + `,{"pw":2,"n":"'pw': 1"}`,
+	strings.Repeat(`{"a":`, 64) + `{}` + strings.Repeat(`}`, 64) + `{"pw":2,"n":"'pw': 1"}`,
+	strings.Repeat(`[{"k":`, 65) + `1` + strings.Repeat(`}]`, 64) + `,{"pw":2,"n":"'pw': 1"}]`,
+	strings.Repeat(`[{"k":`, 70) + `1` + strings.Repeat(`]}`, 70),
+	strings.Repeat(`{"a":[`, 130) + `"x"` + strings.Repeat(`]}`, 129) + `,"token":"t","n":"'pw': 1"}`,
 }
 
 // jsonGen generates random JSON-like documents: valid JSON at heart, with
@@ -459,7 +477,7 @@ func FuzzRedactFormReference(f *testing.F) {
 func TestKeyMemo(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(8, 9))
 	keys := []string{"private_key", ":rivate_key", "privatE_key", "private_kez", "passwordpassword", "passwordpasswor", "xpasswordpasswor",
-		"token", "tokem", "ssn", "ssm", "cvv", "c_v_v", "cardnumber", "cardnumbe", "id", "a", "_", "-", "\x00", "tok\x00n"}
+		"token", "tokem", "ssn", "ssm", "cvv", "c_v_v", "card", "card\x00", "ssn\x00", "sign\x00\x00", "\x00", "\x00\x00", "cardnumber", "cardnumbe", "id", "a", "_", "-", "\x00", "tok\x00n"}
 	const alphabet = "tokenpaswrdc_-XK\x00é"
 	for n := 1; n <= 18; n++ {
 		for range 40 {
@@ -477,15 +495,21 @@ func TestKeyMemo(t *testing.T) {
 			}
 		}
 	}
-	m := new(keyMemo)
+	m, r := new(keyMemo), &Options{}
 	for round := range 300000 {
 		k := keys[rnd.IntN(len(keys))]
 		in := []byte(`"` + k + `":1,"x":2}`)
 		if round%3 == 0 {
 			in = in[:1+len(k)] // the key at the end of the input
 		}
-		if got, want := m.sensitive(in[1:1+len(k)], in, 1), sensitiveName(k); got != want {
+		want := sensitiveName(k)
+		if got := m.sensitive(in[1:1+len(k)], in, 1); got != want {
 			t.Fatalf("round %d: key %q: got %v, want %v", round, k, got, want)
+		}
+		// And as the scanner looks it up, from the pool's memos: keys of
+		// up to 7 bytes in their own places.
+		if _, n, _ := r.redactJSON([]byte(`{"` + k + `":1,"x":2}`)); (n == 1) != want {
+			t.Fatalf("round %d: key %q: %d values hidden, want sensitive %v", round, k, n, want)
 		}
 		if round%100000 == 0 {
 			m = new(keyMemo)

@@ -85,6 +85,19 @@ type jsonScrubber struct {
 	found Detector // the detectors that found secrets
 	inner string   // the replacement inside a JSON string, looked up on first use
 	gap   int      // the textual pass ran the detectors up to here
+	outer []uint64 // the scanner's open containers, 64 a word, but for the innermost 1 to 64
+}
+
+// popContainer returns the scanner's stack of open containers, depth of
+// them in objs and s.outer, without the innermost.
+func (s *jsonScrubber) popContainer(depth int, objs uint64) (int, uint64) {
+	depth--
+	objs >>= 1
+	if depth%64 == 0 && depth > 0 {
+		objs = s.outer[len(s.outer)-1]
+		s.outer = s.outer[:len(s.outer)-1]
+	}
+	return depth, objs
 }
 
 // detectIn replaces the secrets that the detectors find in in[from:to],
@@ -193,49 +206,56 @@ var utf8BOM = []byte("\xEF\xBB\xBF")
 // sensitive value cut off is replaced up to the end.
 //
 // scan is the hot loop of JSON redaction. It is a state machine whose
-// three states are the labels value, key and after, so that each step
-// goes straight to the next; strings are skipped eight bytes at a time,
-// and whether a key is sensitive is mostly looked up in s.keys.
+// four states are the labels value, hide (a value to hide), key and
+// after, so that each step goes straight to the next, with few variables
+// live across them (the compiler spills and reloads them where states
+// meet). Most keys and short strings end in the word or two after their
+// quote, longer strings are skipped eight bytes at a time, and whether a
+// key is sensitive is mostly looked up in s.keys.
 func (s *jsonScrubber) scan() bool {
 	b := s.in
 	i := 0
 	if bytes.HasPrefix(b, utf8BOM) {
 		i = 3
 	}
-	var buf [64]bool
-	objs := buf[:0] // open containers, innermost last: true for an object
-	open := false   // a container was just opened, so it may close at once
-	hidden := s.pathHidden()
+	// The open containers: depth of them, the innermost in the low bit of
+	// objs (1 for an object), 63 more above it; deeper ones in s.outer.
+	depth, objs := 0, uint64(0)
+	named := len(s.r.Fields) > 0 || s.paths != nil // keys are matched by name too
 	var c byte
+	if s.pathHidden() {
+		goto hide
+	}
 
 value: // A value comes next.
-	i = skipJSONSpace(b, i)
 	if i >= len(b) {
 		return true
 	}
-	c = b[i]
-	if open && c == ']' {
-		objs = objs[:len(objs)-1]
-		s.pop()
-		i, open = i+1, false
-		goto after
-	}
-	open = false
-	if hidden {
-		end, ok := skipJSONValue(b, i)
-		if !ok {
-			return false
+	if c = b[i]; c <= ' ' {
+		if i = skipJSONSpace(b, i); i >= len(b) {
+			return true
 		}
-		s.hide(i, end)
-		i, hidden = end, false
-		goto after
+		c = b[i]
 	}
 	switch c {
 	case '"':
 		{
 			start := i
-			var closed bool
-			i, closed = jsonStringEnd(b, i)
+			closed := true
+			if i+17 <= len(b) {
+				// Most values end within two words: look there first.
+				x := binary.LittleEndian.Uint64(b[i+1:])
+				if k := closingQuote(x); k > 0 {
+					i += 1 + k
+				} else if swarMatch(x, '"')|swarMatch(x, '\\') == 0 {
+					if k := closingQuote(binary.LittleEndian.Uint64(b[i+9:])); k > 0 {
+						i += 9 + k
+					}
+				}
+			}
+			if i == start {
+				i, closed = jsonStringEnd(b, start)
+			}
 			if s.det != 0 && i-start > minSecret {
 				e := i
 				if closed {
@@ -246,19 +266,40 @@ value: // A value comes next.
 		}
 		goto after
 	case '{', '[':
-		if len(objs) >= MaxJSONDepth {
+		if depth >= MaxJSONDepth {
 			return false
 		}
-		objs = append(objs, c == '{')
-		i, open = i+1, true
+		if depth%64 == 0 && depth > 0 {
+			s.outer = append(s.outer, objs)
+		}
+		objs = objs<<1 | uint64(c&0x20>>5) // 1 for '{' (0x7B), 0 for '[' (0x5B)
+		depth++
+		// The container may close at once.
+		if i++; i < len(b) && b[i] <= ' ' {
+			i = skipJSONSpace(b, i)
+		}
 		if c == '{' {
+			if i < len(b) && b[i] == '}' {
+				depth, objs = s.popContainer(depth, objs)
+				i++
+				goto after
+			}
 			goto key
 		}
 		s.push(jpElem{isIndex: true})
-		hidden = s.pathHidden()
+		if i < len(b) && b[i] == ']' {
+			depth, objs = s.popContainer(depth, objs)
+			s.pop()
+			i++
+			goto after
+		}
+		if s.paths != nil && s.pathHidden() {
+			goto hide
+		}
 		goto value
 	}
-	if end, ok := jsonScalarEnd(b, i); ok {
+	if c == '-' || isDigit(c) {
+		end := numberEnd(b, i+1)
 		if s.det&DetectCard != 0 && end-i >= 13 && isDigit(c) && cardEnd(b, i, end, modeText) == end {
 			s.hide(i, end)
 			s.found |= DetectCard
@@ -266,44 +307,74 @@ value: // A value comes next.
 		i = end
 		goto after
 	}
+	if end, ok := jsonScalarEnd(b, i); ok {
+		i = end
+		goto after
+	}
 	return false
 
 key: // A key comes next.
-	i = skipJSONSpace(b, i)
 	if i >= len(b) {
 		return true
 	}
-	c = b[i]
-	if open && c == '}' {
-		objs = objs[:len(objs)-1]
-		i, open = i+1, false
-		goto after
+	if c = b[i]; c <= ' ' {
+		if i = skipJSONSpace(b, i); i >= len(b) {
+			return true
+		}
+		c = b[i]
 	}
-	open = false
 	if c != '"' {
 		return false
 	}
 	{
-		end, closed, escaped := keyEnd(b, i)
-		if escaped {
-			end, closed = jsonStringEnd(b, i)
-		}
-		if !closed {
-			return true // cut in the key: no value to hide
-		}
-		k := b[i+1 : end-1]
-		var sensitive bool
-		if escaped {
-			var u string
-			if json.Unmarshal(b[i:end], &u) != nil {
-				return false
+		end, sensitive := 0, false
+		var k []byte // the key, when it was not looked up by its word
+		if i+9 <= len(b) {
+			// A short key, whole in the word after the quote, is looked up
+			// by that word, in its two places in the memo, without a call.
+			x := binary.LittleEndian.Uint64(b[i+1:])
+			if n := closingQuote(x) - 1; n > 0 {
+				end = i + n + 2
+				e, p, q := shortKey(x&(1<<(8*n)-1), n)
+				if v := s.keys.shortKeys[p]; v&^(1<<63) == e {
+					sensitive = v>>63 != 0
+				} else if v := s.keys.shortKeys[q]; v&^(1<<63) == e {
+					sensitive = v>>63 != 0
+				} else {
+					sensitive = s.keys.short(e, p, q, b[i+1:end-1])
+				}
 			}
-			k = []byte(u)
-			sensitive = sensitiveField(s.r, k)
-		} else {
-			sensitive = s.keys.sensitive(k, b, i+1) || isField(s.r, k)
 		}
-		i = skipJSONSpace(b, end)
+		if end == 0 {
+			var closed, escaped bool
+			end, closed, escaped = keyEnd(b, i)
+			if escaped {
+				end, closed = jsonStringEnd(b, i)
+			}
+			if !closed {
+				return true // cut in the key: no value to hide
+			}
+			k = b[i+1 : end-1]
+			if escaped {
+				var u string
+				if json.Unmarshal(b[i:end], &u) != nil {
+					return false
+				}
+				k = []byte(u)
+				sensitive = sensitiveName(k)
+			} else {
+				sensitive = s.keys.sensitive(k, b, i+1)
+			}
+		}
+		if named {
+			if k == nil {
+				k = b[i+1 : end-1]
+			}
+			sensitive = sensitive || isField(s.r, k)
+		}
+		if i = end; i < len(b) && b[i] <= ' ' {
+			i = skipJSONSpace(b, i)
+		}
 		if i >= len(b) {
 			return true
 		}
@@ -311,38 +382,71 @@ key: // A key comes next.
 			return false
 		}
 		i++
-		s.push(jpElem{key: k})
-		hidden = sensitive || s.paths != nil && s.pathHidden()
+		if s.paths != nil {
+			s.push(jpElem{key: k})
+			sensitive = sensitive || s.pathHidden()
+		}
+		if sensitive {
+			goto hide
+		}
 	}
 	goto value
 
-after: // A value has ended.
-	i = skipJSONSpace(b, i)
+hide: // A value to hide comes next.
 	if i >= len(b) {
 		return true
 	}
-	c = b[i]
-	if len(objs) == 0 {
+	if b[i] <= ' ' {
+		if i = skipJSONSpace(b, i); i >= len(b) {
+			return true
+		}
+	}
+	{
+		end, ok := skipJSONValue(b, i)
+		if !ok {
+			return false
+		}
+		s.hide(i, end)
+		i = end
+	}
+	goto after
+
+after: // A value has ended.
+	if i >= len(b) {
+		return true
+	}
+	if c = b[i]; c <= ' ' {
+		if i = skipJSONSpace(b, i); i >= len(b) {
+			return true
+		}
+		c = b[i]
+	}
+	if depth == 0 {
 		// Another top-level value, as in NDJSON, JSON Lines and JSON
 		// text sequences (whose records start with RS).
 		if c == 0x1E {
 			i++
 		}
-		hidden = s.pathHidden()
+		if s.paths != nil && s.pathHidden() {
+			goto hide
+		}
 		goto value
 	}
-	switch obj := objs[len(objs)-1]; {
+	switch obj := objs&1 != 0; {
 	case c == ',' && obj:
 		s.pop()
 		i++
 		goto key
 	case c == ',':
 		s.nextIndex()
-		i, hidden = i+1, s.pathHidden()
+		i++
+		if s.paths != nil && s.pathHidden() {
+			goto hide
+		}
 		goto value
 	case c == '}' && obj, c == ']' && !obj:
 		s.pop()
-		objs = objs[:len(objs)-1]
+		depth, objs = s.popContainer(depth, objs)
 		i++
 		goto after
 	}
@@ -381,6 +485,18 @@ func keyEnd(b []byte, i int) (end int, closed, escaped bool) {
 	return len(b), false, false
 }
 
+// closingQuote returns 1 + the index of the first '"' in the eight bytes
+// of x (little-endian), if there is one and no backslash comes before
+// it, and 0 otherwise. Most keys and many values are that short: their
+// end is found without a call.
+func closingQuote(x uint64) int {
+	q := swarMatch(x, '"')
+	if m := q | swarMatch(x, '\\'); m&-m&q == 0 {
+		return 0
+	}
+	return 1 + bits.TrailingZeros64(q)/8
+}
+
 // A keyMemo remembers which of the keys seen lately are sensitive by the
 // built-in rules. Most bodies use the same few keys again and again (think
 // of an array of objects of one kind), and looking a key up costs less
@@ -393,9 +509,16 @@ func keyEnd(b []byte, i int) (end int, closed, escaped bool) {
 // (Options.Fields are matched apart), so memos are shared between
 // bodies, through keyMemos: a small body then finds its keys known
 // already.
-type keyMemo [keyMemoSize]struct {
-	first, last uint64
-	tag         uint8 // length<<1 | sensitive; 0 for none
+//
+// Keys of 1 to 7 bytes, most keys, are kept apart, each in one word (its
+// bytes, its length and the answer), so that looking one up is one load
+// and one comparison, small enough to be inlined.
+type keyMemo struct {
+	keys [keyMemoSize]struct {
+		first, last uint64
+		tag         uint8 // length<<1 | sensitive; 0 for none
+	}
+	shortKeys [keyMemoSize]uint64 // the key's bytes | length<<56 | sensitive<<63; 0 for none
 }
 
 // keyMemos holds the keyMemos not in use.
@@ -429,7 +552,7 @@ func (m *keyMemo) sensitive(k, b []byte, off int) bool {
 		}
 	}
 	h := (first ^ bits.RotateLeft64(last, 29) ^ uint64(n)) * 0x9E3779B97F4A7C15
-	e1, e2 := &m[h>>(64-keyMemoBits)], &m[h>>(64-2*keyMemoBits)%keyMemoSize]
+	e1, e2 := &m.keys[h>>(64-keyMemoBits)], &m.keys[h>>(64-2*keyMemoBits)%keyMemoSize]
 	if e1.first == first && e1.last == last && int(e1.tag>>1) == n {
 		return e1.tag&1 != 0
 	}
@@ -447,6 +570,29 @@ func (m *keyMemo) sensitive(k, b []byte, off int) bool {
 		e.tag |= 1
 	}
 	return sensitive
+}
+
+// shortKey returns the word that keyMemo.shortKeys keeps for a key of n
+// bytes, 1 to 7, whose bytes are those of word (zero above them), the
+// answer aside; and its two places.
+func shortKey(word uint64, n int) (e uint64, p, q int) {
+	e = word | uint64(n)<<56
+	h := e * 0x9E3779B97F4A7C15
+	return e, int(h >> (64 - keyMemoBits)), int(h >> (64 - 2*keyMemoBits) % keyMemoSize)
+}
+
+// short reports whether the short key k, whose shortKey is e, p and q and
+// which is in neither place, is sensitive by the built-in rules, as
+// sensitive does, and keeps the answer: in p if it is empty, else in q.
+func (m *keyMemo) short(e uint64, p, q int, k []byte) bool {
+	if m.shortKeys[p] != 0 {
+		p = q
+	}
+	if sensitiveName(k) {
+		e |= 1 << 63
+	}
+	m.shortKeys[p] = e
+	return e>>63 != 0
 }
 
 // jsonSpace marks the JSON whitespace bytes.
@@ -544,6 +690,15 @@ var jsonNumber = func() (t [256]bool) {
 	return t
 }()
 
+// numberEnd returns the index of the first byte at or after i that is not
+// part of a number.
+func numberEnd(b []byte, i int) int {
+	for i < len(b) && jsonNumber[b[i]] {
+		i++
+	}
+	return i
+}
+
 // jsonScalarEnd returns the index just past the number or literal at b[i],
 // or false if there is none there. A literal cut off by the end of b is
 // accepted.
@@ -551,11 +706,7 @@ func jsonScalarEnd(b []byte, i int) (int, bool) {
 	var lit string
 	switch c := b[i]; {
 	case c == '-' || '0' <= c && c <= '9':
-		j := i + 1
-		for j < len(b) && jsonNumber[b[j]] {
-			j++
-		}
-		return j, true
+		return numberEnd(b, i+1), true
 	case c == 't':
 		lit = "true"
 	case c == 'f':

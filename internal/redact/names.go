@@ -139,17 +139,20 @@ func segmentPair(prev, w []byte) bool {
 	return false
 }
 
-// sensitiveHeader reports whether the values of the header named k are
-// hidden (Cookie and Set-Cookie aside, which are hidden cookie by cookie).
-func (r *Options) sensitiveHeader(k string) bool {
+// sensitiveHeader reports whether the built-in rules hide the values of
+// the header named k (Cookie and Set-Cookie aside, which are hidden
+// cookie by cookie).
+func sensitiveHeader(k string) bool {
 	for _, w := range headerWords {
 		if containsWord(k, w) {
 			return true
 		}
 	}
-	if sensitiveName(k) {
-		return true
-	}
+	return sensitiveName(k)
+}
+
+// listedHeader reports whether k is one of Options.Headers.
+func (r *Options) listedHeader(k string) bool {
 	for _, h := range r.Headers {
 		if equalFoldASCII(k, h) {
 			return true

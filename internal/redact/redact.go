@@ -40,26 +40,14 @@ func (r *Options) redactHeader(h http.Header) (http.Header, Detector) {
 // replaced, in a new slice, or nil if nothing needs to change, and which
 // detectors found secrets.
 func (r *Options) redactHeaderValues(k string, vv []string) (_ []string, found Detector) {
-	const (
-		cookie = iota + 1
-		setCookie
-		secret
-		withURL
-		other // run the detectors only
-	)
-	var kind int
+	kind, ok := commonHeaderKinds[k]
+	if !ok {
+		kind = builtinHeaderKind(k)
+	}
 	switch {
-	case equalFoldASCII(k, "Cookie"):
-		kind = cookie
-	case equalFoldASCII(k, "Set-Cookie"):
-		kind = setCookie
-	case r.sensitiveHeader(k):
+	case kind < secret && r.listedHeader(k):
 		kind = secret
-	case equalFoldASCII(k, "Referer") || equalFoldASCII(k, "Location") || equalFoldASCII(k, "Content-Location"):
-		kind = withURL
-	case r.Detect&AllDetectors != 0:
-		kind = other
-	default:
+	case kind == other && r.Detect&AllDetectors == 0:
 		return nil, 0
 	}
 	repl := r.replacement()
@@ -93,6 +81,54 @@ func (r *Options) redactHeaderValues(k string, vv []string) (_ []string, found D
 	}
 	return out, found
 }
+
+// What redaction does with a header, by its name.
+const (
+	other     headerKind = iota // run the detectors only
+	withURL                     // a URL: its query and password too
+	secret                      // hide the value
+	cookie                      // hide each cookie's value
+	setCookie                   // hide the cookie's value, keep its attributes
+)
+
+type headerKind uint8
+
+// builtinHeaderKind returns what the built-in rules do with the header
+// named k.
+func builtinHeaderKind(k string) headerKind {
+	switch {
+	case equalFoldASCII(k, "Cookie"):
+		return cookie
+	case equalFoldASCII(k, "Set-Cookie"):
+		return setCookie
+	case sensitiveHeader(k):
+		return secret
+	case equalFoldASCII(k, "Referer") || equalFoldASCII(k, "Location") || equalFoldASCII(k, "Content-Location"):
+		return withURL
+	}
+	return other
+}
+
+// commonHeaderKinds holds builtinHeaderKind of the header names most
+// requests and responses carry, as net/http spells them, so that they
+// are looked up rather than matched word by word.
+var commonHeaderKinds = func() map[string]headerKind {
+	m := make(map[string]headerKind)
+	for _, k := range []string{
+		"Accept", "Accept-Encoding", "Accept-Language", "Accept-Ranges", "Access-Control-Allow-Origin",
+		"Age", "Authorization", "Cache-Control", "Connection", "Content-Disposition", "Content-Encoding",
+		"Content-Language", "Content-Length", "Content-Location", "Content-Range", "Content-Security-Policy",
+		"Content-Type", "Cookie", "Date", "Etag", "Expect", "Expires", "Forwarded", "Host", "If-Match",
+		"If-Modified-Since", "If-None-Match", "Last-Modified", "Link", "Location", "Origin", "Pragma",
+		"Range", "Referer", "Referrer-Policy", "Retry-After", "Server", "Set-Cookie",
+		"Strict-Transport-Security", "Traceparent", "Tracestate", "Transfer-Encoding", "Upgrade",
+		"User-Agent", "Vary", "Via", "X-Content-Type-Options", "X-Forwarded-For", "X-Forwarded-Host",
+		"X-Forwarded-Proto", "X-Frame-Options", "X-Real-Ip", "X-Request-Id",
+	} {
+		m[k] = builtinHeaderKind(k)
+	}
+	return m
+}()
 
 // equalFoldASCII reports whether s and t are equal ignoring ASCII case.
 func equalFoldASCII[S string | []byte](s S, t string) bool {

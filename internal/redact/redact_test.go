@@ -6,7 +6,10 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
+	"net/http"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -179,4 +182,25 @@ func FuzzRedactMultipart(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestCommonHeaderKinds: a header whose name commonHeaderKinds knows is
+// redacted as the same header under a name it does not know (the same
+// name in lower case, which is matched word by word), with and without
+// the name listed in Options.Headers.
+func TestCommonHeaderKinds(t *testing.T) {
+	values := []string{"", "x", "a=1; b=2", "sid=abc123; Path=/; HttpOnly", "https://u:p@example.com/cb?code=abc&state=s&x=1",
+		"Bearer abcdefghijkl12345", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig", "ghp_" + strings.Repeat("a1", 18)}
+	for k := range commonHeaderKinds {
+		for _, o := range []Options{{Detect: AllDetectors}, {}, {Detect: AllDetectors, Headers: []string{strings.ToUpper(k)}}} {
+			got, gotFound := o.redactHeader(http.Header{k: values})
+			want, wantFound := o.redactHeader(http.Header{strings.ToLower(k): values})
+			if !slices.Equal(got[k], want[strings.ToLower(k)]) || gotFound != wantFound {
+				t.Errorf("%s (Headers %q): got %q (%v), want %q (%v)", k, o.Headers, got[k], gotFound, want[strings.ToLower(k)], wantFound)
+			}
+		}
+	}
+	if commonHeaderKinds["Authorization"] != secret || commonHeaderKinds["Cookie"] != cookie || commonHeaderKinds["Referer"] != withURL || commonHeaderKinds["Accept"] != other {
+		t.Errorf("commonHeaderKinds: Authorization %d, Cookie %d, Referer %d, Accept %d", commonHeaderKinds["Authorization"], commonHeaderKinds["Cookie"], commonHeaderKinds["Referer"], commonHeaderKinds["Accept"])
+	}
 }
