@@ -349,19 +349,8 @@ func (r *blockReader) read(off int64) error {
 	if r.data, err = s2.Decode(slices.Grow(r.data[:0], n)[:n], r.payload); err != nil {
 		return fmt.Errorf("decode block: %v: %w", err, errCorrupt)
 	}
-	r.recs = r.recs[:0]
-	for p := r.data; len(p) > 0; {
-		n, k := binary.Uvarint(p)
-		if k <= 0 || n > uint64(len(p)-k) {
-			return fmt.Errorf("bad record length: %w", errCorrupt)
-		}
-		r.recs = append(r.recs, p[k:k+int(n)])
-		p = p[k+int(n):]
-	}
-	if len(r.recs) != int(count) {
-		return fmt.Errorf("%d records, header says %d: %w", len(r.recs), count, errCorrupt)
-	}
-	return nil
+	r.recs, err = splitRecords(r.recs[:0], r.data, int(count))
+	return err
 }
 
 func (r *blockReader) close() {

@@ -401,6 +401,12 @@ type Store struct {
 	lastAppend atomic.Int64 // Unix nanoseconds
 	hurry      atomic.Int32
 	hurryCh    chan struct{}
+	// The store's own work, which busy does not count as the process's:
+	// nanoseconds spent in RecordBatch and inserting since busy last
+	// looked, and the meter of the rest (used by the store's goroutine
+	// only).
+	ownNanos atomic.Int64
+	load     loadMeter
 
 	quit       chan struct{} // closed by Close after the writer stopped
 	writerDone chan struct{}
@@ -429,6 +435,7 @@ func Open(path string, opts Options) (*Store, error) {
 		commit:     make(chan struct{}),
 		quit:       make(chan struct{}),
 		writerDone: make(chan struct{}),
+		load:       loadMeter{load: othersLoad},
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -566,6 +573,8 @@ func (s *Store) RecordBatch(xs []*bodytap.Exchange) {
 		s.drop(len(xs))
 		return
 	}
+	start := time.Now()
+	defer func() { s.ownNanos.Add(int64(time.Since(start))) }()
 	rows := make([]*row, 0, len(xs))
 	for _, x := range xs {
 		if x == nil {
