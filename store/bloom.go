@@ -229,15 +229,26 @@ func chunkList(chunks []int64) string {
 	return b.String()
 }
 
-// chunkFilter is the filter of one chunk as the writer builds it.
+// chunkFilter is the filter of one chunk as the writer builds it, and
+// its keys filter (see keys.go).
 type chunkFilter struct {
 	chunk     int64
-	bits      []byte
+	bodies    bool   // the filter of the bodies is built (not NoFullText)
+	bits      []byte // of the bodies; nil unless bodies
+	keys      []byte
 	unindexed int64
-	// whole says that bits holds every exchange of the chunk stored so
-	// far; after a restart it does not, and the filter is built from the
-	// bodies when the chunk is sealed.
+	// whole says that bits and keys hold every exchange of the chunk
+	// stored so far; after a restart they do not, and the filters are
+	// built from what is stored when the chunk is sealed.
 	whole bool
+}
+
+// addRow adds an exchange's bodies and keys.
+func (f *chunkFilter) addRow(r *row) {
+	if f.bodies {
+		f.add(r.flags, r.req, r.resp)
+	}
+	addRowKeys(f.keys, r.method, r.domain, r.route, r.ctype, r.reqCtype, r.status, r.errText != "")
 }
 
 // add adds an exchange's bodies.
@@ -257,31 +268,48 @@ func (f *chunkFilter) add(flags int64, req, resp []byte) {
 // reset makes f the empty filter of chunk, of chunks of 1<<shift
 // exchanges.
 func (f *chunkFilter) reset(chunk, shift int64, whole bool) {
-	if n := filterBytes(shift); len(f.bits) != n {
+	switch n := filterBytes(shift); {
+	case !f.bodies:
+		f.bits = nil
+	case len(f.bits) != n:
 		f.bits = make([]byte, n)
-	} else {
+	default:
 		clear(f.bits)
+	}
+	if f.keys == nil {
+		f.keys = make([]byte, keysBytes)
+	} else {
+		clear(f.keys)
 	}
 	f.chunk, f.unindexed, f.whole = chunk, 0, whole
 }
 
-// buildChunk fills f with the bodies stored of chunk, of 1<<shift
-// exchanges, read from the log with lr or from bodies.
+// buildChunk fills f with the bodies (if f.bodies) and keys stored of
+// chunk, of 1<<shift exchanges, the bodies read from the log with lr or
+// from bodies.
 func buildChunk(ctx context.Context, tx queryer, lr *logReader, f *chunkFilter, chunk, shift int64) (rows int, err error) {
 	f.reset(chunk, shift, true)
-	rs, err := tx.QueryContext(ctx, `SELECT e.flags, e.loc, b.req, b.resp FROM exchanges e LEFT JOIN bodies b ON b.rid = e.rid
+	if !f.bodies {
+		return 0, buildKeys(ctx, tx, f.keys, chunk, shift)
+	}
+	rs, err := tx.QueryContext(ctx, `SELECT e.flags, e.loc, b.req, b.resp,
+		e.method, e.domain, e.route, e.ctype, e.req_ctype, e.status, e.error != ''
+		FROM exchanges e LEFT JOIN bodies b ON b.rid = e.rid
 		WHERE e.rid >= ? AND e.rid < ?`, chunk<<shift, (chunk+1)<<shift)
 	if err != nil {
 		return 0, err
 	}
 	defer rs.Close()
 	for rs.Next() {
-		var flags int64
+		var flags, status int64
 		var loc sql.NullInt64
 		var req, resp []byte
-		if err := rs.Scan(&flags, &loc, &req, &resp); err != nil {
+		var method, domain, route, ctype, reqCtype string
+		var failed bool
+		if err := rs.Scan(&flags, &loc, &req, &resp, &method, &domain, &route, &ctype, &reqCtype, &status, &failed); err != nil {
 			return 0, err
 		}
+		addRowKeys(f.keys, method, domain, route, ctype, reqCtype, status, failed)
 		if loc.Valid {
 			rec, err := lr.record(loc.Int64)
 			if err != nil {

@@ -288,7 +288,8 @@ PRAGMA user_version = 3;`)
 
 // downgradeToV4 turns the store at path into one of version 4, as the
 // release before the writer gave the rids itself wrote it: AUTOINCREMENT
-// on exchanges.rid, and the last rid given in sqlite_sequence.
+// on exchanges.rid, the last rid given in sqlite_sequence, the indexes
+// on method, domain, status, ctype, route and error, no keys of chunks.
 func downgradeToV4(t *testing.T, path string) {
 	t.Helper()
 	db := openRaw(t, path)
@@ -312,6 +313,13 @@ PRAGMA writable_schema = OFF;`, cookie+1))
 	_, err = db.Exec(`
 INSERT INTO sqlite_sequence(name, seq) VALUES ('exchanges', ?);
 DELETE FROM state WHERE key = 'rid';
+DROP TABLE chunk_keys;
+CREATE INDEX exchanges_method ON exchanges(method, id);
+CREATE INDEX exchanges_domain ON exchanges(domain, id);
+CREATE INDEX exchanges_status ON exchanges(status, id);
+CREATE INDEX exchanges_ctype ON exchanges(ctype, id);
+CREATE INDEX exchanges_route ON exchanges(route, id) WHERE route != '';
+CREATE INDEX exchanges_error ON exchanges(id) WHERE error != '';
 PRAGMA user_version = 4;`, last)
 	if err != nil {
 		t.Fatal(err)

@@ -47,3 +47,35 @@ func TestLoadMeter(t *testing.T) {
 		t.Errorf("CPU time unknown: share = %v, want %v", s, indexShare)
 	}
 }
+
+// TestOthersLoad checks the meter of the store's goroutine: not busy from
+// the start (prime), busy once the rest of the process (its own work not
+// counted) uses more than othersLoad of the CPUs.
+func TestOthersLoad(t *testing.T) {
+	var cpu time.Duration
+	m := &loadMeter{load: othersLoad, procs: 2, readCPU: func() (time.Duration, bool) { return cpu, true }}
+	t0 := time.Unix(1e9, 0)
+	m.prime(t0)
+	if s := m.share(t0.Add(loadWindow / 2)); s != 1 {
+		t.Fatalf("share in the first window = %v, want 1", s)
+	}
+	steps := []struct {
+		name      string
+		used, own time.Duration // over the next window of 1 s (2 CPU-seconds available)
+		want      float64
+	}{
+		{"storing on two CPUs, nothing else", 1900 * time.Millisecond, 1800 * time.Millisecond, 1},
+		{"requests on one CPU and a half", 1900 * time.Millisecond, 400 * time.Millisecond, indexShareBusy},
+		{"requests on just under one CPU", 1900 * time.Millisecond, 950 * time.Millisecond, 1},
+		{"requests on just over one CPU", 1900 * time.Millisecond, 850 * time.Millisecond, indexShareBusy},
+	}
+	at := t0
+	for _, st := range steps {
+		at = at.Add(time.Second)
+		cpu += st.used
+		m.own = st.own
+		if s := m.share(at); s != st.want {
+			t.Errorf("%s: share = %v, want %v", st.name, s, st.want)
+		}
+	}
+}

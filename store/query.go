@@ -124,7 +124,7 @@ func (s *Store) ListPage(ctx context.Context, q Query) (sums []Summary, next bod
 // chunkPlan returns the plan of q if it runs chunk by chunk (see
 // chunkSearch), or nil.
 func (s *Store) chunkPlan(ctx context.Context, q Query) (*plan, error) {
-	if s.lr == nil || !hasBody(q) {
+	if s.lr == nil || !chunkable(q) {
 		return nil, nil
 	}
 	p, err := s.compile(ctx, s.rdb, q, modeChunk, 0)

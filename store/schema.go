@@ -137,17 +137,34 @@ DROP INDEX exchanges_size;
 	// Version 5: the writer gives the rids and keeps the last one in
 	// state 'rid' (never reused), so exchanges loses AUTOINCREMENT (see
 	// dropAutoincrement), which cost each insert a write of
-	// sqlite_sequence.
+	// sqlite_sequence; and six indexes go (see keys.go).
 	`
 INSERT INTO state(key, value) VALUES
 	('rid', coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'exchanges'), 0));
 DELETE FROM sqlite_sequence WHERE name = 'exchanges';
+
+-- The columns that many exchanges share a value of lose their indexes
+-- to a skip index of keys per chunk (see keys.go), which the writer
+-- builds for the chunks stored before when it opens the file.
+DROP INDEX exchanges_method;
+DROP INDEX exchanges_domain;
+DROP INDEX exchanges_status;
+DROP INDEX exchanges_ctype;
+DROP INDEX exchanges_route;
+DROP INDEX exchanges_error;
+CREATE TABLE chunk_keys (
+	chunk INTEGER PRIMARY KEY, -- rid >> chunk_shift
+	bits  BLOB    NOT NULL     -- keysBytes
+);
 `,
 }
 
 // ridVersion is the schema version from which state 'rid' keeps the last
-// rid given.
-const ridVersion = 5
+// rid given; keysVersion the one that has chunk_keys.
+const (
+	ridVersion  = 5
+	keysVersion = 5
+)
 
 // logVersion is the schema version that put exchanges in the log.
 const logVersion = 3

@@ -51,13 +51,44 @@ const (
 	searchAhead   = 8
 )
 
-// useChunks reports whether p, a modeChunk plan, runs chunk by chunk.
+// useChunks reports whether p, a modeChunk plan, runs chunk by chunk:
+// one whose filter matches bodies, or whose keys rule out at least half
+// of the chunks (see keys.go; a value that most chunks hold is found
+// as soon by walking the ID index newest first).
 func (s *Store) useChunks(p *plan) bool {
-	return p.body && p.exact && p.shift >= 0 && s.lr != nil
+	if !p.exact || p.shift < 0 || s.lr == nil || p.rids[1] == 0 {
+		return false
+	}
+	chunks := p.rids[1]>>p.shift - p.rids[0]>>p.shift + 1
+	return p.body || int64(p.keyed)*2 >= chunks
 }
 
-// hasBody reports whether q's filter matches bodies: whether it is worth
-// compiling as a modeChunk plan.
+// chunkable reports whether q's filter matches bodies or columns that
+// the keys of chunks hold (see keys.go): whether it is worth compiling
+// as a modeChunk plan.
+func chunkable(q Query) bool {
+	var keyed func(filter.Node) bool
+	keyed = func(n filter.Node) bool {
+		switch n := n.(type) {
+		case filter.And:
+			return keyed(n.X) || keyed(n.Y)
+		case filter.Status:
+			return true
+		case filter.Flag:
+			return n.Op == filter.OpError
+		case filter.Match:
+			switch n.Op {
+			case filter.OpMethod, filter.OpDomain, filter.OpRoute, filter.OpReqContentType,
+				filter.OpRespContentType, filter.OpContentType:
+				return true
+			}
+		}
+		return false
+	}
+	return hasBody(q) || q.Filter != nil && keyed(q.Filter.Root)
+}
+
+// hasBody reports whether q's filter matches bodies.
 func hasBody(q Query) bool {
 	var reads func(filter.Node) bool
 	reads = func(n filter.Node) bool {

@@ -452,6 +452,7 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	if s.w != nil {
+		s.load.prime(time.Now())
 		go s.run()
 	} else {
 		close(s.writerDone)

@@ -59,6 +59,7 @@ type writer struct {
 
 	insExchange       *rawStmt
 	insTerm, insBloom *sql.Stmt
+	insKeys           *sql.Stmt
 	args              []driver.NamedValue // of insExchange
 
 	log    *logWriter
@@ -176,6 +177,7 @@ func openWriter(ctx context.Context, abs string, opts *Options, reader *logReade
 	}
 	w.insTerm = prepare(`INSERT OR IGNORE INTO terms(kind, value) VALUES (?, ?)`)
 	w.insBloom = prepare(`INSERT OR REPLACE INTO blooms(chunk, unindexed, bits, hash) VALUES (?, ?, ?, ?)`)
+	w.insKeys = prepare(`INSERT OR REPLACE INTO chunk_keys(chunk, bits) VALUES (?, ?)`)
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +199,7 @@ func openWriter(ctx context.Context, abs string, opts *Options, reader *logReade
 	// The chunk size is free to choose while no chunk has its filter (a
 	// new file, one just converted from version 1).
 	if _, err := w.conn.ExecContext(ctx, `UPDATE state SET value = CASE key WHEN 'chunk_shift' THEN ? ELSE 0 END
-		WHERE key IN ('chunk_shift', 'bloom') AND NOT EXISTS (SELECT 1 FROM blooms)`, newChunkShift); err != nil {
+		WHERE key IN ('chunk_shift', 'bloom') AND NOT EXISTS (SELECT 1 FROM blooms) AND NOT EXISTS (SELECT 1 FROM chunk_keys)`, newChunkShift); err != nil {
 		return nil, err
 	}
 	if err := w.conn.QueryRowContext(ctx, "SELECT value FROM state WHERE key = 'chunk_shift'").Scan(&w.shift); err != nil {
@@ -205,7 +207,11 @@ func openWriter(ctx context.Context, abs string, opts *Options, reader *logReade
 	}
 	// The newest chunk's filter starts empty: whole only if the chunk
 	// has no exchange yet.
+	w.filter.bodies = !opts.NoFullText
 	w.filter.reset((last+1)>>w.shift, w.shift, last == 0 || (last+1)&(1<<w.shift-1) == 0)
+	if err := w.buildMissingKeys(ctx, last); err != nil {
+		return nil, fmt.Errorf("build the keys of chunks: %w", err)
+	}
 	w.bloomPending = !opts.NoFullText
 	w.expiring = opts.MaxAge > 0
 	// The planner's statistics, for the queries of long-lived
@@ -337,7 +343,7 @@ func (w *writer) close() error {
 	w.closed = true
 	var errs []error
 	errs = append(errs, w.insExchange.close())
-	for _, st := range []*sql.Stmt{w.insTerm, w.insBloom} {
+	for _, st := range []*sql.Stmt{w.insTerm, w.insBloom, w.insKeys} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -419,9 +425,15 @@ func (t *txn) commit() error {
 	}
 	if t.deleted != 0 {
 		// The filters of chunks retention emptied.
-		if _, err := w.conn.ExecContext(t.ctx, "DELETE FROM blooms WHERE chunk < coalesce((SELECT min(rid) FROM exchanges), 1 << 62) >> ?", w.shift); err != nil {
-			t.rollback()
-			return err
+		// The filters of chunks retention emptied.
+		for _, q := range []string{
+			"DELETE FROM blooms WHERE chunk < coalesce((SELECT min(rid) FROM exchanges), 1 << 62) >> ?",
+			"DELETE FROM chunk_keys WHERE chunk < coalesce((SELECT min(rid) FROM exchanges), 1 << 62) >> ?",
+		} {
+			if _, err := w.conn.ExecContext(t.ctx, q, w.shift); err != nil {
+				t.rollback()
+				return err
+			}
 		}
 	}
 	if t.rid != t.rid0 {
@@ -548,24 +560,22 @@ func (t *txn) addTerms(r *row) error {
 	return nil
 }
 
-// addToFilter adds the bodies of r, inserted as rid, to the skip index.
+// addToFilter adds the bodies and keys of r, inserted as rid, to the
+// skip indexes.
 func (t *txn) addToFilter(rid int64, r *row) error {
 	w := t.w
-	if w.opts.NoFullText {
-		return nil
-	}
 	if c := rid >> w.shift; c != w.filter.chunk {
 		if err := t.seal(&w.filter); err != nil {
 			return err
 		}
 		w.filter.reset(c, w.shift, rid&(1<<w.shift-1) == 0)
 	}
-	w.filter.add(r.flags, r.req, r.resp)
+	w.filter.addRow(r)
 	return nil
 }
 
-// seal stores f, the filter of a chunk the writer has filled, built from
-// its bodies if f does not hold them all.
+// seal stores f, the filters of a chunk the writer has filled, built
+// from what is stored if f does not hold it all.
 func (t *txn) seal(f *chunkFilter) error {
 	w := t.w
 	if f.chunk < 0 {
@@ -582,7 +592,71 @@ func (t *txn) seal(f *chunkFilter) error {
 			return err
 		}
 	}
-	_, err := w.insBloom.ExecContext(t.ctx, f.chunk, f.unindexed, f.bits, hashWord)
+	if f.bodies {
+		if _, err := w.insBloom.ExecContext(t.ctx, f.chunk, f.unindexed, f.bits, hashWord); err != nil {
+			return err
+		}
+	}
+	_, err := w.insKeys.ExecContext(t.ctx, f.chunk, f.keys)
+	return err
+}
+
+// buildMissingKeys builds the keys filters of the sealed chunks (those
+// before the chunk of last, the last rid given) that have rows and lack
+// one: those of a file of a version before the keys.
+func (w *writer) buildMissingKeys(ctx context.Context, last int64) (err error) {
+	var first int64
+	if err := w.conn.QueryRowContext(ctx, "SELECT coalesce((SELECT min(rid) FROM exchanges), 0)").Scan(&first); err != nil {
+		return err
+	}
+	lo, hi := first>>w.shift, last>>w.shift
+	if first == 0 || lo >= hi {
+		return nil
+	}
+	var n int64
+	if err := w.conn.QueryRowContext(ctx, "SELECT count(*) FROM chunk_keys WHERE chunk >= ? AND chunk < ?", lo, hi).Scan(&n); err != nil {
+		return err
+	}
+	if n == hi-lo {
+		return nil
+	}
+	have := make(map[int64]bool, n)
+	rows, err := w.conn.QueryContext(ctx, "SELECT chunk FROM chunk_keys WHERE chunk >= ? AND chunk < ?", lo, hi)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var c int64
+		if err := rows.Scan(&c); err != nil {
+			rows.Close()
+			return err
+		}
+		have[c] = true
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	if _, err := w.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			w.conn.ExecContext(context.Background(), "ROLLBACK")
+		}
+	}()
+	keys := make([]byte, keysBytes)
+	for c := lo; c < hi; c++ {
+		if have[c] {
+			continue
+		}
+		if err := buildKeys(ctx, w.conn, keys, c, w.shift); err != nil {
+			return err
+		}
+		if _, err := w.insKeys.ExecContext(ctx, c, keys); err != nil {
+			return err
+		}
+	}
+	_, err = w.conn.ExecContext(ctx, "COMMIT")
 	return err
 }
 
@@ -937,9 +1011,6 @@ func (w *writer) insertRows(ctx context.Context, rows []*row, locs []int64, end 
 // rows filled, to be sealed (their bits may then go to w.spare). The
 // caller must not touch w.filter until then.
 func (w *writer) fillFilters(base int64, rows []*row) func() []*chunkFilter {
-	if w.opts.NoFullText {
-		return func() []*chunkFilter { return nil }
-	}
 	var sealed []*chunkFilter
 	fill := func() {
 		f := &w.filter
@@ -949,11 +1020,11 @@ func (w *writer) fillFilters(base int64, rows []*row) func() []*chunkFilter {
 				if f.chunk >= 0 {
 					full := *f
 					sealed = append(sealed, &full)
-					f.bits, w.spare = w.spare, nil
+					f.bits, f.keys, w.spare = w.spare, nil, nil
 				}
 				f.reset(c, w.shift, rid&(1<<w.shift-1) == 0)
 			}
-			f.add(r.flags, r.req, r.resp)
+			f.addRow(r)
 		}
 	}
 	if len(rows) < 64 {
@@ -1037,6 +1108,15 @@ type loadMeter struct {
 	load    float64                      // busy past this share of the CPUs; 0 means busyLoad
 	procs   int                          // CPUs the process may use; 0 means GOMAXPROCS
 	readCPU func() (time.Duration, bool) // nil means cputime.Process
+}
+
+// prime starts the meter's first window at now, deciding that the process
+// is not busy until that window says otherwise.
+func (m *loadMeter) prime(now time.Time) {
+	m.share(now)
+	if m.last == indexShareBusy {
+		m.last = 1
+	}
 }
 
 // share returns the share of the writer's time that indexing may take,
@@ -1124,13 +1204,16 @@ func (w *writer) buildMissing(ctx context.Context) (err error) {
 		return err
 	}
 	if next < sealed {
-		var f chunkFilter
+		f := chunkFilter{bodies: true}
 		n, err := buildChunk(ctx, w.conn, w.reader, &f, next, w.shift)
 		if err != nil {
 			return err
 		}
 		if n > 0 {
 			if _, err := w.insBloom.ExecContext(ctx, f.chunk, f.unindexed, f.bits, hashWord); err != nil {
+				return err
+			}
+			if _, err := w.insKeys.ExecContext(ctx, f.chunk, f.keys); err != nil {
 				return err
 			}
 		}
