@@ -26,8 +26,10 @@ import (
 // A body search reads bodies from the log, and on a large store that is
 // most of its cost: about 2 GiB for a million exchanges with 2 KiB of
 // bodies each. A query whose filter matches bodies (and that SQL decides
-// exactly) therefore runs chunk by chunk (the chunks of the skip index,
-// 4096 exchanges by rid), newest first:
+// exactly), or whose filter the keys of chunks rule out of most chunks
+// (see keys.go), therefore runs chunk by chunk (the chunks of the skip
+// index, 1024 exchanges by rid; 4096 in files made before version 5),
+// newest first:
 //
 //   - a chunk whose filter lacks a trigram that a body match of one of
 //     the filter's conjuncts needs is not read at all;

@@ -815,7 +815,7 @@ func (w *writer) appendRows(rows []*row) error {
 
 // maxRecentBytes bounds the records of the blocks that the writer keeps
 // in memory for the index step (see writer.recent).
-const maxRecentBytes = 8 << 20
+const maxRecentBytes = 4 << 20
 
 // keepRecent keeps bs, blocks just written, for the index step, as far
 // as maxRecentBytes allows.
