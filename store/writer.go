@@ -425,7 +425,6 @@ func (t *txn) commit() error {
 	}
 	if t.deleted != 0 {
 		// The filters of chunks retention emptied.
-		// The filters of chunks retention emptied.
 		for _, q := range []string{
 			"DELETE FROM blooms WHERE chunk < coalesce((SELECT min(rid) FROM exchanges), 1 << 62) >> ?",
 			"DELETE FROM chunk_keys WHERE chunk < coalesce((SELECT min(rid) FROM exchanges), 1 << 62) >> ?",
@@ -620,21 +619,13 @@ func (w *writer) buildMissingKeys(ctx context.Context, last int64) (err error) {
 	if n == hi-lo {
 		return nil
 	}
-	have := make(map[int64]bool, n)
-	rows, err := w.conn.QueryContext(ctx, "SELECT chunk FROM chunk_keys WHERE chunk >= ? AND chunk < ?", lo, hi)
+	chunks, err := chunksIn(ctx, w.conn, "chunk_keys", lo, hi)
 	if err != nil {
 		return err
 	}
-	for rows.Next() {
-		var c int64
-		if err := rows.Scan(&c); err != nil {
-			rows.Close()
-			return err
-		}
+	have := make(map[int64]bool, len(chunks))
+	for _, c := range chunks {
 		have[c] = true
-	}
-	if err := rows.Close(); err != nil {
-		return err
 	}
 	if _, err := w.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return err
@@ -1185,23 +1176,15 @@ func (w *writer) buildMissing(ctx context.Context) (err error) {
 	// Chunks before the one the last rid given is in are sealed.
 	sealed := t.rid >> w.shift
 	next = max(next, first)
-	rows, err := w.conn.QueryContext(ctx, "SELECT chunk FROM blooms WHERE chunk >= ? AND chunk < ? ORDER BY chunk", next, sealed)
+	built, err := chunksIn(ctx, w.conn, "blooms", next, sealed)
 	if err != nil {
 		return err
 	}
-	for rows.Next() {
-		var c int64
-		if err := rows.Scan(&c); err != nil {
-			rows.Close()
-			return err
-		}
+	for _, c := range built {
 		if c != next {
 			break
 		}
 		next++
-	}
-	if err := rows.Close(); err != nil {
-		return err
 	}
 	if next < sealed {
 		f := chunkFilter{bodies: true}
@@ -1227,6 +1210,25 @@ func (w *writer) buildMissing(ctx context.Context) (err error) {
 	}
 	w.bloomPending = next < sealed
 	return nil
+}
+
+// chunksIn returns the chunks from lo up to hi that table (blooms,
+// chunk_keys) has a filter of, in order.
+func chunksIn(ctx context.Context, tx queryer, table string, lo, hi int64) ([]int64, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT chunk FROM "+table+" WHERE chunk >= ? AND chunk < ? ORDER BY chunk", lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var chunks []int64
+	for rows.Next() {
+		var c int64
+		if err := rows.Scan(&c); err != nil {
+			return nil, err
+		}
+		chunks = append(chunks, c)
+	}
+	return chunks, rows.Err()
 }
 
 // idleWait returns how long until maintain has work: the next building
