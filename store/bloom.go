@@ -236,6 +236,7 @@ type chunkFilter struct {
 	bodies    bool   // the filter of the bodies is built (not NoFullText)
 	bits      []byte // of the bodies; nil unless bodies
 	keys      []byte
+	pairs     []byte
 	unindexed int64
 	// whole says that bits and keys hold every exchange of the chunk
 	// stored so far; after a restart they do not, and the filters are
@@ -248,7 +249,7 @@ func (f *chunkFilter) addRow(r *row) {
 	if f.bodies {
 		f.add(r.flags, r.req, r.resp)
 	}
-	addRowKeys(f.keys, r.method, r.domain, r.route, r.ctype, r.reqCtype, r.status, r.errText != "")
+	addRowKeys(f.keys, f.pairs, r.method, r.domain, r.route, r.ctype, r.reqCtype, r.status, r.errText != "")
 }
 
 // add adds an exchange's bodies.
@@ -277,9 +278,10 @@ func (f *chunkFilter) reset(chunk, shift int64, whole bool) {
 		clear(f.bits)
 	}
 	if f.keys == nil {
-		f.keys = make([]byte, keysBytes)
+		f.keys, f.pairs = make([]byte, keysBytes), make([]byte, pairsBytes)
 	} else {
 		clear(f.keys)
+		clear(f.pairs)
 	}
 	f.chunk, f.unindexed, f.whole = chunk, 0, whole
 }
@@ -290,7 +292,7 @@ func (f *chunkFilter) reset(chunk, shift int64, whole bool) {
 func buildChunk(ctx context.Context, tx queryer, lr *logReader, f *chunkFilter, chunk, shift int64) (rows int, err error) {
 	f.reset(chunk, shift, true)
 	if !f.bodies {
-		return 0, buildKeys(ctx, tx, f.keys, chunk, shift)
+		return 0, buildKeys(ctx, tx, f.keys, f.pairs, chunk, shift)
 	}
 	rs, err := tx.QueryContext(ctx, `SELECT e.flags, e.loc, b.req, b.resp,
 		e.method, e.domain, e.route, e.ctype, e.req_ctype, e.status, e.error != ''
@@ -309,7 +311,7 @@ func buildChunk(ctx context.Context, tx queryer, lr *logReader, f *chunkFilter, 
 		if err := rs.Scan(&flags, &loc, &req, &resp, &method, &domain, &route, &ctype, &reqCtype, &status, &failed); err != nil {
 			return 0, err
 		}
-		addRowKeys(f.keys, method, domain, route, ctype, reqCtype, status, failed)
+		addRowKeys(f.keys, f.pairs, method, domain, route, ctype, reqCtype, status, failed)
 		if loc.Valid {
 			rec, err := lr.record(loc.Int64)
 			if err != nil {

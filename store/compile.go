@@ -105,7 +105,7 @@ type compiler struct {
 	bodies    bool     // a body match was compiled
 	skip      map[int64]bool
 	goBodies  []goBody
-	keySets   [][]uint64 // of conjuncts of the whole filter in modeChunk (see keyed)
+	keyConjs  []keyConj  // conjuncts of the whole filter in modeChunk (see keyed)
 	shift     int64      // chunk_shift of the skip index
 	lr        *logReader // nil for a file of a version before the log
 }
@@ -163,7 +163,7 @@ func (s *Store) compile(ctx context.Context, tx queryer, q Query, mode planMode,
 			conds = append(conds, w)
 		}
 		p.exact = exact
-		if len(c.keySets) > 0 {
+		if len(c.keyConjs) > 0 {
 			if err := c.skipKeyed(p); err != nil {
 				for _, h := range c.handles {
 					removeMatcher(h)
@@ -185,13 +185,16 @@ func (s *Store) compile(ctx context.Context, tx queryer, q Query, mode planMode,
 	return p, nil
 }
 
-// keyed records keys, the keys (see keys.go) one of which the chunk of
-// every exchange that the condition being compiled matches holds, if it
-// is a conjunct of the whole filter of a modeChunk plan; nil keys say
-// nothing.
-func (c *compiler) keyed(keys []uint64) {
-	if c.top && c.mode == modeChunk && c.tx != nil && keys != nil {
-		c.keySets = append(c.keySets, keys)
+// keyed records that every exchange the condition being compiled
+// matches has one of vals as its value of kind (see keys.go), if it is a
+// conjunct of the whole filter of a modeChunk plan.
+func (c *compiler) keyed(kind int, vals []string) {
+	if c.top && c.mode == modeChunk && c.tx != nil {
+		k := keyConj{kind: kind, vals: vals}
+		for _, v := range vals {
+			k.keys = append(k.keys, keyHash(kind, v))
+		}
+		c.keyConjs = append(c.keyConjs, k)
 	}
 }
 
@@ -205,7 +208,7 @@ func (c *compiler) skipKeyed(p *plan) error {
 	if version < keysVersion || c.shift < 0 {
 		return nil // a file opened read-only as it is: no keys
 	}
-	skip, err := keyedChunks(c.ctx, c.tx, c.keySets)
+	skip, err := keyedChunks(c.ctx, c.tx, c.keyConjs)
 	if err != nil {
 		return err
 	}
@@ -307,17 +310,17 @@ func (c *compiler) node(n filter.Node) (cond string, exact bool, err error) {
 		return "NOT " + x, true, nil
 	case filter.Flag:
 		if n.Op == filter.OpError {
-			c.keyed([]uint64{keyHash(keyError, "")})
+			c.keyed(keyError, []string{""})
 		}
 		return c.flag(n.Op), true, nil
 	case filter.Status:
 		// No index: the keys of chunks, or each row (see keys.go).
 		if n.Hi-n.Lo < 1000 {
-			var keys []uint64
+			var vals []string
 			for st := n.Lo; st <= n.Hi; st++ {
-				keys = append(keys, statusKey(int64(st)))
+				vals = append(vals, strconv.Itoa(st))
 			}
-			c.keyed(keys)
+			c.keyed(keyStatus, vals)
 		}
 		if n.Lo == n.Hi {
 			return fmt.Sprintf("(e.status != 0 AND e.status = %d)", n.Lo), true, nil
@@ -514,8 +517,10 @@ func (c *compiler) match(m filter.Match) (string, bool, error) {
 	}
 	respOnly := func(cond string) string { return "(e.status != 0 AND " + cond + ")" }
 	term := func(kind int, col string, m matcher) (string, bool, error) {
-		cond, keys, err := c.termMatch(kind, col, re, m)
-		c.keyed(keys)
+		cond, vals, known, err := c.termMatch(kind, col, re, m)
+		if known {
+			c.keyed(kind, vals)
+		}
 		return cond, true, err
 	}
 	switch m.Op {
@@ -531,13 +536,21 @@ func (c *compiler) match(m filter.Match) (string, bool, error) {
 		cond, exact, err := term(termCtype, "e.ctype", listMatcher(re))
 		return respOnly(cond), exact, err
 	case filter.OpContentType:
-		req, reqKeys, err := c.termMatch(termReqCtype, "e.req_ctype", re, listMatcher(re))
+		req, reqVals, reqKnown, err := c.termMatch(termReqCtype, "e.req_ctype", re, listMatcher(re))
 		if err != nil {
 			return "", false, err
 		}
-		resp, respKeys, err := c.termMatch(termCtype, "e.ctype", re, listMatcher(re))
-		if reqKeys != nil && respKeys != nil {
-			c.keyed(append(reqKeys, respKeys...))
+		resp, respVals, respKnown, err := c.termMatch(termCtype, "e.ctype", re, listMatcher(re))
+		if reqKnown && respKnown && c.top && c.mode == modeChunk && c.tx != nil {
+			// Either column's: keys of two kinds, no pairs.
+			k := keyConj{kind: -1}
+			for _, v := range reqVals {
+				k.keys = append(k.keys, keyHash(termReqCtype, v))
+			}
+			for _, v := range respVals {
+				k.keys = append(k.keys, keyHash(termCtype, v))
+			}
+			c.keyConjs = append(c.keyConjs, k)
 		}
 		return "(" + req + " OR " + respOnly(resp) + ")", true, err
 	case filter.OpURL:
@@ -570,52 +583,49 @@ func (c *compiler) match(m filter.Match) (string, bool, error) {
 
 // termMatch compiles a match of the column col, whose distinct values the
 // terms of kind keep: to an IN list of the values m matches, or, when
-// terms no longer keeps them all, to m on each row. It returns the keys
-// of the values (see keys.go), nil when it cannot tell them.
-func (c *compiler) termMatch(kind int, col string, re *regexp.Regexp, m matcher) (string, []uint64, error) {
+// terms no longer keeps them all, to m on each row. It returns the
+// values m matches, and whether it knows them.
+func (c *compiler) termMatch(kind int, col string, re *regexp.Regexp, m matcher) (cond string, in []string, known bool, err error) {
 	if c.tx == nil || c.termsFull&(1<<kind) != 0 {
-		return c.regexp(col, re, m), nil, nil
+		return c.regexp(col, re, m), nil, false, nil
 	}
 	if !c.loaded[kind] {
 		rows, err := c.tx.QueryContext(c.ctx, "SELECT value FROM terms WHERE kind = ?", kind)
 		if err != nil {
-			return "", nil, err
+			return "", nil, false, err
 		}
 		for rows.Next() {
 			var v string
 			if err := rows.Scan(&v); err != nil {
 				rows.Close()
-				return "", nil, err
+				return "", nil, false, err
 			}
 			c.terms[kind] = append(c.terms[kind], v)
 		}
 		if err := rows.Close(); err != nil {
-			return "", nil, err
+			return "", nil, false, err
 		}
 		c.loaded[kind] = true
 	}
-	var in []string
-	keys := []uint64{}
 	for _, v := range c.terms[kind] {
 		if m([]driver.Value{v}) {
 			in = append(in, v)
-			keys = append(keys, keyHash(kind, v))
 		}
 	}
 	switch {
 	case len(in) == 0:
-		return "0", keys, nil
+		return "0", in, true, nil
 	case len(in) > 256:
-		return c.regexp(col, re, m), keys, nil
+		return c.regexp(col, re, m), in, true, nil
 	case len(in) == 1:
-		return col + " = " + c.arg(in[0]), keys, nil
+		return col + " = " + c.arg(in[0]), in, true, nil
 	}
 	args := make([]any, len(in))
 	for i, v := range in {
 		args[i] = v
 	}
 	c.args = append(c.args, args...)
-	return col + " IN (?" + strings.Repeat(", ?", len(in)-1) + ")", keys, nil
+	return col + " IN (?" + strings.Repeat(", ?", len(in)-1) + ")", in, true, nil
 }
 
 // regexp compiles m, a match of re, on the column col: SQL first looks

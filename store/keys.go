@@ -21,11 +21,20 @@ import (
 // out most of the store the query runs chunk by chunk (see chunkSearch),
 // so that a rare value is found by reading a few chunks.
 //
+// A conjunction of such values, each common, can be rare (~m DELETE &
+// ~c 503): a second filter of each chunk (pairsBytes) holds the pairs of
+// method and host, method and status, host and status that its
+// exchanges have, so that such a filter skips the chunks without the
+// pair.
+//
 // The writer fills the keys of the newest chunk as it inserts, and
 // stores them with its body filter; a file of an earlier version gets
 // them for every chunk when the writer opens it (buildMissingKeys): a
 // read of the columns, no bodies.
-const keysBytes = 512
+const (
+	keysBytes  = 512
+	pairsBytes = 2048
+)
 
 // Kinds of keys besides the term* kinds of the columns terms keeps.
 const (
@@ -48,26 +57,26 @@ func keyHash(kind int, v string) uint64 {
 	return h
 }
 
-// keyWord returns the word of the key hash h in a keys filter, and its
-// two bits there.
-func keyWord(h uint64) (int, uint64) {
-	return int(h >> 58 & (keysBytes/8 - 1)), 1<<(h>>52&63) | 1<<(h>>46&63)
+// keyWord returns the word of the key hash h in a filter of words
+// 64-bit words (a power of two), and its two bits there.
+func keyWord(h uint64, words int) (int, uint64) {
+	return int(h>>32) & (words - 1), 1<<(h>>52&63) | 1<<(h>>46&63)
 }
 
 func keysAdd(f []byte, h uint64) {
-	i, bits := keyWord(h)
+	i, bits := keyWord(h, len(f)/8)
 	w := f[i*8 : i*8+8 : i*8+8]
 	binary.LittleEndian.PutUint64(w, binary.LittleEndian.Uint64(w)|bits)
 }
 
-// keysHasAny reports whether the keys filter f may hold one of hs. A
-// filter of another size (a later version's) may hold anything.
-func keysHasAny(f []byte, hs []uint64) bool {
-	if len(f) != keysBytes {
+// keysHasAny reports whether the filter f, of size bytes, may hold one
+// of hs. A filter of another size (a later version's) may hold anything.
+func keysHasAny(f []byte, size int, hs []uint64) bool {
+	if len(f) != size {
 		return true
 	}
 	for _, h := range hs {
-		i, bits := keyWord(h)
+		i, bits := keyWord(h, size/8)
 		if binary.LittleEndian.Uint64(f[i*8:])&bits == bits {
 			return true
 		}
@@ -75,51 +84,112 @@ func keysHasAny(f []byte, hs []uint64) bool {
 	return false
 }
 
-// addRowKeys adds the keys of a row's columns to the keys filter f.
-func addRowKeys(f []byte, method, domain, route, ctype, reqCtype string, status int64, failed bool) {
+// pairKey returns the key of the pair of the value a of kind ka and b of
+// kind kb, ka < kb (see pairable).
+func pairKey(ka int, a string, kb int, b string) uint64 {
+	return keyHash(16+ka*8+kb, a+"\x00"+b)
+}
+
+// pairable reports whether the pairs filter holds pairs of the kinds a
+// and b, a < b.
+func pairable(a, b int) bool {
+	return a == termMethod && (b == termDomain || b == keyStatus) || a == termDomain && b == keyStatus
+}
+
+// addRowKeys adds the keys of a row's columns to the keys filter f and
+// their pairs to the pairs filter p.
+func addRowKeys(f, p []byte, method, domain, route, ctype, reqCtype string, status int64, failed bool) {
 	for k, v := range [numTermKinds]string{method, domain, route, ctype, reqCtype} {
 		keysAdd(f, keyHash(k, v))
 	}
-	keysAdd(f, statusKey(status))
+	st := strconv.FormatInt(status, 10)
+	keysAdd(f, keyHash(keyStatus, st))
 	if failed {
 		keysAdd(f, keyHash(keyError, ""))
 	}
+	keysAdd(p, pairKey(termMethod, method, termDomain, domain))
+	keysAdd(p, pairKey(termMethod, method, keyStatus, st))
+	keysAdd(p, pairKey(termDomain, domain, keyStatus, st))
 }
 
-func statusKey(status int64) uint64 {
-	return keyHash(keyStatus, strconv.FormatInt(status, 10))
+// A keyConj is a conjunct of a filter that only exchanges with one of
+// keys match; if kind is not -1, keys are those of vals, values of kind.
+type keyConj struct {
+	keys []uint64
+	kind int
+	vals []string
 }
 
-// keyedChunks returns the chunks whose keys filter rules out a conjunct
-// of a filter: for each of sets, none of its keys is in it. Chunks with
-// no keys filter are not among them.
-func keyedChunks(ctx context.Context, tx queryer, sets [][]uint64) ([]int64, error) {
-	rows, err := tx.QueryContext(ctx, "SELECT chunk, bits FROM chunk_keys ORDER BY chunk")
+// maxPairKeys bounds the pairs of values that a filter looks for.
+const maxPairKeys = 1024
+
+// keySets returns the sets of keys, one of each set in the keys filter
+// (singles) or the pairs filter (pairs) of a chunk, that the exchanges
+// conjs match need: one per conjunct, and one per pair of conjuncts of
+// kinds that the pairs filter pairs.
+func keySets(conjs []keyConj) (singles, pairs [][]uint64) {
+	for i, c := range conjs {
+		singles = append(singles, c.keys)
+		for _, d := range conjs[i+1:] {
+			a, b := c, d
+			if a.kind > b.kind {
+				a, b = b, a
+			}
+			if !pairable(a.kind, b.kind) || len(a.vals)*len(b.vals) > maxPairKeys {
+				continue
+			}
+			var set []uint64
+			for _, va := range a.vals {
+				for _, vb := range b.vals {
+					set = append(set, pairKey(a.kind, va, b.kind, vb))
+				}
+			}
+			pairs = append(pairs, set)
+		}
+	}
+	return singles, pairs
+}
+
+// keyedChunks returns the chunks whose keys rule out a conjunct of a
+// filter, or a pair of them (see keySets). Chunks with no keys are not
+// among them.
+func keyedChunks(ctx context.Context, tx queryer, conjs []keyConj) ([]int64, error) {
+	singles, pairs := keySets(conjs)
+	rows, err := tx.QueryContext(ctx, "SELECT chunk, bits, pairs FROM chunk_keys ORDER BY chunk")
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var skip []int64
-	var bits []byte
+	var bits, pbits []byte
 	for rows.Next() {
 		var chunk int64
-		if err := rows.Scan(&chunk, &bits); err != nil {
+		if err := rows.Scan(&chunk, &bits, &pbits); err != nil {
 			return nil, err
 		}
-		for _, hs := range sets {
-			if !keysHasAny(bits, hs) {
-				skip = append(skip, chunk)
-				break
-			}
+		if ruledOut(bits, keysBytes, singles) || ruledOut(pbits, pairsBytes, pairs) {
+			skip = append(skip, chunk)
 		}
 	}
 	return skip, rows.Err()
 }
 
-// buildKeys fills keys with the keys of the rows stored of chunk, of
-// 1<<shift exchanges.
-func buildKeys(ctx context.Context, tx queryer, keys []byte, chunk, shift int64) error {
+// ruledOut reports whether the filter f, of size bytes, lacks every key
+// of one of sets.
+func ruledOut(f []byte, size int, sets [][]uint64) bool {
+	for _, hs := range sets {
+		if !keysHasAny(f, size, hs) {
+			return true
+		}
+	}
+	return false
+}
+
+// buildKeys fills keys and pairs with the keys of the rows stored of
+// chunk, of 1<<shift exchanges.
+func buildKeys(ctx context.Context, tx queryer, keys, pairs []byte, chunk, shift int64) error {
 	clear(keys)
+	clear(pairs)
 	rs, err := tx.QueryContext(ctx, `SELECT method, domain, route, ctype, req_ctype, status, error != ''
 		FROM exchanges WHERE rid >= ? AND rid < ?`, chunk<<shift, (chunk+1)<<shift)
 	if err != nil {
@@ -133,7 +203,7 @@ func buildKeys(ctx context.Context, tx queryer, keys []byte, chunk, shift int64)
 		if err := rs.Scan(&method, &domain, &route, &ctype, &reqCtype, &status, &failed); err != nil {
 			return err
 		}
-		addRowKeys(keys, method, domain, route, ctype, reqCtype, status, failed)
+		addRowKeys(keys, pairs, method, domain, route, ctype, reqCtype, status, failed)
 	}
 	return rs.Err()
 }

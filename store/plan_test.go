@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -123,17 +125,39 @@ func TestKeyedChunks(t *testing.T) {
 	t0 := time.Now().Add(-time.Hour)
 	// Rare values, in three exchanges far apart.
 	const n = 2000
+	// And a pair of a common method and a common status that no
+	// template has, in three others.
+	pairs := map[string]bool{}
+	for _, x := range tmpl {
+		pairs[x.Request.Method+" "+strconv.Itoa(x.Response.Status)] = true
+	}
+	var pairMethod string
+	var pairStatus int
+	for _, x := range tmpl {
+		for _, y := range tmpl {
+			if !pairs[x.Request.Method+" "+strconv.Itoa(y.Response.Status)] {
+				pairMethod, pairStatus = x.Request.Method, y.Response.Status
+			}
+		}
+	}
+	if pairMethod == "" {
+		t.Fatal("every pair of method and status is common")
+	}
 	var xs []*bodytap.Exchange
 	for i := range n {
 		x := *tmpl[i%len(tmpl)]
 		x.Start = t0.Add(time.Duration(i) * time.Millisecond)
 		x.ID = bodytap.NewID(x.Start)
-		if i == 100 || i == 900 || i == 1700 {
+		switch i {
+		case 100, 900, 1700:
 			x.Request.Method = "PROPFIND"
 			x.Request.Host = "rare.example.org"
 			x.Request.URL = mustURL("https://rare.example.org/rare")
 			x.Response.Status = 418
 			x.Err = errors.New("teapot")
+		case 300, 1100, 1900:
+			x.Request.Method = pairMethod
+			x.Response.Status = pairStatus
 		}
 		xs = append(xs, &x)
 	}
@@ -154,6 +178,9 @@ func TestKeyedChunks(t *testing.T) {
 		{"~c 418", true},
 		{"~c 418 & ~m PROPFIND", true},
 		{"~e & ~u rare", true},
+		{fmt.Sprintf("~m %s & ~c %d", pairMethod, pairStatus), true}, // a rare pair
+		{"~m " + pairMethod, false},
+		{fmt.Sprintf("~c %d", pairStatus), false},
 		{"~m PROPFIND | ~m GET", false}, // not a conjunct the keys serve
 		{"~m GET", false},
 		{"~c 2xx", false},

@@ -154,7 +154,8 @@ DROP INDEX exchanges_route;
 DROP INDEX exchanges_error;
 CREATE TABLE chunk_keys (
 	chunk INTEGER PRIMARY KEY, -- rid >> chunk_shift
-	bits  BLOB    NOT NULL     -- keysBytes
+	bits  BLOB    NOT NULL,    -- the values: keysBytes
+	pairs BLOB    NOT NULL     -- pairs of values: pairsBytes
 );
 `,
 }

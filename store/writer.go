@@ -177,7 +177,7 @@ func openWriter(ctx context.Context, abs string, opts *Options, reader *logReade
 	}
 	w.insTerm = prepare(`INSERT OR IGNORE INTO terms(kind, value) VALUES (?, ?)`)
 	w.insBloom = prepare(`INSERT OR REPLACE INTO blooms(chunk, unindexed, bits, hash) VALUES (?, ?, ?, ?)`)
-	w.insKeys = prepare(`INSERT OR REPLACE INTO chunk_keys(chunk, bits) VALUES (?, ?)`)
+	w.insKeys = prepare(`INSERT OR REPLACE INTO chunk_keys(chunk, bits, pairs) VALUES (?, ?, ?)`)
 	if err != nil {
 		return nil, err
 	}
@@ -596,7 +596,7 @@ func (t *txn) seal(f *chunkFilter) error {
 			return err
 		}
 	}
-	_, err := w.insKeys.ExecContext(t.ctx, f.chunk, f.keys)
+	_, err := w.insKeys.ExecContext(t.ctx, f.chunk, f.keys, f.pairs)
 	return err
 }
 
@@ -635,15 +635,15 @@ func (w *writer) buildMissingKeys(ctx context.Context, last int64) (err error) {
 			w.conn.ExecContext(context.Background(), "ROLLBACK")
 		}
 	}()
-	keys := make([]byte, keysBytes)
+	keys, pairs := make([]byte, keysBytes), make([]byte, pairsBytes)
 	for c := lo; c < hi; c++ {
 		if have[c] {
 			continue
 		}
-		if err := buildKeys(ctx, w.conn, keys, c, w.shift); err != nil {
+		if err := buildKeys(ctx, w.conn, keys, pairs, c, w.shift); err != nil {
 			return err
 		}
-		if _, err := w.insKeys.ExecContext(ctx, c, keys); err != nil {
+		if _, err := w.insKeys.ExecContext(ctx, c, keys, pairs); err != nil {
 			return err
 		}
 	}
@@ -1011,7 +1011,7 @@ func (w *writer) fillFilters(base int64, rows []*row) func() []*chunkFilter {
 				if f.chunk >= 0 {
 					full := *f
 					sealed = append(sealed, &full)
-					f.bits, f.keys, w.spare = w.spare, nil, nil
+					f.bits, f.keys, f.pairs, w.spare = w.spare, nil, nil, nil
 				}
 				f.reset(c, w.shift, rid&(1<<w.shift-1) == 0)
 			}
@@ -1196,7 +1196,7 @@ func (w *writer) buildMissing(ctx context.Context) (err error) {
 			if _, err := w.insBloom.ExecContext(ctx, f.chunk, f.unindexed, f.bits, hashWord); err != nil {
 				return err
 			}
-			if _, err := w.insKeys.ExecContext(ctx, f.chunk, f.keys); err != nil {
+			if _, err := w.insKeys.ExecContext(ctx, f.chunk, f.keys, f.pairs); err != nil {
 				return err
 			}
 		}
