@@ -314,6 +314,7 @@ PRAGMA writable_schema = OFF;`, cookie+1))
 INSERT INTO sqlite_sequence(name, seq) VALUES ('exchanges', ?);
 DELETE FROM state WHERE key = 'rid';
 DROP TABLE chunk_keys;
+DROP TABLE chunk_pairs;
 CREATE INDEX exchanges_method ON exchanges(method, id);
 CREATE INDEX exchanges_domain ON exchanges(domain, id);
 CREATE INDEX exchanges_status ON exchanges(status, id);

@@ -106,6 +106,7 @@ type compiler struct {
 	skip      map[int64]bool
 	goBodies  []goBody
 	keyConjs  []keyConj  // conjuncts of the whole filter in modeChunk (see keyed)
+	page      bool       // a modeChunk plan for a page (or a Scan): see skipKeyed
 	shift     int64      // chunk_shift of the skip index
 	lr        *logReader // nil for a file of a version before the log
 }
@@ -118,7 +119,7 @@ type queryer interface {
 // compile compiles q to run in mode, in pages of limit rows in
 // modePage. The caller must close the plan.
 func (s *Store) compile(ctx context.Context, tx queryer, q Query, mode planMode, limit int) (*plan, error) {
-	c := &compiler{ctx: ctx, tx: tx, mode: mode, lr: s.lr}
+	c := &compiler{ctx: ctx, tx: tx, mode: mode, lr: s.lr, page: mode == modeChunk && limit > 0}
 	if mode == modeTail {
 		c.tx = nil
 	}
@@ -199,7 +200,9 @@ func (c *compiler) keyed(kind int, vals []string) {
 }
 
 // skipKeyed adds to the plan's skip the chunks whose keys rule out one
-// of the conjuncts keyed recorded.
+// of the conjuncts keyed recorded (or a pair of them). For a page, it
+// first looks at the newest keysProbe chunks: if they mostly may hold
+// the values, it skips nothing, and the page walks the ID index.
 func (c *compiler) skipKeyed(p *plan) error {
 	var version int
 	if err := c.tx.QueryRowContext(c.ctx, "PRAGMA user_version").Scan(&version); err != nil {
@@ -208,7 +211,16 @@ func (c *compiler) skipKeyed(p *plan) error {
 	if version < keysVersion || c.shift < 0 {
 		return nil // a file opened read-only as it is: no keys
 	}
-	skip, err := keyedChunks(c.ctx, c.tx, c.keyConjs)
+	if c.page {
+		skip, looked, err := keyedChunks(c.ctx, c.tx, c.keyConjs, keysProbe)
+		if err != nil {
+			return err
+		}
+		if looked == keysProbe && len(skip)*2 < looked {
+			return nil
+		}
+	}
+	skip, _, err := keyedChunks(c.ctx, c.tx, c.keyConjs, 0)
 	if err != nil {
 		return err
 	}

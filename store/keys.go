@@ -150,28 +150,54 @@ func keySets(conjs []keyConj) (singles, pairs [][]uint64) {
 	return singles, pairs
 }
 
+// keysProbe is how many of the newest chunks a query for a page looks at
+// first: if their keys rule out fewer than half of them, the values are
+// common, and a page walks the ID index (see Store.useChunks).
+const keysProbe = 64
+
 // keyedChunks returns the chunks whose keys rule out a conjunct of a
-// filter, or a pair of them (see keySets). Chunks with no keys are not
-// among them.
-func keyedChunks(ctx context.Context, tx queryer, conjs []keyConj) ([]int64, error) {
+// filter, or a pair of them (see keySets), among the newest limit chunks
+// that have keys (all of them if limit is 0), and how many it looked at.
+// Chunks with no keys are not among them.
+func keyedChunks(ctx context.Context, tx queryer, conjs []keyConj, limit int) (skip []int64, looked int, err error) {
 	singles, pairs := keySets(conjs)
-	rows, err := tx.QueryContext(ctx, "SELECT chunk, bits, pairs FROM chunk_keys ORDER BY chunk")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var skip []int64
-	var bits, pbits []byte
-	for rows.Next() {
-		var chunk int64
-		if err := rows.Scan(&chunk, &bits, &pbits); err != nil {
-			return nil, err
+	out := make(map[int64]bool)
+	look := func(table string, size int, sets [][]uint64) (int, error) {
+		q := "SELECT chunk, bits FROM " + table + " ORDER BY chunk DESC"
+		if limit > 0 {
+			q += " LIMIT " + strconv.Itoa(limit)
 		}
-		if ruledOut(bits, keysBytes, singles) || ruledOut(pbits, pairsBytes, pairs) {
-			skip = append(skip, chunk)
+		rows, err := tx.QueryContext(ctx, q)
+		if err != nil {
+			return 0, err
+		}
+		defer rows.Close()
+		n := 0
+		var bits []byte
+		for rows.Next() {
+			var chunk int64
+			if err := rows.Scan(&chunk, &bits); err != nil {
+				return 0, err
+			}
+			n++
+			if ruledOut(bits, size, sets) {
+				out[chunk] = true
+			}
+		}
+		return n, rows.Err()
+	}
+	if looked, err = look("chunk_keys", keysBytes, singles); err != nil {
+		return nil, 0, err
+	}
+	if len(pairs) > 0 {
+		if _, err := look("chunk_pairs", pairsBytes, pairs); err != nil {
+			return nil, 0, err
 		}
 	}
-	return skip, rows.Err()
+	for c := range out {
+		skip = append(skip, c)
+	}
+	return skip, looked, nil
 }
 
 // ruledOut reports whether the filter f, of size bytes, lacks every key

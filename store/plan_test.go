@@ -187,12 +187,23 @@ func TestKeyedChunks(t *testing.T) {
 		{"!~m PROPFIND", false},
 	} {
 		q := Query{Filter: mustParse(t, c.filter)}
-		p, err := s.chunkPlan(ctx, q)
+		p, err := s.chunkPlan(ctx, q, false)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if (p != nil) != c.chunky {
 			t.Errorf("%s: runs chunk by chunk: %v, want %v", c.filter, p != nil, c.chunky)
+		}
+		// A page decides by the newest chunks first (keysProbe).
+		pp, err := s.chunkPlan(ctx, Query{Filter: q.Filter, Limit: 50}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (pp != nil) != c.chunky {
+			t.Errorf("%s: a page runs chunk by chunk: %v, want %v", c.filter, pp != nil, c.chunky)
+		}
+		if pp != nil {
+			pp.close()
 		}
 		if p != nil {
 			// The three chunks of the rare exchanges, and the newest,

@@ -154,8 +154,11 @@ DROP INDEX exchanges_route;
 DROP INDEX exchanges_error;
 CREATE TABLE chunk_keys (
 	chunk INTEGER PRIMARY KEY, -- rid >> chunk_shift
-	bits  BLOB    NOT NULL,    -- the values: keysBytes
-	pairs BLOB    NOT NULL     -- pairs of values: pairsBytes
+	bits  BLOB    NOT NULL     -- keysBytes
+);
+CREATE TABLE chunk_pairs (
+	chunk INTEGER PRIMARY KEY, -- rid >> chunk_shift
+	bits  BLOB    NOT NULL     -- pairsBytes
 );
 `,
 }

@@ -59,7 +59,7 @@ type writer struct {
 
 	insExchange       *rawStmt
 	insTerm, insBloom *sql.Stmt
-	insKeys           *sql.Stmt
+	insKeys, insPairs *sql.Stmt
 	args              []driver.NamedValue // of insExchange
 
 	log    *logWriter
@@ -177,7 +177,8 @@ func openWriter(ctx context.Context, abs string, opts *Options, reader *logReade
 	}
 	w.insTerm = prepare(`INSERT OR IGNORE INTO terms(kind, value) VALUES (?, ?)`)
 	w.insBloom = prepare(`INSERT OR REPLACE INTO blooms(chunk, unindexed, bits, hash) VALUES (?, ?, ?, ?)`)
-	w.insKeys = prepare(`INSERT OR REPLACE INTO chunk_keys(chunk, bits, pairs) VALUES (?, ?, ?)`)
+	w.insKeys = prepare(`INSERT OR REPLACE INTO chunk_keys(chunk, bits) VALUES (?, ?)`)
+	w.insPairs = prepare(`INSERT OR REPLACE INTO chunk_pairs(chunk, bits) VALUES (?, ?)`)
 	if err != nil {
 		return nil, err
 	}
@@ -343,7 +344,7 @@ func (w *writer) close() error {
 	w.closed = true
 	var errs []error
 	errs = append(errs, w.insExchange.close())
-	for _, st := range []*sql.Stmt{w.insTerm, w.insBloom, w.insKeys} {
+	for _, st := range []*sql.Stmt{w.insTerm, w.insBloom, w.insKeys, w.insPairs} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -428,6 +429,7 @@ func (t *txn) commit() error {
 		for _, q := range []string{
 			"DELETE FROM blooms WHERE chunk < coalesce((SELECT min(rid) FROM exchanges), 1 << 62) >> ?",
 			"DELETE FROM chunk_keys WHERE chunk < coalesce((SELECT min(rid) FROM exchanges), 1 << 62) >> ?",
+			"DELETE FROM chunk_pairs WHERE chunk < coalesce((SELECT min(rid) FROM exchanges), 1 << 62) >> ?",
 		} {
 			if _, err := w.conn.ExecContext(t.ctx, q, w.shift); err != nil {
 				t.rollback()
@@ -596,7 +598,15 @@ func (t *txn) seal(f *chunkFilter) error {
 			return err
 		}
 	}
-	_, err := w.insKeys.ExecContext(t.ctx, f.chunk, f.keys, f.pairs)
+	return w.storeKeys(t.ctx, f.chunk, f.keys, f.pairs)
+}
+
+// storeKeys stores the keys filters of chunk.
+func (w *writer) storeKeys(ctx context.Context, chunk int64, keys, pairs []byte) error {
+	if _, err := w.insKeys.ExecContext(ctx, chunk, keys); err != nil {
+		return err
+	}
+	_, err := w.insPairs.ExecContext(ctx, chunk, pairs)
 	return err
 }
 
@@ -643,7 +653,7 @@ func (w *writer) buildMissingKeys(ctx context.Context, last int64) (err error) {
 		if err := buildKeys(ctx, w.conn, keys, pairs, c, w.shift); err != nil {
 			return err
 		}
-		if _, err := w.insKeys.ExecContext(ctx, c, keys, pairs); err != nil {
+		if err := w.storeKeys(ctx, c, keys, pairs); err != nil {
 			return err
 		}
 	}
@@ -1196,7 +1206,7 @@ func (w *writer) buildMissing(ctx context.Context) (err error) {
 			if _, err := w.insBloom.ExecContext(ctx, f.chunk, f.unindexed, f.bits, hashWord); err != nil {
 				return err
 			}
-			if _, err := w.insKeys.ExecContext(ctx, f.chunk, f.keys, f.pairs); err != nil {
+			if err := w.storeKeys(ctx, f.chunk, f.keys, f.pairs); err != nil {
 				return err
 			}
 		}
