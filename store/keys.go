@@ -22,10 +22,15 @@ import (
 // so that a rare value is found by reading a few chunks.
 //
 // A conjunction of such values, each common, can be rare (~m DELETE &
-// ~c 503): a second filter of each chunk (pairsBytes) holds the pairs of
-// method and host, method and status, host and status that its
-// exchanges have, so that such a filter skips the chunks without the
-// pair.
+// ~c 503): a second filter of each chunk (pairsBytes, table chunk_pairs,
+// read only for such a conjunction) holds the pairs of method and host,
+// method and status, host and status that its exchanges have, so that
+// such a filter skips the chunks without the pair.
+//
+// Which values are rare is known only from the keys: a page (or a Scan)
+// first looks at the newest keysProbe chunks, and if most of them may
+// hold the values, walks the ID index instead of reading every chunk's
+// keys.
 //
 // The writer fills the keys of the newest chunk as it inserts, and
 // stores them with its body filter; a file of an earlier version gets

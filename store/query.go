@@ -274,8 +274,9 @@ func (f stmtFunc) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
 //
 // Without a filter or bounds it reads a counter: it costs nothing. With
 // conditions SQL decides, it counts the rows they select, using the
-// indexes they use; a condition no index serves reads every row
-// (about 100 ms per million rows). Conditions left to Go (header
+// indexes they use, or chunk by chunk the chunks whose keys may hold a
+// rare value (see keys.go); a condition neither serves reads every row
+// (100 to 500 ms per million rows). Conditions left to Go (header
 // matches, say) decode every candidate: that is slow on a large store,
 // and ctx is the way to bound it.
 func (s *Store) Count(ctx context.Context, q Query) (int64, error) {
