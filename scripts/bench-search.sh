@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Body searches on a store of a million exchanges with about 2 KiB of
 # bodies each (store.BenchmarkBodySearch), this tree against another
-# release in rotated rounds on the same store file. The first run makes
-# the file (about 1.5 GB, a minute or two) in $BODYTAP_FIXTURES (default
-# the temporary directory) and later runs reuse it. Prints each case's
-# median in ms for both and their ratio.
+# release in rotated rounds. Each reads a store of the same exchanges in
+# the format it writes (a release that reads this tree's format and has
+# the same migrations reads the same file): the first run of each makes
+# its file (about 1.5 GB, a few minutes) in $BODYTAP_FIXTURES (default
+# the temporary directory), named by a hash of its format, and later runs
+# reuse it. Prints each case's median in ms for both and their ratio.
 #
 #   scripts/bench-search.sh                  # 3 rounds against f3f5c06
 #   BASE=v0.9.0 ROUNDS=5 scripts/bench-search.sh

@@ -32,14 +32,31 @@ import (
 //
 // The chunk size is the file's (state 'chunk_shift': chunks of
 // 1<<chunk_shift exchanges), set when the file is made.
+//
+// Filters of hashWord are of bloomBytesPer bytes per exchange of the
+// chunk (between minBloomBytes and bloomBytes), and a reader learns their
+// size from their length; those of hashThree are all of bloomBytes.
 const (
-	bloomBytes = 64 << 10
-	bloomMask  = bloomBytes*8 - 1
+	bloomBytes    = 64 << 10
+	bloomMask     = bloomBytes*8 - 1
+	minBloomBytes = 4 << 10
+	bloomBytesPer = 16
 )
 
-// newChunkShift is the chunk_shift of new files: chunks of 4096
-// exchanges, 16 bytes of filter per exchange. Tests make it smaller.
-var newChunkShift int64 = 12
+// newChunkShift is the chunk_shift of new files: chunks of 1024
+// exchanges, with 16 KiB filters. Smaller chunks than the 4096 of files
+// before version 5 cost searches nothing more in filters to read (the
+// same 16 bytes per exchange) and read a quarter as many bodies for a
+// word that few exchanges have: a word in one exchange in 10,000 is in
+// nearly every other chunk of 4096, in one of ten of 1024. Tests make
+// it smaller.
+var newChunkShift int64 = 10
+
+// filterBytes returns the size of the hashWord filters of chunks of
+// 1<<shift exchanges.
+func filterBytes(shift int64) int {
+	return min(max(bloomBytesPer<<max(shift, 0), minBloomBytes), bloomBytes)
+}
 
 // Bits of blooms.unindexed: some exchange of the chunk has a body copy
 // that the filter does not hold (binary, still compressed, or longer
@@ -79,15 +96,21 @@ func bloomPositions(g uint32) (uint32, uint32, uint32) {
 	return uint32(h>>40) & bloomMask, uint32(h>>20) & bloomMask, uint32(h) & bloomMask
 }
 
-// bloomWords is how many 64-bit words a filter has.
-const bloomWords = bloomBytes / 8
-
-// bloomWord returns the word of the trigram g in a hashWord filter, and
-// its two bits there: from the high bits of one product, which depend
-// on all of g's.
-func bloomWord(g uint32) (int, uint64) {
+// bloomWord returns the word of the trigram g in a hashWord filter of
+// mask+1 64-bit words (a power of two), and its two bits there: from the
+// high bits of one product, which depend on all of g's. The word is the
+// product's top bits, so that a filter of half the size holds a trigram
+// in the word of half the index.
+func bloomWord(g uint32, mask uint64) (int, uint64) {
 	h := uint64(g) * 0x9E3779B97F4A7C15
-	return int(h >> 51 & (bloomWords - 1)), 1<<(h>>45&63) | 1<<(h>>39&63)
+	return int(h >> 51 & mask), 1<<(h>>45&63) | 1<<(h>>39&63)
+}
+
+// wordMask returns the mask of bloomWord for the filter f, and whether f
+// has a size a hashWord filter can have.
+func wordMask(f []byte) (uint64, bool) {
+	n := len(f) / 8
+	return uint64(n - 1), n > 0 && n*8 == len(f) && n&(n-1) == 0 && len(f) <= bloomBytes
 }
 
 // bloomAdd adds the trigrams of p to the hashWord filter f.
@@ -95,11 +118,15 @@ func bloomAdd(f []byte, p []byte) {
 	if len(p) < 3 {
 		return
 	}
-	_ = f[bloomBytes-1]
+	mask, ok := wordMask(f)
+	if !ok {
+		panic("bloomAdd: bad filter size")
+	}
+	_ = f[mask*8+7]
 	g := uint32(lower[p[0]])<<8 | uint32(lower[p[1]])
 	for _, c := range p[2:] {
 		g = (g<<8 | uint32(lower[c])) & 0xFFFFFF
-		i, bits := bloomWord(g)
+		i, bits := bloomWord(g, mask)
 		w := f[i*8 : i*8+8 : i*8+8]
 		binary.LittleEndian.PutUint64(w, binary.LittleEndian.Uint64(w)|bits)
 	}
@@ -108,7 +135,8 @@ func bloomAdd(f []byte, p []byte) {
 // bloomHas reports whether f, a filter of the given hash, may hold every
 // trigram of grams.
 func bloomHas(f []byte, hash int64, grams []uint32) bool {
-	if len(f) != bloomBytes {
+	mask, ok := wordMask(f)
+	if !ok || hash == hashThree && len(f) != bloomBytes {
 		return true
 	}
 	for _, g := range grams {
@@ -119,7 +147,7 @@ func bloomHas(f []byte, hash int64, grams []uint32) bool {
 				return false
 			}
 		case hashWord:
-			i, bits := bloomWord(g)
+			i, bits := bloomWord(g, mask)
 			if binary.LittleEndian.Uint64(f[i*8:])&bits != bits {
 				return false
 			}
@@ -201,15 +229,27 @@ func chunkList(chunks []int64) string {
 	return b.String()
 }
 
-// chunkFilter is the filter of one chunk as the writer builds it.
+// chunkFilter is the filter of one chunk as the writer builds it, and
+// its keys filter (see keys.go).
 type chunkFilter struct {
 	chunk     int64
-	bits      []byte
+	bodies    bool   // the filter of the bodies is built (not NoFullText)
+	bits      []byte // of the bodies; nil unless bodies
+	keys      []byte
+	pairs     []byte
 	unindexed int64
-	// whole says that bits holds every exchange of the chunk stored so
-	// far; after a restart it does not, and the filter is built from the
-	// bodies when the chunk is sealed.
+	// whole says that bits and keys hold every exchange of the chunk
+	// stored so far; after a restart they do not, and the filters are
+	// built from what is stored when the chunk is sealed.
 	whole bool
+}
+
+// addRow adds an exchange's bodies and keys.
+func (f *chunkFilter) addRow(r *row) {
+	if f.bodies {
+		f.add(r.flags, r.req, r.resp)
+	}
+	addRowKeys(f.keys, f.pairs, r.method, r.domain, r.route, r.ctype, r.reqCtype, r.status, r.errText != "")
 }
 
 // add adds an exchange's bodies.
@@ -226,33 +266,52 @@ func (f *chunkFilter) add(flags int64, req, resp []byte) {
 	}
 }
 
-// reset makes f the empty filter of chunk.
-func (f *chunkFilter) reset(chunk int64, whole bool) {
-	if f.bits == nil {
-		f.bits = make([]byte, bloomBytes)
-	} else {
+// reset makes f the empty filter of chunk, of chunks of 1<<shift
+// exchanges.
+func (f *chunkFilter) reset(chunk, shift int64, whole bool) {
+	switch n := filterBytes(shift); {
+	case !f.bodies:
+		f.bits = nil
+	case len(f.bits) != n:
+		f.bits = make([]byte, n)
+	default:
 		clear(f.bits)
+	}
+	if f.keys == nil {
+		f.keys, f.pairs = make([]byte, keysBytes), make([]byte, pairsBytes)
+	} else {
+		clear(f.keys)
+		clear(f.pairs)
 	}
 	f.chunk, f.unindexed, f.whole = chunk, 0, whole
 }
 
-// buildChunk fills f with the bodies stored of chunk, of 1<<shift
-// exchanges, read from the log with lr or from bodies.
+// buildChunk fills f with the bodies (if f.bodies) and keys stored of
+// chunk, of 1<<shift exchanges, the bodies read from the log with lr or
+// from bodies.
 func buildChunk(ctx context.Context, tx queryer, lr *logReader, f *chunkFilter, chunk, shift int64) (rows int, err error) {
-	f.reset(chunk, true)
-	rs, err := tx.QueryContext(ctx, `SELECT e.flags, e.loc, b.req, b.resp FROM exchanges e LEFT JOIN bodies b ON b.rid = e.rid
+	f.reset(chunk, shift, true)
+	if !f.bodies {
+		return 0, buildKeys(ctx, tx, f.keys, f.pairs, chunk, shift)
+	}
+	rs, err := tx.QueryContext(ctx, `SELECT e.flags, e.loc, b.req, b.resp,
+		e.method, e.domain, e.route, e.ctype, e.req_ctype, e.status, e.error != ''
+		FROM exchanges e LEFT JOIN bodies b ON b.rid = e.rid
 		WHERE e.rid >= ? AND e.rid < ?`, chunk<<shift, (chunk+1)<<shift)
 	if err != nil {
 		return 0, err
 	}
 	defer rs.Close()
 	for rs.Next() {
-		var flags int64
+		var flags, status int64
 		var loc sql.NullInt64
 		var req, resp []byte
-		if err := rs.Scan(&flags, &loc, &req, &resp); err != nil {
+		var method, domain, route, ctype, reqCtype string
+		var failed bool
+		if err := rs.Scan(&flags, &loc, &req, &resp, &method, &domain, &route, &ctype, &reqCtype, &status, &failed); err != nil {
 			return 0, err
 		}
+		addRowKeys(f.keys, f.pairs, method, domain, route, ctype, reqCtype, status, failed)
 		if loc.Valid {
 			rec, err := lr.record(loc.Int64)
 			if err != nil {

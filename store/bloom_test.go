@@ -1,12 +1,15 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -226,6 +229,7 @@ PRAGMA user_version = 1;`)
 // with the old hash from the same bodies. It returns their chunks.
 func downgradeToV3(t *testing.T, path string) []int64 {
 	t.Helper()
+	downgradeToV4(t, path)
 	abs, _ := filepath.Abs(path)
 	lr := newLogReader(logDir(abs))
 	defer lr.close()
@@ -280,6 +284,148 @@ PRAGMA user_version = 3;`)
 		t.Fatal(err)
 	}
 	return chunks
+}
+
+// downgradeToV4 turns the store at path into one of version 4, as the
+// release before the writer gave the rids itself wrote it: AUTOINCREMENT
+// on exchanges.rid, the last rid given in sqlite_sequence, the indexes
+// on method, domain, status, ctype, route and error, no keys of chunks.
+func downgradeToV4(t *testing.T, path string) {
+	t.Helper()
+	db := openRaw(t, path)
+	defer db.Close()
+	var last, cookie int64
+	if err := db.QueryRow("SELECT value FROM state WHERE key = 'rid'").Scan(&last); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow("PRAGMA schema_version").Scan(&cookie); err != nil {
+		t.Fatal(err)
+	}
+	_, err := db.Exec(fmt.Sprintf(`
+PRAGMA writable_schema = ON;
+UPDATE sqlite_schema SET sql = replace(sql, 'INTEGER PRIMARY KEY', 'INTEGER PRIMARY KEY AUTOINCREMENT')
+	WHERE type = 'table' AND name = 'exchanges';
+PRAGMA schema_version = %d;
+PRAGMA writable_schema = OFF;`, cookie+1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Exec(`
+INSERT INTO sqlite_sequence(name, seq) VALUES ('exchanges', ?);
+DELETE FROM state WHERE key = 'rid';
+DROP TABLE chunk_keys;
+DROP TABLE chunk_pairs;
+CREATE INDEX exchanges_method ON exchanges(method, id);
+CREATE INDEX exchanges_domain ON exchanges(domain, id);
+CREATE INDEX exchanges_status ON exchanges(status, id);
+CREATE INDEX exchanges_ctype ON exchanges(ctype, id);
+CREATE INDEX exchanges_route ON exchanges(route, id) WHERE route != '';
+CREATE INDEX exchanges_error ON exchanges(id) WHERE error != '';
+PRAGMA user_version = 4;`, last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var check string
+	if err := db.QueryRow("PRAGMA integrity_check").Scan(&check); err != nil || check != "ok" {
+		t.Fatalf("integrity check after the downgrade: %q, %v", check, err)
+	}
+}
+
+// TestMigrateV4: a store of version 4 (AUTOINCREMENT, the last rid in
+// sqlite_sequence) is read as it is when opened read-only; opened
+// read-write it loses AUTOINCREMENT without a copy of its rows, keeps
+// its exchanges, filters and searches, and never gives again a rid it
+// gave before, even one whose exchange retention deleted.
+func TestMigrateV4(t *testing.T) {
+	defer smallChunks(4)()
+	s, path := openTest(t, Options{})
+	old := fill(t, s, newGen(1), 200)
+	s.Close()
+	// The newest exchanges deleted: their rids are not to come again.
+	db := openRaw(t, path)
+	var top int64
+	if err := db.QueryRow("SELECT max(rid) FROM exchanges").Scan(&top); err != nil {
+		t.Fatal(err)
+	}
+	deleted := map[bodytap.ID]bool{}
+	rows, err := db.Query("SELECT id FROM exchanges WHERE rid > ?", top-10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id []byte
+		rows.Scan(&id)
+		deleted[bodytap.ID(id)] = true
+	}
+	rows.Close()
+	if _, err := db.Exec("DELETE FROM exchanges WHERE rid > ?; UPDATE state SET value = value - 10 WHERE key = 'count'", top-10); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	var kept []*bodytap.Exchange
+	for _, x := range old {
+		if !deleted[x.ID] {
+			kept = append(kept, x)
+		}
+	}
+	if len(kept) != len(old)-10 {
+		t.Fatalf("kept %d of %d", len(kept), len(old))
+	}
+	downgradeToV4(t, path)
+
+	ro := openAt(t, path, Options{ReadOnly: true})
+	checkFilters(t, ro, kept, true)
+	checkAll(t, ro, kept)
+	ro.Close()
+
+	s = openUpgraded(t, path)
+	var def string
+	var seqs int
+	s.rdb.QueryRow("SELECT sql FROM sqlite_schema WHERE name = 'exchanges'").Scan(&def)
+	s.rdb.QueryRow("SELECT count(*) FROM sqlite_sequence").Scan(&seqs)
+	if strings.Contains(def, "AUTOINCREMENT") || seqs != 0 {
+		t.Errorf("after the upgrade: %d rows in sqlite_sequence, table %s; want none and no AUTOINCREMENT", seqs, def)
+	}
+	checkAll(t, s, kept)
+	g := newGen(2)
+	var added []*bodytap.Exchange
+	for range 100 {
+		x := g.next()
+		added = append(added, x)
+		s.Record(x)
+	}
+	flush(t, s)
+	var low int64
+	if err := s.rdb.QueryRow("SELECT min(rid) FROM exchanges WHERE rid > ?", top-10).Scan(&low); err != nil {
+		t.Fatal(err)
+	}
+	if low <= top {
+		t.Errorf("a new exchange got rid %d, given before the upgrade (up to %d)", low, top)
+	}
+	all := append(kept, added...)
+	slices.SortFunc(all, func(a, b *bodytap.Exchange) int { return bytes.Compare(b.ID[:], a.ID[:]) })
+	checkAll(t, s, all)
+	buildAll(t, s)
+	checkFilters(t, s, all, true)
+	checkIntegrity(t, s)
+	s.Close()
+
+	// And it stays so across a reopen.
+	s = openAt(t, path, Options{})
+	x := g.next()
+	s.Record(x)
+	flush(t, s)
+	var rid int64
+	if err := s.rdb.QueryRow("SELECT rid FROM exchanges WHERE id = ?", x.ID[:]).Scan(&rid); err != nil {
+		t.Fatal(err)
+	}
+	if rid <= top+100 {
+		t.Errorf("after a reopen a new exchange got rid %d, want past %d", rid, top+100)
+	}
+	all = append(all, x)
+	slices.SortFunc(all, func(a, b *bodytap.Exchange) int { return bytes.Compare(b.ID[:], a.ID[:]) })
+	checkAll(t, s, all)
+	s.Close()
 }
 
 // downgradeToV2 turns the store at path into one of version 2, as the

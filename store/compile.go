@@ -41,6 +41,7 @@ type plan struct {
 	shift    int64
 	skip     map[int64]bool
 	goBodies []goBody // body matches of conjuncts, left to Go for the exchanges in the log
+	keyed    int      // chunks that the keys of conjuncts rule out (see keys.go), in skip
 }
 
 // close releases the matchers of p.
@@ -104,6 +105,8 @@ type compiler struct {
 	bodies    bool     // a body match was compiled
 	skip      map[int64]bool
 	goBodies  []goBody
+	keyConjs  []keyConj  // conjuncts of the whole filter in modeChunk (see keyed)
+	page      bool       // a modeChunk plan for a page (or a Scan): see skipKeyed
 	shift     int64      // chunk_shift of the skip index
 	lr        *logReader // nil for a file of a version before the log
 }
@@ -116,7 +119,7 @@ type queryer interface {
 // compile compiles q to run in mode, in pages of limit rows in
 // modePage. The caller must close the plan.
 func (s *Store) compile(ctx context.Context, tx queryer, q Query, mode planMode, limit int) (*plan, error) {
-	c := &compiler{ctx: ctx, tx: tx, mode: mode, lr: s.lr}
+	c := &compiler{ctx: ctx, tx: tx, mode: mode, lr: s.lr, page: mode == modeChunk && limit > 0}
 	if mode == modeTail {
 		c.tx = nil
 	}
@@ -161,6 +164,14 @@ func (s *Store) compile(ctx context.Context, tx queryer, q Query, mode planMode,
 			conds = append(conds, w)
 		}
 		p.exact = exact
+		if len(c.keyConjs) > 0 {
+			if err := c.skipKeyed(p); err != nil {
+				for _, h := range c.handles {
+					removeMatcher(h)
+				}
+				return nil, err
+			}
+		}
 	}
 	p.where = "1"
 	if len(conds) > 0 {
@@ -173,6 +184,56 @@ func (s *Store) compile(ctx context.Context, tx queryer, q Query, mode planMode,
 		p.shift = -1
 	}
 	return p, nil
+}
+
+// keyed records that every exchange the condition being compiled
+// matches has one of vals as its value of kind (see keys.go), if it is a
+// conjunct of the whole filter of a modeChunk plan.
+func (c *compiler) keyed(kind int, vals []string) {
+	if c.top && c.mode == modeChunk && c.tx != nil {
+		k := keyConj{kind: kind, vals: vals}
+		for _, v := range vals {
+			k.keys = append(k.keys, keyHash(kind, v))
+		}
+		c.keyConjs = append(c.keyConjs, k)
+	}
+}
+
+// skipKeyed adds to the plan's skip the chunks whose keys rule out one
+// of the conjuncts keyed recorded (or a pair of them). For a page, it
+// first looks at the newest keysProbe chunks: if they mostly may hold
+// the values, it skips nothing, and the page walks the ID index.
+func (c *compiler) skipKeyed(p *plan) error {
+	var version int
+	if err := c.tx.QueryRowContext(c.ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return err
+	}
+	if version < keysVersion || c.shift < 0 {
+		return nil // a file opened read-only as it is: no keys
+	}
+	if c.page {
+		skip, looked, err := keyedChunks(c.ctx, c.tx, c.keyConjs, keysProbe)
+		if err != nil {
+			return err
+		}
+		if looked == keysProbe && len(skip)*2 < looked {
+			return nil
+		}
+	}
+	skip, _, err := keyedChunks(c.ctx, c.tx, c.keyConjs, 0)
+	if err != nil {
+		return err
+	}
+	if c.skip == nil {
+		c.skip = make(map[int64]bool, len(skip))
+	}
+	for _, ch := range skip {
+		if !c.skip[ch] {
+			c.skip[ch] = true
+			p.keyed++
+		}
+	}
+	return nil
 }
 
 // idAt returns the smallest ID of the millisecond ms, as a column value.
@@ -260,17 +321,23 @@ func (c *compiler) node(n filter.Node) (cond string, exact bool, err error) {
 		}
 		return "NOT " + x, true, nil
 	case filter.Flag:
+		if n.Op == filter.OpError {
+			c.keyed(keyError, []string{""})
+		}
 		return c.flag(n.Op), true, nil
 	case filter.Status:
-		if n.Lo == n.Hi {
-			// The index on (status, id) reads it in ID order.
-			return c.indexed(false, func(col func(string) string) (string, []any) {
-				return fmt.Sprintf("(e.status != 0 AND %s = %d)", col("e.status"), n.Lo), nil
-			}), true, nil
+		// No index: the keys of chunks, or each row (see keys.go).
+		if n.Hi-n.Lo < 1000 {
+			var vals []string
+			for st := n.Lo; st <= n.Hi; st++ {
+				vals = append(vals, strconv.Itoa(st))
+			}
+			c.keyed(keyStatus, vals)
 		}
-		return c.indexed(true, func(col func(string) string) (string, []any) {
-			return fmt.Sprintf("(e.status != 0 AND %s BETWEEN %d AND %d)", col("e.status"), n.Lo, n.Hi), nil
-		}), true, nil
+		if n.Lo == n.Hi {
+			return fmt.Sprintf("(e.status != 0 AND e.status = %d)", n.Lo), true, nil
+		}
+		return fmt.Sprintf("(e.status != 0 AND e.status BETWEEN %d AND %d)", n.Lo, n.Hi), true, nil
 	case filter.Compare:
 		return c.compare(n), true, nil
 	case filter.Path:
@@ -461,24 +528,42 @@ func (c *compiler) match(m filter.Match) (string, bool, error) {
 		return "1", false, nil
 	}
 	respOnly := func(cond string) string { return "(e.status != 0 AND " + cond + ")" }
+	term := func(kind int, col string, m matcher) (string, bool, error) {
+		cond, vals, known, err := c.termMatch(kind, col, re, m)
+		if known {
+			c.keyed(kind, vals)
+		}
+		return cond, true, err
+	}
 	switch m.Op {
 	case filter.OpMethod:
-		return c.termMatch(termMethod, "e.method", re, stringMatcher(re))
+		return term(termMethod, "e.method", stringMatcher(re))
 	case filter.OpDomain:
-		return c.termMatch(termDomain, "e.domain", re, stringMatcher(re))
+		return term(termDomain, "e.domain", stringMatcher(re))
 	case filter.OpRoute:
-		return c.termMatch(termRoute, "e.route", re, stringMatcher(re))
+		return term(termRoute, "e.route", stringMatcher(re))
 	case filter.OpReqContentType:
-		return c.termMatch(termReqCtype, "e.req_ctype", re, listMatcher(re))
+		return term(termReqCtype, "e.req_ctype", listMatcher(re))
 	case filter.OpRespContentType:
-		cond, exact, err := c.termMatch(termCtype, "e.ctype", re, listMatcher(re))
+		cond, exact, err := term(termCtype, "e.ctype", listMatcher(re))
 		return respOnly(cond), exact, err
 	case filter.OpContentType:
-		req, _, err := c.termMatch(termReqCtype, "e.req_ctype", re, listMatcher(re))
+		req, reqVals, reqKnown, err := c.termMatch(termReqCtype, "e.req_ctype", re, listMatcher(re))
 		if err != nil {
 			return "", false, err
 		}
-		resp, _, err := c.termMatch(termCtype, "e.ctype", re, listMatcher(re))
+		resp, respVals, respKnown, err := c.termMatch(termCtype, "e.ctype", re, listMatcher(re))
+		if reqKnown && respKnown && c.top && c.mode == modeChunk && c.tx != nil {
+			// Either column's: keys of two kinds, no pairs.
+			k := keyConj{kind: -1}
+			for _, v := range reqVals {
+				k.keys = append(k.keys, keyHash(termReqCtype, v))
+			}
+			for _, v := range respVals {
+				k.keys = append(k.keys, keyHash(termCtype, v))
+			}
+			c.keyConjs = append(c.keyConjs, k)
+		}
 		return "(" + req + " OR " + respOnly(resp) + ")", true, err
 	case filter.OpURL:
 		return c.regexp("e.url", re, stringMatcher(re)), true, nil
@@ -509,32 +594,31 @@ func (c *compiler) match(m filter.Match) (string, bool, error) {
 }
 
 // termMatch compiles a match of the column col, whose distinct values the
-// terms of kind keep: to an IN list of the values m matches, which the
-// column's index serves, or, when terms no longer keeps them all, to m on
-// each row.
-func (c *compiler) termMatch(kind int, col string, re *regexp.Regexp, m matcher) (string, bool, error) {
+// terms of kind keep: to an IN list of the values m matches, or, when
+// terms no longer keeps them all, to m on each row. It returns the
+// values m matches, and whether it knows them.
+func (c *compiler) termMatch(kind int, col string, re *regexp.Regexp, m matcher) (cond string, in []string, known bool, err error) {
 	if c.tx == nil || c.termsFull&(1<<kind) != 0 {
-		return c.regexp(col, re, m), true, nil
+		return c.regexp(col, re, m), nil, false, nil
 	}
 	if !c.loaded[kind] {
 		rows, err := c.tx.QueryContext(c.ctx, "SELECT value FROM terms WHERE kind = ?", kind)
 		if err != nil {
-			return "", false, err
+			return "", nil, false, err
 		}
 		for rows.Next() {
 			var v string
 			if err := rows.Scan(&v); err != nil {
 				rows.Close()
-				return "", false, err
+				return "", nil, false, err
 			}
 			c.terms[kind] = append(c.terms[kind], v)
 		}
 		if err := rows.Close(); err != nil {
-			return "", false, err
+			return "", nil, false, err
 		}
 		c.loaded[kind] = true
 	}
-	var in []string
 	for _, v := range c.terms[kind] {
 		if m([]driver.Value{v}) {
 			in = append(in, v)
@@ -542,22 +626,18 @@ func (c *compiler) termMatch(kind int, col string, re *regexp.Regexp, m matcher)
 	}
 	switch {
 	case len(in) == 0:
-		return "0", true, nil
+		return "0", in, true, nil
 	case len(in) > 256:
-		return c.regexp(col, re, m), true, nil
+		return c.regexp(col, re, m), in, true, nil
 	case len(in) == 1:
-		// The index on (col, id) reads it in ID order.
-		return c.indexed(false, func(ref func(string) string) (string, []any) {
-			return ref(col) + " = ?", []any{in[0]}
-		}), true, nil
+		return col + " = " + c.arg(in[0]), in, true, nil
 	}
 	args := make([]any, len(in))
 	for i, v := range in {
 		args[i] = v
 	}
-	return c.indexed(true, func(ref func(string) string) (string, []any) {
-		return ref(col) + " IN (?" + strings.Repeat(", ?", len(in)-1) + ")", args
-	}), true, nil
+	c.args = append(c.args, args...)
+	return col + " IN (?" + strings.Repeat(", ?", len(in)-1) + ")", in, true, nil
 }
 
 // regexp compiles m, a match of re, on the column col: SQL first looks

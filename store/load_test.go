@@ -16,26 +16,13 @@ func TestLoadMeter(t *testing.T) {
 	if s := m.share(t0); s != indexShareBusy {
 		t.Fatalf("first share = %v, want %v until a window has been seen", s, indexShareBusy)
 	}
-	steps := []struct {
-		name      string
-		used, own time.Duration // over the next window of 1 s (2 CPU-seconds available)
-		want      float64
-	}{
+	at := runLoadSteps(t, m, &cpu, t0, []loadStep{
 		{"idle", 100 * time.Millisecond, 0, 1},
 		{"busy", 1900 * time.Millisecond, 0, indexShareBusy},
 		{"busy only with its own indexing", 1900 * time.Millisecond, 900 * time.Millisecond, 1},
 		{"just under busyLoad", 1500 * time.Millisecond, 0, 1},
 		{"just over busyLoad", 1700 * time.Millisecond, 0, indexShareBusy},
-	}
-	at := t0
-	for _, st := range steps {
-		at = at.Add(time.Second)
-		cpu += st.used
-		m.own = st.own
-		if s := m.share(at); s != st.want {
-			t.Errorf("%s: share = %v, want %v", st.name, s, st.want)
-		}
-	}
+	})
 	// Within a window the last decision holds, however the CPU moved.
 	cpu += 10 * time.Second
 	if s := m.share(at.Add(loadWindow / 2)); s != indexShareBusy {
@@ -46,4 +33,47 @@ func TestLoadMeter(t *testing.T) {
 	if s := blind.share(t0); s != indexShare {
 		t.Errorf("CPU time unknown: share = %v, want %v", s, indexShare)
 	}
+}
+
+// TestOthersLoad checks the meter of the store's goroutine: not busy from
+// the start (prime), busy once the rest of the process (its own work not
+// counted) uses more than othersLoad of the CPUs.
+func TestOthersLoad(t *testing.T) {
+	var cpu time.Duration
+	m := &loadMeter{load: othersLoad, procs: 2, readCPU: func() (time.Duration, bool) { return cpu, true }}
+	t0 := time.Unix(1e9, 0)
+	m.prime(t0)
+	if s := m.share(t0.Add(loadWindow / 2)); s != 1 {
+		t.Fatalf("share in the first window = %v, want 1", s)
+	}
+	runLoadSteps(t, m, &cpu, t0, []loadStep{
+		{"storing on two CPUs, nothing else", 1900 * time.Millisecond, 1800 * time.Millisecond, 1},
+		{"requests on one CPU and a half", 1900 * time.Millisecond, 400 * time.Millisecond, indexShareBusy},
+		{"requests on just under one CPU", 1900 * time.Millisecond, 950 * time.Millisecond, 1},
+		{"requests on just over one CPU", 1900 * time.Millisecond, 850 * time.Millisecond, indexShareBusy},
+	})
+}
+
+// A loadStep is a window of 1 s (2 CPU-seconds available) and the
+// share a meter must decide after it.
+type loadStep struct {
+	name      string
+	used, own time.Duration
+	want      float64
+}
+
+// runLoadSteps moves the CPU time *cpu that m reads through steps, one
+// window each after at, checks m's decisions and returns the last
+// window's end.
+func runLoadSteps(t *testing.T, m *loadMeter, cpu *time.Duration, at time.Time, steps []loadStep) time.Time {
+	t.Helper()
+	for _, st := range steps {
+		at = at.Add(time.Second)
+		*cpu += st.used
+		m.own = st.own
+		if s := m.share(at); s != st.want {
+			t.Errorf("%s: share = %v, want %v", st.name, s, st.want)
+		}
+	}
+	return at
 }

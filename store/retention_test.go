@@ -73,6 +73,8 @@ func TestRetentionBytes(t *testing.T) {
 			t.Fatalf("after %d bytes: file %d + WAL and log %d = %d bytes, budget %d + two batches %d + backlog %d", written, db, wal, db+wal, budget, batchBytes, maxBacklog(budget))
 		}
 	}
+	// Stats and Count from the same moment: what the log holds is in.
+	flush(t, s)
 	st := s.Stats()
 	n, err := s.Count(context.Background(), Query{})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 )
 
 // applicationID marks a SQLite file as a bodytap store (PRAGMA
@@ -133,7 +134,41 @@ ALTER TABLE blooms ADD COLUMN hash INTEGER NOT NULL DEFAULT 0; -- hash* constant
 DROP INDEX exchanges_duration;
 DROP INDEX exchanges_size;
 `,
+	// Version 5: the writer gives the rids and keeps the last one in
+	// state 'rid' (never reused), so exchanges loses AUTOINCREMENT (see
+	// dropAutoincrement), which cost each insert a write of
+	// sqlite_sequence; and six indexes go (see keys.go).
+	`
+INSERT INTO state(key, value) VALUES
+	('rid', coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'exchanges'), 0));
+DELETE FROM sqlite_sequence WHERE name = 'exchanges';
+
+-- The columns that many exchanges share a value of lose their indexes
+-- to a skip index of keys per chunk (see keys.go), which the writer
+-- builds for the chunks stored before when it opens the file.
+DROP INDEX exchanges_method;
+DROP INDEX exchanges_domain;
+DROP INDEX exchanges_status;
+DROP INDEX exchanges_ctype;
+DROP INDEX exchanges_route;
+DROP INDEX exchanges_error;
+CREATE TABLE chunk_keys (
+	chunk INTEGER PRIMARY KEY, -- rid >> chunk_shift
+	bits  BLOB    NOT NULL     -- keysBytes
+);
+CREATE TABLE chunk_pairs (
+	chunk INTEGER PRIMARY KEY, -- rid >> chunk_shift
+	bits  BLOB    NOT NULL     -- pairsBytes
+);
+`,
 }
+
+// ridVersion is the schema version from which state 'rid' keeps the last
+// rid given; keysVersion the one that has chunk_keys.
+const (
+	ridVersion  = 5
+	keysVersion = 5
+)
 
 // logVersion is the schema version that put exchanges in the log.
 const logVersion = 3
@@ -203,9 +238,14 @@ func migrate(ctx context.Context, conn *sql.Conn) (err error) {
 		_, err = conn.ExecContext(ctx, "COMMIT")
 		return err
 	}
-	for _, m := range migrations[version:] {
+	for i, m := range migrations[version:] {
 		if _, err := conn.ExecContext(ctx, m); err != nil {
 			return fmt.Errorf("migrate schema: %w", err)
+		}
+		if version+i+1 == ridVersion {
+			if err := dropAutoincrement(ctx, conn); err != nil {
+				return fmt.Errorf("migrate schema: %w", err)
+			}
 		}
 	}
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
@@ -249,6 +289,39 @@ func checkVersion(ctx context.Context, q interface {
 		if n > 0 {
 			return fmt.Errorf("not a bodytap store (a SQLite database with other tables)")
 		}
+	}
+	return nil
+}
+
+// dropAutoincrement takes AUTOINCREMENT off exchanges.rid. The keyword
+// changes nothing in the table's pages, only whether inserts keep
+// sqlite_sequence, so the table's definition is edited in place, as
+// SQLite's documentation describes for changes that leave the content
+// as it is (https://www.sqlite.org/lang_altertable.html, "Making Other
+// Kinds Of Table Schema Changes"), instead of copying every row to a
+// new table. It runs in the migration's transaction.
+func dropAutoincrement(ctx context.Context, conn *sql.Conn) error {
+	var cookie int64
+	if err := conn.QueryRowContext(ctx, "PRAGMA schema_version").Scan(&cookie); err != nil {
+		return err
+	}
+	for _, q := range []string{
+		"PRAGMA writable_schema = ON",
+		`UPDATE sqlite_schema SET sql = replace(sql, 'INTEGER PRIMARY KEY AUTOINCREMENT', 'INTEGER PRIMARY KEY')
+			WHERE type = 'table' AND name = 'exchanges'`,
+		fmt.Sprintf("PRAGMA schema_version = %d", cookie+1),
+		"PRAGMA writable_schema = OFF",
+	} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("drop AUTOINCREMENT: %w", err)
+		}
+	}
+	var def string
+	if err := conn.QueryRowContext(ctx, "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'exchanges'").Scan(&def); err != nil {
+		return err
+	}
+	if strings.Contains(def, "AUTOINCREMENT") {
+		return fmt.Errorf("drop AUTOINCREMENT: the table keeps it")
 	}
 	return nil
 }

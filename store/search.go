@@ -26,8 +26,10 @@ import (
 // A body search reads bodies from the log, and on a large store that is
 // most of its cost: about 2 GiB for a million exchanges with 2 KiB of
 // bodies each. A query whose filter matches bodies (and that SQL decides
-// exactly) therefore runs chunk by chunk (the chunks of the skip index,
-// 4096 exchanges by rid), newest first:
+// exactly), or whose filter the keys of chunks rule out of most chunks
+// (see keys.go), therefore runs chunk by chunk (the chunks of the skip
+// index, 1024 exchanges by rid; 4096 in files made before version 5),
+// newest first:
 //
 //   - a chunk whose filter lacks a trigram that a body match of one of
 //     the filter's conjuncts needs is not read at all;
@@ -51,13 +53,44 @@ const (
 	searchAhead   = 8
 )
 
-// useChunks reports whether p, a modeChunk plan, runs chunk by chunk.
+// useChunks reports whether p, a modeChunk plan, runs chunk by chunk:
+// one whose filter matches bodies, or whose keys rule out at least half
+// of the chunks (see keys.go; a value that most chunks hold is found
+// as soon by walking the ID index newest first).
 func (s *Store) useChunks(p *plan) bool {
-	return p.body && p.exact && p.shift >= 0 && s.lr != nil
+	if !p.exact || p.shift < 0 || s.lr == nil || p.rids[1] == 0 {
+		return false
+	}
+	chunks := p.rids[1]>>p.shift - p.rids[0]>>p.shift + 1
+	return p.body || int64(p.keyed)*2 >= chunks
 }
 
-// hasBody reports whether q's filter matches bodies: whether it is worth
-// compiling as a modeChunk plan.
+// chunkable reports whether q's filter matches bodies or columns that
+// the keys of chunks hold (see keys.go): whether it is worth compiling
+// as a modeChunk plan.
+func chunkable(q Query) bool {
+	var keyed func(filter.Node) bool
+	keyed = func(n filter.Node) bool {
+		switch n := n.(type) {
+		case filter.And:
+			return keyed(n.X) || keyed(n.Y)
+		case filter.Status:
+			return true
+		case filter.Flag:
+			return n.Op == filter.OpError
+		case filter.Match:
+			switch n.Op {
+			case filter.OpMethod, filter.OpDomain, filter.OpRoute, filter.OpReqContentType,
+				filter.OpRespContentType, filter.OpContentType:
+				return true
+			}
+		}
+		return false
+	}
+	return hasBody(q) || q.Filter != nil && keyed(q.Filter.Root)
+}
+
+// hasBody reports whether q's filter matches bodies.
 func hasBody(q Query) bool {
 	var reads func(filter.Node) bool
 	reads = func(n filter.Node) bool {
@@ -349,19 +382,8 @@ func (r *blockReader) read(off int64) error {
 	if r.data, err = s2.Decode(slices.Grow(r.data[:0], n)[:n], r.payload); err != nil {
 		return fmt.Errorf("decode block: %v: %w", err, errCorrupt)
 	}
-	r.recs = r.recs[:0]
-	for p := r.data; len(p) > 0; {
-		n, k := binary.Uvarint(p)
-		if k <= 0 || n > uint64(len(p)-k) {
-			return fmt.Errorf("bad record length: %w", errCorrupt)
-		}
-		r.recs = append(r.recs, p[k:k+int(n)])
-		p = p[k+int(n):]
-	}
-	if len(r.recs) != int(count) {
-		return fmt.Errorf("%d records, header says %d: %w", len(r.recs), count, errCorrupt)
-	}
-	return nil
+	r.recs, err = splitRecords(r.recs[:0], r.data, int(count))
+	return err
 }
 
 func (r *blockReader) close() {

@@ -262,6 +262,10 @@ type logWriter struct {
 	buf       []byte // records of the open block, uncompressed
 	n         int    // how many
 	out       []byte // the block, compressed
+	// keep makes seal keep each block it writes, decoded, in sealed,
+	// for the writer to take (see takeSealed).
+	keep   bool
+	sealed []*block
 }
 
 // openLog opens the log of which the database holds every record up to
@@ -456,8 +460,26 @@ func (l *logWriter) seal() error {
 		return err
 	}
 	l.setHeadSize(s.size + int64(len(l.out)))
+	if l.keep {
+		b := &block{file: s.file, off: s.size, size: int64(len(l.out))}
+		var err error
+		if b.recs, err = splitRecords(nil, l.buf, l.n); err != nil {
+			return err
+		}
+		l.sealed = append(l.sealed, b)
+		// The block keeps the buffer: the next gets a new one.
+		l.buf = make([]byte, 0, cap(l.buf))
+	}
 	l.buf, l.n = l.buf[:0], 0
 	return nil
+}
+
+// takeSealed returns the blocks written since the last call (see keep)
+// and forgets them.
+func (l *logWriter) takeSealed() []*block {
+	bs := l.sealed
+	l.sealed = nil
+	return bs
 }
 
 // end seals the open block and returns the end of the log.
@@ -473,7 +495,7 @@ func (l *logWriter) commit(end segment) { l.committed = end }
 
 // rollback cuts the log back to its committed end.
 func (l *logWriter) rollback() error {
-	l.buf, l.n = l.buf[:0], 0
+	l.buf, l.n, l.sealed = l.buf[:0], 0, nil
 	var errs []error
 	for l.head().file > l.committed.file {
 		errs = append(errs, l.f.Close(), os.Remove(segPath(l.dir, l.head().file)))
@@ -650,19 +672,29 @@ func readBlock(f io.ReaderAt, file, off int64) (*block, error) {
 	if err != nil {
 		return nil, fmt.Errorf("decode block: %v: %w", err, errCorrupt)
 	}
-	b := &block{file: file, off: off, size: blockHeader + int64(size), recs: make([][]byte, 0, count)}
-	for p := 0; p < len(data); {
-		n, k := binary.Uvarint(data[p:])
-		if k <= 0 || n > uint64(len(data)-p-k) {
-			return nil, fmt.Errorf("bad record length: %w", errCorrupt)
-		}
-		b.recs = append(b.recs, data[p+k:p+k+int(n)])
-		p += k + int(n)
-	}
-	if len(b.recs) != int(count) {
-		return nil, fmt.Errorf("%d records, header says %d: %w", len(b.recs), count, errCorrupt)
+	b := &block{file: file, off: off, size: blockHeader + int64(size)}
+	if b.recs, err = splitRecords(make([][]byte, 0, count), data, int(count)); err != nil {
+		return nil, err
 	}
 	return b, nil
+}
+
+// splitRecords appends the records of data, a block's records
+// uncompressed, to recs: count of them, each after its length.
+func splitRecords(recs [][]byte, data []byte, count int) ([][]byte, error) {
+	start := len(recs)
+	for p := data; len(p) > 0; {
+		n, k := binary.Uvarint(p)
+		if k <= 0 || n > uint64(len(p)-k) {
+			return nil, fmt.Errorf("bad record length: %w", errCorrupt)
+		}
+		recs = append(recs, p[k:k+int(n)])
+		p = p[k+int(n):]
+	}
+	if len(recs)-start != count {
+		return nil, fmt.Errorf("%d records, header says %d: %w", len(recs)-start, count, errCorrupt)
+	}
+	return recs, nil
 }
 
 // dropBlocks forgets the blocks decoded: the writer cut the log back,

@@ -24,14 +24,19 @@
 // load the transactions grow by themselves, since what was appended
 // during one is the next.
 //
-// Appending costs a fraction of inserting (an exchange with 1 KiB bodies
-// is encoded, compressed and written in about 9 CPU-µs; its row, with
-// the indexes that serve filters, and its skip index cost four times
-// that). While exchanges keep coming, the store's goroutine spends only
-// a quarter of its time inserting, so that the CPU goes to the requests
-// they come from; when exchanges come faster than it inserts them, they
-// wait in the log, on disk, not in memory, and queries and Subscribe see
-// them later: Stats.Backlog and Stats.BacklogBytes say how many, and the
+// Appending an exchange with 1 KiB bodies (encoding, compressing and
+// writing it) costs about 12 CPU-µs, inserting its row about as much, and
+// its skip indexes 5 (BenchmarkIngest): the store's goroutine inserts
+// while a second one fills the skip indexes of the same rows, and takes
+// the records just appended from memory (up to 4 MiB of them) rather
+// than reading them back, so that a process that does little else stores
+// exchanges on all of two CPUs. While exchanges keep coming and the rest
+// of the process needs the CPUs (more than half of them, over a quarter
+// of a second, not counting the store's own work), the store's goroutine
+// spends only a quarter of its time inserting, so that the CPU goes to
+// the requests they come from; when exchanges come faster than it
+// inserts them, they wait in the log, on disk, not in memory, and
+// queries and Subscribe see them later: Stats.Backlog and Stats.BacklogBytes say how many, and the
 // store logs a line every 5 seconds while more than 1000 wait. Past 1 GiB
 // of them (a sixteenth of MaxBytes, if set), RecordBatch waits for the
 // database. The Tap's queue (bodytap.Config.QueueLen, QueueBytes,
@@ -72,38 +77,54 @@
 // The file's schema has a version (PRAGMA user_version) and an
 // application ID; Open migrates an older schema in one transaction and
 // refuses a newer one, and a file that is not SQLite, or SQLite but not
-// a store, with a one-line error naming it. Version 4 has:
+// a store, with a one-line error naming it. Version 5 has:
 //
 //   - exchanges: one row per exchange with the columns that lists show and
 //     filters test: the ID (its 16 bytes, which sort by time), start,
 //     method, host, host without port, path, URL, client address, status,
 //     duration, time to headers, body sizes, Content-Types, route, error
 //     text and flags (hijacked, truncated, redacted, withheld, asset,
-//     websocket). Its rowid counts commits and is never reused. Indexes
-//     on the ID; on (method, ID), (host without port, ID), (status, ID),
-//     (response Content-Type, ID), (route, ID), which an equality reads
-//     newest first; on the exchanges with an error; and on path after a
-//     segment number (the rowid divided by 16384), so that inserts,
-//     whose paths come in no order, touch only the newest segment's part
-//     of it (a query seeks each segment). Filters on duration and sizes
-//     test the rows as a page reads them: their indexes (up to version
-//     3) cost each insert more than they saved the rare query.
+//     websocket). Its rowid counts commits and is never reused: the
+//     writer gives it and keeps the last one given in state (up to
+//     version 4, AUTOINCREMENT, which cost each insert a write of
+//     sqlite_sequence). Indexes on the ID, and on path after a segment
+//     number (the rowid divided by 16384), so that inserts, whose paths
+//     come in no order, touch only the newest segment's part of it (a
+//     query seeks each segment). Filters on method, host, status,
+//     Content-Types, route and errors go through the keys of chunks
+//     (chunk_keys, below); up to version 4 each had an index, which
+//     together cost the writer half of its time in SQLite. Filters on
+//     duration and sizes test the rows as a page reads them: their
+//     indexes (up to version 3) cost each insert more than they saved
+//     the rare query.
 //   - the log (not a table): the rest, read only by Get, Scan and body
 //     searches: the exchange in its JSON form (see package jsonl) without
 //     the body copies, and the two copies; exchanges.loc says where.
 //   - bodies: the same, as rows, for the exchanges stored by version 2
 //     and before.
-//   - blooms: the skip index of body searches: for each chunk of 4096
-//     exchanges (by rowid), a Bloom filter of the trigrams of their
-//     bodies (see below), and the hash its bits were set with: version 4
-//     sets two bits of one word per trigram, where the filters of version
-//     3 files, which stay as they are, set three bits anywhere.
+//   - blooms: the skip index of body searches: for each chunk of 1024
+//     exchanges (by rowid; 4096 in files made before version 5), a Bloom
+//     filter of the trigrams of their bodies (see below), and the hash
+//     its bits were set with: version 4 sets two bits of one word per
+//     trigram, where the filters of version 3 files, which stay as they
+//     are, set three bits anywhere.
+//   - chunk_keys: for each chunk, a Bloom filter of 512 bytes of the
+//     values its exchanges have of method, host, route, Content-Types and
+//     status, and whether one failed; chunk_pairs: one of 2 KiB of the
+//     pairs of method and host, method and status, host and status.
 //   - terms: the distinct methods, hosts, routes and Content-Types, so
 //     that a regular expression on one of them becomes a list of values
 //     that its index serves.
-//   - state: the row count, the chunk size, how far the writer has
-//     built the filters of chunks that lacked one, how far into the log
-//     the rows go.
+//   - state: the row count, the last rowid given, the chunk size, how
+//     far the writer has built the filters of chunks that lacked one, how
+//     far into the log the rows go.
+//
+// Opening a version 4 file read-write converts it at once: AUTOINCREMENT
+// comes off the table's definition (the rows stay as they are), six
+// indexes are dropped, and the writer builds the keys of every chunk
+// from the rows' columns (no bodies: about a second per million
+// exchanges, once); its chunks keep their size. Version 3 and before
+// are converted to version 4 first, as below.
 //
 // Version 2 kept every exchange's stored form in bodies, written in the
 // transaction of its row: storing 2 KiB of bodies as rows cost the
@@ -137,10 +158,11 @@
 // SQL can decide it exactly as filter.Filter.Match does:
 //
 //   - ~m, ~d, ~route, ~t, ~tq, ~ts: their regular expression runs on the
-//     distinct values in terms, and the filter becomes an IN list that the
-//     column's index serves (or, past 4096 distinct values, a match of
-//     each row's value);
-//   - ~c, ~dur, ~size, ~sizeq, ~sizes: comparisons, indexed;
+//     distinct values in terms, and the filter becomes an IN list, whose
+//     values the keys of chunks hold (or, past 4096 distinct values, a
+//     match of each row's value);
+//   - ~c, ~dur, ~size, ~sizeq, ~sizes: comparisons; ~c's values are
+//     keys of chunks;
 //   - ~path: a range of the path index by the glob's literal prefix, then
 //     the glob;
 //   - ~u, ~src, ~dst: the regular expression on each row's column;
@@ -161,29 +183,33 @@
 // says where to go on.
 //
 // A page newest first should walk the ID index and stop after its rows,
-// unless a condition is rare enough that reading its rows by its own
-// index and sorting them costs less. The planner cannot tell (ranges and
-// lists have no statistics that say so), so the store counts, up to a
-// bound, the rows a range or a list matches (a status class, a duration,
-// a path prefix, several hosts) before it builds the query: the rarest
-// such condition under the bound drives the query with its index; the
-// others are kept from theirs. On a million exchanges a page costs under
-// a millisecond unfiltered, at any depth, and a few milliseconds with
-// indexed conditions; a condition that no index serves (a regular
-// expression on the URL) reads every row when it matches none, about a
-// second per million.
+// unless a condition is rare enough that reading its rows some other way
+// and sorting them costs less. For a path prefix, the planner cannot
+// tell (ranges have no statistics that say so), so the store counts, up
+// to a bound, the rows it matches before it builds the query, and uses
+// the path index only if they are few. For the columns that the keys of
+// chunks serve, a conjunct of the filter whose values are missing from
+// at least half of the chunks runs chunk by chunk, as a body search does
+// (below), reading only the chunks whose keys may hold them; a value
+// that more chunks hold is found as soon by walking the ID index. On a
+// million exchanges a page costs under a millisecond unfiltered, at any
+// depth, and a few milliseconds with such conditions; a condition that
+// neither serves (a regular expression on the URL) reads every row when
+// it matches none, about a second per million.
 //
 // Count is exact; without a filter it reads a counter, with one it counts
-// what the indexes select (milliseconds to a few hundred milliseconds per
-// million exchanges) or scans.
+// what the path index or the keys of chunks select, or scans: a filter on
+// a value that most chunks hold (~c 5xx) reads every row, about half a
+// second per million exchanges (up to version 4 its index counted it in
+// milliseconds).
 //
 // # Body search
 //
 // Bodies are not indexed word by word: a full-text index (version 1 had
 // an FTS5 trigram index) cost the writer more than storing the exchange,
 // and under load it lagged by as much. Instead the writer keeps, for the
-// chunk of 4096 exchanges it is filling, a Bloom filter of the trigrams
-// of their bodies (64 KiB, ASCII case folded; a few hundred nanoseconds
+// chunk of 1024 exchanges it is filling, a Bloom filter of the trigrams
+// of their bodies (16 KiB, ASCII case folded; a few hundred nanoseconds
 // per KiB of body), and stores it in the transaction that begins the next
 // chunk. A body search reads every chunk's filter (16 MiB per million
 // exchanges), and reads the bodies only of the chunks that may hold the
@@ -401,6 +427,12 @@ type Store struct {
 	lastAppend atomic.Int64 // Unix nanoseconds
 	hurry      atomic.Int32
 	hurryCh    chan struct{}
+	// The store's own work, which busy does not count as the process's:
+	// nanoseconds spent in RecordBatch and inserting since busy last
+	// looked, and the meter of the rest (used by the store's goroutine
+	// only).
+	ownNanos atomic.Int64
+	load     loadMeter
 
 	quit       chan struct{} // closed by Close after the writer stopped
 	writerDone chan struct{}
@@ -429,6 +461,7 @@ func Open(path string, opts Options) (*Store, error) {
 		commit:     make(chan struct{}),
 		quit:       make(chan struct{}),
 		writerDone: make(chan struct{}),
+		load:       loadMeter{load: othersLoad},
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -445,6 +478,7 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	if s.w != nil {
+		s.load.prime(time.Now())
 		go s.run()
 	} else {
 		close(s.writerDone)
@@ -566,6 +600,8 @@ func (s *Store) RecordBatch(xs []*bodytap.Exchange) {
 		s.drop(len(xs))
 		return
 	}
+	start := time.Now()
+	defer func() { s.ownNanos.Add(int64(time.Since(start))) }()
 	rows := make([]*row, 0, len(xs))
 	for _, x := range xs {
 		if x == nil {

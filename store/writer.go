@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
@@ -56,8 +57,10 @@ type writer struct {
 	walLimit int64 // journal_size_limit: what the WAL is cut back to
 	walPeak  int64 // the largest the WAL file has been seen
 
-	insExchange, insTerm, insBloom *sql.Stmt
-	args                           []any // of insExchange
+	insExchange       *rawStmt
+	insTerm, insBloom *sql.Stmt
+	insKeys, insPairs *sql.Stmt
+	args              []driver.NamedValue // of insExchange
 
 	log    *logWriter
 	reader *logReader
@@ -77,6 +80,15 @@ type writer struct {
 	appended, indexed   atomic.Int64
 	appendedN, indexedN atomic.Int64
 
+	// recent holds the blocks appendRows wrote last, decoded, oldest
+	// first, so that the index step takes their records from memory
+	// instead of reading and decoding them again; at most
+	// maxRecentBytes of them: past it (the database is behind) the
+	// index step reads the log.
+	recentMu    sync.Mutex
+	recent      []*block
+	recentBytes int
+
 	terms     [numTermKinds]map[string]bool // known to be in terms
 	termsFull int64
 	closed    bool
@@ -86,6 +98,7 @@ type writer struct {
 	// trusted (after a rollback), and the next chunk's is built from the
 	// bodies when it is sealed.
 	filter       chunkFilter
+	spare        []byte    // the bits of a filter sealed, for the next
 	shift        int64     // chunk_shift
 	bloomPending bool      // sealed chunks may lack their filter
 	bloomNext    time.Time // no building step before this (see indexShare)
@@ -159,9 +172,13 @@ func openWriter(ctx context.Context, abs string, opts *Options, reader *logReade
 	}
 	// One row a statement: a statement of several rows would need a
 	// statement journal, which costs more than it saves.
-	w.insExchange = prepare(insertQuery)
+	if w.insExchange, err = prepareRaw(ctx, w.conn, insertQuery); err != nil {
+		return nil, err
+	}
 	w.insTerm = prepare(`INSERT OR IGNORE INTO terms(kind, value) VALUES (?, ?)`)
 	w.insBloom = prepare(`INSERT OR REPLACE INTO blooms(chunk, unindexed, bits, hash) VALUES (?, ?, ?, ?)`)
+	w.insKeys = prepare(`INSERT OR REPLACE INTO chunk_keys(chunk, bits) VALUES (?, ?)`)
+	w.insPairs = prepare(`INSERT OR REPLACE INTO chunk_pairs(chunk, bits) VALUES (?, ?)`)
 	if err != nil {
 		return nil, err
 	}
@@ -177,13 +194,13 @@ func openWriter(ctx context.Context, abs string, opts *Options, reader *logReade
 		return nil, err
 	}
 	var last int64
-	if err := w.conn.QueryRowContext(ctx, "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'exchanges'), 0)").Scan(&last); err != nil {
+	if err := w.conn.QueryRowContext(ctx, "SELECT value FROM state WHERE key = 'rid'").Scan(&last); err != nil {
 		return nil, err
 	}
 	// The chunk size is free to choose while no chunk has its filter (a
 	// new file, one just converted from version 1).
 	if _, err := w.conn.ExecContext(ctx, `UPDATE state SET value = CASE key WHEN 'chunk_shift' THEN ? ELSE 0 END
-		WHERE key IN ('chunk_shift', 'bloom') AND NOT EXISTS (SELECT 1 FROM blooms)`, newChunkShift); err != nil {
+		WHERE key IN ('chunk_shift', 'bloom') AND NOT EXISTS (SELECT 1 FROM blooms) AND NOT EXISTS (SELECT 1 FROM chunk_keys)`, newChunkShift); err != nil {
 		return nil, err
 	}
 	if err := w.conn.QueryRowContext(ctx, "SELECT value FROM state WHERE key = 'chunk_shift'").Scan(&w.shift); err != nil {
@@ -191,7 +208,11 @@ func openWriter(ctx context.Context, abs string, opts *Options, reader *logReade
 	}
 	// The newest chunk's filter starts empty: whole only if the chunk
 	// has no exchange yet.
-	w.filter.reset((last+1)>>w.shift, last == 0 || (last+1)&(1<<w.shift-1) == 0)
+	w.filter.bodies = !opts.NoFullText
+	w.filter.reset((last+1)>>w.shift, w.shift, last == 0 || (last+1)&(1<<w.shift-1) == 0)
+	if err := w.buildMissingKeys(ctx, last); err != nil {
+		return nil, fmt.Errorf("build the keys of chunks: %w", err)
+	}
 	w.bloomPending = !opts.NoFullText
 	w.expiring = opts.MaxAge > 0
 	// The planner's statistics, for the queries of long-lived
@@ -276,6 +297,7 @@ func (w *writer) openLog(ctx context.Context, dir string) error {
 	if err != nil {
 		return err
 	}
+	log.keep = true
 	w.log = log
 	if end.size == 0 {
 		// A new log (or one lost whole): it begins after the magic.
@@ -321,7 +343,8 @@ func (w *writer) close() error {
 	defer w.mu.Unlock()
 	w.closed = true
 	var errs []error
-	for _, st := range []*sql.Stmt{w.insExchange, w.insTerm, w.insBloom} {
+	errs = append(errs, w.insExchange.close())
+	for _, st := range []*sql.Stmt{w.insTerm, w.insBloom, w.insKeys, w.insPairs} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -349,6 +372,7 @@ type txn struct {
 	newTerms [numTermKinds][]string
 	full     int64
 	rid      int64 // the last rid given
+	rid0     int64 // the last rid given before the transaction
 	// appends says that the transaction appends to the log (Import),
 	// which a rollback cuts back; end, if not nil, is where the rows
 	// end in the log when it commits.
@@ -363,14 +387,15 @@ func (w *writer) begin(ctx context.Context) (*txn, error) {
 	}
 	t := &txn{w: w, ctx: ctx, full: w.termsFull}
 	// The rids are the writer's to give (in commit order, never reused:
-	// sqlite_sequence keeps the last one given), so that it knows their
-	// segments.
+	// state 'rid' keeps the last one given), so that it knows their
+	// segments and chunks before it inserts them.
 	err := w.conn.QueryRowContext(ctx, `SELECT (SELECT value FROM state WHERE key = 'count'),
-		coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'exchanges'), 0)`).Scan(&t.count, &t.rid)
+		(SELECT value FROM state WHERE key = 'rid')`).Scan(&t.count, &t.rid)
 	if err != nil {
 		t.rollback()
 		return nil, err
 	}
+	t.rid0 = t.rid
 	return t, nil
 }
 
@@ -401,7 +426,19 @@ func (t *txn) commit() error {
 	}
 	if t.deleted != 0 {
 		// The filters of chunks retention emptied.
-		if _, err := w.conn.ExecContext(t.ctx, "DELETE FROM blooms WHERE chunk < coalesce((SELECT min(rid) FROM exchanges), 1 << 62) >> ?", w.shift); err != nil {
+		for _, q := range []string{
+			"DELETE FROM blooms WHERE chunk < coalesce((SELECT min(rid) FROM exchanges), 1 << 62) >> ?",
+			"DELETE FROM chunk_keys WHERE chunk < coalesce((SELECT min(rid) FROM exchanges), 1 << 62) >> ?",
+			"DELETE FROM chunk_pairs WHERE chunk < coalesce((SELECT min(rid) FROM exchanges), 1 << 62) >> ?",
+		} {
+			if _, err := w.conn.ExecContext(t.ctx, q, w.shift); err != nil {
+				t.rollback()
+				return err
+			}
+		}
+	}
+	if t.rid != t.rid0 {
+		if _, err := w.conn.ExecContext(t.ctx, "UPDATE state SET value = ? WHERE key = 'rid'", t.rid); err != nil {
 			t.rollback()
 			return err
 		}
@@ -443,6 +480,7 @@ func (t *txn) commit() error {
 	}
 	if t.appends {
 		w.log.commit(*t.end)
+		w.log.takeSealed() // inserted already
 		w.appended.Store(pos(*t.end))
 	}
 	if t.end != nil {
@@ -477,64 +515,70 @@ func (t *txn) insert(r *row) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	ok, err := t.insertAt(r, loc)
+	rid := t.rid + 1
+	ok, err := t.insertAt(r, rid, loc)
 	if err != nil || !ok {
+		return false, err
+	}
+	t.rid = rid
+	if err := t.addToFilter(rid, r); err != nil {
 		return false, err
 	}
 	return true, t.w.log.add(r)
 }
 
-// insertAt inserts r, whose record is at loc in the log, unless an
-// exchange with its ID is stored already, and reports whether it did.
-func (t *txn) insertAt(r *row, loc int64) (bool, error) {
+// insertAt inserts r as rid, whose record is at loc in the log, unless
+// an exchange with its ID is stored already, and reports whether it did.
+// It records r's terms; the caller adds its bodies to the skip index.
+func (t *txn) insertAt(r *row, rid, loc int64) (bool, error) {
 	w := t.w
-	rid := t.rid + 1
 	w.args = rowArgs(w.args[:0], rid, loc, r)
-	res, err := w.insExchange.ExecContext(t.ctx, w.args...)
+	n, err := w.insExchange.exec(t.ctx, w.args)
 	clear(w.args)
-	if err != nil {
+	if err != nil || n == 0 {
 		return false, err
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return false, err
-	}
-	t.rid = rid
 	t.added++
-	return true, t.indexRow(rid, r)
+	return true, t.addTerms(r)
 }
 
 // rowArgs appends the values of r's columns, in insertQuery's order.
-func rowArgs(args []any, rid, loc int64, r *row) []any {
-	return append(args, rid, rid>>segShift, r.id, r.start, r.method, r.host, r.domain, r.path, r.url, r.remote,
-		r.status, r.duration, r.ttfb, r.reqSize, r.respSize, r.ctype, r.reqCtype, r.route, r.errText, r.flags, loc)
+func rowArgs(args []driver.NamedValue, rid, loc int64, r *row) []driver.NamedValue {
+	for i, v := range [...]driver.Value{rid, rid >> segShift, r.id, r.start, r.method, r.host, r.domain, r.path, r.url, r.remote,
+		r.status, r.duration, r.ttfb, r.reqSize, r.respSize, r.ctype, r.reqCtype, r.route, r.errText, r.flags, loc} {
+		args = append(args, driver.NamedValue{Ordinal: i + 1, Value: v})
+	}
+	return args
 }
 
-// indexRow records the terms of the row inserted as rid and adds its
-// bodies to the skip index.
-func (t *txn) indexRow(rid int64, r *row) error {
-	w := t.w
+// addTerms records the terms of a row inserted.
+func (t *txn) addTerms(r *row) error {
 	for k, v := range [numTermKinds]string{r.method, r.domain, r.route, r.ctype, r.reqCtype} {
 		if err := t.term(k, v); err != nil {
 			return err
 		}
 	}
-	if !w.opts.NoFullText {
-		if c := rid >> w.shift; c != w.filter.chunk {
-			if err := t.seal(); err != nil {
-				return err
-			}
-			w.filter.reset(c, rid&(1<<w.shift-1) == 0)
-		}
-		w.filter.add(r.flags, r.req, r.resp)
-	}
 	return nil
 }
 
-// seal stores the filter of the chunk the writer has filled, built from
-// its bodies if the one in memory does not hold them all.
-func (t *txn) seal() error {
+// addToFilter adds the bodies and keys of r, inserted as rid, to the
+// skip indexes.
+func (t *txn) addToFilter(rid int64, r *row) error {
 	w := t.w
-	f := &w.filter
+	if c := rid >> w.shift; c != w.filter.chunk {
+		if err := t.seal(&w.filter); err != nil {
+			return err
+		}
+		w.filter.reset(c, w.shift, rid&(1<<w.shift-1) == 0)
+	}
+	w.filter.addRow(r)
+	return nil
+}
+
+// seal stores f, the filters of a chunk the writer has filled, built
+// from what is stored if f does not hold it all.
+func (t *txn) seal(f *chunkFilter) error {
+	w := t.w
 	if f.chunk < 0 {
 		return nil
 	}
@@ -549,7 +593,71 @@ func (t *txn) seal() error {
 			return err
 		}
 	}
-	_, err := w.insBloom.ExecContext(t.ctx, f.chunk, f.unindexed, f.bits, hashWord)
+	if f.bodies {
+		if _, err := w.insBloom.ExecContext(t.ctx, f.chunk, f.unindexed, f.bits, hashWord); err != nil {
+			return err
+		}
+	}
+	return w.storeKeys(t.ctx, f.chunk, f.keys, f.pairs)
+}
+
+// storeKeys stores the keys filters of chunk.
+func (w *writer) storeKeys(ctx context.Context, chunk int64, keys, pairs []byte) error {
+	if _, err := w.insKeys.ExecContext(ctx, chunk, keys); err != nil {
+		return err
+	}
+	_, err := w.insPairs.ExecContext(ctx, chunk, pairs)
+	return err
+}
+
+// buildMissingKeys builds the keys filters of the sealed chunks (those
+// before the chunk of last, the last rid given) that have rows and lack
+// one: those of a file of a version before the keys.
+func (w *writer) buildMissingKeys(ctx context.Context, last int64) (err error) {
+	var first int64
+	if err := w.conn.QueryRowContext(ctx, "SELECT coalesce((SELECT min(rid) FROM exchanges), 0)").Scan(&first); err != nil {
+		return err
+	}
+	lo, hi := first>>w.shift, last>>w.shift
+	if first == 0 || lo >= hi {
+		return nil
+	}
+	var n int64
+	if err := w.conn.QueryRowContext(ctx, "SELECT count(*) FROM chunk_keys WHERE chunk >= ? AND chunk < ?", lo, hi).Scan(&n); err != nil {
+		return err
+	}
+	if n == hi-lo {
+		return nil
+	}
+	chunks, err := chunksIn(ctx, w.conn, "chunk_keys", lo, hi)
+	if err != nil {
+		return err
+	}
+	have := make(map[int64]bool, len(chunks))
+	for _, c := range chunks {
+		have[c] = true
+	}
+	if _, err := w.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			w.conn.ExecContext(context.Background(), "ROLLBACK")
+		}
+	}()
+	keys, pairs := make([]byte, keysBytes), make([]byte, pairsBytes)
+	for c := lo; c < hi; c++ {
+		if have[c] {
+			continue
+		}
+		if err := buildKeys(ctx, w.conn, keys, pairs, c, w.shift); err != nil {
+			return err
+		}
+		if err := w.storeKeys(ctx, c, keys, pairs); err != nil {
+			return err
+		}
+	}
+	_, err = w.conn.ExecContext(ctx, "COMMIT")
 	return err
 }
 
@@ -700,8 +808,57 @@ func (w *writer) appendRows(rows []*row) error {
 		return err
 	}
 	w.log.commit(end)
+	w.keepRecent(w.log.takeSealed())
 	w.appendedN.Add(int64(len(rows)))
 	w.appended.Store(pos(end))
+	return nil
+}
+
+// maxRecentBytes bounds the records of the blocks that the writer keeps
+// in memory for the index step (see writer.recent).
+const maxRecentBytes = 4 << 20
+
+// keepRecent keeps bs, blocks just written, for the index step, as far
+// as maxRecentBytes allows.
+func (w *writer) keepRecent(bs []*block) {
+	w.recentMu.Lock()
+	defer w.recentMu.Unlock()
+	for _, b := range bs {
+		n := recordBytes(b)
+		if w.recentBytes+n > maxRecentBytes {
+			return
+		}
+		w.recent = append(w.recent, b)
+		w.recentBytes += n
+	}
+}
+
+// recordBytes returns the bytes of b's records.
+func recordBytes(b *block) int {
+	n := 0
+	for _, r := range b.recs {
+		n += len(r)
+	}
+	return n
+}
+
+// takeRecent returns the block at off in segment file if the writer kept
+// it, forgetting it and those before.
+func (w *writer) takeRecent(file, off int64) *block {
+	w.recentMu.Lock()
+	defer w.recentMu.Unlock()
+	for len(w.recent) > 0 {
+		b := w.recent[0]
+		if b.file > file || b.file == file && b.off > off {
+			return nil
+		}
+		w.recent[0] = nil
+		w.recent = w.recent[1:]
+		w.recentBytes -= recordBytes(b)
+		if b.file == file && b.off == off {
+			return b
+		}
+	}
 	return nil
 }
 
@@ -740,7 +897,11 @@ func (w *writer) index(ctx context.Context) (read, stored, deleted int64, err er
 	var locs []int64
 	lastFile, lastEnd, _ := splitLoc(target)
 	for len(rows) < maxBatch && pos(at) < target {
-		b, err := w.reader.block(at.file, at.size)
+		var err error
+		b := w.takeRecent(at.file, at.size)
+		if b == nil {
+			b, err = w.reader.block(at.file, at.size)
+		}
 		if err == nil {
 			err = blockRows(b, &rows, &locs)
 		}
@@ -811,8 +972,23 @@ func (w *writer) insertRows(ctx context.Context, rows []*row, locs []int64, end 
 		t.rollback()
 		return 0, 0, err
 	}
+	// The rids are given in order whether or not an exchange is stored
+	// already (an ID that is leaves a gap), so the skip index takes the
+	// bodies on another goroutine while this one inserts the rows.
+	base := t.rid
+	t.rid += int64(len(rows))
+	wait := w.fillFilters(base, rows)
 	for i, r := range rows {
-		if _, err := t.insertAt(r, locs[i]); err != nil {
+		if _, err := t.insertAt(r, base+1+int64(i), locs[i]); err != nil {
+			wait()
+			t.rollback()
+			return 0, 0, err
+		}
+	}
+	for _, f := range wait() {
+		err := t.seal(f)
+		w.spare = f.bits
+		if err != nil {
 			t.rollback()
 			return 0, 0, err
 		}
@@ -826,6 +1002,45 @@ func (w *writer) insertRows(ctx context.Context, rows []*row, locs []int64, end 
 		return 0, 0, err
 	}
 	return t.added, t.deleted, nil
+}
+
+// fillFilters adds the bodies of rows, to be inserted as the rids after
+// base, to the skip index: w.filter, and the filters of the chunks that
+// they begin. It runs on another goroutine, while the caller inserts
+// the rows, if there are enough of them to be worth it; the function it
+// returns waits for it and returns the filters of the chunks that the
+// rows filled, to be sealed (their bits may then go to w.spare). The
+// caller must not touch w.filter until then.
+func (w *writer) fillFilters(base int64, rows []*row) func() []*chunkFilter {
+	var sealed []*chunkFilter
+	fill := func() {
+		f := &w.filter
+		for i, r := range rows {
+			rid := base + 1 + int64(i)
+			if c := rid >> w.shift; c != f.chunk {
+				if f.chunk >= 0 {
+					full := *f
+					sealed = append(sealed, &full)
+					f.bits, f.keys, f.pairs, w.spare = w.spare, nil, nil, nil
+				}
+				f.reset(c, w.shift, rid&(1<<w.shift-1) == 0)
+			}
+			f.addRow(r)
+		}
+	}
+	if len(rows) < 64 {
+		fill()
+		return func() []*chunkFilter { return sealed }
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fill()
+	}()
+	return func() []*chunkFilter {
+		<-done
+		return sealed
+	}
 }
 
 // rowBytes estimates the bytes r takes in the database file: its
@@ -891,8 +1106,18 @@ type loadMeter struct {
 	own  time.Duration
 	last float64 // the share decided for the last window
 
+	load    float64                      // busy past this share of the CPUs; 0 means busyLoad
 	procs   int                          // CPUs the process may use; 0 means GOMAXPROCS
 	readCPU func() (time.Duration, bool) // nil means cputime.Process
+}
+
+// prime starts the meter's first window at now, deciding that the process
+// is not busy until that window says otherwise.
+func (m *loadMeter) prime(now time.Time) {
+	m.share(now)
+	if m.last == indexShareBusy {
+		m.last = 1
+	}
 }
 
 // share returns the share of the writer's time that indexing may take,
@@ -917,8 +1142,12 @@ func (m *loadMeter) share(now time.Time) float64 {
 		m.last = indexShareBusy // no window yet: assume the worst
 	default:
 		used := cpu - m.cpu - m.own
+		load := m.load
+		if load <= 0 {
+			load = busyLoad
+		}
 		m.last = 1
-		if float64(used) > busyLoad*float64(d)*float64(procs) {
+		if float64(used) > load*float64(d)*float64(procs) {
 			m.last = indexShareBusy
 		}
 	}
@@ -957,32 +1186,27 @@ func (w *writer) buildMissing(ctx context.Context) (err error) {
 	// Chunks before the one the last rid given is in are sealed.
 	sealed := t.rid >> w.shift
 	next = max(next, first)
-	rows, err := w.conn.QueryContext(ctx, "SELECT chunk FROM blooms WHERE chunk >= ? AND chunk < ? ORDER BY chunk", next, sealed)
+	built, err := chunksIn(ctx, w.conn, "blooms", next, sealed)
 	if err != nil {
 		return err
 	}
-	for rows.Next() {
-		var c int64
-		if err := rows.Scan(&c); err != nil {
-			rows.Close()
-			return err
-		}
+	for _, c := range built {
 		if c != next {
 			break
 		}
 		next++
 	}
-	if err := rows.Close(); err != nil {
-		return err
-	}
 	if next < sealed {
-		var f chunkFilter
+		f := chunkFilter{bodies: true}
 		n, err := buildChunk(ctx, w.conn, w.reader, &f, next, w.shift)
 		if err != nil {
 			return err
 		}
 		if n > 0 {
 			if _, err := w.insBloom.ExecContext(ctx, f.chunk, f.unindexed, f.bits, hashWord); err != nil {
+				return err
+			}
+			if err := w.storeKeys(ctx, f.chunk, f.keys, f.pairs); err != nil {
 				return err
 			}
 		}
@@ -996,6 +1220,25 @@ func (w *writer) buildMissing(ctx context.Context) (err error) {
 	}
 	w.bloomPending = next < sealed
 	return nil
+}
+
+// chunksIn returns the chunks from lo up to hi that table (blooms,
+// chunk_keys) has a filter of, in order.
+func chunksIn(ctx context.Context, tx queryer, table string, lo, hi int64) ([]int64, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT chunk FROM "+table+" WHERE chunk >= ? AND chunk < ? ORDER BY chunk", lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var chunks []int64
+	for rows.Next() {
+		var c int64
+		if err := rows.Scan(&c); err != nil {
+			return nil, err
+		}
+		chunks = append(chunks, c)
+	}
+	return chunks, rows.Err()
 }
 
 // idleWait returns how long until maintain has work: the next building
@@ -1028,6 +1271,7 @@ func (s *Store) run() {
 	for {
 		start := time.Now()
 		read, stored, deleted, err := s.w.index(ctx)
+		s.ownNanos.Add(int64(time.Since(start)))
 		s.stored.Add(stored)
 		s.deleted.Add(deleted)
 		if err != nil {
@@ -1084,10 +1328,25 @@ const backlogLog = 1000
 // the load lets up.
 const indexShareLoad = 0.25
 
+// othersLoad is the share of the process's CPUs that its work other than
+// the store's (serving requests, say) must take, over a loadWindow, for
+// the store's goroutine to yield while exchanges keep coming: less than
+// all, since that work cannot take more while the store's goroutine
+// takes a CPU of its own, so that the process stays busy once it is;
+// more than none, so that a process that does little but store
+// exchanges (an import, a collector) inserts them as fast as they come,
+// on a CPU of its own.
+const othersLoad = 0.5
+
 // busy reports whether the store's goroutine should yield after an
-// insert: exchanges are coming and nobody waits for it.
+// insert: exchanges are coming, nobody waits for it, and the rest of the
+// process needs the CPUs.
 func (s *Store) busy() bool {
-	return s.w.backlog() > 0 && s.hurry.Load() == 0 && !s.isClosed() &&
-		time.Since(time.Unix(0, s.lastAppend.Load())) < loadWindow &&
-		s.w.backlogBytes() < maxBacklog(s.opts.MaxBytes)/2
+	if s.w.backlog() == 0 || s.hurry.Load() != 0 || s.isClosed() ||
+		time.Since(time.Unix(0, s.lastAppend.Load())) >= loadWindow ||
+		s.w.backlogBytes() >= maxBacklog(s.opts.MaxBytes)/2 {
+		return false
+	}
+	s.load.own += time.Duration(s.ownNanos.Swap(0))
+	return s.load.share(time.Now()) < 1
 }
