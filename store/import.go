@@ -38,12 +38,10 @@ func (s *Store) Import(ctx context.Context, xs iter.Seq2[*bodytap.Exchange, erro
 	if err := s.Flush(ctx); err != nil {
 		return 0, fmt.Errorf("store: import: %w", err)
 	}
-	n, deleted, err := s.w.importAll(ctx, xs)
+	n, _, err := s.w.importAll(ctx, xs)
 	if err != nil {
 		return 0, fmt.Errorf("store: import: %w", err)
 	}
-	s.stored.Add(n)
-	s.deleted.Add(deleted)
 	s.notifyCommit()
 	return int(n), nil
 }

@@ -499,7 +499,7 @@ func (s *Store) open() error {
 	ctx := context.Background()
 	s.lr = newLogReader(logDir(abs))
 	if !s.opts.ReadOnly {
-		if s.w, err = openWriter(ctx, abs, &s.opts, s.lr); err != nil {
+		if s.w, err = openWriter(ctx, abs, &s.opts, s.lr, &s.stored, &s.deleted); err != nil {
 			return err
 		}
 	}

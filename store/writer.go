@@ -57,6 +57,11 @@ type writer struct {
 	walLimit int64 // journal_size_limit: what the WAL is cut back to
 	walPeak  int64 // the largest the WAL file has been seen
 
+	// The store's counts of exchanges stored and deleted: a transaction
+	// adds to them when it commits, before the rows' end moves, so that
+	// Stats after Flush has what Count sees.
+	stored, deleted *atomic.Int64
+
 	insExchange       *rawStmt
 	insTerm, insBloom *sql.Stmt
 	insKeys, insPairs *sql.Stmt
@@ -110,8 +115,8 @@ type writer struct {
 	shrunk       bool      // the page cache was let go since
 }
 
-func openWriter(ctx context.Context, abs string, opts *Options, reader *logReader) (_ *writer, err error) {
-	w := &writer{opts: opts, walPath: abs + "-wal", walLimit: 64 << 20, reader: reader}
+func openWriter(ctx context.Context, abs string, opts *Options, reader *logReader, stored, deleted *atomic.Int64) (_ *writer, err error) {
+	w := &writer{opts: opts, walPath: abs + "-wal", walLimit: 64 << 20, reader: reader, stored: stored, deleted: deleted}
 	if opts.MaxBytes > 0 {
 		w.walLimit = min(max(opts.MaxBytes/8, 256<<10), 64<<20)
 	}
@@ -475,6 +480,8 @@ func (t *txn) commit() error {
 		t.rollback()
 		return err
 	}
+	w.stored.Add(t.added)
+	w.deleted.Add(t.deleted)
 	if t.added > 0 {
 		w.lastInsert, w.shrunk = time.Now(), false
 	}
@@ -1270,10 +1277,8 @@ func (s *Store) run() {
 	var lastBehind time.Time
 	for {
 		start := time.Now()
-		read, stored, deleted, err := s.w.index(ctx)
+		read, _, _, err := s.w.index(ctx)
 		s.ownNanos.Add(int64(time.Since(start)))
-		s.stored.Add(stored)
-		s.deleted.Add(deleted)
 		if err != nil {
 			s.errors.Add(1)
 			s.log.Error("bodytap store: batch lost", "path", s.path, "err", err)
@@ -1298,7 +1303,6 @@ func (s *Store) run() {
 			return
 		}
 		did, deleted, err := s.w.maintain(ctx)
-		s.deleted.Add(deleted)
 		if err != nil {
 			s.log.Error("bodytap store: maintenance failed", "path", s.path, "err", err)
 		}
