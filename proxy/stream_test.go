@@ -546,3 +546,52 @@ func TestSlowBodyOfKnownLength(t *testing.T) {
 		}
 	})
 }
+
+// TestUnreadBodyEndsConnection checks what happens to an HTTP/1.1
+// connection whose request body is still coming when the upstream has
+// answered without reading it. The proxy's transport is then waiting for
+// the client's next bytes of the body when the response is over; the
+// server must not take what the client sends next for a new request (it
+// answered it 400 and closed at once, resetting a client still sending):
+// it must end the connection, after the response, as a server that did
+// not read a body does.
+func TestUnreadBodyEndsConnection(t *testing.T) {
+	up := newUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Answer before the body is in, without reading it.
+		http.NewResponseController(w).EnableFullDuplex()
+		w.WriteHeader(http.StatusTeapot)
+	}), false)
+	e := newEnv(t, up.URL, h1, nil)
+	c, err := net.Dial("tcp", e.srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	chunk := fmt.Sprintf("%x\r\n%s\r\n", 1000, bytes.Repeat([]byte("a"), 1000))
+	if _, err := io.WriteString(c, "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"+chunk); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusTeapot {
+		t.Fatalf("status: got %d, want %d", resp.StatusCode, http.StatusTeapot)
+	}
+	// The transport is now waiting for more of the body. The client
+	// sends more.
+	if _, err := io.WriteString(c, chunk); err != nil {
+		t.Fatal(err)
+	}
+	rest, err := io.ReadAll(br)
+	if len(rest) > 0 {
+		t.Errorf("after the response: got %q (err %v), want the end of the connection", rest, err)
+	}
+	x := e.col.next(t)
+	if x.Response.Status != http.StatusTeapot || x.Request.Body.EOF {
+		t.Errorf("recorded: status %d, request body EOF %t; want %d, false", x.Response.Status, x.Request.Body.EOF, http.StatusTeapot)
+	}
+}
