@@ -252,6 +252,9 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	if pr.In.Trailer != nil {
 		pr.Out.Trailer = pr.In.Trailer
 	}
+	if n := pr.In.ContentLength; n > 0 && n <= smallBody && pr.In.Header.Get("Expect") == "" {
+		pr.Out.Body = readSmall(pr.In.Body, n)
+	}
 	pr.SetURL(p.upstream)
 	if p.preserveHost {
 		pr.Out.Host = pr.In.Host
