@@ -6,7 +6,7 @@
 //	proxycmp upstream -listen 127.0.0.1:9001
 //	proxycmp passthrough -listen 127.0.0.1:9002 -upstream http://127.0.0.1:9001
 //	proxycmp rate -url http://127.0.0.1:9002/ -rate 1000 -d 10s
-//	proxycmp count -db bodytap.db
+//	proxycmp count -db bodytap.db ['~b word']
 //	proxycmp search -db bodytap.db '~b word'
 package main
 
@@ -199,16 +199,26 @@ func rate(ctx context.Context, args []string) error {
 	return nil
 }
 
+// count prints how many exchanges the store holds, or how many a filter
+// selects.
 func count(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("count", flag.ExitOnError)
 	db := fs.String("db", "bodytap.db", "store `file`")
 	fs.Parse(args)
+	var q store.Query
+	if fs.NArg() > 0 {
+		f, err := filter.Parse(strings.Join(fs.Args(), " "))
+		if err != nil {
+			return err
+		}
+		q.Filter = f
+	}
 	s, err := store.Open(*db, store.Options{ReadOnly: true})
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	n, err := s.Count(ctx, store.Query{})
+	n, err := s.Count(ctx, q)
 	if err != nil {
 		return err
 	}
