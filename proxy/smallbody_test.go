@@ -96,14 +96,9 @@ func TestSmallBodyShort(t *testing.T) {
 		io.Copy(io.Discard, r.Body)
 	}), false)
 	e := newEnv(t, up.URL, h1, nil)
-	c, err := net.Dial("tcp", e.srv.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := e.dial(t)
 	fmt.Fprintf(c, "POST /short HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n%s", strings.Repeat("a", 10))
-	c.(*net.TCPConn).CloseWrite()
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	c.CloseWrite()
 	io.Copy(io.Discard, c)
 	x := e.col.next(t)
 	if x.Request.Body.Size != 10 || x.Request.Body.EOF || x.Err == nil {

@@ -8,7 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
+
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
@@ -195,12 +195,7 @@ func TestWebSocket(t *testing.T) {
 	}), false)
 	e := newEnv(t, up.URL, h1, nil)
 
-	conn, err := net.Dial("tcp", e.srv.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	conn := e.dial(t)
 	fmt.Fprintf(conn, "GET /ws HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", e.srv.Listener.Addr())
 	br := bufio.NewReader(conn)
 	resp, err := http.ReadResponse(br, nil)
@@ -562,12 +557,7 @@ func TestUnreadBodyEndsConnection(t *testing.T) {
 		w.WriteHeader(http.StatusTeapot)
 	}), false)
 	e := newEnv(t, up.URL, h1, nil)
-	c, err := net.Dial("tcp", e.srv.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
+	c := e.dial(t)
 	chunk := fmt.Sprintf("%x\r\n%s\r\n", 1000, bytes.Repeat([]byte("a"), 1000))
 	if _, err := io.WriteString(c, "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"+chunk); err != nil {
 		t.Fatal(err)
