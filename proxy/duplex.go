@@ -71,9 +71,17 @@ func (b *duplexBody) stop() (reading bool) {
 // sending: it sends its FIN and waits a moment before closing, so that the
 // client reads the response before any reset. http.MaxBytesReader is the
 // one way a handler has to ask for that once the headers are gone: past
-// its limit it tells the ResponseWriter to close the connection
-// (a ResponseWriter that is not the server's own is not told, and the
-// server answers as it would have).
+// its limit it tells the ResponseWriter to close the connection. Only the
+// server's own ResponseWriter hears it, so w is unwrapped down to it
+// (middleware around the proxy that hides it leaves the server to answer
+// as it would have).
 func endConnection(w http.ResponseWriter) {
+	for {
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			break
+		}
+		w = u.Unwrap()
+	}
 	io.Copy(io.Discard, http.MaxBytesReader(w, io.NopCloser(strings.NewReader("x")), 0))
 }

@@ -148,7 +148,13 @@ func (e *env) transport() *http.Transport {
 // would not send, with a 10 s deadline; it is closed when the test ends.
 func (e *env) dial(tb testing.TB) *net.TCPConn {
 	tb.Helper()
-	c, err := net.Dial("tcp", e.srv.Listener.Addr().String())
+	return dialRaw(tb, e.srv.Listener.Addr().String())
+}
+
+// dialRaw opens a TCP connection to addr as env.dial does.
+func dialRaw(tb testing.TB, addr string) *net.TCPConn {
+	tb.Helper()
+	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		tb.Fatal(err)
 	}
