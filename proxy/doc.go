@@ -47,8 +47,14 @@
 // reach the upstream too), and protocol switches (WebSocket) get the
 // connection handed over after the 101, both ways.
 // HTTP/1.1 requests are served full duplex: an upstream may answer while
-// it still reads the request body. When a client goes away, the upstream
-// request is cancelled at once, not drained.
+// it still reads the request body; if the response is over while the
+// proxy still waits for the client's next bytes of the body, the
+// connection ends after the response, as it does with a server that did
+// not read a body. A request body of known length up to 3 KiB (without
+// Expect: 100-continue) is read before the request is forwarded, so that
+// it reaches the upstream with the headers in one write; larger bodies,
+// and those of unknown length, stream. When a client goes away, the
+// upstream request is cancelled at once, not drained.
 //
 // When the upstream cannot be reached or fails (502), or times out (504),
 // the client gets a one-line plain-text reason such as

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -141,6 +142,25 @@ func (e *env) transport() *http.Transport {
 		return &http.Transport{Protocols: &p, DisableCompression: true}
 	}
 	return &http.Transport{DisableCompression: true}
+}
+
+// dial opens a raw TCP connection to the proxy, for requests a client
+// would not send, with a 10 s deadline; it is closed when the test ends.
+func (e *env) dial(tb testing.TB) *net.TCPConn {
+	tb.Helper()
+	return dialRaw(tb, e.srv.Listener.Addr().String())
+}
+
+// dialRaw opens a TCP connection to addr as env.dial does.
+func dialRaw(tb testing.TB, addr string) *net.TCPConn {
+	tb.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	return c.(*net.TCPConn)
 }
 
 // url returns the proxy's URL for path.

@@ -177,7 +177,15 @@ func New(cfg Config) (*Proxy, error) {
 // ServeHTTP forwards r to the upstream and records the exchange.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st := &state{}
-	p.handler.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
+	r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
+	if r.ProtoMajor == 1 && r.Body != nil && r.Body != http.NoBody {
+		st.body.rc = r.Body
+		r.Body = &st.body
+	}
+	p.handler.ServeHTTP(w, r)
+	if st.body.stop() {
+		endConnection(w)
+	}
 }
 
 // Close closes the Tap: it waits until every queued exchange has been
@@ -243,6 +251,9 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	// empty. The transport reads the map once it has sent the body.
 	if pr.In.Trailer != nil {
 		pr.Out.Trailer = pr.In.Trailer
+	}
+	if n := pr.In.ContentLength; n > 0 && n <= smallBody && pr.In.Header.Get("Expect") == "" {
+		pr.Out.Body = readSmall(pr.In.Body, n)
 	}
 	pr.SetURL(p.upstream)
 	if p.preserveHost {
@@ -359,6 +370,10 @@ type state struct {
 	// reqBody is the request body of an HTTP/2 client, which the proxy
 	// closes once the upstream's response is over (see upstreamBody.Close).
 	reqBody io.Closer
+
+	// body is the request body of an HTTP/1 client, as the transport
+	// reads it.
+	body duplexBody
 
 	// ReverseProxy flushes from a timer's goroutine as well as its own;
 	// mu keeps those flushes apart from the proxy's and from writes.

@@ -8,8 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
+
 	"net/http"
+	"net/http/httptest"
 	"net/http/httptrace"
 	"net/textproto"
 	"slices"
@@ -195,12 +196,7 @@ func TestWebSocket(t *testing.T) {
 	}), false)
 	e := newEnv(t, up.URL, h1, nil)
 
-	conn, err := net.Dial("tcp", e.srv.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	conn := e.dial(t)
 	fmt.Fprintf(conn, "GET /ws HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", e.srv.Listener.Addr())
 	br := bufio.NewReader(conn)
 	resp, err := http.ReadResponse(br, nil)
@@ -546,3 +542,72 @@ func TestSlowBodyOfKnownLength(t *testing.T) {
 		}
 	})
 }
+
+// TestUnreadBodyEndsConnection checks what happens to an HTTP/1.1
+// connection whose request body is still coming when the upstream has
+// answered without reading it. The proxy's transport is then waiting for
+// the client's next bytes of the body when the response is over; the
+// server must not take what the client sends next for a new request (it
+// answered it 400 and closed at once, resetting a client still sending):
+// it must end the connection, after the response, as a server that did
+// not read a body does.
+func TestUnreadBodyEndsConnection(t *testing.T) {
+	up := newUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Answer before the body is in, without reading it.
+		http.NewResponseController(w).EnableFullDuplex()
+		w.WriteHeader(http.StatusTeapot)
+	}), false)
+	e := newEnv(t, up.URL, h1, nil)
+	// Behind middleware whose ResponseWriter unwraps to the server's,
+	// the proxy reaches the server all the same.
+	wrapped := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.p.ServeHTTP(unwrapper{w}, r)
+	}))
+	t.Cleanup(wrapped.Close)
+	for _, tc := range []struct {
+		name string
+		addr string
+	}{
+		{"direct", e.srv.Listener.Addr().String()},
+		{"middleware", wrapped.Listener.Addr().String()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := dialRaw(t, tc.addr)
+			chunk := fmt.Sprintf("%x\r\n%s\r\n", 1000, bytes.Repeat([]byte("a"), 1000))
+			if _, err := io.WriteString(c, "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"+chunk); err != nil {
+				t.Fatal(err)
+			}
+			br := bufio.NewReader(c)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			if resp.StatusCode != http.StatusTeapot {
+				t.Fatalf("status: got %d, want %d", resp.StatusCode, http.StatusTeapot)
+			}
+			// The transport is most likely waiting for more of the
+			// body. The client sends the rest and is done.
+			if _, err := io.WriteString(c, chunk+"0\r\n\r\n"); err != nil {
+				t.Fatal(err)
+			}
+			c.CloseWrite()
+			rest, err := io.ReadAll(br)
+			if len(rest) > 0 || err != nil {
+				t.Errorf("after the response: got %q (err %v), want the end of the connection", rest, err)
+			}
+			// How much of the body the transport read before the
+			// response was over is timing: the first chunk or both.
+			x := e.col.next(t)
+			if n := x.Request.Body.Size; x.Response.Status != http.StatusTeapot || n != 1000 && n != 2000 {
+				t.Errorf("recorded: status %d, request body %d bytes; want %d, 1000 or 2000", x.Response.Status, n, http.StatusTeapot)
+			}
+		})
+	}
+}
+
+// unwrapper is a middleware's ResponseWriter: it hides every optional
+// interface of the one it wraps but lets http.ResponseController reach it.
+type unwrapper struct{ http.ResponseWriter }
+
+func (u unwrapper) Unwrap() http.ResponseWriter { return u.ResponseWriter }

@@ -6,7 +6,8 @@
 //	proxycmp upstream -listen 127.0.0.1:9001
 //	proxycmp passthrough -listen 127.0.0.1:9002 -upstream http://127.0.0.1:9001
 //	proxycmp rate -url http://127.0.0.1:9002/ -rate 1000 -d 10s
-//	proxycmp count -db bodytap.db
+//	proxycmp rate -url http://127.0.0.1:9002/,http://127.0.0.1:9003/ -slot 1s -d 20s
+//	proxycmp count -db bodytap.db ['~b word']
 //	proxycmp search -db bodytap.db '~b word'
 package main
 
@@ -24,7 +25,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -135,28 +135,41 @@ func passthrough(ctx context.Context, args []string) error {
 // rate sends POSTs of a 1 KiB JSON body at a fixed rate, open loop: each
 // request's latency counts from when it was due, so that a stall delays
 // the requests behind it in the figures too (no coordinated omission).
+// Given several URLs (comma-separated), it takes them in turn, one slot
+// of time each, so that contenders running side by side meet the same
+// moments of a busy machine; it prints a line of figures per URL, in
+// order.
 func rate(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("rate", flag.ExitOnError)
-	target := fs.String("url", "http://127.0.0.1:9002/", "`URL`")
+	target := fs.String("url", "http://127.0.0.1:9002/", "`URLs`, comma-separated")
 	perSec := fs.Int("rate", 1000, "requests a second")
 	d := fs.Duration("d", 10*time.Second, "how long")
-	conns := fs.Int("conns", 32, "most connections (and requests in flight)")
+	slot := fs.Duration("slot", time.Second, "how long each URL gets in turn")
+	conns := fs.Int("conns", 32, "most connections (and requests in flight) to each URL")
 	size := fs.Int("size", 1024, "request body `bytes`")
 	fs.Parse(args)
+	urls := strings.Split(*target, ",")
 	body := Body(*size)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *conns, MaxConnsPerHost: *conns}, Timeout: 10 * time.Second}
 	n := int(d.Seconds() * float64(*perSec))
 	interval := time.Second / time.Duration(*perSec)
-	lat := make([]time.Duration, n)
-	var errs atomic.Int64
-	due := make(chan time.Time, n)
+	type result struct {
+		url int
+		lat time.Duration
+		err bool
+	}
+	res := make([]result, n)
+	type job struct {
+		i   int
+		url int
+		due time.Time
+	}
+	jobs := make(chan job, n)
 	var wg sync.WaitGroup
-	var idx atomic.Int64
-	for range *conns {
+	for range *conns * len(urls) {
 		wg.Go(func() {
-			for t := range due {
-				i := idx.Add(1) - 1
-				req, _ := http.NewRequestWithContext(ctx, "POST", *target, bytes.NewReader(body))
+			for j := range jobs {
+				req, _ := http.NewRequestWithContext(ctx, "POST", urls[j.url], bytes.NewReader(body))
 				req.Header.Set("Content-Type", "application/json")
 				resp, err := client.Do(req)
 				if err == nil {
@@ -166,49 +179,70 @@ func rate(ctx context.Context, args []string) error {
 						err = fmt.Errorf("status %d", resp.StatusCode)
 					}
 				}
-				if err != nil {
-					errs.Add(1)
-				}
-				lat[i] = time.Since(t)
+				res[j.i] = result{j.url, time.Since(j.due), err != nil}
 			}
 		})
 	}
 	start := time.Now()
+	sent := 0
 	for i := range n {
-		t := start.Add(time.Duration(i) * interval)
+		off := time.Duration(i) * interval
+		t := start.Add(off)
 		if w := time.Until(t); w > 0 {
 			time.Sleep(w)
 		}
 		if ctx.Err() != nil {
 			break
 		}
-		due <- t
+		jobs <- job{i, int(off/(*slot)) % len(urls), t}
+		sent++
 	}
-	close(due)
+	close(jobs)
 	wg.Wait()
-	lat = lat[:idx.Load()]
-	slices.Sort(lat)
-	q := func(p float64) float64 {
-		if len(lat) == 0 {
-			return 0
+	for u := range urls {
+		var lat []time.Duration
+		errs := 0
+		for _, r := range res[:sent] {
+			if r.url == u {
+				lat = append(lat, r.lat)
+				if r.err {
+					errs++
+				}
+			}
 		}
-		return float64(lat[min(int(p*float64(len(lat))), len(lat)-1)]) / 1e6
+		slices.Sort(lat)
+		q := func(p float64) float64 {
+			if len(lat) == 0 {
+				return 0
+			}
+			return float64(lat[min(int(p*float64(len(lat))), len(lat)-1)]) / 1e6
+		}
+		fmt.Printf("requests %d errors %d p50_ms %.3f p99_ms %.3f p999_ms %.3f max_ms %.3f\n",
+			len(lat), errs, q(0.5), q(0.99), q(0.999), q(1))
 	}
-	fmt.Printf("requests %d errors %d p50_ms %.3f p99_ms %.3f p999_ms %.3f max_ms %.3f\n",
-		len(lat), errs.Load(), q(0.5), q(0.99), q(0.999), q(1))
 	return nil
 }
 
+// count prints how many exchanges the store holds, or how many a filter
+// selects.
 func count(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("count", flag.ExitOnError)
 	db := fs.String("db", "bodytap.db", "store `file`")
 	fs.Parse(args)
+	var q store.Query
+	if fs.NArg() > 0 {
+		f, err := filter.Parse(strings.Join(fs.Args(), " "))
+		if err != nil {
+			return err
+		}
+		q.Filter = f
+	}
 	s, err := store.Open(*db, store.Options{ReadOnly: true})
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	n, err := s.Count(ctx, store.Query{})
+	n, err := s.Count(ctx, q)
 	if err != nil {
 		return err
 	}
