@@ -13,8 +13,8 @@ import (
 // bodies, and its JSON form (decompressed and decoded: most of the cost).
 // The bodies alone often tell: a filter that needs a word in a body (~b
 // password, alone or and-ed with other conditions) cannot match an
-// exchange whose bodies lack it. load looks at the bodies first and
-// decodes the rest only for the exchanges that may match.
+// exchange whose bodies lack it. load reads the bodies alone first, and
+// reads and decodes the rest only for the exchanges that may match.
 
 // A bodyNeed is what a filter needs of an exchange's bodies: one of the
 // bodies it names (the request's, the response's, or either) contains

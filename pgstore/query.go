@@ -1,6 +1,7 @@
 package pgstore
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"iter"
@@ -12,6 +13,7 @@ import (
 	"github.com/bodytap/bodytap/internal/exchrow"
 	"github.com/bodytap/bodytap/store"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // List returns the summaries of the exchanges q selects, newest first.
@@ -208,21 +210,16 @@ func (b *stored) scanTargets() []any {
 	return []any{&b.id, &b.meta, &b.shape, &b.req, &b.resp, &b.raw}
 }
 
-// decode returns the exchange that b holds, or nil when its bodies do
-// not meet needs (left undecoded).
-func (b *stored) decode(needs []bodyNeed) (*bodytap.Exchange, error) {
+// decode returns the exchange that b holds.
+func (b *stored) decode() (*bodytap.Exchange, error) {
 	req, err := decompress(b.req)
-	var resp []byte
+	var resp, meta []byte
 	if err == nil {
 		resp, err = decompress(b.resp)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("decompress exchange: %w", err)
+	if err == nil {
+		meta, err = decompress(b.meta)
 	}
-	if !met(needs, req, resp) {
-		return nil, nil
-	}
-	meta, err := decompress(b.meta)
 	if err != nil {
 		return nil, fmt.Errorf("decompress exchange: %w", err)
 	}
@@ -315,14 +312,23 @@ func (s *Store) page(ctx context.Context, q *store.Query, cursor bodytap.ID, sp 
 
 // load reads the exchanges of ids; those it does not find are missing
 // from the map, and those whose bodies do not meet needs are nil in it,
-// left undecoded.
+// left unread but for their bodies.
 func (s *Store) load(ctx context.Context, ids [][]byte, needs []bodyNeed) (map[bodytap.ID]*bodytap.Exchange, error) {
-	rows, err := s.pool.Query(ctx, "SELECT "+storedColumns+" FROM bodies b WHERE b.id = ANY($1)", ids)
+	xs := make(map[bodytap.ID]*bodytap.Exchange, len(ids))
+	if len(ids) == 0 {
+		return xs, nil
+	}
+	if len(needs) > 0 {
+		var err error
+		if ids, err = s.sift(ctx, ids, needs, xs); err != nil || len(ids) == 0 {
+			return xs, err
+		}
+	}
+	rows, err := s.bodies(ctx, storedColumns, ids)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	xs := make(map[bodytap.ID]*bodytap.Exchange, len(ids))
 	for rows.Next() {
 		var b stored
 		if err := rows.Scan(b.scanTargets()...); err != nil {
@@ -330,13 +336,76 @@ func (s *Store) load(ctx context.Context, ids [][]byte, needs []bodyNeed) (map[b
 		}
 		var key bodytap.ID
 		copy(key[:], b.id)
-		x, err := b.decode(needs)
+		x, err := b.decode()
 		if err != nil {
 			return nil, err
 		}
 		xs[key] = x
 	}
 	return xs, rows.Err()
+}
+
+// sift reads only the bodies of ids, decoded into two buffers it reuses,
+// and returns the ids whose bodies meet needs; the others it sets to nil
+// in xs. Most candidates of a body search fail here, and the rest of
+// their row (the JSON form, the other columns: as much again as the
+// bodies) is neither sent nor copied.
+func (s *Store) sift(ctx context.Context, ids [][]byte, needs []bodyNeed, xs map[bodytap.ID]*bodytap.Exchange) (keep [][]byte, err error) {
+	rows, err := s.bodies(ctx, "b.id, b.req, b.resp", ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var reqBuf, respBuf []byte
+	for rows.Next() {
+		var id, zreq, zresp pgtype.DriverBytes // valid until Next
+		if err := rows.Scan(&id, &zreq, &zresp); err != nil {
+			return nil, err
+		}
+		req, err := decompressTo(reqBuf, zreq)
+		var resp []byte
+		if err == nil {
+			resp, err = decompressTo(respBuf, zresp)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("decompress exchange: %w", err)
+		}
+		reqBuf, respBuf = grown(reqBuf, req, zreq), grown(respBuf, resp, zresp)
+		if met(needs, req, resp) {
+			keep = append(keep, bytes.Clone(id))
+			continue
+		}
+		var key bodytap.ID
+		copy(key[:], id)
+		xs[key] = nil
+	}
+	return keep, rows.Err()
+}
+
+// bodies queries the columns cols of the bodies of ids. The bounds of
+// the IDs, redundant in logic, let PostgreSQL find the rows by a range
+// of the primary key in the partitions that hold it: = ANY alone, on the
+// 2,048 IDs of a candidate page, took 3 times as long (measured at
+// 100,000 exchanges: 29 ms for 5,000 IDs, 10 ms with the bounds).
+func (s *Store) bodies(ctx context.Context, cols string, ids [][]byte) (pgx.Rows, error) {
+	lo, hi := ids[0], ids[0]
+	for _, id := range ids[1:] {
+		if bytes.Compare(id, lo) < 0 {
+			lo = id
+		} else if bytes.Compare(id, hi) > 0 {
+			hi = id
+		}
+	}
+	return s.pool.Query(ctx, "SELECT "+cols+" FROM bodies b WHERE b.id BETWEEN $1 AND $2 AND b.id = ANY($3)", lo, hi, ids)
+}
+
+// grown returns the buffer to decode the next value into: out when it
+// is decoded memory (not a part of the stored value in), else buf.
+func grown(buf, out, in []byte) []byte {
+	if len(out) > 0 && len(in) > 0 && in[0] != codingRaw && cap(out) > cap(buf) {
+		return out
+	}
+	return buf
 }
 
 // Scan yields the full exchanges q selects, newest first, reading a page

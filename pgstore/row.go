@@ -183,7 +183,11 @@ func compressBody(b []byte) []byte {
 }
 
 // decompress undoes compress.
-func decompress(b []byte) ([]byte, error) {
+func decompress(b []byte) ([]byte, error) { return decompressTo(nil, b) }
+
+// decompressTo is decompress into dst's memory where it fits (a raw
+// value is returned as a part of b instead).
+func decompressTo(dst, b []byte) ([]byte, error) {
 	if len(b) == 0 {
 		return nil, nil
 	}
@@ -191,12 +195,12 @@ func decompress(b []byte) ([]byte, error) {
 	case codingRaw:
 		return b[1:], nil
 	case codingS2:
-		return s2.Decode(nil, b[1:])
+		return s2.Decode(dst[:cap(dst)], b[1:])
 	case codingZstd:
 		zdecOnce.Do(func() {
 			zdec, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(1<<30))
 		})
-		return zdec.DecodeAll(b[1:], nil)
+		return zdec.DecodeAll(b[1:], dst[:0])
 	}
 	return nil, errUnknownCoding
 }

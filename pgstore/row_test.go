@@ -42,6 +42,14 @@ func TestCoding(t *testing.T) {
 			if err != nil || !bytes.Equal(got, tc.in) {
 				t.Errorf("decompress: got %q (%v), want %q", got, err, tc.in)
 			}
+			// Into the memory of an earlier value, longer or shorter, as sift does.
+			for _, prev := range [][]byte{bytes.Repeat([]byte("x"), 4096), []byte("y")} {
+				buf := append([]byte(nil), prev...)
+				got, err := decompressTo(buf, stored)
+				if err != nil || !bytes.Equal(got, tc.in) {
+					t.Errorf("decompressTo after %d bytes: got %q (%v), want %q", len(prev), got, err, tc.in)
+				}
+			}
 		})
 	}
 	if _, err := decompress([]byte{9, 1, 2}); err != errUnknownCoding {
