@@ -49,8 +49,8 @@ func TestOthersLoad(t *testing.T) {
 	runLoadSteps(t, m, &cpu, t0, []loadStep{
 		{"storing on two CPUs, nothing else", 1900 * time.Millisecond, 1800 * time.Millisecond, 1},
 		{"requests on one CPU and a half", 1900 * time.Millisecond, 400 * time.Millisecond, indexShareBusy},
-		{"requests on just under one CPU", 1900 * time.Millisecond, 950 * time.Millisecond, 1},
-		{"requests on just over one CPU", 1900 * time.Millisecond, 850 * time.Millisecond, indexShareBusy},
+		{"requests on just under half a CPU", 1900 * time.Millisecond, 1450 * time.Millisecond, 1},
+		{"requests on just over half a CPU", 1900 * time.Millisecond, 1350 * time.Millisecond, indexShareBusy},
 	})
 }
 

@@ -1329,8 +1329,11 @@ const backlogLog = 1000
 // loadWindow) and nobody waits for it (Flush, Close, Import, a backlog
 // over half of maxBacklog): the rest of the CPU serves the requests
 // that the exchanges come from, and the backlog waits in the log until
-// the load lets up.
-const indexShareLoad = 0.25
+// the load lets up. A twentieth: the capturing proxy at its limit on two
+// CPUs served 1.04× the requests of passthrough for 60 s with it, every
+// exchange stored and found afterwards, against 0.71× when the store's
+// goroutine inserted at full speed (scripts/proxy-compare.sh).
+const indexShareLoad = 0.05
 
 // othersLoad is the share of the process's CPUs that its work other than
 // the store's (serving requests, say) must take, over a loadWindow, for
@@ -1339,8 +1342,10 @@ const indexShareLoad = 0.25
 // takes a CPU of its own, so that the process stays busy once it is;
 // more than none, so that a process that does little but store
 // exchanges (an import, a collector) inserts them as fast as they come,
-// on a CPU of its own.
-const othersLoad = 0.5
+// on a CPU of its own. A quarter: a proxy at its limit takes half the
+// CPUs or more, a collector decoding 20,000 exchanges a second about a
+// fifth.
+const othersLoad = 0.25
 
 // busy reports whether the store's goroutine should yield after an
 // insert: exchanges are coming, nobody waits for it, and the rest of the
