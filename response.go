@@ -28,11 +28,14 @@ import (
 // instead. When the Tap reuses exchanges ([Config.ReuseExchanges]), the
 // Exchange, its body copies and its header snapshot live in the rw
 // itself, which goes back to the pool once the sink is done with them.
+//
+// The body buffers come last: the garbage collector, which scans every
+// pooled rw in each cycle, stops at the last field with pointers.
 type rw struct {
 	rwState
+	own        reused            // the record, when the Tap reuses exchanges
 	reqInline  [inlineBytes]byte // the request body copy, while it fits
 	respInline [inlineBytes]byte // the response body copy, while it fits
-	own        reused            // the record, when the Tap reuses exchanges
 }
 
 // rwState is the part of an rw that starts each request zeroed.
