@@ -59,7 +59,7 @@ type rwState struct {
 	werr     error  // first error writing the response
 	chunkAt  int64  // body bytes sent at the last flush noted in Response.Chunks
 
-	prefixTrailers bool // the headers sent have http.TrailerPrefix names
+	sent headerFacts // what the final headers sent hold
 }
 
 // reused is the record of a Tap that reuses exchanges, kept with the
@@ -217,20 +217,37 @@ func (c *rw) ownBodies(x *Exchange) {
 	}
 }
 
+// headerFacts are what the Tap needs to know of the final response
+// headers: noted as cloneHeader ranges over them, they cost the request
+// path no map lookups of their own.
+type headerFacts struct {
+	contentLength bool // Content-Length is set
+	trailer       bool // Trailer is set
+	prefixed      bool // some names have http.TrailerPrefix, which declare trailers
+}
+
 // cloneHeader is h.Clone, with the values in vals while they fit, into
-// the empty map h2 if not nil. It also reports whether h has names with
-// http.TrailerPrefix, which declare trailers. It ranges over h once when
-// the values fit, as they do in the common response.
-func cloneHeader(h, h2 http.Header, vals []string) (_ http.Header, prefixed bool) {
+// the empty map h2 if not nil. It also returns the facts of h, and the
+// single value of its Content-Length if it has exactly one. It ranges
+// over h once when the values fit, as they do in the common response.
+func cloneHeader(h, h2 http.Header, vals []string) (_ http.Header, f headerFacts, contentLength string) {
 	if h == nil {
-		return nil, false
+		return nil, f, ""
 	}
 	if h2 == nil {
 		h2 = make(http.Header, len(h))
 	}
 	for k, vv := range h {
-		if strings.HasPrefix(k, http.TrailerPrefix) {
-			prefixed = true
+		switch {
+		case k == "Content-Length":
+			f.contentLength = true
+			if len(vv) == 1 {
+				contentLength = vv[0]
+			}
+		case k == "Trailer":
+			f.trailer = true
+		case strings.HasPrefix(k, http.TrailerPrefix):
+			f.prefixed = true
 		}
 		if vv == nil {
 			// Preserve nil values: ReverseProxy distinguishes them.
@@ -249,7 +266,7 @@ func cloneHeader(h, h2 http.Header, vals []string) (_ http.Header, prefixed bool
 		h2[k] = vals[:n:n]
 		vals = vals[n:]
 	}
-	return h2, prefixed
+	return h2, f, contentLength
 }
 
 // sendHeader notes that the final headers are about to go out with code,
@@ -267,7 +284,8 @@ func (c *rw) sendHeader(code int) {
 		clear(c.own.hdr) // it may hold a snapshot taken before an empty ReadFrom
 		into = c.own.hdr
 	}
-	c.x.Response.Header, c.prefixTrailers = cloneHeader(h, into, c.vals)
+	var cl string
+	c.x.Response.Header, c.sent, cl = cloneHeader(h, into, c.vals)
 	if into == nil && c.reusing() {
 		c.own.hdr = c.x.Response.Header
 	}
@@ -277,8 +295,8 @@ func (c *rw) sendHeader(code int) {
 			c.resp.stop() // the body will not be kept
 		}
 	}
-	if v := h["Content-Length"]; len(v) == 1 {
-		if n, err := strconv.ParseInt(v[0], 10, 64); err == nil && n > 0 {
+	if cl != "" {
+		if n, err := strconv.ParseInt(cl, 10, 64); err == nil && n > 0 {
 			c.resp.hint = n
 		}
 	}
@@ -575,17 +593,17 @@ func (c *rw) canHaveTrailers(r *http.Request) bool {
 	if r.ProtoMajor >= 2 {
 		return true
 	}
-	st, h := c.x.Response.Status, c.x.Response.Header
+	st := c.x.Response.Status
 	if !r.ProtoAtLeast(1, 1) || st < 200 || st == http.StatusNoContent || st == http.StatusNotModified {
 		return false
 	}
-	if _, ok := h["Content-Length"]; ok {
+	if c.sent.contentLength {
 		return false
 	}
-	if _, ok := h["Trailer"]; ok {
+	if c.sent.trailer {
 		return true
 	}
-	return c.prefixTrailers || c.flushed || c.resp.size > h1Buffer
+	return c.sent.prefixed || c.flushed || c.resp.size > h1Buffer
 }
 
 // capReader feeds the wrapped writer's ReadFrom the first bytes of src, up

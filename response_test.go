@@ -296,9 +296,9 @@ func TestCloneHeader(t *testing.T) {
 				if reuse {
 					into = http.Header{}
 				}
-				got, prefixed := cloneHeader(h, into, make([]string, room))
-				if !reflect.DeepEqual(got, h.Clone()) || prefixed {
-					t.Errorf("%d values, room %d: got %v, %v; want %v, false", nvals, room, got, prefixed, h)
+				got, f, cl := cloneHeader(h, into, make([]string, room))
+				if !reflect.DeepEqual(got, h.Clone()) || f != (headerFacts{}) || cl != "" {
+					t.Errorf("%d values, room %d: got %v, %+v, %q; want %v, no facts", nvals, room, got, f, cl, h)
 				}
 				if got["Nil"] != nil {
 					t.Errorf("%d values: nil value became %#v", nvals, got["Nil"])
@@ -312,7 +312,19 @@ func TestCloneHeader(t *testing.T) {
 			}
 		}
 	}
-	if _, prefixed := cloneHeader(http.Header{http.TrailerPrefix + "X-Sum": {"1"}}, nil, nil); !prefixed {
-		t.Error("a name with http.TrailerPrefix not noted")
+	for _, tt := range []struct {
+		h      http.Header
+		want   headerFacts
+		wantCL string
+	}{
+		{http.Header{http.TrailerPrefix + "X-Sum": {"1"}}, headerFacts{prefixed: true}, ""},
+		{http.Header{"Trailer": {"X-Sum"}, "Content-Type": {"text/plain"}}, headerFacts{trailer: true}, ""},
+		{http.Header{"Content-Length": {"12"}}, headerFacts{contentLength: true}, "12"},
+		{http.Header{"Content-Length": {"12", "13"}}, headerFacts{contentLength: true}, ""},
+		{http.Header{"Content-Length": nil}, headerFacts{contentLength: true}, ""},
+	} {
+		if _, f, cl := cloneHeader(tt.h, nil, nil); f != tt.want || cl != tt.wantCL {
+			t.Errorf("cloneHeader(%v): facts %+v, Content-Length %q; want %+v, %q", tt.h, f, cl, tt.want, tt.wantCL)
+		}
 	}
 }
