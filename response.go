@@ -110,7 +110,7 @@ type record struct {
 // Exchange is x, and vals is room for the values of its header snapshot.
 func (c *rw) begin(t *Tap, ws *wrap.State, x *Exchange, vals []string, w http.ResponseWriter, r *http.Request, respMax int64) {
 	if x == &c.own.x {
-		c.own.x = Exchange{}
+		x.resetReused()
 		if len(c.own.hdr) > 4*snapValues {
 			c.own.hdr = nil // a map that grew large costs to clear and to range over
 		}
@@ -144,6 +144,19 @@ func (c *rw) begin(t *Tap, ws *wrap.State, x *Exchange, vals []string, w http.Re
 		ContentLength: r.ContentLength,
 	}
 	c.resp.reset(respMax, buffer(c.respInline[:], &c.own.respSpare), t.spill)
+}
+
+// resetReused clears what a reused Exchange may still hold of its last
+// request and what begin and finish do not write anew (ID, Start, Trace,
+// the URL and Request, which begin writes whole; Route and owner, which
+// finish always writes). Clearing the whole record first would write
+// each of those pointers twice, and while the garbage collector marks,
+// every pointer written into old memory costs a write barrier.
+func (x *Exchange) resetReused() {
+	x.Duration, x.TimeToHeaders = 0, 0
+	x.Response = Response{}
+	x.Detected, x.Hijacked, x.Err = 0, false, nil
+	x.notes = nil
 }
 
 // detachedCore is the Core of a handler's writer once the handler has
