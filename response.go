@@ -240,7 +240,7 @@ type headerFacts struct {
 }
 
 // cloneHeader is h.Clone, with the values in vals while they fit, into
-// the empty map h2 if not nil. It also returns the facts of h, and the
+// h2 if not nil, of which it keeps nothing else. It also returns the facts of h, and the
 // single value of its Content-Length if it has exactly one. It ranges
 // over h once when the values fit, as they do in the common response.
 func cloneHeader(h, h2 http.Header, vals []string) (_ http.Header, f headerFacts, contentLength string) {
@@ -250,6 +250,22 @@ func cloneHeader(h, h2 http.Header, vals []string) (_ http.Header, f headerFacts
 	if h2 == nil {
 		h2 = make(http.Header, len(h))
 	}
+	f, contentLength = fillHeader(h, h2, vals)
+	if len(h2) > len(h) {
+		// h2 held names that h lacks: start again from an empty map.
+		clear(h2)
+		f, contentLength = fillHeader(h, h2, vals)
+	}
+	return h2, f, contentLength
+}
+
+// fillHeader sets in h2 the names of h with copies of their values, in
+// vals while they fit, and returns what cloneHeader returns of h. A
+// reused h2 is not cleared first: a response that sets the same names as
+// the last one (the common case) then only overwrites their entries,
+// where clearing would write every slot of the map twice, each a write
+// barrier while the garbage collector marks.
+func fillHeader(h, h2 http.Header, vals []string) (f headerFacts, contentLength string) {
 	for k, vv := range h {
 		switch {
 		case k == "Content-Length":
@@ -279,7 +295,7 @@ func cloneHeader(h, h2 http.Header, vals []string) (_ http.Header, f headerFacts
 		h2[k] = vals[:n:n]
 		vals = vals[n:]
 	}
-	return h2, f, contentLength
+	return f, contentLength
 }
 
 // sendHeader notes that the final headers are about to go out with code,
@@ -294,8 +310,7 @@ func (c *rw) sendHeader(code int) {
 	c.x.Response.Status = code
 	var into http.Header
 	if c.reusing() {
-		clear(c.own.hdr) // it may hold a snapshot taken before an empty ReadFrom
-		into = c.own.hdr
+		into = c.own.hdr // cloneHeader drops what it holds of another response
 	}
 	var cl string
 	c.x.Response.Header, c.sent, cl = cloneHeader(h, into, c.vals)

@@ -283,7 +283,8 @@ func TestChunksOnlyWhenFlushed(t *testing.T) {
 
 // TestCloneHeader: the snapshot equals http.Header.Clone, nil values
 // kept, whether the values fit in the room given or not, into a new map
-// or a given one; and it notes names with http.TrailerPrefix.
+// or one that holds another snapshot; and it notes the names the Tap
+// needs to know of.
 func TestCloneHeader(t *testing.T) {
 	for _, nvals := range []int{0, 1, 3, 4, 5, 9, 40} {
 		h := http.Header{"Nil": nil}
@@ -294,7 +295,12 @@ func TestCloneHeader(t *testing.T) {
 			for _, room := range []int{0, snapValues} {
 				var into http.Header
 				if reuse {
-					into = http.Header{}
+					// A snapshot of another response: with a name h
+					// lacks, or only names h has too.
+					into = http.Header{"Nil": {"was set"}}
+					if room == 0 {
+						into["Stale"], into["X-K0"] = []string{"x"}, []string{"old", "older"}
+					}
 				}
 				got, f, cl := cloneHeader(h, into, make([]string, room))
 				if !reflect.DeepEqual(got, h.Clone()) || f != (headerFacts{}) || cl != "" {
