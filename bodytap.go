@@ -280,8 +280,9 @@ type Tap struct {
 
 	reuse bool // Config.ReuseExchanges, or promised by the sink
 
-	q    *queue.Queue[*Exchange]
-	done chan struct{} // closed when the delivery goroutine has finished
+	q     *queue.Queue[*Exchange]
+	stock stock         // rws for the next requests, when the Tap reuses exchanges
+	done  chan struct{} // closed when the delivery goroutine has finished
 
 	// Counted on the request path; the queue counts the exchanges
 	// captured and dropped.
@@ -434,7 +435,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if decided && action == HeadersOnly {
 		reqMax, respMax = -1, -1
 	}
-	c := rwPool.Get().(*rw)
+	var c *rw
+	if t.reuse {
+		c = t.stock.get()
+	} else {
+		c = rwPool.Get().(*rw)
+	}
 	body := r.Body
 	hasBody := body != nil && body != http.NoBody
 	var (

@@ -118,13 +118,14 @@ func (t *Tap) deliverBatch(batch []*Exchange) {
 					t.record(x, false)
 				}
 			}
-			reuse(x)
+			t.stock.recycle(x)
 			batch[i] = nil
 			if k := i + 1; k%releaseEvery == 0 || k == len(batch) {
 				q.Release(w, (k-1)%releaseEvery+1)
 				w = 0
 			}
 		}
+		t.stock.fill(len(batch))
 		return
 	}
 	var w int64
@@ -149,8 +150,9 @@ func (t *Tap) deliverBatch(batch []*Exchange) {
 	// Those prepare panicked on were overwritten in ready: the garbage
 	// collector takes them.
 	for _, x := range ready {
-		reuse(x)
+		t.stock.recycle(x)
 	}
+	t.stock.fill(len(batch))
 	clear(batch)
 }
 

@@ -28,11 +28,14 @@ import (
 // instead. When the Tap reuses exchanges ([Config.ReuseExchanges]), the
 // Exchange, its body copies and its header snapshot live in the rw
 // itself, which goes back to the pool once the sink is done with them.
+//
+// The body buffers come last: the garbage collector, which scans every
+// pooled rw in each cycle, stops at the last field with pointers.
 type rw struct {
 	rwState
+	own        reused            // the record, when the Tap reuses exchanges
 	reqInline  [inlineBytes]byte // the request body copy, while it fits
 	respInline [inlineBytes]byte // the response body copy, while it fits
-	own        reused            // the record, when the Tap reuses exchanges
 }
 
 // rwState is the part of an rw that starts each request zeroed.
@@ -56,7 +59,7 @@ type rwState struct {
 	werr     error  // first error writing the response
 	chunkAt  int64  // body bytes sent at the last flush noted in Response.Chunks
 
-	prefixTrailers bool // the headers sent have http.TrailerPrefix names
+	sent headerFacts // what the final headers sent hold
 }
 
 // reused is the record of a Tap that reuses exchanges, kept with the
@@ -107,7 +110,7 @@ type record struct {
 // Exchange is x, and vals is room for the values of its header snapshot.
 func (c *rw) begin(t *Tap, ws *wrap.State, x *Exchange, vals []string, w http.ResponseWriter, r *http.Request, respMax int64) {
 	if x == &c.own.x {
-		c.own.x = Exchange{}
+		x.resetReused()
 		if len(c.own.hdr) > 4*snapValues {
 			c.own.hdr = nil // a map that grew large costs to clear and to range over
 		}
@@ -141,6 +144,19 @@ func (c *rw) begin(t *Tap, ws *wrap.State, x *Exchange, vals []string, w http.Re
 		ContentLength: r.ContentLength,
 	}
 	c.resp.reset(respMax, buffer(c.respInline[:], &c.own.respSpare), t.spill)
+}
+
+// resetReused clears what a reused Exchange may still hold of its last
+// request and what begin and finish do not write anew (ID, Start, Trace,
+// the URL and Request, which begin writes whole; Route and owner, which
+// finish always writes). Clearing the whole record first would write
+// each of those pointers twice, and while the garbage collector marks,
+// every pointer written into old memory costs a write barrier.
+func (x *Exchange) resetReused() {
+	x.Duration, x.TimeToHeaders = 0, 0
+	x.Response = Response{}
+	x.Detected, x.Hijacked, x.Err = 0, false, nil
+	x.notes = nil
 }
 
 // detachedCore is the Core of a handler's writer once the handler has
@@ -214,20 +230,53 @@ func (c *rw) ownBodies(x *Exchange) {
 	}
 }
 
+// headerFacts are what the Tap needs to know of the final response
+// headers: noted as cloneHeader ranges over them, they cost the request
+// path no map lookups of their own.
+type headerFacts struct {
+	contentLength bool // Content-Length is set
+	trailer       bool // Trailer is set
+	prefixed      bool // some names have http.TrailerPrefix, which declare trailers
+}
+
 // cloneHeader is h.Clone, with the values in vals while they fit, into
-// the empty map h2 if not nil. It also reports whether h has names with
-// http.TrailerPrefix, which declare trailers. It ranges over h once when
-// the values fit, as they do in the common response.
-func cloneHeader(h, h2 http.Header, vals []string) (_ http.Header, prefixed bool) {
+// h2 if not nil, of which it keeps nothing else. It also returns the facts of h, and the
+// single value of its Content-Length if it has exactly one. It ranges
+// over h once when the values fit, as they do in the common response.
+func cloneHeader(h, h2 http.Header, vals []string) (_ http.Header, f headerFacts, contentLength string) {
 	if h == nil {
-		return nil, false
+		return nil, f, ""
 	}
 	if h2 == nil {
 		h2 = make(http.Header, len(h))
 	}
+	f, contentLength = fillHeader(h, h2, vals)
+	if len(h2) > len(h) {
+		// h2 held names that h lacks: start again from an empty map.
+		clear(h2)
+		f, contentLength = fillHeader(h, h2, vals)
+	}
+	return h2, f, contentLength
+}
+
+// fillHeader sets in h2 the names of h with copies of their values, in
+// vals while they fit, and returns what cloneHeader returns of h. A
+// reused h2 is not cleared first: a response that sets the same names as
+// the last one (the common case) then only overwrites their entries,
+// where clearing would write every slot of the map twice, each a write
+// barrier while the garbage collector marks.
+func fillHeader(h, h2 http.Header, vals []string) (f headerFacts, contentLength string) {
 	for k, vv := range h {
-		if strings.HasPrefix(k, http.TrailerPrefix) {
-			prefixed = true
+		switch {
+		case k == "Content-Length":
+			f.contentLength = true
+			if len(vv) == 1 {
+				contentLength = vv[0]
+			}
+		case k == "Trailer":
+			f.trailer = true
+		case strings.HasPrefix(k, http.TrailerPrefix):
+			f.prefixed = true
 		}
 		if vv == nil {
 			// Preserve nil values: ReverseProxy distinguishes them.
@@ -246,7 +295,7 @@ func cloneHeader(h, h2 http.Header, vals []string) (_ http.Header, prefixed bool
 		h2[k] = vals[:n:n]
 		vals = vals[n:]
 	}
-	return h2, prefixed
+	return f, contentLength
 }
 
 // sendHeader notes that the final headers are about to go out with code,
@@ -261,10 +310,10 @@ func (c *rw) sendHeader(code int) {
 	c.x.Response.Status = code
 	var into http.Header
 	if c.reusing() {
-		clear(c.own.hdr) // it may hold a snapshot taken before an empty ReadFrom
-		into = c.own.hdr
+		into = c.own.hdr // cloneHeader drops what it holds of another response
 	}
-	c.x.Response.Header, c.prefixTrailers = cloneHeader(h, into, c.vals)
+	var cl string
+	c.x.Response.Header, c.sent, cl = cloneHeader(h, into, c.vals)
 	if into == nil && c.reusing() {
 		c.own.hdr = c.x.Response.Header
 	}
@@ -274,8 +323,8 @@ func (c *rw) sendHeader(code int) {
 			c.resp.stop() // the body will not be kept
 		}
 	}
-	if v := h["Content-Length"]; len(v) == 1 {
-		if n, err := strconv.ParseInt(v[0], 10, 64); err == nil && n > 0 {
+	if cl != "" {
+		if n, err := strconv.ParseInt(cl, 10, 64); err == nil && n > 0 {
 			c.resp.hint = n
 		}
 	}
@@ -572,17 +621,17 @@ func (c *rw) canHaveTrailers(r *http.Request) bool {
 	if r.ProtoMajor >= 2 {
 		return true
 	}
-	st, h := c.x.Response.Status, c.x.Response.Header
+	st := c.x.Response.Status
 	if !r.ProtoAtLeast(1, 1) || st < 200 || st == http.StatusNoContent || st == http.StatusNotModified {
 		return false
 	}
-	if _, ok := h["Content-Length"]; ok {
+	if c.sent.contentLength {
 		return false
 	}
-	if _, ok := h["Trailer"]; ok {
+	if c.sent.trailer {
 		return true
 	}
-	return c.prefixTrailers || c.flushed || c.resp.size > h1Buffer
+	return c.sent.prefixed || c.flushed || c.resp.size > h1Buffer
 }
 
 // capReader feeds the wrapped writer's ReadFrom the first bytes of src, up

@@ -283,7 +283,8 @@ func TestChunksOnlyWhenFlushed(t *testing.T) {
 
 // TestCloneHeader: the snapshot equals http.Header.Clone, nil values
 // kept, whether the values fit in the room given or not, into a new map
-// or a given one; and it notes names with http.TrailerPrefix.
+// or one that holds another snapshot; and it notes the names the Tap
+// needs to know of.
 func TestCloneHeader(t *testing.T) {
 	for _, nvals := range []int{0, 1, 3, 4, 5, 9, 40} {
 		h := http.Header{"Nil": nil}
@@ -294,11 +295,16 @@ func TestCloneHeader(t *testing.T) {
 			for _, room := range []int{0, snapValues} {
 				var into http.Header
 				if reuse {
-					into = http.Header{}
+					// A snapshot of another response: with a name h
+					// lacks, or only names h has too.
+					into = http.Header{"Nil": {"was set"}}
+					if room == 0 {
+						into["Stale"], into["X-K0"] = []string{"x"}, []string{"old", "older"}
+					}
 				}
-				got, prefixed := cloneHeader(h, into, make([]string, room))
-				if !reflect.DeepEqual(got, h.Clone()) || prefixed {
-					t.Errorf("%d values, room %d: got %v, %v; want %v, false", nvals, room, got, prefixed, h)
+				got, f, cl := cloneHeader(h, into, make([]string, room))
+				if !reflect.DeepEqual(got, h.Clone()) || f != (headerFacts{}) || cl != "" {
+					t.Errorf("%d values, room %d: got %v, %+v, %q; want %v, no facts", nvals, room, got, f, cl, h)
 				}
 				if got["Nil"] != nil {
 					t.Errorf("%d values: nil value became %#v", nvals, got["Nil"])
@@ -312,7 +318,19 @@ func TestCloneHeader(t *testing.T) {
 			}
 		}
 	}
-	if _, prefixed := cloneHeader(http.Header{http.TrailerPrefix + "X-Sum": {"1"}}, nil, nil); !prefixed {
-		t.Error("a name with http.TrailerPrefix not noted")
+	for _, tt := range []struct {
+		h      http.Header
+		want   headerFacts
+		wantCL string
+	}{
+		{http.Header{http.TrailerPrefix + "X-Sum": {"1"}}, headerFacts{prefixed: true}, ""},
+		{http.Header{"Trailer": {"X-Sum"}, "Content-Type": {"text/plain"}}, headerFacts{trailer: true}, ""},
+		{http.Header{"Content-Length": {"12"}}, headerFacts{contentLength: true}, "12"},
+		{http.Header{"Content-Length": {"12", "13"}}, headerFacts{contentLength: true}, ""},
+		{http.Header{"Content-Length": nil}, headerFacts{contentLength: true}, ""},
+	} {
+		if _, f, cl := cloneHeader(tt.h, nil, nil); f != tt.want || cl != tt.wantCL {
+			t.Errorf("cloneHeader(%v): facts %+v, Content-Length %q; want %+v, %q", tt.h, f, cl, tt.want, tt.wantCL)
+		}
 	}
 }

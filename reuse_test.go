@@ -199,3 +199,28 @@ func TestReusingSink(t *testing.T) {
 		})
 	}
 }
+
+// TestResetReusedCoversExchange: every field of an Exchange is either
+// cleared by resetReused or written whole by begin or finish for each
+// request, so that a reused record carries nothing over. A field added
+// to Exchange must be added to one of them, and here.
+func TestResetReusedCoversExchange(t *testing.T) {
+	handled := map[string]string{
+		"ID": "begin", "Start": "begin", "Trace": "begin", "url": "begin", "Request": "begin",
+		"Route": "finish", "owner": "finish",
+		"Duration": "resetReused", "TimeToHeaders": "resetReused", "Response": "resetReused",
+		"Detected": "resetReused", "Hijacked": "resetReused", "Err": "resetReused", "notes": "resetReused",
+	}
+	typ := reflect.TypeFor[Exchange]()
+	for i := range typ.NumField() {
+		if name := typ.Field(i).Name; handled[name] == "" {
+			t.Errorf("Exchange.%s is neither cleared by resetReused nor written by begin or finish", name)
+		}
+	}
+	x := Exchange{Duration: 1, TimeToHeaders: 1, Response: Response{Status: 500}, Detected: 1, Hijacked: true, Err: ErrAborted,
+		notes: []func(*Exchange){func(*Exchange) {}}}
+	x.resetReused()
+	if x.Duration != 0 || x.TimeToHeaders != 0 || !reflect.DeepEqual(x.Response, Response{}) || x.Detected != 0 || x.Hijacked || x.Err != nil || x.notes != nil {
+		t.Errorf("resetReused left %+v", x)
+	}
+}

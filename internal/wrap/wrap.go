@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"reflect"
+	"sync/atomic"
 )
 
 // Core is what a wrapper forwards to: the middleware's per-request state.
@@ -51,7 +53,36 @@ func (b *base) wrapCore() Core { return b.core }
 // to core, and unwraps to core.Unwrap(). It does not allocate.
 func New(s *State, core Core, w http.ResponseWriter) http.ResponseWriter {
 	s.core = core
-	return combine(s, mask(w))
+	return combine(s, maskOf(w))
+}
+
+// masks remembers the masks of the first writer types [New] sees: a
+// server hands every request a writer of the same type or two, and the
+// seven type assertions of mask cost more than the rest of New. The
+// entries are set once and never replaced, so that a process that sees
+// many types allocates no more than four of them.
+var masks [4]atomic.Pointer[typeMask]
+
+type typeMask struct {
+	t reflect.Type
+	m uint
+}
+
+// maskOf is mask(w), remembered for w's type.
+func maskOf(w http.ResponseWriter) uint {
+	t := reflect.TypeOf(w)
+	for i := range masks {
+		e := masks[i].Load()
+		if e == nil {
+			m := mask(w)
+			masks[i].CompareAndSwap(nil, &typeMask{t, m})
+			return m
+		}
+		if e.t == t {
+			return e.m
+		}
+	}
+	return mask(w)
 }
 
 // SetCore makes the writer that [New] made in s forward to core from now

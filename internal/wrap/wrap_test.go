@@ -109,3 +109,30 @@ func TestSetCore(t *testing.T) {
 		t.Errorf("the first core got %q", rec.Body)
 	}
 }
+
+// TestNewRemembersTypes: New remembers the interfaces of the first
+// writer types it sees; a writer of the same type again, or of any type
+// past those, still gets exactly its own interfaces.
+func TestNewRemembersTypes(t *testing.T) {
+	has := []func(w http.ResponseWriter) bool{
+		func(w http.ResponseWriter) bool { _, ok := w.(http.Flusher); return ok },
+		func(w http.ResponseWriter) bool { _, ok := w.(interface{ FlushError() error }); return ok },
+		func(w http.ResponseWriter) bool { _, ok := w.(interface{ CloseNotify() <-chan bool }); return ok },
+		func(w http.ResponseWriter) bool { _, ok := w.(http.Hijacker); return ok },
+		func(w http.ResponseWriter) bool { _, ok := w.(io.ReaderFrom); return ok },
+		func(w http.ResponseWriter) bool { _, ok := w.(http.Pusher); return ok },
+		func(w http.ResponseWriter) bool { _, ok := w.(io.StringWriter); return ok },
+	}
+	for round := range 3 {
+		for _, mask := range []uint{0x7f, 0x00, 0x11, 0x5a, 0x23, 0x7f, 0x00, 0x40, 0x11} {
+			under, _ := wraptest.New(mask)
+			var s wrap.State
+			w := wrap.New(&s, &passCore{w: under}, under)
+			for i, f := range has {
+				if got, want := f(w), mask&(1<<i) != 0; got != want {
+					t.Errorf("round %d, mask %#02x: interface %d is %v, want %v", round, mask, i, got, want)
+				}
+			}
+		}
+	}
+}

@@ -8,8 +8,8 @@
 //	cd bench && go run ./cmd/benchcore            # about 4 minutes
 //	cd bench && go run ./cmd/benchcore -rounds 12 -o core.md
 //
-// Each round runs, in fresh processes and with the implementations in a
-// rotated order:
+// Each round runs, in a fresh process for each implementation and with
+// the implementations in a rotated order:
 //
 //   - BenchmarkLoopback on json1k (a real HTTP/1.1 server on loopback,
 //     keep-alive, 1 KiB posted and 1 KiB answered): requests/s and process
@@ -41,7 +41,6 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/bodytap/bodytap/bench/internal/rounds"
@@ -94,15 +93,20 @@ func run(o options) error {
 		t0 := time.Now()
 		runs := [][]string{
 			{"-test.bench", "^BenchmarkLoopback$/^work=json1k$", "-test.benchtime", o.loopTime,
-				"-bench.parallelism", strconv.Itoa(o.parallelism), "-bench.impls", strings.Join(impls, ",")},
-			{"-test.bench", "^BenchmarkInProcess$", "-test.benchtime", o.procTime, "-bench.impls", strings.Join(impls, ",")},
+				"-bench.parallelism", strconv.Itoa(o.parallelism)},
+			{"-test.bench", "^BenchmarkInProcess$", "-test.benchtime", o.procTime},
 		}
 		for _, args := range runs {
-			out, err := rounds.Run(bin, r, args...)
-			if err != nil {
-				return err
+			// Each implementation in a process of its own, in an order
+			// rotated each round: none inherits the heap (and so the
+			// garbage collector's work) another left.
+			for _, impl := range rotate(impls, r) {
+				out, err := rounds.Run(bin, r, append(args[:len(args):len(args)], "-bench.impls", impl)...)
+				if err != nil {
+					return err
+				}
+				res.Parse(r, "", out)
 			}
-			res.Parse(r, "", out)
 		}
 		// Half the saturation rate, for each variant and size: the
 		// interval between requests is twice its ns/op of this round.

@@ -1,0 +1,90 @@
+package bodytap
+
+import (
+	"bytes"
+	"net/http"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/bodytap/bodytap/internal/testutil"
+)
+
+// TestStockOutlivesGC: a Tap that reuses exchanges keeps the memory of
+// delivered ones across garbage collections (which empty a sync.Pool),
+// so that the requests after a collection allocate no more than the
+// others: what the handler may keep of its writer and request.
+func TestStockOutlivesGC(t *testing.T) {
+	if raceEnabled {
+		t.Skip("race build: allocation counts differ")
+	}
+	payload := []byte(strings.Repeat("x", 1<<10))
+	h := echoSized(payload)
+	tap := New(Config{MaxBodyBytes: 1 << 20, Redact: Redaction{Disabled: true}, ReuseExchanges: true})
+	defer tap.Close()
+	th := tap.Handler(h)
+	body := rewindBody{bytes.NewReader(payload)}
+	req, _ := http.NewRequest("POST", "http://example.com/api", body)
+	w := &testutil.DiscardWriter{H: http.Header{}}
+	serve := func(h http.Handler) {
+		body.Reset(payload)
+		req.Body = body
+		clear(w.H)
+		h.ServeHTTP(w, req)
+	}
+	mallocs := func(h http.Handler, n int) float64 {
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
+		for range n {
+			serve(h)
+		}
+		runtime.ReadMemStats(&m1)
+		return float64(m1.Mallocs-m0.Mallocs) / float64(n)
+	}
+	// As in TestAllocsAddedByTap, the warm-up runs faster than the
+	// delivery goroutine, which batches for a millisecond: it leaves
+	// hundreds of exchanges' memory to reuse, more than the measured
+	// requests need.
+	for range 2000 {
+		serve(th)
+	}
+	waitDelivered(t, tap)
+	const n = 200
+	bare := mallocs(h, n)
+	runtime.GC()
+	runtime.GC()
+	got := mallocs(th, n)
+	t.Logf("allocations per request after two collections: %.2f, %.2f without the Tap", got, bare)
+	if d := got - bare; d > 1.1 {
+		t.Errorf("after two collections the Tap adds %.2f allocations per request, want 1", d)
+	}
+}
+
+// TestStockKeep: the stock keeps about four times the recent batches,
+// and what a past burst left falls away as batches get small.
+func TestStockKeep(t *testing.T) {
+	var s stock
+	for range 100 {
+		s.freed = append(s.freed, new(rw))
+	}
+	s.fill(100)
+	if len(s.rws) != 100 || len(s.freed) != 0 {
+		t.Fatalf("after a batch of 100: %d in stock, %d set aside; want 100, 0", len(s.rws), len(s.freed))
+	}
+	for range 200 {
+		s.fill(1)
+	}
+	s.freed = append(s.freed, new(rw))
+	s.fill(1)
+	if len(s.rws) > 4 {
+		t.Errorf("after 200 batches of 1: %d in stock, want at most 4", len(s.rws))
+	}
+	for len(s.rws) > 0 {
+		if c := s.get(); c == nil {
+			t.Fatal("get returned nil")
+		}
+	}
+	if c := s.get(); c == nil {
+		t.Error("get from an empty stock returned nil, want an rw from the pool")
+	}
+}
