@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"math/bits"
 	"math/rand/v2"
 	"slices"
+	"strings"
 
 	"github.com/bodytap/bodytap/filter"
 	"github.com/jackc/pgx/v5"
@@ -56,9 +58,13 @@ const (
 // smaller.
 var chunkRows = 1024
 
-// bloomVersion is the schema version that made blooms and counts.
-// (Tests make a store of an earlier version by setting schemaVersion.)
-const bloomVersion = 3
+// bloomVersion is the schema version that made blooms and counts, and
+// keysVersion the one that added the chunks' keys. (Tests make a store
+// of an earlier version by setting schemaVersion.)
+const (
+	bloomVersion = 3
+	keysVersion  = 4
+)
 
 // Bits of blooms.unindexed: some exchange of the chunk has a body copy
 // that the filter does not hold.
@@ -92,10 +98,64 @@ type chunkFilter struct {
 	rows      int
 	unindexed int16
 	words     []uint64 // bloomWords
+	keys      chunkKeys
 }
 
-// add adds an exchange's ID and body copies.
-func (f *chunkFilter) add(id, req, resp []byte) {
+// Filters on the method, the domain and the status go through the
+// chunks too (schema version 4): each chunk lists the distinct values of
+// its exchanges (blooms.methods, domains, statuses), and a filter that
+// needs one of some values reads only the ID ranges of the chunks that
+// list one. A value that most chunks hold costs a read of the chunks'
+// rows (no Bloom filter: a few hundred bytes each) and a walk back along
+// the primary key, as the unfiltered list does; one that few or none
+// hold, the ranges of those few. B-trees on the three columns did the
+// same at the price of three more index entries to write per exchange:
+// with them, a quarter of the server's CPU per stored exchange.
+//
+// maxChunkKeys bounds the values of a kind that a chunk lists: past it,
+// the chunk lists none (NULL), and is a candidate for every value, as
+// the chunks of a writer of version 3 are. Tests make it smaller.
+var maxChunkKeys = 64
+
+// The keys of a chunk: a list longer than maxChunkKeys is unknown.
+type chunkKeys struct {
+	methods, domains []string
+	statuses         []int32
+	lossy            bool // a row's strings are not its exchange's: no string keys
+}
+
+func (k *chunkKeys) add(r *row) {
+	if r.flags >= flagLossy {
+		k.lossy = true
+	}
+	k.methods = addKey(k.methods, r.method)
+	k.domains = addKey(k.domains, r.domain)
+	k.statuses = addKey(k.statuses, r.status)
+}
+
+func addKey[T comparable](vs []T, v T) []T {
+	if len(vs) > maxChunkKeys || slices.Contains(vs, v) {
+		return vs
+	}
+	return append(vs, v)
+}
+
+// listed returns the keys vs as blooms stores them: nil (NULL) when
+// unknown.
+func listed[T any](vs []T, known bool) []T {
+	if !known || len(vs) > maxChunkKeys {
+		return nil
+	}
+	return vs
+}
+
+func (k *chunkKeys) reset() {
+	*k = chunkKeys{methods: k.methods[:0], domains: k.domains[:0], statuses: k.statuses[:0]}
+}
+
+// add adds an exchange's row and body copies.
+func (f *chunkFilter) add(r *row, req, resp []byte) {
+	id := r.id
 	if f.key == 0 {
 		f.key = rand.Int64() | 1
 		f.lo, f.hi = id, id
@@ -110,6 +170,7 @@ func (f *chunkFilter) add(id, req, resp []byte) {
 		f.hi = id
 	}
 	f.rows++
+	f.keys.add(r)
 	if !f.addBody(req) {
 		f.unindexed |= bloomReqUnindexed
 	}
@@ -144,6 +205,7 @@ func (f *chunkFilter) full() bool { return f.rows >= chunkRows }
 func (f *chunkFilter) reset() {
 	f.key, f.lo, f.hi, f.rows, f.unindexed = 0, nil, nil, 0, 0
 	clear(f.words)
+	f.keys.reset()
 }
 
 // stored returns the filter as blooms.bits holds it: folded while it
@@ -174,6 +236,17 @@ func (f *chunkFilter) stored() []byte {
 // upsert stores the filter in the transaction that stores its newest
 // exchanges.
 func (f *chunkFilter) upsert(ctx context.Context, tx pgx.Tx) error {
+	if schemaVersion >= keysVersion {
+		k := &f.keys
+		_, err := tx.Exec(ctx, `INSERT INTO blooms (key, lo, hi, rows, unindexed, bits, methods, domains, statuses)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+			ON CONFLICT (key) DO UPDATE SET lo = excluded.lo, hi = excluded.hi, rows = excluded.rows,
+				unindexed = excluded.unindexed, bits = excluded.bits,
+				methods = excluded.methods, domains = excluded.domains, statuses = excluded.statuses`,
+			f.key, f.lo, f.hi, f.rows, f.unindexed, f.stored(),
+			listed(k.methods, !k.lossy), listed(k.domains, !k.lossy), listed(k.statuses, true))
+		return err
+	}
 	_, err := tx.Exec(ctx, `INSERT INTO blooms (key, lo, hi, rows, unindexed, bits) VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (key) DO UPDATE SET lo = excluded.lo, hi = excluded.hi, rows = excluded.rows,
 			unindexed = excluded.unindexed, bits = excluded.bits`,
@@ -218,7 +291,7 @@ func (f *chunkFilter) addRow(r *row) error {
 	if err != nil {
 		return err
 	}
-	f.add(r.id, req, resp)
+	f.add(r, req, resp)
 	return nil
 }
 
@@ -299,13 +372,24 @@ type idSpan struct {
 }
 
 // candidateSpans returns the ID ranges, newest first and disjoint, out of
-// which no exchange can meet the gram sets gs: those of the chunks that
+// which no exchange can meet the gram sets gs and the conditions on
+// chunks keys (of chunkConds; args are theirs): those of the chunks that
 // may, merged. Only chunks with IDs below before (unless it is nil)
 // count.
-func candidateSpans(ctx context.Context, tx querier, gs []gramSet, before []byte) ([]idSpan, error) {
-	q, args := "SELECT lo, hi, unindexed, bits FROM blooms", []any(nil)
+func candidateSpans(ctx context.Context, tx querier, gs []gramSet, keys []string, args []any, before []byte) ([]idSpan, error) {
+	bits := "bits"
+	if len(gs) == 0 {
+		bits = "NULL::bytea" // not read: leave it in its TOAST table
+	}
+	where := slices.Clone(keys)
+	args = slices.Clone(args)
 	if before != nil {
-		q, args = q+" WHERE lo < $1", []any{before}
+		args = append(args, before)
+		where = append(where, fmt.Sprintf("lo < $%d", len(args)))
+	}
+	q := "SELECT lo, hi, unindexed, " + bits + " FROM blooms"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
 	}
 	rows, err := tx.Query(ctx, q, args...)
 	if err != nil {

@@ -77,7 +77,9 @@ func (p *perf) ingestVariants(n, rounds int) {
 	variants := []struct {
 		name            string
 		noNotify, noXid bool
-	}{{"as shipped (NOTIFY + xid index)", false, false}, {"without NOTIFY", true, false}, {"without the xid index", false, true}}
+		drop            string // indexes dropped before the round
+	}{{"as shipped (NOTIFY + xid index)", false, false, ""}, {"without NOTIFY", true, false, ""}, {"without the xid index", false, true, ""},
+		{"without the status, method, domain indexes", false, false, "DROP INDEX exchanges_status, exchanges_method, exchanges_domain"}}
 	rates := make([][]float64, len(variants))
 	gocpu := make([][]float64, len(variants))
 	pgcpu := make([][]float64, len(variants))
@@ -89,6 +91,11 @@ func (p *perf) ingestVariants(n, rounds int) {
 			ss := openWriters(t, u, 4, p.quiet)
 			if variants[i].noXid {
 				if _, err := ss[0].pool.Exec(context.Background(), "DROP INDEX exchanges_xid"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if d := variants[i].drop; d != "" {
+				if _, err := ss[0].pool.Exec(context.Background(), d); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -125,13 +125,22 @@ func (s *Store) each(ctx context.Context, q *store.Query, fn func(r *listRow, ma
 	spans := []idSpan{{}} // one, unbounded
 	if q.Filter != nil && q.Filter.Root != nil {
 		f = q.Filter
-		if gs := bodyGrams(f.Root); len(gs) > 0 {
+		gs := bodyGrams(f.Root)
+		c := &compiler{ctx: ctx, tx: s.pool}
+		var keys []string
+		if schemaVersion >= keysVersion {
+			var err error
+			if keys, err = c.chunkConds(f.Root); err != nil {
+				return err
+			}
+		}
+		if len(gs) > 0 || len(keys) > 0 {
 			var before []byte
 			if !q.Before.IsZero() {
 				before = q.Before[:]
 			}
 			var err error
-			if spans, err = candidateSpans(ctx, s.pool, gs, before); err != nil {
+			if spans, err = candidateSpans(ctx, s.pool, gs, keys, c.args, before); err != nil {
 				return fmt.Errorf("skip index: %w", err)
 			}
 		}
