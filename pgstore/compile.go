@@ -85,7 +85,16 @@ func (c *compiler) arg(v any) string {
 
 // compile compiles q; tx reads the terms.
 func compile(ctx context.Context, tx querier, q *store.Query) (*plan, error) {
-	c := &compiler{ctx: ctx, tx: tx}
+	return (&compiler{ctx: ctx, tx: tx}).compile(q)
+}
+
+// again returns a compiler of no arguments that knows the terms c read.
+func (c *compiler) again() *compiler {
+	return &compiler{ctx: c.ctx, tx: c.tx, terms: c.terms, full: c.full, load: c.load}
+}
+
+// compile compiles q with the compiler c, new or made by again.
+func (c *compiler) compile(q *store.Query) (*plan, error) {
 	var conds []string
 	if !q.Since.IsZero() {
 		conds = append(conds, "e.id >= "+c.arg(idAt(q.Since.UnixMilli())), "e.start >= "+c.arg(q.Since.UnixNano()))
