@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Measures the PostgreSQL store (pgstore.TestPerf) and prints a Markdown
 # report: ingest from 4 concurrent writers with 1 KiB bodies (as shipped,
-# without NOTIFY, without the xid index: rotated rounds, medians), the
+# without NOTIFY, without the xid index, with schema v3's B-trees: rotated
+# rounds, medians), the
 # first page of filtered queries and body searches at N stored exchanges,
 # and the viewer's paging against the local store holding the same
 # exchanges. A throwaway PostgreSQL cluster is started (Debian's
