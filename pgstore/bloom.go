@@ -376,43 +376,59 @@ type idSpan struct {
 // chunks keys (of chunkConds; args are theirs): those of the chunks that
 // may, merged. Only chunks with IDs below before (unless it is nil)
 // count.
+//
+// Candidate chunks that follow each other in the order of their lowest
+// IDs, with no other chunk between, make one range, gaps included: every
+// stored exchange is in the range of some chunk, so a gap holds none,
+// and a walk through one range takes fewer queries than one a chunk
+// (at 1,000,000 exchanges, the first page of ~m POST & ~c 500 read 6
+// chunks of 1,000 exchanges in 6 queries).
 func candidateSpans(ctx context.Context, tx querier, gs []gramSet, keys []string, args []any, before []byte) ([]idSpan, error) {
 	bits := "bits"
 	if len(gs) == 0 {
 		bits = "NULL::bytea" // not read: leave it in its TOAST table
 	}
-	where := slices.Clone(keys)
+	cand := "TRUE"
+	if len(keys) > 0 {
+		cand = strings.Join(keys, " AND ")
+	}
+	q := "SELECT lo, hi, " + cand + ", unindexed, " + bits + " FROM blooms"
 	args = slices.Clone(args)
 	if before != nil {
 		args = append(args, before)
-		where = append(where, fmt.Sprintf("lo < $%d", len(args)))
+		q += fmt.Sprintf(" WHERE lo < $%d", len(args))
 	}
-	q := "SELECT lo, hi, unindexed, " + bits + " FROM blooms"
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	rows, err := tx.Query(ctx, q, args...)
+	rows, err := tx.Query(ctx, q+" ORDER BY lo", args...)
 	if err != nil {
 		return nil, err
 	}
 	var spans []idSpan
 	var sp idSpan
+	var ok bool
 	var un int16
 	var b []byte
-	_, err = pgx.ForEachRow(rows, []any{&sp.lo, &sp.hi, &un, &b}, func() error {
-		for i := range gs {
-			if !gs[i].mayHold(b, un) {
-				return nil
-			}
+	run := false // the last chunk read was a candidate: spans' last grows
+	_, err = pgx.ForEachRow(rows, []any{&sp.lo, &sp.hi, &ok, &un, &b}, func() error {
+		for i := 0; ok && i < len(gs); i++ {
+			ok = gs[i].mayHold(b, un)
 		}
-		spans = append(spans, idSpan{slices.Clone(sp.lo), slices.Clone(sp.hi), true})
+		switch {
+		case !ok:
+		case run:
+			if last := &spans[len(spans)-1]; bytes.Compare(sp.hi, last.hi) > 0 {
+				last.hi = slices.Clone(sp.hi)
+			}
+		default:
+			spans = append(spans, idSpan{slices.Clone(sp.lo), slices.Clone(sp.hi), true})
+		}
+		run = ok
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	// Merge, then newest first.
-	slices.SortFunc(spans, func(a, b idSpan) int { return bytes.Compare(a.lo, b.lo) })
+	// Merge those that overlap (chunks of concurrent writers), then
+	// newest first.
 	merged := spans[:0]
 	for _, s := range spans {
 		if k := len(merged) - 1; k >= 0 && bytes.Compare(s.lo, merged[k].hi) <= 0 {

@@ -354,6 +354,9 @@ func (c *compiler) chunkConds(n filter.Node) ([]string, error) {
 		if err != nil || !ok {
 			return nil, err
 		}
+		if in == nil {
+			in = []string{} // not NULL: && of no value is FALSE
+		}
 		return []string{"(" + col + " IS NULL OR " + col + " && " + c.arg(in) + "::text[])"}, nil
 	}
 	return nil, nil
