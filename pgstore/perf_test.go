@@ -53,6 +53,7 @@ func TestPerf(t *testing.T) {
 	pg, local := p.load(n)
 	p.firstPages(n, pg, local)
 	p.paging(n, pg, local)
+	p.counts(n, pg, local)
 }
 
 type perf struct {
@@ -261,6 +262,46 @@ func (p *perf) paging(n int, pg *Store, local *store.Store) {
 			name = "`" + fs + "`"
 		}
 		p.report("| %s | %.2f | %.2f | %.2f |", name, median(per[0]), median(per[1]), median(per[0])/median(per[1]))
+	}
+}
+
+// counts times the count of filtered queries (what the viewer shows above
+// a list, if it comes within 300 ms), then again in PostgreSQL with the
+// B-trees on status, method and domain that schema v4 dropped, made for
+// the purpose: it runs last.
+func (p *perf) counts(n int, pg *Store, local *store.Store) {
+	t, ctx := p.t, context.Background()
+	exprs := []string{"~c 500", "~m POST", "~d api-3.example.com", "~m POST & ~c 500", "~c 418"}
+	times := func(c lister) []string {
+		var cells []string
+		for _, e := range exprs {
+			f, err := filter.Parse(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ds []float64
+			for range 3 {
+				start := time.Now()
+				if _, err := c.Count(ctx, store.Query{Filter: f}); err != nil {
+					t.Fatal(err)
+				}
+				ds = append(ds, ms(time.Since(start)))
+			}
+			cells = append(cells, fmt.Sprintf("%.1f", median(ds)))
+		}
+		return cells
+	}
+	rows := [][]string{times(pg), times(local)}
+	if _, err := pg.pool.Exec(ctx, "CREATE INDEX ON exchanges (status, id); CREATE INDEX ON exchanges (method, id); "+
+		"CREATE INDEX ON exchanges (domain, id); ANALYZE exchanges"); err != nil {
+		t.Fatal(err)
+	}
+	rows = append(rows, times(pg))
+	p.report("\nCount of a filter at %d exchanges (the viewer's, above the list), ms, median of 3:\n", n)
+	p.report("| store | `%s` |", strings.Join(exprs, "` | `"))
+	p.report("|---|%s", strings.Repeat("---:|", len(exprs)))
+	for i, name := range []string{"PostgreSQL", "local", "PostgreSQL with schema v3's B-trees"} {
+		p.report("| %s | %s |", name, strings.Join(rows[i], " | "))
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/bodytap/bodytap"
@@ -73,15 +74,31 @@ func (s *Store) Count(ctx context.Context, q store.Query) (int64, error) {
 			n, err = countAll(ctx, tx)
 			return err
 		}
-		p, err := compile(ctx, tx, &q)
+		c := &compiler{ctx: ctx, tx: tx}
+		p, err := c.compile(&q)
 		if err != nil {
 			return err
 		}
-		if exact = p.exact(); exact {
-			query, args := p.sql("SELECT count(*) FROM exchanges e WHERE ", p.maybe)
-			return tx.QueryRow(ctx, query, args...).Scan(&n)
+		if exact = p.exact(); !exact {
+			return nil
 		}
-		return nil
+		// Only in the candidate chunks' ranges, when they are few: a
+		// value that no chunk lists costs no scan of the rows.
+		spans, err := s.candidates(ctx, tx, c.again(), &q)
+		if err != nil || len(spans) == 0 {
+			return err
+		}
+		where := p.maybe
+		if len(spans) <= maxCountSpans && spans[0].bounded {
+			var in []string
+			for _, sp := range spans {
+				p.args = append(p.args, sp.lo, sp.hi)
+				in = append(in, fmt.Sprintf("e.id BETWEEN $%d AND $%d", len(p.args)-1, len(p.args)))
+			}
+			where = and("("+strings.Join(in, " OR ")+")", where)
+		}
+		query, args := p.sql("SELECT count(*) FROM exchanges e WHERE ", where)
+		return tx.QueryRow(ctx, query, args...).Scan(&n)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("pgstore: count: %w", err)
@@ -118,34 +135,53 @@ func (s *Store) readTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, fn)
 }
 
+// maxCountSpans bounds the ID ranges that a count lists in its query.
+const maxCountSpans = 64
+
+// candidates returns the ID ranges of the chunks that may hold what q's
+// filter selects, newest first: one unbounded range when the filter
+// needs no body word and no method, domain or status (see
+// candidateSpans). c compiles the conditions on chunks.
+func (s *Store) candidates(ctx context.Context, tx querier, c *compiler, q *store.Query) ([]idSpan, error) {
+	unbounded := []idSpan{{}}
+	if q.Filter == nil || q.Filter.Root == nil {
+		return unbounded, nil
+	}
+	gs := bodyGrams(q.Filter.Root)
+	var keys []string
+	if schemaVersion >= keysVersion {
+		var err error
+		if keys, err = c.chunkConds(q.Filter.Root); err != nil {
+			return nil, err
+		}
+	}
+	if len(gs) == 0 && len(keys) == 0 {
+		return unbounded, nil
+	}
+	var before []byte
+	if !q.Before.IsZero() {
+		before = q.Before[:]
+	}
+	spans, err := candidateSpans(ctx, tx, gs, keys, c.args, before)
+	if err != nil {
+		return nil, fmt.Errorf("skip index: %w", err)
+	}
+	return spans, nil
+}
+
 // each calls fn with every candidate row of q, newest first, a page at a
 // time, telling whether it matches, until fn returns false or an error.
 func (s *Store) each(ctx context.Context, q *store.Query, fn func(r *listRow, match bool) (bool, error)) error {
 	var f *filter.Filter
-	spans := []idSpan{{}} // one, unbounded
-	c := &compiler{ctx: ctx, tx: s.pool}
 	if q.Filter != nil && q.Filter.Root != nil {
 		f = q.Filter
-		gs := bodyGrams(f.Root)
-		var keys []string
-		if schemaVersion >= keysVersion {
-			var err error
-			if keys, err = c.chunkConds(f.Root); err != nil {
-				return err
-			}
-		}
-		if len(gs) > 0 || len(keys) > 0 {
-			var before []byte
-			if !q.Before.IsZero() {
-				before = q.Before[:]
-			}
-			var err error
-			if spans, err = candidateSpans(ctx, s.pool, gs, keys, c.args, before); err != nil {
-				return fmt.Errorf("skip index: %w", err)
-			}
-		}
 	}
-	l := &look{q: q, f: f, fn: fn, c: c, size: candidatePage, idsFirst: f != nil && len(bodyNeeds(f.Root)) > 0}
+	c := &compiler{ctx: ctx, tx: s.pool}
+	spans, err := s.candidates(ctx, s.pool, c, q)
+	if err != nil {
+		return err
+	}
+	l := &look{q: q, f: f, fn: fn, c: c.again(), size: candidatePage, idsFirst: f != nil && len(bodyNeeds(f.Root)) > 0}
 	for _, sp := range spans {
 		if more, err := s.eachIn(ctx, l, sp); err != nil || !more {
 			return err
