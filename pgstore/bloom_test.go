@@ -1,6 +1,7 @@
 package pgstore
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -157,8 +158,8 @@ func TestSkipIndex(t *testing.T) {
 // Filter.Match selects, also where a chunk's list overflowed (none
 // kept) or a row's strings are not its exchange's.
 func TestChunkKeys(t *testing.T) {
-	defer func(k int) { maxChunkKeys = k }(maxChunkKeys)
-	maxChunkKeys = 3
+	defer func(k, w int) { maxChunkKeys, firstWindow = k, w }(maxChunkKeys, firstWindow)
+	maxChunkKeys, firstWindow = 3, 1
 	start := time.Now().Add(-time.Hour)
 	s, all := interleaved(t, 200, func(i int) *bodytap.Exchange {
 		x := tailExchange(i, []string{"GET", "POST"}[i%2], "", start.Add(time.Duration(i)*time.Second))
@@ -279,9 +280,13 @@ func candidateRows(t *testing.T, s *Store, expr string) int {
 		if err != nil {
 			return err
 		}
-		spans, err := candidateSpans(ctx, tx, bodyGrams(f.Root), keys, c.args, nil)
-		if err != nil {
-			return err
+		var spans []idSpan
+		for w, more := newChunkWalk(tx, bodyGrams(f.Root), keys, c.args, nil), true; more; {
+			var sps []idSpan
+			if sps, more, err = w.next(ctx); err != nil {
+				return err
+			}
+			spans = append(spans, sps...)
 		}
 		for _, sp := range spans {
 			var n int
@@ -361,5 +366,69 @@ func TestUpgradeToVersion4(t *testing.T) {
 				t.Errorf("indexes on status, method, domain after the upgrade: %d (%v), want 0", indexes, err)
 			}
 		})
+	}
+}
+
+// TestChunkWalk walks random chunks, overlapping as concurrent writers'
+// do, in windows of several sizes: the ranges it returns are disjoint,
+// newest first, below the bound, and hold every ID of every candidate
+// chunk below it.
+func TestChunkWalk(t *testing.T) {
+	defer func(w int) { firstWindow = w }(firstWindow)
+	s, _ := openTest(t, Options{})
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(7, 8))
+	id := func(v int) []byte { return idAt(int64(v)) }
+	type span struct{ lo, hi int }
+	var cands []span
+	for k := range 60 {
+		lo := r.IntN(1000)
+		hi := lo + r.IntN(60)
+		status := 1 + r.IntN(3)
+		if status == 1 {
+			cands = append(cands, span{lo, hi})
+		}
+		if _, err := s.pool.Exec(ctx, `INSERT INTO blooms (key, lo, hi, rows, unindexed, bits, statuses)
+			VALUES ($1, $2, $3, 1, 0, '\x', $4)`, k+1, id(lo), id(hi), []int32{int32(status)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := &compiler{ctx: ctx, tx: s.pool}
+	keys, err := c.chunkConds(filter.Status{Lo: 1, Hi: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, window := range []int{1, 2, 5, 100} {
+		for _, before := range []int{0, 500, 1001} {
+			firstWindow = window
+			var bound []byte
+			if before > 0 {
+				bound = id(before)
+			}
+			var got []idSpan
+			for w, more := newChunkWalk(s.pool, nil, keys, c.args, bound), true; more; {
+				var sps []idSpan
+				if sps, more, err = w.next(ctx); err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, sps...)
+			}
+			for i, sp := range got {
+				if bytes.Compare(sp.lo, sp.hi) > 0 || i > 0 && bytes.Compare(sp.hi, got[i-1].lo) >= 0 {
+					t.Fatalf("window %d, before %d: ranges not disjoint and newest first: %d %x..%x after %x", window, before, i, sp.lo, sp.hi, got[max(i-1, 0)].lo)
+				}
+			}
+			for _, c := range cands {
+				for v := c.lo; v <= c.hi && (before == 0 || v < before); v++ {
+					in := false
+					for _, sp := range got {
+						in = in || bytes.Compare(sp.lo, id(v)) <= 0 && bytes.Compare(id(v), sp.hi) <= 0
+					}
+					if !in {
+						t.Fatalf("window %d, before %d: ID %d of candidate chunk %d..%d in no range", window, before, v, c.lo, c.hi)
+					}
+				}
+			}
+		}
 	}
 }

@@ -84,12 +84,28 @@ func (s *Store) Count(ctx context.Context, q store.Query) (int64, error) {
 		}
 		// Only in the candidate chunks' ranges, when they are few: a
 		// value that no chunk lists costs no scan of the rows.
-		spans, err := s.candidates(ctx, tx, c.again(), &q)
-		if err != nil || len(spans) == 0 {
+		walk, err := s.candidates(c.again(), &q)
+		if err != nil {
 			return err
 		}
+		var spans []idSpan
+		for walk != nil {
+			sps, more, err := walk.next(ctx)
+			if err != nil {
+				return fmt.Errorf("skip index: %w", err)
+			}
+			if spans = append(spans, sps...); len(spans) > maxCountSpans {
+				break
+			}
+			if !more {
+				if len(spans) == 0 {
+					return nil // none
+				}
+				break
+			}
+		}
 		where := p.maybe
-		if len(spans) <= maxCountSpans && spans[0].bounded {
+		if walk != nil && len(spans) <= maxCountSpans {
 			var in []string
 			for _, sp := range spans {
 				p.args = append(p.args, sp.lo, sp.hi)
@@ -138,14 +154,13 @@ func (s *Store) readTx(ctx context.Context, fn func(pgx.Tx) error) error {
 // maxCountSpans bounds the ID ranges that a count lists in its query.
 const maxCountSpans = 64
 
-// candidates returns the ID ranges of the chunks that may hold what q's
-// filter selects, newest first: one unbounded range when the filter
-// needs no body word and no method, domain or status (see
-// candidateSpans). c compiles the conditions on chunks.
-func (s *Store) candidates(ctx context.Context, tx querier, c *compiler, q *store.Query) ([]idSpan, error) {
-	unbounded := []idSpan{{}}
+// candidates returns the walk of the chunks that may hold what q's filter
+// selects, or nil when the filter needs no body word and no method,
+// domain or status (see chunkWalk). c compiles the conditions on chunks;
+// its querier reads them.
+func (s *Store) candidates(c *compiler, q *store.Query) (*chunkWalk, error) {
 	if q.Filter == nil || q.Filter.Root == nil {
-		return unbounded, nil
+		return nil, nil
 	}
 	gs := bodyGrams(q.Filter.Root)
 	var keys []string
@@ -156,17 +171,13 @@ func (s *Store) candidates(ctx context.Context, tx querier, c *compiler, q *stor
 		}
 	}
 	if len(gs) == 0 && len(keys) == 0 {
-		return unbounded, nil
+		return nil, nil
 	}
 	var before []byte
 	if !q.Before.IsZero() {
 		before = q.Before[:]
 	}
-	spans, err := candidateSpans(ctx, tx, gs, keys, c.args, before)
-	if err != nil {
-		return nil, fmt.Errorf("skip index: %w", err)
-	}
-	return spans, nil
+	return newChunkWalk(c.tx, gs, keys, c.args, before), nil
 }
 
 // each calls fn with every candidate row of q, newest first, a page at a
@@ -177,17 +188,29 @@ func (s *Store) each(ctx context.Context, q *store.Query, fn func(r *listRow, ma
 		f = q.Filter
 	}
 	c := &compiler{ctx: ctx, tx: s.pool}
-	spans, err := s.candidates(ctx, s.pool, c, q)
+	walk, err := s.candidates(c, q)
 	if err != nil {
 		return err
 	}
 	l := &look{q: q, f: f, fn: fn, c: c.again(), size: candidatePage, idsFirst: f != nil && len(bodyNeeds(f.Root)) > 0}
-	for _, sp := range spans {
-		if more, err := s.eachIn(ctx, l, sp); err != nil || !more {
-			return err
+	if walk == nil {
+		_, err := s.eachIn(ctx, l, idSpan{})
+		return err
+	}
+	for {
+		spans, more, err := walk.next(ctx)
+		if err != nil {
+			return fmt.Errorf("skip index: %w", err)
+		}
+		for _, sp := range spans {
+			if cont, err := s.eachIn(ctx, l, sp); err != nil || !cont {
+				return err
+			}
+		}
+		if !more {
+			return nil
 		}
 	}
-	return nil
 }
 
 // A look is a call of each.

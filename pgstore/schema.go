@@ -136,6 +136,8 @@ INSERT INTO counts (day, key, n) SELECT bodytap_day(id), 0, count(*) FROM exchan
 ALTER TABLE blooms ADD COLUMN methods text[] COLLATE "C";
 ALTER TABLE blooms ADD COLUMN domains text[] COLLATE "C";
 ALTER TABLE blooms ADD COLUMN statuses integer[];
+-- Filters read the chunks newest first, a window at a time (chunkWalk).
+CREATE INDEX blooms_hi ON blooms (hi);
 DROP INDEX exchanges_status, exchanges_method, exchanges_domain;
 `,
 }
