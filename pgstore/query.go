@@ -236,6 +236,14 @@ func (s *Store) eachIn(ctx context.Context, l *look, sp idSpan) (more bool, err 
 	cursor := q.Before
 	for {
 		limit := l.size
+		if l.seen == 0 && !l.idsFirst && q.Limit > 0 {
+			// SQL decides most candidates of a filter that needs no
+			// body (all but lossy rows, for a method or a domain): a
+			// first page of Limit is often the answer. Without the
+			// B-tree on method, reading 256 rows of ~m POST & ~c 500
+			// walked 2.5 times as far back as the 101 asked.
+			limit = min(limit, q.Limit)
+		}
 		if q.MaxScan > 0 {
 			limit = max(1, min(limit, q.MaxScan-l.seen))
 		}
