@@ -105,12 +105,13 @@ type chunkFilter struct {
 // chunks too (schema version 4): each chunk lists the distinct values of
 // its exchanges (blooms.methods, domains, statuses), and a filter that
 // needs one of some values reads only the ID ranges of the chunks that
-// list one. A value that most chunks hold costs a read of the chunks'
-// rows (no Bloom filter: a few hundred bytes each) and a walk back along
-// the primary key, as the unfiltered list does; one that few or none
-// hold, the ranges of those few. B-trees on the three columns did the
-// same at the price of three more index entries to write per exchange:
-// with them, a quarter of the server's CPU per stored exchange.
+// list one. A value that most chunks hold costs a read of a window of
+// the chunks' rows (see chunkWalk; no Bloom filter: a few hundred bytes
+// each) and a walk back along the primary key, as the unfiltered list
+// does; one that few or none hold, the ranges of those few. B-trees on
+// the three columns did the same at the price of three more index
+// entries to write per exchange: loading 1,000,000 exchanges, 18.5 µs of
+// the server's CPU each against 11.7.
 //
 // maxChunkKeys bounds the values of a kind that a chunk lists: past it,
 // the chunk lists none (NULL), and is a candidate for every value, as
