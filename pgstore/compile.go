@@ -85,7 +85,16 @@ func (c *compiler) arg(v any) string {
 
 // compile compiles q; tx reads the terms.
 func compile(ctx context.Context, tx querier, q *store.Query) (*plan, error) {
-	c := &compiler{ctx: ctx, tx: tx}
+	return (&compiler{ctx: ctx, tx: tx}).compile(q)
+}
+
+// again returns a compiler of no arguments that knows the terms c read.
+func (c *compiler) again() *compiler {
+	return &compiler{ctx: c.ctx, tx: c.tx, terms: c.terms, full: c.full, load: c.load}
+}
+
+// compile compiles q with the compiler c, new or made by again.
+func (c *compiler) compile(q *store.Query) (*plan, error) {
 	var conds []string
 	if !q.Since.IsZero() {
 		conds = append(conds, "e.id >= "+c.arg(idAt(q.Since.UnixMilli())), "e.start >= "+c.arg(q.Since.UnixNano()))
@@ -312,6 +321,45 @@ func (c *compiler) match(m filter.Match) (cond, error) {
 		return cond{"FALSE", "(" + flagClear(flagReqWithheld) + " OR e.status <> 0 AND " + flagClear(flagRespWithheld) + ")"}, nil
 	}
 	return condFalse, nil
+}
+
+// chunkConds returns conditions on a row of blooms that hold for every
+// chunk that may hold an exchange n selects (see chunkKeys): those of
+// the matches on the method, the domain and the status and-ed at the top
+// of n. A list of values that a regular expression matches is that of
+// the terms, as for the rows (terms1); with too many terms to list, or
+// none, a match adds no condition but the NULL lists of unknown chunks.
+func (c *compiler) chunkConds(n filter.Node) ([]string, error) {
+	switch n := n.(type) {
+	case filter.And:
+		x, err := c.chunkConds(n.X)
+		if err != nil {
+			return nil, err
+		}
+		y, err := c.chunkConds(n.Y)
+		return append(x, y...), err
+	case filter.Status:
+		return []string{fmt.Sprintf("(statuses IS NULL OR EXISTS (SELECT FROM unnest(statuses) v WHERE v <> 0 AND v BETWEEN %d AND %d))", n.Lo, n.Hi)}, nil
+	case filter.Match:
+		kind, col := termMethod, "methods"
+		switch {
+		case n.Re == nil:
+			return nil, nil
+		case n.Op == filter.OpDomain:
+			kind, col = termDomain, "domains"
+		case n.Op != filter.OpMethod:
+			return nil, nil
+		}
+		in, ok, err := c.matching(kind, n.Re)
+		if err != nil || !ok {
+			return nil, err
+		}
+		if in == nil {
+			in = []string{} // not NULL: && of no value is FALSE
+		}
+		return []string{"(" + col + " IS NULL OR " + col + " && " + c.arg(in) + "::text[])"}, nil
+	}
+	return nil, nil
 }
 
 // literals returns a condition that holds where the value of the text

@@ -78,7 +78,7 @@ func (s *Store) importAll(ctx context.Context, xs iter.Seq2[*bodytap.Exchange, e
 		if chunks[len(chunks)-1].full() {
 			chunks = append(chunks, &chunkFilter{})
 		}
-		chunks[len(chunks)-1].add(r.id, x.Request.Body.Bytes, x.Response.Body.Bytes)
+		chunks[len(chunks)-1].add(r, x.Request.Body.Bytes, x.Response.Body.Bytes)
 		if d := idDay(r.id); !containsDay(days, d) {
 			days = append(days, d)
 		}

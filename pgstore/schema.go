@@ -126,6 +126,20 @@ CREATE TABLE counts (
 );
 INSERT INTO counts (day, key, n) SELECT bodytap_day(id), 0, count(*) FROM exchanges GROUP BY 1;
 `,
+	// Version 4.
+	`
+-- The keys of each chunk of the skip index (see chunkKeys): its
+-- distinct methods, domains and statuses, which filters on them read
+-- instead of B-trees on exchanges that every write had to update. NULL,
+-- as in the chunks made before, means unknown: a candidate for every
+-- value (so a writer of version 3 still running stays correct).
+ALTER TABLE blooms ADD COLUMN methods text[] COLLATE "C";
+ALTER TABLE blooms ADD COLUMN domains text[] COLLATE "C";
+ALTER TABLE blooms ADD COLUMN statuses integer[];
+-- Filters read the chunks newest first, a window at a time (chunkWalk).
+CREATE INDEX blooms_hi ON blooms (hi);
+DROP INDEX exchanges_status, exchanges_method, exchanges_domain;
+`,
 }
 
 // schemaVersion is the version this program writes and reads.

@@ -207,7 +207,7 @@ func (t *tail) look(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := t.s.decide(ctx, t.f, page); err != nil {
+		if err := t.s.decide(ctx, t.f, page, false); err != nil {
 			return err
 		}
 		for i := range page {
