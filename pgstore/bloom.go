@@ -18,7 +18,7 @@ import (
 // (store/bloom.go): for each chunk of exchanges, a Bloom filter of the
 // trigrams of their body copies, ASCII letters folded to lower case. A
 // search for a regular expression takes the trigrams of the literal
-// strings every match contains (bodyLiterals), reads the filters, and reads
+// strings every match contains (neededLiterals), reads the filters, and reads
 // candidates only in the ID ranges of the chunks whose filter may hold
 // them all, newest first; the others are skipped.
 //
@@ -332,7 +332,7 @@ func bodyGrams(n filter.Node) []gramSet {
 		}
 		gs := gramSet{unindexed: un}
 		seen := map[uint32]bool{}
-		for _, l := range bodyLiterals(n.Re) {
+		for _, l := range neededLiterals(n.Re) {
 			p := l.S
 			for i := 0; i+3 <= len(p); i++ {
 				g := uint32(fold(p[i]))<<16 | uint32(fold(p[i+1]))<<8 | uint32(fold(p[i+2]))

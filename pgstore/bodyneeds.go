@@ -33,7 +33,7 @@ func bodyNeeds(n filter.Node) []bodyNeed {
 	case filter.Match:
 		need := bodyNeed{req: n.Op == filter.OpBody || n.Op == filter.OpReqBody, resp: n.Op == filter.OpBody || n.Op == filter.OpRespBody}
 		if need.req || need.resp {
-			if need.lits = bodyLiterals(n.Re); len(need.lits) > 0 {
+			if need.lits = neededLiterals(n.Re); len(need.lits) > 0 {
 				return []bodyNeed{need}
 			}
 		}
@@ -51,14 +51,14 @@ func met(needs []bodyNeed, req, resp []byte) bool {
 	return true
 }
 
-// bodyLiterals returns the literal strings that every match of re
+// neededLiterals returns the literal strings that every match of re
 // contains, as relit.Of does, and more: where re ignores case, relit
 // leaves out a whole literal that has a rune it cannot look for in ASCII
 // case (k and s, which also match K and ſ, and other letters beyond
-// ASCII); bodyLiterals keeps the runs between such runes. Body searches
+// ASCII); neededLiterals keeps the runs between such runes. Body searches
 // (?is) ignore case: without the runs, ~b quokka would have no literal
 // to look for and every candidate would be decoded whole.
-func bodyLiterals(re *regexp.Regexp) []relit.Literal {
+func neededLiterals(re *regexp.Regexp) []relit.Literal {
 	t, err := syntax.Parse(re.String(), syntax.Perl)
 	if err != nil {
 		return nil

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/bodytap/bodytap/filter"
-	"github.com/bodytap/bodytap/internal/relit"
 	"github.com/bodytap/bodytap/store"
 	"github.com/jackc/pgx/v5"
 )
@@ -365,10 +364,13 @@ func (c *compiler) chunkConds(n filter.Node) ([]string, error) {
 // literals returns a condition that holds where the value of the text
 // column col contains the literal strings that every match of re
 // contains (strpos for exact ones, ILIKE for those that ignore ASCII
-// case), or on lossy rows; "TRUE" if re requires none.
+// case), or on lossy rows; "TRUE" if re requires none. The literals are
+// those of neededLiterals: ~u ignores case, and ~u /orders/ would have
+// none with relit's alone (s also matches ſ), so that every row would
+// be read and decided in Go.
 func (c *compiler) literals(col string, re *regexp.Regexp) string {
 	var conds []string
-	for _, lit := range relit.Of(re) {
+	for _, lit := range neededLiterals(re) {
 		if len(conds) == 3 {
 			break
 		}
