@@ -428,9 +428,9 @@ type Store struct {
 	hurry      atomic.Int32
 	hurryCh    chan struct{}
 	// The store's own work, which busy does not count as the process's:
-	// nanoseconds spent in RecordBatch and inserting since busy last
-	// looked, and the meter of the rest (used by the store's goroutine
-	// only).
+	// CPU time (see ownTime) spent in RecordBatch and inserting since
+	// busy last looked, and the meter of the rest (used by the store's
+	// goroutine only).
 	ownNanos atomic.Int64
 	load     loadMeter
 
@@ -600,8 +600,11 @@ func (s *Store) RecordBatch(xs []*bodytap.Exchange) {
 		s.drop(len(xs))
 		return
 	}
-	start := time.Now()
-	defer func() { s.ownNanos.Add(int64(time.Since(start))) }()
+	s.ownNanos.Add(int64(ownTime(func() { s.recordBatch(xs) })))
+}
+
+// recordBatch does RecordBatch's work.
+func (s *Store) recordBatch(xs []*bodytap.Exchange) {
 	rows := make([]*row, 0, len(xs))
 	for _, x := range xs {
 		if x == nil {

@@ -30,3 +30,32 @@ func TestProcessCounts(t *testing.T) {
 	after, _ := Process()
 	t.Errorf("10 s of spinning counted as %v of CPU (%d)", after-before, x)
 }
+
+// TestThreadCounts checks that a thread's CPU time grows while it spins
+// and not while it sleeps.
+func TestThreadCounts(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	before, ok := Thread()
+	if !ok {
+		if runtime.GOOS == "linux" {
+			t.Fatal("Thread cannot tell on linux")
+		}
+		t.Skipf("no thread CPU time on %s", runtime.GOOS)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if slept, _ := Thread(); slept-before > 20*time.Millisecond {
+		t.Errorf("sleeping 100 ms counted as %v of the thread's CPU", slept-before)
+	}
+	x := 0
+	for start := time.Now(); time.Since(start) < 10*time.Second; {
+		for range 1 << 16 {
+			x++
+		}
+		if after, _ := Thread(); after-before >= 20*time.Millisecond {
+			return
+		}
+	}
+	after, _ := Thread()
+	t.Errorf("10 s of spinning counted as %v of the thread's CPU (%d)", after-before, x)
+}
