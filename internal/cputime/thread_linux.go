@@ -9,10 +9,4 @@ import (
 // and system), and whether it could tell. The caller should hold its
 // goroutine on the thread (runtime.LockOSThread) between two calls, or
 // the difference counts other goroutines' time, or misses its own.
-func Thread() (time.Duration, bool) {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_THREAD, &ru) != nil {
-		return 0, false
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), true
-}
+func Thread() (time.Duration, bool) { return rusage(syscall.RUSAGE_THREAD) }
