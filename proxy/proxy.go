@@ -141,6 +141,11 @@ func New(cfg Config) (*Proxy, error) {
 		tc.Route = func(*http.Request) string { return "" }
 	}
 	userFunc := tc.Redact.Func
+	if rs, ok := tc.Sink.(bodytap.ReusingSink); ok && userFunc == nil && rs.ReusesExchanges() {
+		// The Tap would reuse exchanges for such a sink but for the
+		// Redact.Func set next; tidyHeader keeps nothing of them either.
+		tc.ReuseExchanges = true
+	}
 	tc.Redact.Func = func(x *bodytap.Exchange) {
 		tidyHeader(x)
 		if userFunc != nil {

@@ -1,8 +1,11 @@
 package store
 
 import (
+	"runtime"
 	"testing"
 	"time"
+
+	"github.com/bodytap/bodytap/internal/cputime"
 )
 
 // TestLoadMeter checks the share of the writer's time that full-text
@@ -76,4 +79,39 @@ func runLoadSteps(t *testing.T, m *loadMeter, cpu *time.Duration, at time.Time, 
 		}
 	}
 	return at
+}
+
+// TestOwnTime checks that the store's own work counts as the CPU time it
+// took, not its wall time: on a machine whose CPUs are all taken the two
+// differ, and counting wall time made a starved proxy look idle to the
+// meter (its store's goroutine then inserted at full speed). Waiting
+// counts nothing; spinning counts.
+func TestOwnTime(t *testing.T) {
+	if _, ok := cputime.Thread(); !ok {
+		if runtime.GOOS == "linux" {
+			t.Fatal("cputime.Thread cannot tell on linux")
+		}
+		t.Skipf("no thread CPU time on %s", runtime.GOOS)
+	}
+	if d := ownTime(func() { time.Sleep(100 * time.Millisecond) }); d > 20*time.Millisecond {
+		t.Errorf("sleeping 100 ms counted as %v of the store's own time", d)
+	}
+	// Spin until the process has used 30 ms of CPU time (a busy machine
+	// gives a spinner only a share of a core); the spinner's thread took
+	// most of it.
+	x := 0
+	d := ownTime(func() {
+		before, _ := cputime.Process()
+		for start := time.Now(); time.Since(start) < 10*time.Second; {
+			for range 1 << 16 {
+				x++
+			}
+			if after, _ := cputime.Process(); after-before >= 30*time.Millisecond {
+				return
+			}
+		}
+	})
+	if d < 15*time.Millisecond {
+		t.Errorf("spinning for 30 ms of CPU counted as %v of the store's own time (%d)", d, x)
+	}
 }

@@ -31,10 +31,11 @@
 // the records just appended from memory (up to 4 MiB of them) rather
 // than reading them back, so that a process that does little else stores
 // exchanges on all of two CPUs. While exchanges keep coming and the rest
-// of the process needs the CPUs (more than half of them, over a quarter
-// of a second, not counting the store's own work), the store's goroutine
-// spends only a quarter of its time inserting, so that the CPU goes to
-// the requests they come from; when exchanges come faster than it
+// of the process needs the CPUs (a quarter of them or more, over a
+// quarter of a second, not counting the store's own work, which counts
+// as the CPU time it took), the store's goroutine spends only a
+// twentieth of its time inserting, so that the CPU goes to the requests
+// they come from; when exchanges come faster than it
 // inserts them, they wait in the log, on disk, not in memory, and
 // queries and Subscribe see them later: Stats.Backlog and Stats.BacklogBytes say how many, and the
 // store logs a line every 5 seconds while more than 1000 wait. Past 1 GiB
@@ -428,9 +429,9 @@ type Store struct {
 	hurry      atomic.Int32
 	hurryCh    chan struct{}
 	// The store's own work, which busy does not count as the process's:
-	// nanoseconds spent in RecordBatch and inserting since busy last
-	// looked, and the meter of the rest (used by the store's goroutine
-	// only).
+	// CPU time (see ownTime) spent in RecordBatch and inserting since
+	// busy last looked, and the meter of the rest (used by the store's
+	// goroutine only).
 	ownNanos atomic.Int64
 	load     loadMeter
 
@@ -578,6 +579,14 @@ func dsn(abs string, readOnly bool, pragmas []string) string {
 
 var _ bodytap.BatchSink = (*Store)(nil)
 
+var _ bodytap.ReusingSink = (*Store)(nil)
+
+// ReusesExchanges reports true: RecordBatch copies what it stores of an
+// exchange into the log's block before it returns and keeps nothing of
+// the exchange's own memory, so a Tap may reuse it (see
+// bodytap.ReusingSink).
+func (s *Store) ReusesExchanges() bool { return true }
+
 // Record implements bodytap.Sink: it writes x, as a batch of one (see
 // RecordBatch): one transaction per call, so code that writes many
 // exchanges itself should hand them to RecordBatch together. A Tap
@@ -600,8 +609,11 @@ func (s *Store) RecordBatch(xs []*bodytap.Exchange) {
 		s.drop(len(xs))
 		return
 	}
-	start := time.Now()
-	defer func() { s.ownNanos.Add(int64(time.Since(start))) }()
+	s.ownNanos.Add(int64(ownTime(func() { s.recordBatch(xs) })))
+}
+
+// recordBatch does RecordBatch's work.
+func (s *Store) recordBatch(xs []*bodytap.Exchange) {
 	rows := make([]*row, 0, len(xs))
 	for _, x := range xs {
 		if x == nil {

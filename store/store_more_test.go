@@ -396,3 +396,48 @@ func TestSearchStats(t *testing.T) {
 		t.Errorf("got %d searches in %v, want 2 in more than 0", st.Searches, st.SearchTime)
 	}
 }
+
+// TestKeepsNothing checks the promise of ReusesExchanges: once
+// RecordBatch has returned, the exchanges given to it can be scribbled
+// over (as a Tap that reuses them does) and the store still holds what
+// it was given, the records it keeps in memory for its goroutine (see
+// writer.recent) included.
+func TestKeepsNothing(t *testing.T) {
+	s, _ := openTest(t, Options{})
+	var sink bodytap.Sink = s
+	if rs, ok := sink.(bodytap.ReusingSink); !ok || !rs.ReusesExchanges() {
+		t.Fatal("the store does not promise to keep nothing of an exchange")
+	}
+	g := newGen(11)
+	var want []*bodytap.Exchange
+	for range 10 {
+		xs := make([]*bodytap.Exchange, 50)
+		for i := range xs {
+			xs[i] = g.next()
+			xs[i].Response.Body = textBody(g.text(200))
+			want = append(want, xs[i].Clone())
+		}
+		s.RecordBatch(xs)
+		for _, x := range xs {
+			for _, b := range [][]byte{x.Request.Body.Bytes, x.Response.Body.Bytes} {
+				for i := range b {
+					b[i] = 'Z'
+				}
+			}
+			for k := range x.Request.Header {
+				x.Request.Header[k] = []string{"scribbled"}
+			}
+			clear(x.Response.Header)
+			x.ID = bodytap.ID{}
+			x.Request.URL.Path = "/scribbled"
+		}
+	}
+	flush(t, s)
+	for _, w := range want {
+		got, err := s.Get(context.Background(), w.ID)
+		if err != nil {
+			t.Fatalf("Get %s: %v", w.ID, err)
+		}
+		sameExchange(t, w, got)
+	}
+}

@@ -108,7 +108,8 @@ type writer struct {
 	bloomPending bool      // sealed chunks may lack their filter
 	bloomNext    time.Time // no building step before this (see indexShare)
 	load         loadMeter
-	expiring     bool // rows may wait to be removed for their age
+	filterNanos  atomic.Int64 // CPU time of the goroutines that filled filters (see ownTime)
+	expiring     bool         // rows may wait to be removed for their age
 	lastExpire   time.Time
 	optimized    time.Time // last PRAGMA optimize
 	lastInsert   time.Time // last commit that inserted rows
@@ -1042,7 +1043,7 @@ func (w *writer) fillFilters(base int64, rows []*row) func() []*chunkFilter {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		fill()
+		w.filterNanos.Add(int64(ownTime(fill)))
 	}()
 	return func() []*chunkFilter {
 		<-done
@@ -1277,8 +1278,9 @@ func (s *Store) run() {
 	var lastBehind time.Time
 	for {
 		start := time.Now()
-		read, _, _, err := s.w.index(ctx)
-		s.ownNanos.Add(int64(time.Since(start)))
+		var read int64
+		var err error
+		s.ownNanos.Add(int64(ownTime(func() { read, _, _, err = s.w.index(ctx) })))
 		if err != nil {
 			s.errors.Add(1)
 			s.log.Error("bodytap store: batch lost", "path", s.path, "err", err)
@@ -1356,6 +1358,25 @@ func (s *Store) busy() bool {
 		s.w.backlogBytes() >= maxBacklog(s.opts.MaxBytes)/2 {
 		return false
 	}
-	s.load.own += time.Duration(s.ownNanos.Swap(0))
+	s.load.own += time.Duration(s.ownNanos.Swap(0) + s.w.filterNanos.Swap(0))
 	return s.load.share(time.Now()) < 1
+}
+
+// ownTime runs f with its goroutine held on its thread and returns the
+// thread's CPU time meanwhile: the store's own work, which busy does not
+// count as the process's load. Where the thread's CPU time cannot be
+// read it returns f's wall time, which is more than the CPU time on a
+// machine whose CPUs are all taken: a process with the store's work
+// slowed down by others' would then look idler than it is, and the
+// store's goroutine would insert at full speed when it should yield.
+func ownTime(f func()) time.Duration {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	start := time.Now()
+	t0, ok := cputime.Thread()
+	f()
+	if t1, ok1 := cputime.Thread(); ok && ok1 {
+		return t1 - t0
+	}
+	return time.Since(start)
 }

@@ -11,22 +11,42 @@ import (
 // a share of a core, so the test waits for CPU time, not wall time; a
 // counter that does not move fails after 10 s.
 func TestProcessCounts(t *testing.T) {
-	before, ok := Process()
+	spinCounts(t, "Process", Process)
+}
+
+// TestThreadCounts checks that a thread's CPU time grows while it spins
+// and not while it sleeps.
+func TestThreadCounts(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	before, _ := Thread()
+	time.Sleep(100 * time.Millisecond)
+	if slept, ok := Thread(); ok && slept-before > 20*time.Millisecond {
+		t.Errorf("sleeping 100 ms counted as %v of the thread's CPU", slept-before)
+	}
+	spinCounts(t, "Thread", Thread)
+}
+
+// spinCounts spins until read, the counter called name, says 20 ms of
+// CPU time went by, and fails after 10 s of spinning. It skips where the
+// counter cannot tell, but on linux.
+func spinCounts(t *testing.T, name string, read func() (time.Duration, bool)) {
+	before, ok := read()
 	if !ok {
 		if runtime.GOOS == "linux" {
-			t.Fatal("Process cannot tell on linux")
+			t.Fatalf("%s cannot tell on linux", name)
 		}
-		t.Skipf("no process CPU time on %s", runtime.GOOS)
+		t.Skipf("%s: no CPU time on %s", name, runtime.GOOS)
 	}
 	x := 0
 	for start := time.Now(); time.Since(start) < 10*time.Second; {
 		for range 1 << 16 {
 			x++
 		}
-		if after, _ := Process(); after-before >= 20*time.Millisecond {
+		if after, _ := read(); after-before >= 20*time.Millisecond {
 			return
 		}
 	}
-	after, _ := Process()
-	t.Errorf("10 s of spinning counted as %v of CPU (%d)", after-before, x)
+	after, _ := read()
+	t.Errorf("10 s of spinning counted as %v of CPU by %s (%d)", after-before, name, x)
 }
