@@ -358,3 +358,45 @@ func TestImportRollback(t *testing.T) {
 	s = openAt(t, path, Options{})
 	checkAll(t, s, append(after, before...))
 }
+
+// TestLogBufferReused: while the index step lags and the writer's recent
+// blocks are full, the log writes its blocks from one buffer instead of
+// handing each to the writer in a new one, and every record still
+// reaches the database.
+func TestLogBufferReused(t *testing.T) {
+	s, _ := openTest(t, Options{})
+	g := newGen(8)
+	n := 0
+	batch := func() {
+		xs := make([]*bodytap.Exchange, 100)
+		for i := range xs {
+			xs[i] = g.next()
+		}
+		s.RecordBatch(xs)
+		n += len(xs)
+	}
+	logBuf := func() *byte {
+		s.w.logMu.Lock()
+		defer s.w.logMu.Unlock()
+		return &s.w.log.buf[:1][0]
+	}
+	s.w.mu.Lock() // the database is busy
+	for s.w.recentRoom() {
+		if n > 100_000 {
+			s.w.mu.Unlock()
+			t.Fatal("the recent blocks never filled up")
+		}
+		batch()
+	}
+	before := logBuf()
+	for range 5 {
+		batch()
+	}
+	after := logBuf()
+	s.w.mu.Unlock()
+	if after != before {
+		t.Error("with the recent blocks full, the log wrote 500 exchanges from a new buffer")
+	}
+	flush(t, s)
+	scanAll(t, s, n)
+}

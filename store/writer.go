@@ -800,6 +800,11 @@ func (w *writer) appendRows(rows []*row) error {
 	if w.logClosed {
 		return errClosed
 	}
+	// While the index step lags (a busy process: see othersLoad), the
+	// recent blocks fill up and it reads the next ones back from the
+	// log: the log then reuses its block buffer instead of handing each
+	// block's to keepRecent only to have it dropped.
+	w.log.keep = w.recentRoom()
 	for _, r := range rows {
 		if _, err := w.log.next(); err != nil {
 			w.log.rollback()
@@ -839,6 +844,13 @@ func (w *writer) keepRecent(bs []*block) {
 		w.recent = append(w.recent, b)
 		w.recentBytes += n
 	}
+}
+
+// recentRoom reports whether keepRecent may keep another block.
+func (w *writer) recentRoom() bool {
+	w.recentMu.Lock()
+	defer w.recentMu.Unlock()
+	return w.recentBytes+blockTarget <= maxRecentBytes
 }
 
 // recordBytes returns the bytes of b's records.
