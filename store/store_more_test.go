@@ -441,3 +441,33 @@ func TestKeepsNothing(t *testing.T) {
 		sameExchange(t, w, got)
 	}
 }
+
+// TestShrinkWhileInserting: while inserts go on, the writer lets its page
+// cache go every shrinkEvery (it outgrows cache_size under a steady
+// load), not only once inserts stop.
+func TestShrinkWhileInserting(t *testing.T) {
+	s, _ := openTest(t, Options{})
+	g := newGen(3)
+	xs := make([]*bodytap.Exchange, 50)
+	for i := range xs {
+		xs[i] = g.next()
+	}
+	s.RecordBatch(xs)
+	flush(t, s)
+	s.w.mu.Lock()
+	first := s.w.lastShrink
+	s.w.lastShrink = first.Add(-shrinkEvery) // as if shrinkEvery had passed
+	s.w.mu.Unlock()
+	for i := range xs {
+		xs[i] = g.next()
+	}
+	s.RecordBatch(xs)
+	flush(t, s)
+	s.w.mu.Lock()
+	second := s.w.lastShrink
+	s.w.mu.Unlock()
+	if first.IsZero() || !second.After(first) {
+		t.Errorf("the writer let its page cache go at %v, then at %v: want once a commit inserted rows, and again after shrinkEvery", first, second)
+	}
+	scanAll(t, s, 2*len(xs))
+}

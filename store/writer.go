@@ -43,6 +43,7 @@ const (
 	idleInterval     = time.Second     // how often an idle writer enforces MaxAge
 	optimizeInterval = time.Hour       // how often the writer updates the planner's statistics
 	shrinkAfter      = 5 * time.Second // inserts stopped this long ago: the writer lets its page cache go
+	shrinkEvery      = 5 * time.Second // while inserting, the writer lets its page cache go this often
 )
 
 // A writer owns the one connection that writes.
@@ -114,6 +115,7 @@ type writer struct {
 	optimized    time.Time // last PRAGMA optimize
 	lastInsert   time.Time // last commit that inserted rows
 	shrunk       bool      // the page cache was let go since
+	lastShrink   time.Time // last time a commit let the page cache go
 }
 
 func openWriter(ctx context.Context, abs string, opts *Options, reader *logReader, stored, deleted *atomic.Int64) (_ *writer, err error) {
@@ -485,6 +487,16 @@ func (t *txn) commit() error {
 	w.deleted.Add(t.deleted)
 	if t.added > 0 {
 		w.lastInsert, w.shrunk = time.Now(), false
+		// The page cache outgrows cache_size while inserts go on (a
+		// proxy at full load: 91 MiB of RSS after 30 s, against 54 with
+		// the cache let go after every commit); letting it go every
+		// few seconds keeps the process's memory bounded.
+		if w.lastInsert.Sub(w.lastShrink) >= shrinkEvery {
+			w.lastShrink = w.lastInsert
+			if _, err := w.conn.ExecContext(t.ctx, "PRAGMA shrink_memory"); err != nil {
+				w.opts.Logger.Warn("bodytap store: page cache not let go", "err", err)
+			}
+		}
 	}
 	if t.appends {
 		w.log.commit(*t.end)
