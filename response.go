@@ -70,7 +70,45 @@ type reused struct {
 	x                   Exchange
 	hdr                 http.Header
 	vals                [snapValues]string
+	layout              snapLayout // of hdr's values in vals
 	reqSpare, respSpare []byte
+}
+
+// A snapLayout remembers where the last snapshot into a reused header
+// map put its values: its names, in the order their values sit in vals,
+// and how many values each has. When the next response sets the same
+// names with as many values each (a handler tends to answer alike every
+// time), its snapshot is a lookup of each name in the live header and in
+// the map, and a copy of the values into vals, where ranging over the
+// header and writing each entry of the map anew cost about three times
+// as much (callgrind, 1 KiB JSON in process).
+type snapLayout struct {
+	names  [snapValues]string
+	counts [snapValues]uint8
+	n      int // names remembered; 0: none
+}
+
+// refill writes the values of h into vals, where the snapshot h2 already
+// has them, if h has exactly the names l remembers with as many values
+// each, and h2 still holds the entries l describes (a sink may have
+// changed its copy). It reports whether it did, with the facts and
+// Content-Length cloneHeader returns.
+func (l *snapLayout) refill(h, h2 http.Header, vals []string) (f headerFacts, contentLength string, ok bool) {
+	if l.n == 0 || len(h) != l.n || len(h2) != l.n {
+		return f, "", false
+	}
+	off := 0
+	for i, k := range l.names[:l.n] {
+		n := int(l.counts[i])
+		vv, cur := h[k], h2[k]
+		if len(vv) != n || len(cur) != n || &cur[0] != &vals[off] {
+			return f, "", false
+		}
+		copy(vals[off:off+n], vv)
+		off += n
+		f.note(k, vv, &contentLength)
+	}
+	return f, contentLength, true
 }
 
 var _ wrap.Core = (*rw)(nil)
@@ -243,20 +281,42 @@ type headerFacts struct {
 // h2 if not nil, of which it keeps nothing else. It also returns the facts of h, and the
 // single value of its Content-Length if it has exactly one. It ranges
 // over h once when the values fit, as they do in the common response.
-func cloneHeader(h, h2 http.Header, vals []string) (_ http.Header, f headerFacts, contentLength string) {
+func cloneHeader(h, h2 http.Header, vals []string, l *snapLayout) (_ http.Header, f headerFacts, contentLength string) {
+	if l != nil {
+		if f, contentLength, ok := l.refill(h, h2, vals); ok {
+			return h2, f, contentLength
+		}
+		l.n = 0
+	}
 	if h == nil {
 		return nil, f, ""
 	}
 	if h2 == nil {
 		h2 = make(http.Header, len(h))
 	}
-	f, contentLength = fillHeader(h, h2, vals)
+	f, contentLength = fillHeader(h, h2, vals, l)
 	if len(h2) > len(h) {
 		// h2 held names that h lacks: start again from an empty map.
 		clear(h2)
-		f, contentLength = fillHeader(h, h2, vals)
+		f, contentLength = fillHeader(h, h2, vals, l)
 	}
 	return h2, f, contentLength
+}
+
+// note adds to f what the header named k, with values vv, tells, and
+// sets *contentLength to the single value of a Content-Length.
+func (f *headerFacts) note(k string, vv []string, contentLength *string) {
+	switch {
+	case k == "Content-Length":
+		f.contentLength = true
+		if len(vv) == 1 {
+			*contentLength = vv[0]
+		}
+	case k == "Trailer":
+		f.trailer = true
+	case strings.HasPrefix(k, http.TrailerPrefix):
+		f.prefixed = true
+	}
 }
 
 // fillHeader sets in h2 the names of h with copies of their values, in
@@ -265,25 +325,21 @@ func cloneHeader(h, h2 http.Header, vals []string) (_ http.Header, f headerFacts
 // the last one (the common case) then only overwrites their entries,
 // where clearing would write every slot of the map twice, each a write
 // barrier while the garbage collector marks.
-func fillHeader(h, h2 http.Header, vals []string) (f headerFacts, contentLength string) {
+func fillHeader(h, h2 http.Header, vals []string, l *snapLayout) (f headerFacts, contentLength string) {
+	// The layout of the values in vals, noted in l while all of them
+	// fit (see snapLayout).
+	fits := l != nil && len(h) <= len(l.names)
+	names := 0
 	for k, vv := range h {
-		switch {
-		case k == "Content-Length":
-			f.contentLength = true
-			if len(vv) == 1 {
-				contentLength = vv[0]
-			}
-		case k == "Trailer":
-			f.trailer = true
-		case strings.HasPrefix(k, http.TrailerPrefix):
-			f.prefixed = true
-		}
+		f.note(k, vv, &contentLength)
 		if vv == nil {
 			// Preserve nil values: ReverseProxy distinguishes them.
 			h2[k] = nil
+			fits = false
 			continue
 		}
 		if len(vv) > len(vals) {
+			fits = false
 			// Room for all the values, in one allocation as Clone makes.
 			n := 0
 			for _, vv := range h {
@@ -294,6 +350,13 @@ func fillHeader(h, h2 http.Header, vals []string) (f headerFacts, contentLength 
 		n := copy(vals, vv)
 		h2[k] = vals[:n:n]
 		vals = vals[n:]
+		if fits {
+			l.names[names], l.counts[names] = k, uint8(n)
+			names++
+		}
+	}
+	if fits {
+		l.n = names
 	}
 	return f, contentLength
 }
@@ -308,12 +371,16 @@ func (c *rw) sendHeader(code int) {
 	}
 	c.x.TimeToHeaders = time.Since(c.x.Start)
 	c.x.Response.Status = code
-	var into http.Header
+	var (
+		into   http.Header
+		layout *snapLayout
+	)
 	if c.reusing() {
 		into = c.own.hdr // cloneHeader drops what it holds of another response
+		layout = &c.own.layout
 	}
 	var cl string
-	c.x.Response.Header, c.sent, cl = cloneHeader(h, into, c.vals)
+	c.x.Response.Header, c.sent, cl = cloneHeader(h, into, c.vals, layout)
 	if into == nil && c.reusing() {
 		c.own.hdr = c.x.Response.Header
 	}

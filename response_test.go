@@ -302,7 +302,7 @@ func TestCloneHeader(t *testing.T) {
 						into["Stale"], into["X-K0"] = []string{"x"}, []string{"old", "older"}
 					}
 				}
-				got, f, cl := cloneHeader(h, into, make([]string, room))
+				got, f, cl := cloneHeader(h, into, make([]string, room), nil)
 				if !reflect.DeepEqual(got, h.Clone()) || f != (headerFacts{}) || cl != "" {
 					t.Errorf("%d values, room %d: got %v, %+v, %q; want %v, no facts", nvals, room, got, f, cl, h)
 				}
@@ -329,8 +329,80 @@ func TestCloneHeader(t *testing.T) {
 		{http.Header{"Content-Length": {"12", "13"}}, headerFacts{contentLength: true}, ""},
 		{http.Header{"Content-Length": nil}, headerFacts{contentLength: true}, ""},
 	} {
-		if _, f, cl := cloneHeader(tt.h, nil, nil); f != tt.want || cl != tt.wantCL {
+		if _, f, cl := cloneHeader(tt.h, nil, nil, nil); f != tt.want || cl != tt.wantCL {
 			t.Errorf("cloneHeader(%v): facts %+v, Content-Length %q; want %+v, %q", tt.h, f, cl, tt.want, tt.wantCL)
+		}
+	}
+}
+
+// TestCloneHeaderLayout: a snapshot into a reused map that remembers its
+// layout equals http.Header.Clone, response after response, whether the
+// next header has the same names and as many values (refilled in place),
+// or not, and when a sink changed the last snapshot.
+func TestCloneHeaderLayout(t *testing.T) {
+	var (
+		into   http.Header
+		vals   [snapValues]string
+		layout snapLayout
+	)
+	steps := []struct {
+		name   string
+		h      http.Header
+		sink   func(http.Header)
+		refill bool // expected to take the fast path
+	}{
+		{name: "first", h: http.Header{"Content-Type": {"a"}, "X-Id": {"1"}}},
+		{name: "same names", h: http.Header{"Content-Type": {"b"}, "X-Id": {"2"}}, refill: true},
+		{name: "same again", h: http.Header{"Content-Type": {"c"}, "X-Id": {"3"}}, refill: true},
+		// A sink's change shows at the next snapshot.
+		{name: "sink replaces a value slice", h: http.Header{"Content-Type": {"d"}, "X-Id": {"4"}}, refill: true,
+			sink: func(h http.Header) { h["X-Id"] = []string{"redacted"} }},
+		{name: "after the replacement", h: http.Header{"Content-Type": {"e"}, "X-Id": {"5"}}},
+		{name: "sink deletes a name", h: http.Header{"Content-Type": {"f"}, "X-Id": {"6"}}, refill: true,
+			sink: func(h http.Header) { delete(h, "X-Id") }},
+		{name: "after the deletion", h: http.Header{"Content-Type": {"g"}, "X-Id": {"7"}},
+			sink: func(h http.Header) { h["X-Extra"] = []string{"x"} }},
+		{name: "after the addition", h: http.Header{"Content-Type": {"g"}, "X-Id": {"7"}}},
+		{name: "sink shortens a value slice", h: http.Header{"Content-Type": {"g2"}, "X-Id": {"7"}}, refill: true,
+			sink: func(h http.Header) { h["X-Id"] = h["X-Id"][:0] }},
+		{name: "after the shortening", h: http.Header{"Content-Type": {"g3"}, "X-Id": {"7"}}},
+		{name: "more values", h: http.Header{"Content-Type": {"h"}, "X-Id": {"8", "9"}}},
+		{name: "fewer values", h: http.Header{"Content-Type": {"i"}, "X-Id": {"10"}}},
+		{name: "other name", h: http.Header{"Content-Type": {"j"}, "X-Other": {"11"}}},
+		{name: "content length", h: http.Header{"Content-Type": {"k"}, "Content-Length": {"12"}}},
+		{name: "content length again", h: http.Header{"Content-Type": {"l"}, "Content-Length": {"13"}}, refill: true},
+		{name: "nil value", h: http.Header{"Content-Type": {"m"}, "Content-Length": nil}},
+		{name: "too many values", h: http.Header{"A": {"1", "2", "3"}, "B": {"4", "5"}}},
+		{name: "after too many", h: http.Header{"A": {"1"}}},
+		{name: "after one", h: http.Header{"A": {"2"}}, refill: true},
+		{name: "empty", h: http.Header{}},
+		{name: "nil", h: nil},
+	}
+	for _, s := range steps {
+		before := layout.n
+		_, _, refilled := layout.refill(s.h, into, vals[:])
+		if refilled != s.refill {
+			t.Errorf("%s: refilled %v, want %v (layout of %d names)", s.name, refilled, s.refill, before)
+		}
+		got, f, cl := cloneHeader(s.h, into, vals[:], &layout)
+		if s.h != nil && !reflect.DeepEqual(got, s.h.Clone()) {
+			t.Fatalf("%s: snapshot %v, want %v", s.name, got, s.h)
+		}
+		wantF, wantCL := headerFacts{}, ""
+		if v, ok := s.h["Content-Length"]; ok {
+			wantF.contentLength = true
+			if len(v) == 1 {
+				wantCL = v[0]
+			}
+		}
+		if f != wantF || cl != wantCL {
+			t.Errorf("%s: facts %+v, %q; want %+v, %q", s.name, f, cl, wantF, wantCL)
+		}
+		if got != nil {
+			into = got
+		}
+		if s.sink != nil {
+			s.sink(into)
 		}
 	}
 }
