@@ -305,9 +305,9 @@ func (c *compiler) match(m filter.Match) (cond, error) {
 		y = resp(y)
 		return cond{or(x.sure, y.sure), or(x.maybe, y.maybe)}, err
 	case filter.OpURL:
-		return cond{"FALSE", c.literals("e.url", re)}, nil
+		return narrow(c.literals("e.url", re)), nil
 	case filter.OpSrc:
-		return cond{"FALSE", c.literals("e.remote", re)}, nil
+		return narrow(c.literals("e.remote", re)), nil
 	case filter.OpDst, filter.OpHeader, filter.OpReqHeader:
 		return cond{"FALSE", "TRUE"}, nil
 	case filter.OpRespHeader:
@@ -361,30 +361,39 @@ func (c *compiler) chunkConds(n filter.Node) ([]string, error) {
 	return nil, nil
 }
 
-// literals returns a condition that holds where the value of the text
+// narrow returns the condition of a match that SQL only narrows by the
+// conditions on its literals, lits, and Go decides.
+func narrow(lits []string) cond {
+	if len(lits) == 0 {
+		return cond{"FALSE", "TRUE"}
+	}
+	return cond{"FALSE", lossyOr(strings.Join(lits, " AND "))}
+}
+
+// literals returns conditions that hold where the value of the text
 // column col contains the literal strings that every match of re
-// contains (strpos for exact ones, ILIKE for those that ignore ASCII
-// case), or on lossy rows; "TRUE" if re requires none. The literals are
-// those of neededLiterals: ~u ignores case, and ~u /orders/ would have
-// none with relit's alone (s also matches ſ), so that every row would
-// be read and decided in Go.
-func (c *compiler) literals(col string, re *regexp.Regexp) string {
-	var conds []string
+// contains: strpos, first for the exact ones (and those without a
+// letter), then in lower(col) for those that ignore ASCII case (the
+// column's collation is C, in which lower folds ASCII alone, as ILIKE
+// would). Not ILIKE: the planner estimates it by running the pattern
+// over each partition's statistics, which took 0.4 ms of every page of
+// ~u /orders/ at 300,000 exchanges (1.9 ms a page with ILIKE, 1.1 to
+// 1.3 with lower). The literals are those of neededLiterals: ~u ignores case, and
+// ~u /orders/ would have none with relit's alone (s also matches ſ), so
+// that every row would be read and decided in Go.
+func (c *compiler) literals(col string, re *regexp.Regexp) []string {
+	var exact, fold []string
 	for _, lit := range neededLiterals(re) {
-		if len(conds) == 3 {
+		if len(exact)+len(fold) == 3 {
 			break
 		}
-		if lit.Fold {
-			esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(lit.S)
-			conds = append(conds, col+" ILIKE "+c.arg("%"+esc+"%"))
+		if lit.Fold && strings.ToLower(lit.S) != strings.ToUpper(lit.S) {
+			fold = append(fold, "strpos(lower("+col+"), "+c.arg(strings.ToLower(lit.S))+") > 0")
 		} else {
-			conds = append(conds, "strpos("+col+", "+c.arg(lit.S)+") > 0")
+			exact = append(exact, "strpos("+col+", "+c.arg(lit.S)+") > 0")
 		}
 	}
-	if len(conds) == 0 {
-		return "TRUE"
-	}
-	return lossyOr(strings.Join(conds, " AND "))
+	return append(exact, fold...)
 }
 
 // loadTerms reads the distinct values of a kind, once per query.
@@ -430,7 +439,7 @@ func (c *compiler) terms1(kind int, col string, re *regexp.Regexp) (cond, error)
 	case err != nil:
 		return cond{}, err
 	case !ok:
-		return cond{"FALSE", c.literals(col, re)}, nil
+		return narrow(c.literals(col, re)), nil
 	case len(in) == 0:
 		return cond{"FALSE", lossyOr("FALSE")}, nil
 	}
