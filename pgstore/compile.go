@@ -69,12 +69,15 @@ type querier interface {
 }
 
 type compiler struct {
-	ctx   context.Context
-	tx    querier
-	args  []any
-	terms [numTermKinds][]string
-	full  [numTermKinds]bool // more than maxTerms values
-	load  [numTermKinds]bool
+	ctx        context.Context
+	tx         querier
+	utf8       bool // the database's encoding is UTF-8: see pgRegexp
+	regexpLike bool // the server has regexp_like
+	counting   bool // compiling a count: see matchText
+	args       []any
+	terms      [numTermKinds][]string
+	full       [numTermKinds]bool // more than maxTerms values
+	load       [numTermKinds]bool
 }
 
 func (c *compiler) arg(v any) string {
@@ -82,14 +85,15 @@ func (c *compiler) arg(v any) string {
 	return fmt.Sprintf("$%d", len(c.args))
 }
 
-// compile compiles q; tx reads the terms.
-func compile(ctx context.Context, tx querier, q *store.Query) (*plan, error) {
-	return (&compiler{ctx: ctx, tx: tx}).compile(q)
+// compiler returns a compiler of s's queries; tx reads the terms.
+func (s *Store) compiler(ctx context.Context, tx querier) *compiler {
+	return &compiler{ctx: ctx, tx: tx, utf8: s.utf8, regexpLike: s.regexpLike}
 }
 
 // again returns a compiler of no arguments that knows the terms c read.
 func (c *compiler) again() *compiler {
-	return &compiler{ctx: c.ctx, tx: c.tx, terms: c.terms, full: c.full, load: c.load}
+	return &compiler{ctx: c.ctx, tx: c.tx, utf8: c.utf8, regexpLike: c.regexpLike, counting: c.counting,
+		terms: c.terms, full: c.full, load: c.load}
 }
 
 // compile compiles q with the compiler c, new or made by again.
@@ -305,9 +309,9 @@ func (c *compiler) match(m filter.Match) (cond, error) {
 		y = resp(y)
 		return cond{or(x.sure, y.sure), or(x.maybe, y.maybe)}, err
 	case filter.OpURL:
-		return narrow(c.literals("e.url", re)), nil
+		return c.matchText("e.url", re), nil
 	case filter.OpSrc:
-		return narrow(c.literals("e.remote", re)), nil
+		return c.matchText("e.remote", re), nil
 	case filter.OpDst, filter.OpHeader, filter.OpReqHeader:
 		return cond{"FALSE", "TRUE"}, nil
 	case filter.OpRespHeader:
@@ -359,6 +363,38 @@ func (c *compiler) chunkConds(n filter.Node) ([]string, error) {
 		return []string{"(" + col + " IS NULL OR " + col + " && " + c.arg(in) + "::text[])"}, nil
 	}
 	return nil, nil
+}
+
+// matchText compiles a match of the text column col. SQL decides it,
+// but on lossy rows, where re translates to a PostgreSQL regular
+// expression (pgRegexp), for a count and where re holds no literal to
+// narrow by; else SQL narrows it by the literals re needs, and Go decides
+// the rows that hold them. PostgreSQL runs a regular expression slowly:
+// 1 to 1.5 µs a URL, where strpos takes 0.1, and Go decides a row it
+// read anyway for less. So a page of ~u /orders/ (a quarter of the
+// rows) at 300,000 exchanges took 1.0 to 1.2 ms narrowed by its literals
+// and 1.3 to 1.4 with the regular expression after them, while its
+// count took 230 to 270 ms with the regular expression, one count(*),
+// and 500 ms reading every candidate into Go; a first page of
+// ~u "(orders|users)/[89][0-9]{4}$", without literals, 2.8 ms with it
+// and 9.2 without. The regular expression runs last, on the rows that
+// hold the literals, and as regexp_like where the server has it: the
+// planner estimates ~ by running the pattern over each partition's
+// statistics (0.5 to 1 ms a query of the store's 10 partitions), and
+// regexp_like it does not.
+func (c *compiler) matchText(col string, re *regexp.Regexp) cond {
+	lits := c.literals(col, re)
+	if c.utf8 && (c.counting || len(lits) == 0) {
+		if pg, ok := pgRegexp(re); ok {
+			pat := c.arg(pg)
+			sql := "(" + col + " ~ " + pat + ")"
+			if c.regexpLike {
+				sql = "regexp_like(" + col + ", " + pat + ")"
+			}
+			return cond{notLossyAnd(sql), lossyOr(strings.Join(append(lits, sql), " AND "))}
+		}
+	}
+	return narrow(lits)
 }
 
 // narrow returns the condition of a match that SQL only narrows by the

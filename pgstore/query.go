@@ -30,8 +30,8 @@ func (s *Store) List(ctx context.Context, q store.Query) ([]store.Summary, error
 // offset.
 //
 // The parts of q's filter that SQL decides cost what the database makes
-// them cost. Where it cannot decide (a regular expression, which SQL
-// only narrows by the literal strings it needs; a header or a body),
+// them cost. Where it does not decide (a regular expression, which SQL
+// may only narrow by the literal strings it needs; a header or a body),
 // ListPage reads candidates a page at a time and decides in Go: from the
 // row's columns when they tell, else from the whole exchange, until it
 // has q.Limit summaries, has examined q.MaxScan candidates, or has none
@@ -65,7 +65,7 @@ func (s *Store) ListPage(ctx context.Context, q store.Query) (sums []store.Summa
 // unless SQL is sure of no row, one query counts the candidates SQL is
 // sure of and those it is not; when there are none of the latter (a
 // filter that SQL decides but on lossy rows, which are rare: a method, a
-// domain), that is the count. Else the candidates SQL is not sure of are
+// URL), that is the count. Else the candidates SQL is not sure of are
 // decided as ListPage does, which ctx can bound (every candidate, when
 // SQL is sure of none).
 func (s *Store) Count(ctx context.Context, q store.Query) (int64, error) {
@@ -79,7 +79,8 @@ func (s *Store) Count(ctx context.Context, q store.Query) (int64, error) {
 			n, err = countAll(ctx, tx)
 			return err
 		}
-		c := &compiler{ctx: ctx, tx: tx}
+		c := s.compiler(ctx, tx)
+		c.counting = true
 		p, err := c.compile(&q)
 		if err != nil {
 			return err
@@ -199,13 +200,15 @@ func (s *Store) candidates(c *compiler, q *store.Query) (*chunkWalk, error) {
 
 // each calls fn with every candidate row of q, newest first, a page at a
 // time, telling whether it matches, until fn returns false or an error;
-// with unsure, only the candidates that SQL is not sure of.
+// with unsure, only the candidates that SQL, compiling q for a count, is
+// not sure of.
 func (s *Store) each(ctx context.Context, q *store.Query, unsure bool, fn func(r *listRow, match bool) (bool, error)) error {
 	var f *filter.Filter
 	if q.Filter != nil && q.Filter.Root != nil {
 		f = q.Filter
 	}
-	c := &compiler{ctx: ctx, tx: s.pool}
+	c := s.compiler(ctx, s.pool)
+	c.counting = unsure
 	walk, err := s.candidates(c, q)
 	if err != nil {
 		return err
