@@ -2,11 +2,17 @@ package pgstore
 
 import (
 	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/bodytap/bodytap"
+	"github.com/bodytap/bodytap/filter"
 	"github.com/bodytap/bodytap/store"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // checkCount checks that Count of the whole store, which sums the
@@ -51,5 +57,90 @@ func TestImportCounts(t *testing.T) {
 	}
 	if n := checkCount(t, s); n != 7 {
 		t.Errorf("Count after the import: got %d, want 7", n)
+	}
+}
+
+// queryCounter counts the statements that read the exchanges, and
+// those of them that count.
+type queryCounter struct{ n, counts atomic.Int64 }
+
+func (c *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	if strings.Contains(d.SQL, "FROM exchanges") {
+		c.n.Add(1)
+		if strings.HasPrefix(d.SQL, "SELECT count(*)") {
+			c.counts.Add(1)
+		}
+	}
+	return ctx
+}
+
+func (c *queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// TestCountOneQuery: the count of a filter that SQL decides but on lossy
+// rows (a URL match, a method) is one query while no candidate is lossy;
+// lossy candidates are decided in Go.
+func TestCountOneQuery(t *testing.T) {
+	s, u := openTest(t, Options{})
+	ctx := context.Background()
+	cfg, err := pgxpool.ParseConfig(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &queryCounter{}
+	cfg.ConnConfig.Tracer = tr
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	orig := s.pool
+	s.pool = pool
+	defer func() { s.pool = orig }()
+	at := time.Now().Add(-time.Hour)
+	var xs []*bodytap.Exchange
+	for i := range 10 {
+		x := tailExchange(i, "GET", "", at.Add(time.Duration(i)*time.Second))
+		if i%3 == 0 {
+			x.Request.URL.Path = fmt.Sprintf("/Orders/%d", i)
+		}
+		xs = append(xs, x)
+	}
+	lossy := tailExchange(10, "GET", "", at.Add(10*time.Second))
+	lossy.Request.URL.Path, lossy.Request.URL.RawQuery = "/orders/10", "\xff"
+	for _, step := range []struct {
+		add     []*bodytap.Exchange
+		queries int64 // reading the exchanges, at most
+	}{{xs, 1}, {[]*bodytap.Exchange{lossy}, 3}} {
+		s.RecordBatch(step.add)
+		if err := s.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var stored []*bodytap.Exchange
+		stored = append(stored, xs...)
+		if step.queries > 1 {
+			stored = append(stored, lossy)
+		}
+		for _, expr := range []string{"~u /orders/", "~m GET", `~u "/orders/\d+$"`, "~src 192"} {
+			f, err := filter.Parse(expr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want int64
+			for _, x := range stored {
+				if f.Match(x) {
+					want++
+				}
+			}
+			before, counts := tr.n.Load(), tr.counts.Load()
+			got, err := s.Count(ctx, store.Query{Filter: f})
+			if err != nil || got != want {
+				t.Errorf("Count(%s) of %d exchanges = %d, %v, want %d", expr, len(stored), got, err, want)
+			}
+			n, c := tr.n.Load()-before, tr.counts.Load()-counts
+			if n > step.queries || c != 1 {
+				t.Errorf("Count(%s) of %d exchanges read the exchanges in %d queries, %d of them counts, want at most %d, one count",
+					expr, len(stored), n, c, step.queries)
+			}
+		}
 	}
 }

@@ -42,6 +42,17 @@ var filterExprs = []string{
 	"~c 5xx & ~m POST", "~m POST ~c 201", "(~m GET | ~m DELETE) & !~c 200",
 	"~d example.com & ~path \"/api/**\" & ~dur >100ms", "!(~m GET & ~c 200)",
 	"~b needle & ~h Accept", "!(~b needle | ~bs Haystack)", "!~u api & ~s", "!(~u api | ~d shop)",
+	// URL and client address matches that SQL decides (pgRegexp): folds
+	// beyond ASCII, metacharacters of Go and of PostgreSQL, anchors,
+	// newlines, classes, repetition, alternation.
+	"~u /orders/", `~u "(?-i)/ORDERS/"`, "~u ſ", "~u K", `~u "\x{212A}"`, `~u "(?-i)k"`, "~u é", "~u É", "~u ß",
+	"~u ẞ", "~u Ω", "~u 😀", `~u "^https://"`, `~u "7$"`, `~u "x.y"`, `~u "x=.*"`, `~u "^.+$"`,
+	`~src "^198"`, `~src "(?m)^198"`, `~src "(?m)^$"`, `~src "^.198"`, `~src "(?s)^.198"`, `~src "(?m):80$"`, `~u "\Ahttp"`, `~u "[0-9]\z"`, `~u "a\.b\*c\+d\?\(e\)\[f\]\{g\}\|h\^i\$j\\\\k"`,
+	`~u "[%_]"`, `~u "\\\\y"`, `~u "\bk\b"`, `~u "\Bs"`, `~u "users/[0-9]{1,2}(/orders)?$"`, `~u "users/7/?$"`,
+	`~u "(alpha|needle|ße)"`, `~u "q=.*É"`, `~u "[k-s]{3}"`, `~u "[^a-z/:.]"`, `~u "\pL{4}"`, `~u "\p{Greek}"`,
+	`~u "[[:upper:]]"`, `~u "(?U)a+?b"`, `~u "(x|)y"`, `~u "o{2,}"`, `~u "(?i:K)(?-i:s)"`, `~u "\x00"`,
+	`~src "^\[::1\]"`, `~src ":10[0-3][0-9]$"`, "~src Ké", `~src "^\n"`, `~src "\.0\."`,
+	"!~u /orders/", "~u /orders/ & ~m POST", "~u /orders/ | ~c 500", "!(~u ſ | ~src Ké)",
 }
 
 // handASTs are trees Parse does not build.
@@ -68,6 +79,16 @@ var (
 	dRoutes  = []string{"", "GET /api/users", "GET /api/users/{id}", "POST /api/items"}
 	dWords   = []string{"alpha", "beta", "needle", "Haystack", "user_id", "quantité", "日本語", "NEEDLE", "ſks"}
 	dCtypes  = [][]string{nil, {"application/json"}, {"text/css"}, {"image/png"}, {"text/plain", "application/json"}, {""}, {"text/\xffodd"}}
+	// Queries as they are written in URLs (RawQuery, which URL.String
+	// does not escape) with what case folding and regular expressions
+	// make much of, and one that is not UTF-8. None holds a newline,
+	// which no request's URL does (net/url refuses it, and the local
+	// store, which parses the URL back, would lose it): the addresses
+	// hold one instead.
+	dRawQueries = []string{"k=K", "\u212A=kelvin", "s=ſ", "é=É", "ß=SS", "ẞ", "Ω=ω", "😀", "x=y",
+		"a.b*c+d?(e)[f]{g}|h^i$j\\k", "%_", "\\y\\m", "user_id=7", "q=ße", "a b", "\xffs"}
+	dPathsURL = []string{"/orders/12", "/ORDERS/7", "/api/users/7/orders", "/ſtatic/a.css", "/café", "/Kelvin/\u212A"}
+	dRemotes  = []string{"192.0.2.0:1024", "192.0.2.1:1030", "[::1]:9000", "Ké:1", "\n198.51.100.1:80", "x\xffy"}
 )
 
 // randomExchange makes an exchange with odd strings now and then: not
@@ -77,7 +98,17 @@ func randomExchange(r *rand.Rand, t time.Time) *bodytap.Exchange {
 	host := pick(dHosts)
 	u := &url.URL{Scheme: pick([]string{"http", "https"}), Host: strings.ReplaceAll(host, "\x00", ""), Path: pick(dPaths)}
 	if r.IntN(3) == 0 {
+		u.Path = pick(dPathsURL)
+	}
+	switch r.IntN(4) {
+	case 0:
 		u.RawQuery = "q=" + url.QueryEscape(pick(dWords))
+	case 1:
+		u.RawQuery = pick(dRawQueries)
+	}
+	remote := fmt.Sprintf("192.0.2.%d:%d", r.IntN(3), 1024+r.IntN(9))
+	if r.IntN(4) == 0 {
+		remote = pick(dRemotes)
 	}
 	x := &bodytap.Exchange{
 		ID:       bodytap.NewID(t),
@@ -86,7 +117,7 @@ func randomExchange(r *rand.Rand, t time.Time) *bodytap.Exchange {
 		Route:    pick(dRoutes),
 		Request: bodytap.Request{
 			Method: pick(dMethods), URL: u, Proto: "HTTP/1.1", Host: host,
-			RemoteAddr: fmt.Sprintf("192.0.2.%d:%d", r.IntN(3), 1024+r.IntN(9)),
+			RemoteAddr: remote,
 			Header:     http.Header{"Accept": {"*/*"}},
 		},
 	}

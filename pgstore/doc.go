@@ -59,15 +59,19 @@
 // matches, and where it may. Flags, statuses, comparisons and the
 // Content-Type, method, host and route matches are decided by SQL (the
 // regular expressions run in Go on the distinct values, kept in terms,
-// and become lists); other regular expressions are narrowed by the
-// literal strings they need (strpos, ILIKE) and decided in Go from the
-// row's columns; only headers and bodies need the stored exchange. A row
-// whose strings PostgreSQL cannot hold as they are (not UTF-8, NUL) is
-// always decided in Go. Body searches read the candidates' bodies, and
-// decode the rest of an exchange only when its bodies hold the words the
-// search needs (see bodyNeeds). Pages read candidates newest first along
-// the partitions' indexes on the ID; the planner, misled by the
-// conditions on flags, is told not to sort.
+// and become lists); the URL and client address matches are translated
+// to PostgreSQL regular expressions (see pgRegexp), which SQL runs for a
+// count and where the pattern needs no literal string, and pages
+// otherwise narrow by the literal strings they need (strpos) and decide
+// in Go from the row's columns, which costs less; other regular
+// expressions are narrowed likewise and decided in Go. Only headers and
+// bodies need the stored exchange. A row whose strings PostgreSQL cannot
+// hold as they are (not UTF-8, NUL) is always decided in Go. Body
+// searches read the candidates' bodies, and decode the rest of an
+// exchange only when its bodies hold the words the search needs (see
+// bodyNeeds). Pages read candidates newest first along the partitions'
+// indexes on the ID; the planner, misled by the conditions on flags, is
+// told not to sort.
 //
 // Body searches skip what they cannot match through a skip index, as the
 // local store's do (schema version 3, see bloom.go): each writer keeps,

@@ -271,7 +271,7 @@ func (p *perf) paging(n int, pg *Store, local *store.Store) {
 // the purpose: it runs last.
 func (p *perf) counts(n int, pg *Store, local *store.Store) {
 	t, ctx := p.t, context.Background()
-	exprs := []string{"~c 500", "~m POST", "~d api-3.example.com", "~m POST & ~c 500", "~c 418"}
+	exprs := []string{"~c 500", "~m POST", "~d api-3.example.com", "~m POST & ~c 500", "~c 418", "~u /orders/"}
 	times := func(c lister) []string {
 		var cells []string
 		for _, e := range exprs {

@@ -30,8 +30,8 @@ func (s *Store) List(ctx context.Context, q store.Query) ([]store.Summary, error
 // offset.
 //
 // The parts of q's filter that SQL decides cost what the database makes
-// them cost. Where it cannot decide (a regular expression, which SQL
-// only narrows by the literal strings it needs; a header or a body),
+// them cost. Where it does not decide (a regular expression, which SQL
+// may only narrow by the literal strings it needs; a header or a body),
 // ListPage reads candidates a page at a time and decides in Go: from the
 // row's columns when they tell, else from the whole exchange, until it
 // has q.Limit summaries, has examined q.MaxScan candidates, or has none
@@ -39,7 +39,7 @@ func (s *Store) List(ctx context.Context, q store.Query) ([]store.Summary, error
 func (s *Store) ListPage(ctx context.Context, q store.Query) (sums []store.Summary, next bodytap.ID, err error) {
 	defer s.searched(time.Now())
 	examined := 0
-	err = s.each(ctx, &q, func(r *listRow, decided bool) (bool, error) {
+	err = s.each(ctx, &q, false, func(r *listRow, decided bool) (bool, error) {
 		if decided {
 			sums = append(sums, r.sum)
 			if q.Limit > 0 && len(sums) == q.Limit {
@@ -61,26 +61,32 @@ func (s *Store) ListPage(ctx context.Context, q store.Query) (sums []store.Summa
 }
 
 // Count counts the exchanges q selects (ignoring Limit and MaxScan).
-// When SQL decides the whole filter it is one count(*); otherwise every
-// candidate is decided as ListPage does, which ctx can bound.
+// When SQL decides the whole filter it is one count(*). Otherwise,
+// unless SQL is sure of no row, one query counts the candidates SQL is
+// sure of and those it is not; when there are none of the latter (a
+// filter that SQL decides but on lossy rows, which are rare: a method, a
+// URL), that is the count. Else the candidates SQL is not sure of are
+// decided as ListPage does, which ctx can bound (every candidate, when
+// SQL is sure of none).
 func (s *Store) Count(ctx context.Context, q store.Query) (int64, error) {
 	defer s.searched(time.Now())
 	var n int64
-	exact := false
+	done, counted := false, false
 	err := s.readTx(ctx, func(tx pgx.Tx) error {
 		if whole(&q) && schemaVersion >= bloomVersion {
-			exact = true
+			done = true
 			var err error
 			n, err = countAll(ctx, tx)
 			return err
 		}
-		c := &compiler{ctx: ctx, tx: tx}
+		c := s.compiler(ctx, tx)
+		c.counting = true
 		p, err := c.compile(&q)
 		if err != nil {
 			return err
 		}
-		if exact = p.exact(); !exact {
-			return nil
+		if !p.exact() && p.sure == "FALSE" {
+			return nil // Go decides every candidate
 		}
 		// Only in the candidate chunks' ranges, when they are few: a
 		// value that no chunk lists costs no scan of the rows.
@@ -99,7 +105,8 @@ func (s *Store) Count(ctx context.Context, q store.Query) (int64, error) {
 			}
 			if !more {
 				if len(spans) == 0 {
-					return nil // none
+					done = true // none
+					return nil
 				}
 				break
 			}
@@ -113,17 +120,28 @@ func (s *Store) Count(ctx context.Context, q store.Query) (int64, error) {
 			}
 			where = and("("+strings.Join(in, " OR ")+")", where)
 		}
-		query, args := p.sql("SELECT count(*) FROM exchanges e WHERE ", where)
-		return tx.QueryRow(ctx, query, args...).Scan(&n)
+		if p.exact() {
+			done = true
+			query, args := p.sql("SELECT count(*) FROM exchanges e WHERE ", where)
+			return tx.QueryRow(ctx, query, args...).Scan(&n)
+		}
+		var unsure int64
+		query, args := p.sql("SELECT count(*) FILTER (WHERE ", p.sure, "), count(*) FILTER (WHERE NOT ", p.sure,
+			") FROM exchanges e WHERE ", where)
+		if err := tx.QueryRow(ctx, query, args...).Scan(&n, &unsure); err != nil {
+			return err
+		}
+		counted, done = true, unsure == 0
+		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("pgstore: count: %w", err)
 	}
-	if exact {
+	if done {
 		return n, nil
 	}
 	q.Limit, q.MaxScan = 0, 0
-	err = s.each(ctx, &q, func(_ *listRow, decided bool) (bool, error) {
+	err = s.each(ctx, &q, counted, func(_ *listRow, decided bool) (bool, error) {
 		if decided {
 			n++
 		}
@@ -181,18 +199,22 @@ func (s *Store) candidates(c *compiler, q *store.Query) (*chunkWalk, error) {
 }
 
 // each calls fn with every candidate row of q, newest first, a page at a
-// time, telling whether it matches, until fn returns false or an error.
-func (s *Store) each(ctx context.Context, q *store.Query, fn func(r *listRow, match bool) (bool, error)) error {
+// time, telling whether it matches, until fn returns false or an error;
+// with unsure, only the candidates that SQL, compiling q for a count, is
+// not sure of.
+func (s *Store) each(ctx context.Context, q *store.Query, unsure bool, fn func(r *listRow, match bool) (bool, error)) error {
 	var f *filter.Filter
 	if q.Filter != nil && q.Filter.Root != nil {
 		f = q.Filter
 	}
-	c := &compiler{ctx: ctx, tx: s.pool}
+	c := s.compiler(ctx, s.pool)
+	c.counting = unsure
 	walk, err := s.candidates(c, q)
 	if err != nil {
 		return err
 	}
-	l := &look{q: q, f: f, fn: fn, c: c.again(), size: candidatePage, idsFirst: f != nil && len(bodyNeeds(f.Root)) > 0}
+	l := &look{q: q, f: f, fn: fn, c: c.again(), size: candidatePage, idsFirst: f != nil && len(bodyNeeds(f.Root)) > 0,
+		unsure: unsure}
 	if walk == nil {
 		_, err := s.eachIn(ctx, l, idSpan{})
 		return err
@@ -227,6 +249,7 @@ type look struct {
 	// candidate was about a third of the time of the first page of ~b
 	// zebracorn (1% of bodies) at 1,000,000 exchanges.
 	idsFirst bool
+	unsure   bool // only the candidates that SQL is not sure of
 }
 
 // eachIn is each in the span sp of IDs: more reports that fn did not
@@ -410,6 +433,9 @@ func (s *Store) page(ctx context.Context, l *look, cursor bodytap.ID, sp idSpan,
 		limit = q.Limit
 	}
 	maybe := p.maybe
+	if l.unsure {
+		maybe = and(maybe, not(p.sure))
+	}
 	if sp.bounded {
 		p.args = append(p.args, sp.lo, sp.hi)
 		maybe = and(fmt.Sprintf("e.id BETWEEN $%d AND $%d", len(p.args)-1, len(p.args)), maybe)

@@ -84,6 +84,9 @@ type Store struct {
 	opts Options
 	log  *slog.Logger
 	pool *pgxpool.Pool
+	// Read by Open: the database's encoding is UTF-8 (see pgRegexp); the
+	// server has regexp_like (PostgreSQL 15).
+	utf8, regexpLike bool
 
 	wmu       sync.Mutex // serializes writes; guards the fields below
 	days      map[int64]bool
@@ -189,6 +192,10 @@ func Open(ctx context.Context, connURL string, opts Options) (*Store, error) {
 		return nil, s.openErr(err)
 	}
 	err = migrate(ctx, conn.Conn(), opts.ReadOnly)
+	if err == nil {
+		err = conn.QueryRow(ctx, `SELECT current_setting('server_encoding') = 'UTF8',
+			current_setting('server_version_num')::int >= 150000`).Scan(&s.utf8, &s.regexpLike)
+	}
 	conn.Release()
 	if err == nil && !opts.ReadOnly {
 		now := s.opts.Now().UnixMilli() / dayMillis

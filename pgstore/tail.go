@@ -233,7 +233,7 @@ func (t *tail) page(ctx context.Context) (page []candidate, xids []string, err e
 	err = t.s.readTx(ctx, func(tx pgx.Tx) error {
 		// Compiled for each page: the terms that new rows brought are
 		// visible with them.
-		p, err := compile(ctx, tx, &store.Query{Filter: t.f})
+		p, err := t.s.compiler(ctx, tx).compile(&store.Query{Filter: t.f})
 		if err != nil {
 			return err
 		}
