@@ -88,3 +88,42 @@ func TestStockKeep(t *testing.T) {
 		t.Error("get from an empty stock returned nil, want an rw from the pool")
 	}
 }
+
+// TestStockSpare: the stock keeps rws with spare body buffers while
+// their spares stay within maxStockSpare, and counts what it holds as
+// rws leave it.
+func TestStockSpare(t *testing.T) {
+	var s stock
+	const each = 4 << 20 // 2 MiB a spare
+	withSpares := func() *rw {
+		c := new(rw)
+		c.own.reqSpare, c.own.respSpare = make([]byte, 0, each/2), make([]byte, 0, each/2)
+		return c
+	}
+	for range 6 {
+		s.freed = append(s.freed, withSpares())
+	}
+	s.freed = append(s.freed, new(rw)) // no spares: always kept
+	s.fill(100)
+	if want := maxStockSpare / each; len(s.rws) != want+1 || s.spare != int64(want*each) {
+		t.Fatalf("after 6 rws of %d spare bytes and one of none: %d in stock holding %d; want %d holding %d",
+			each, len(s.rws), s.spare, want+1, want*each)
+	}
+	for len(s.rws) > 0 {
+		s.get()
+	}
+	if s.spare != 0 {
+		t.Errorf("empty stock holds %d spare bytes, want 0", s.spare)
+	}
+	// Trimmed to what the stock keeps, it counts only what stays.
+	for range 3 {
+		s.freed = append(s.freed, withSpares())
+	}
+	s.fill(100)
+	for range 300 {
+		s.fill(0)
+	}
+	if len(s.rws) != 0 || s.spare != 0 {
+		t.Errorf("after the stock shrank to nothing: %d rws holding %d spare bytes, want none", len(s.rws), s.spare)
+	}
+}
