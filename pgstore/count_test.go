@@ -121,16 +121,7 @@ func TestCountOneQuery(t *testing.T) {
 			stored = append(stored, lossy)
 		}
 		for _, expr := range []string{"~u /orders/", "~m GET", `~u "/orders/\d+$"`, "~src 192"} {
-			f, err := filter.Parse(expr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var want int64
-			for _, x := range stored {
-				if f.Match(x) {
-					want++
-				}
-			}
+			f, want := matchCount(t, expr, stored)
 			before, counts := tr.n.Load(), tr.counts.Load()
 			got, err := s.Count(ctx, store.Query{Filter: f})
 			if err != nil || got != want {
@@ -143,4 +134,21 @@ func TestCountOneQuery(t *testing.T) {
 			}
 		}
 	}
+}
+
+// matchCount parses expr and counts the exchanges of xs it matches in
+// Go, which a store's Count must give too.
+func matchCount(t *testing.T, expr string, xs []*bodytap.Exchange) (*filter.Filter, int64) {
+	t.Helper()
+	f, err := filter.Parse(expr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, x := range xs {
+		if f.Match(x) {
+			n++
+		}
+	}
+	return f, n
 }
