@@ -62,7 +62,11 @@ func reuse(x *Exchange) {
 }
 
 // deliver hands queued exchanges to the sink, in batches, until the queue
-// is closed and empty.
+// is closed and empty. Woken by the first exchange after a quiet spell,
+// it takes a batch every linger for as long as exchanges keep coming, and
+// sleeps again when one linger brought none: under load the producers
+// never wake it (a wake-up is a system call on their side and an
+// interrupt on the other processor), its own timer does.
 func (t *Tap) deliver() {
 	defer close(t.done)
 	q := t.q
@@ -70,19 +74,25 @@ func (t *Tap) deliver() {
 	timer := time.NewTimer(linger)
 	timer.Stop()
 	for {
-		<-q.Wake()
-		if q.Waiting() {
+		if wake := q.Sleep(); wake != nil {
+			<-wake
+		}
+		for {
 			timer.Reset(linger)
 			<-timer.C
-		}
-		batch, closed := q.Take(spare)
-		t.deliverBatch(batch)
-		spare = batch[:0]
-		if closed {
-			// A push racing with close may have landed after take.
-			batch, _ = q.Take(spare)
+			batch, closed := q.Take(spare)
+			n := len(batch)
 			t.deliverBatch(batch)
-			return
+			spare = batch[:0]
+			if closed {
+				// A push racing with close may have landed after take.
+				batch, _ = q.Take(spare)
+				t.deliverBatch(batch)
+				return
+			}
+			if n == 0 {
+				break
+			}
 		}
 	}
 }
