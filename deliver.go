@@ -62,7 +62,11 @@ func reuse(x *Exchange) {
 }
 
 // deliver hands queued exchanges to the sink, in batches, until the queue
-// is closed and empty.
+// is closed and empty. Woken by the first exchange after a quiet spell,
+// it takes a batch every linger for as long as exchanges keep coming, and
+// sleeps again when one linger brought none: under load the producers
+// never wake it (a wake-up is a system call on their side and an
+// interrupt on the other processor), its own timer does.
 func (t *Tap) deliver() {
 	defer close(t.done)
 	q := t.q
@@ -70,19 +74,25 @@ func (t *Tap) deliver() {
 	timer := time.NewTimer(linger)
 	timer.Stop()
 	for {
-		<-q.Wake()
-		if q.Waiting() {
+		if wake := q.Sleep(); wake != nil {
+			<-wake
+		}
+		for {
 			timer.Reset(linger)
 			<-timer.C
-		}
-		batch, closed := q.Take(spare)
-		t.deliverBatch(batch)
-		spare = batch[:0]
-		if closed {
-			// A push racing with close may have landed after take.
-			batch, _ = q.Take(spare)
+			batch, closed := q.Take(spare)
+			n := len(batch)
 			t.deliverBatch(batch)
-			return
+			spare = batch[:0]
+			if closed {
+				// A push racing with close may have landed after take.
+				batch, _ = q.Take(spare)
+				t.deliverBatch(batch)
+				return
+			}
+			if n == 0 {
+				break
+			}
 		}
 	}
 }
@@ -108,22 +118,8 @@ func (t *Tap) deliverBatch(batch []*Exchange) {
 		// exchange, while pushes waiting for room (Config.QueueWait) get
 		// it as the sink goes.
 		var w int64
-		for i, x := range batch {
-			if pre == nil {
-				w += weight(x)
-				t.record(x, true)
-			} else {
-				w += pre[i].weight
-				if pre[i].ok {
-					t.record(x, false)
-				}
-			}
-			t.stock.recycle(x)
-			batch[i] = nil
-			if k := i + 1; k%releaseEvery == 0 || k == len(batch) {
-				q.Release(w, (k-1)%releaseEvery+1)
-				w = 0
-			}
+		for i := 0; i < len(batch); {
+			i = t.recordRun(batch, pre, i, &w)
 		}
 		t.stock.fill(len(batch))
 		return
@@ -251,21 +247,57 @@ func (t *Tap) recordBatch(s BatchSink, xs []*Exchange) {
 	t.delivered.Add(int64(len(xs)))
 }
 
-// record calls the sink, isolating the delivery goroutine from its panics,
-// after preparing x unless prepareBatch did.
-func (t *Tap) record(x *Exchange, prepare bool) {
+// recordRun hands batch[i:] to the sink one exchange at a time, in
+// order, preparing each unless prepareBatch did (pre), and after each
+// sets it aside for reuse and releases it from the queue's bounds, in
+// groups of releaseEvery (w carries the weight of a group from one run
+// to the next). A panic of the sink or of preparing ends the run; it is
+// counted, and recordRun returns the index of the exchange after the
+// one that panicked, for the next run. One deferred recover a run, not
+// one an exchange: the runtime runs it, at about a hundred instructions.
+func (t *Tap) recordRun(batch []*Exchange, pre []prepared, i int, w *int64) (next int) {
 	defer func() {
 		if recover() != nil {
 			t.sinkPanics.Add(1)
+			if batch[i] != nil {
+				t.recorded(batch, i, w)
+			}
+			next = i + 1
 		}
 	}()
-	if prepare {
-		t.prepareFast(x)
+	for ; i < len(batch); i++ {
+		x := batch[i]
+		switch {
+		case pre == nil:
+			*w += weight(x)
+			t.prepareFast(x)
+		case pre[i].ok:
+			*w += pre[i].weight
+		default:
+			*w += pre[i].weight
+			t.recorded(batch, i, w)
+			continue
+		}
+		if t.sink != nil {
+			t.sink.Record(x)
+		}
+		t.delivered.Add(1)
+		t.recorded(batch, i, w)
 	}
-	if t.sink != nil {
-		t.sink.Record(x)
+	return len(batch)
+}
+
+// recorded is done with batch[i], which the sink got (or panicked on, or
+// was not to get): it sets its memory aside for reuse, and releases the
+// exchanges recorded since the last release from the queue's bounds at
+// the end of a group or of the batch.
+func (t *Tap) recorded(batch []*Exchange, i int, w *int64) {
+	t.stock.recycle(batch[i])
+	batch[i] = nil
+	if k := i + 1; k%releaseEvery == 0 || k == len(batch) {
+		t.q.Release(*w, (k-1)%releaseEvery+1)
+		*w = 0
 	}
-	t.delivered.Add(1)
 }
 
 // prepareFast is prepare, skipped when it has nothing to do: no

@@ -433,3 +433,55 @@ func BenchmarkPrepareBatch(b *testing.B) {
 		}
 	}
 }
+
+// TestSinkPanicsInBatch: a sink that panics on some exchanges of a batch
+// (the first, two in a row, the last of a release group, the last of the
+// batch) gets all the others, in order; each panic is counted once, and
+// the queue's bounds are released for every exchange, so that the Tap
+// goes on delivering after the batch.
+func TestSinkPanicsInBatch(t *testing.T) {
+	const n = 2*releaseEvery + 5
+	panics := map[int]bool{0: true, 1: true, 7: true, 8: true, releaseEvery - 1: true, releaseEvery: true, n - 1: true}
+	started, release := make(chan struct{}), make(chan struct{})
+	var got []int
+	tap := New(Config{Redact: Redaction{Disabled: true}, Sink: SinkFunc(func(x *Exchange) {
+		i, _ := strconv.Atoi(x.Request.Header.Get("X-Seq"))
+		if i < 0 {
+			close(started)
+			<-release // the others queue up meanwhile: one batch
+			return
+		}
+		if panics[i] {
+			panic("sink fails")
+		}
+		got = append(got, i)
+	})})
+	h := tap.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	serve := func(i int) {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.Header.Set("X-Seq", strconv.Itoa(i))
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	serve(-1)
+	<-started
+	for i := range n {
+		serve(i)
+	}
+	close(release)
+	serve(n) // after the batch
+	tap.Close()
+
+	var want []int
+	for i := range n + 1 {
+		if !panics[i] {
+			want = append(want, i)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("sink got %v, want %v", got, want)
+	}
+	st := tap.Stats()
+	if st.SinkPanics != int64(len(panics)) || st.Delivered != int64(len(want)+1) || st.Queued != 0 || st.QueuedBytes != 0 {
+		t.Errorf("Stats: %+v; want %d sink panics, %d delivered, nothing queued", st, len(panics), len(want)+1)
+	}
+}

@@ -19,7 +19,8 @@ type Queue[T any] struct {
 	maxLen   int
 	maxBytes int64
 	closed   bool
-	wake     chan struct{} // one token: the first push into an empty queue, or close
+	asleep   bool          // the consumer waits on wake (see Sleep)
+	wake     chan struct{} // one token: the first push while the consumer sleeps, or close
 
 	// Counts of pushes, kept under mu, which a push takes anyway: an
 	// atomic counter of its own would be one more cache line that every
@@ -56,8 +57,33 @@ func New[T any](n int, maxBytes int64, wait time.Duration) *Queue[T] {
 // the queue is closed, or full (by count or weight) for longer than the
 // queue's wait.
 func (q *Queue[T]) Push(x T, w int64) bool {
-	var deadline *time.Timer
 	q.mu.Lock()
+	if q.closed || len(q.items)+q.inflight >= q.maxLen || q.bytes+w > q.maxBytes {
+		return q.pushFull(x, w)
+	}
+	return q.push(x, w)
+}
+
+// push queues x, of weight w, with q.mu held, and unlocks it.
+func (q *Queue[T]) push(x T, w int64) bool {
+	q.pushed++
+	q.items = append(q.items, x)
+	q.bytes += w
+	wake := q.asleep
+	q.asleep = false
+	q.mu.Unlock()
+	if wake {
+		q.signal()
+	}
+	return true
+}
+
+// pushFull is Push into a queue found closed or full, with q.mu held: it
+// waits for room up to the queue's wait. Apart from Push, whose common
+// path then defers nothing (a deferred call in a loop is run by the
+// runtime, at a cost to every call).
+func (q *Queue[T]) pushFull(x T, w int64) bool {
+	var deadline *time.Timer
 	for {
 		if q.closed {
 			q.refused++
@@ -66,7 +92,7 @@ func (q *Queue[T]) Push(x T, w int64) bool {
 			return false
 		}
 		if len(q.items)+q.inflight < q.maxLen && q.bytes+w <= q.maxBytes {
-			break
+			return q.push(x, w)
 		}
 		if q.wait <= 0 || w > q.maxBytes {
 			q.refused++
@@ -92,15 +118,6 @@ func (q *Queue[T]) Push(x T, w int64) bool {
 		}
 		q.mu.Lock()
 	}
-	q.pushed++
-	q.items = append(q.items, x)
-	q.bytes += w
-	first := len(q.items) == 1
-	q.mu.Unlock()
-	if first {
-		q.signal()
-	}
-	return true
 }
 
 func (q *Queue[T]) signal() {
@@ -110,9 +127,21 @@ func (q *Queue[T]) signal() {
 	}
 }
 
-// Wake returns the channel the consumer waits on: it receives a token
-// when an item arrives in an empty queue, and when the queue is closed.
-func (q *Queue[T]) Wake() <-chan struct{} { return q.wake }
+// Sleep returns the channel the consumer is to wait on, or nil if items
+// wait to be taken and it should not. The channel receives a token at
+// the first push after Sleep, and when the queue is closed; until the
+// consumer calls Sleep again, pushes do not signal it: a consumer that
+// polls while items keep coming (taking them at intervals) is never woken
+// by the producers.
+func (q *Queue[T]) Sleep() <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.items) > 0 {
+		return nil
+	}
+	q.asleep = true
+	return q.wake
+}
 
 // Take swaps the queued items for spare, an empty slice, and reports
 // whether the queue is closed. The items count against the bounds until
@@ -164,13 +193,6 @@ func (q *Queue[T]) Counts() Counts {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return Counts{q.pushed, q.refused, q.refusedClosed}
-}
-
-// Waiting reports whether items wait to be taken.
-func (q *Queue[T]) Waiting() bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return len(q.items) > 0
 }
 
 // Close stops pushes and reports whether this call closed the queue.

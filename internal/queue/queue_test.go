@@ -16,8 +16,8 @@ func TestBounds(t *testing.T) {
 		t.Error("push past the count bound accepted")
 	}
 	batch, closed := q.Take(nil)
-	if len(batch) != 3 || closed || q.Len() != 3 || q.Waiting() {
-		t.Fatalf("Take: %v closed=%v Len=%d Waiting=%v", batch, closed, q.Len(), q.Waiting())
+	if len(batch) != 3 || closed || q.Len() != 3 {
+		t.Fatalf("Take: %v closed=%v Len=%d", batch, closed, q.Len())
 	}
 	if q.Push(4, 1) {
 		t.Error("push accepted while the taken batch still counts")
@@ -33,8 +33,9 @@ func TestBounds(t *testing.T) {
 
 func TestWaitAndClose(t *testing.T) {
 	q := New[int](1, 10, time.Minute)
+	wake := q.Sleep()
 	q.Push(1, 1)
-	<-q.Wake() // the first push into an empty queue wakes the consumer
+	<-wake // the first push after Sleep wakes the consumer
 	done := make(chan bool)
 	go func() { done <- q.Push(2, 1) }()
 	time.Sleep(10 * time.Millisecond)
@@ -75,5 +76,45 @@ func TestCounts(t *testing.T) {
 	q.Push(5, 10)
 	if got, want := q.Counts(), (Counts{Pushed: 2, Refused: 3, RefusedClosed: 1}); got != want {
 		t.Errorf("Counts() = %+v, want %+v", got, want)
+	}
+}
+
+// TestSleep: the producers signal the consumer only after it said it
+// sleeps, once, and Sleep refuses to sleep while items wait.
+func TestSleep(t *testing.T) {
+	q := New[int](10, 100, 0)
+	q.Push(1, 1)
+	if q.Sleep() != nil {
+		t.Fatal("Sleep with an item waiting returned a channel")
+	}
+	select {
+	case <-q.wake:
+		t.Fatal("a push signalled a consumer that never slept")
+	default:
+	}
+	q.Take(nil)
+	wake := q.Sleep()
+	if wake == nil {
+		t.Fatal("Sleep on an empty queue returned nil")
+	}
+	q.Push(2, 1)
+	q.Push(3, 1)
+	select {
+	case <-wake:
+	default:
+		t.Fatal("the first push after Sleep did not signal")
+	}
+	select {
+	case <-wake:
+		t.Fatal("a second push signalled again")
+	default:
+	}
+	q.Take(nil)
+	wake = q.Sleep()
+	q.Close()
+	select {
+	case <-wake:
+	default:
+		t.Fatal("Close did not wake the sleeping consumer")
 	}
 }

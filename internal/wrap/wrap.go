@@ -6,8 +6,8 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"reflect"
 	"sync/atomic"
+	"unsafe"
 )
 
 // Core is what a wrapper forwards to: the middleware's per-request state.
@@ -63,22 +63,33 @@ func New(s *State, core Core, w http.ResponseWriter) http.ResponseWriter {
 // many types allocates no more than four of them.
 var masks [4]atomic.Pointer[typeMask]
 
+// A typeMask is the mask of the writers whose dynamic type has the
+// interface table tab (see typeKey).
 type typeMask struct {
-	t reflect.Type
-	m uint
+	tab unsafe.Pointer
+	m   uint
+}
+
+// typeKey identifies the dynamic type of w: the first word of a
+// non-empty interface value points to the table of its methods for that
+// type, one per (interface, type) pair. Comparing it costs a load, where
+// comparing reflect.Types (interface values themselves) is a call to the
+// runtime, about as costly as the rest of maskOf.
+func typeKey(w http.ResponseWriter) unsafe.Pointer {
+	return (*[2]unsafe.Pointer)(unsafe.Pointer(&w))[0]
 }
 
 // maskOf is mask(w), remembered for w's type.
 func maskOf(w http.ResponseWriter) uint {
-	t := reflect.TypeOf(w)
+	tab := typeKey(w)
 	for i := range masks {
 		e := masks[i].Load()
 		if e == nil {
 			m := mask(w)
-			masks[i].CompareAndSwap(nil, &typeMask{t, m})
+			masks[i].CompareAndSwap(nil, &typeMask{tab, m})
 			return m
 		}
-		if e.t == t {
+		if e.tab == tab {
 			return e.m
 		}
 	}
