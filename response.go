@@ -233,7 +233,10 @@ func (c *rw) keepSpares() {
 // recycle puts c back in the pool once its sink is done with its
 // Exchange. It writes nothing to c: the next request clears what it
 // reuses, on its own core, where it is about to write anyway.
-func (c *rw) recycle() { rwPool.Put(c) }
+func (c *rw) recycle() {
+	c.forget()
+	rwPool.Put(c)
+}
 
 // buffer returns the buffer a body copy starts in: inline, or the spare
 // one a former request grew if larger.

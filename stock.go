@@ -1,6 +1,9 @@
 package bodytap
 
-import "sync"
+import (
+	"net/url"
+	"sync"
+)
 
 // maxStock bounds the rws a Tap's stock keeps.
 const maxStock = 4096
@@ -74,7 +77,20 @@ func (s *stock) recycle(x *Exchange) {
 		return
 	}
 	x.Release()
+	c.forget()
 	s.freed = append(s.freed, c)
+}
+
+// forget drops what c's record holds of its last request besides its
+// own memory: the request's URL, header map and strings, and the values
+// of the response header snapshot. Until the rw is reused, they would
+// stay reachable from the stock, and the garbage collector would mark
+// them in every cycle instead of freeing them. begin writes the request
+// and its URL anew, and a snapshot the values.
+func (c *rw) forget() {
+	c.own.x.Request = Request{}
+	c.own.x.url = url.URL{}
+	clear(c.own.vals[:])
 }
 
 // fill puts the rws that recycle set aside in the stock, after a batch

@@ -3,7 +3,10 @@ package bodytap
 import (
 	"bytes"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -125,5 +128,62 @@ func TestStockSpare(t *testing.T) {
 	}
 	if len(s.rws) != 0 || s.spare != 0 {
 		t.Errorf("after the stock shrank to nothing: %d rws holding %d spare bytes, want none", len(s.rws), s.spare)
+	}
+}
+
+// TestStockForgetsRequests: the rws a Tap keeps for reuse hold nothing of
+// the request they last served (its header map, its URL's strings) nor
+// of its response's header values, which the garbage collector can then
+// free instead of marking them until the rw is reused; and the next
+// requests served from the stock are recorded whole.
+func TestStockForgetsRequests(t *testing.T) {
+	var got []*Exchange
+	tap := New(Config{Redact: Redaction{Disabled: true}, ReuseExchanges: true, Sink: SinkFunc(func(x *Exchange) {
+		got = append(got, &Exchange{Request: Request{Method: x.Request.Method, URL: &url.URL{Path: x.Request.URL.Path}, Header: x.Request.Header.Clone()},
+			Response: Response{Status: x.Response.Status, Header: x.Response.Header.Clone()}})
+	})})
+	h := tap.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Echo", r.Header.Get("X-Seq"))
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	serve := func(i int) {
+		req, _ := http.NewRequest("GET", "http://example.com/item/"+strconv.Itoa(i), nil)
+		req.Header.Set("X-Seq", strconv.Itoa(i))
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	for i := range 10 {
+		serve(i)
+	}
+	waitDelivered(t, tap)
+	tap.stock.mu.Lock()
+	if len(tap.stock.rws) == 0 {
+		t.Fatal("no rw in the stock after delivery")
+	}
+	for _, c := range tap.stock.rws {
+		x := &c.own.x
+		if x.Request.Header != nil || x.Request.URL != nil || x.url.Path != "" || x.url.Host != "" || x.Request.Method != "" {
+			t.Errorf("an rw in the stock still holds its last request: %+v, URL %+v", x.Request, x.url)
+		}
+		for _, v := range c.own.vals {
+			if v != "" {
+				t.Errorf("an rw in the stock still holds a response header value: %q", c.own.vals)
+				break
+			}
+		}
+	}
+	tap.stock.mu.Unlock()
+	for i := 10; i < 20; i++ {
+		serve(i)
+	}
+	tap.Close()
+	if len(got) != 20 {
+		t.Fatalf("sink got %d exchanges, want 20", len(got))
+	}
+	for i, x := range got {
+		seq := strconv.Itoa(i)
+		if x.Request.Method != "GET" || x.Request.URL.Path != "/item/"+seq || x.Request.Header.Get("X-Seq") != seq ||
+			x.Response.Status != http.StatusAccepted || x.Response.Header.Get("X-Echo") != seq {
+			t.Errorf("exchange %d recorded as %+v %+v", i, x.Request, x.Response)
+		}
 	}
 }
