@@ -55,6 +55,12 @@ func (c *capture) keep(p []byte) {
 // save copies what of p fits under the cap, without counting it; past
 // the cap, it goes on into the spill file if there is one.
 func (c *capture) save(p []byte) {
+	if n := len(c.buf) + len(p); n <= cap(c.buf) && int64(n) <= c.max {
+		// It fits in the buffer and under the cap: the common case,
+		// with nothing to decide.
+		c.buf = append(c.buf, p...)
+		return
+	}
 	if r := c.room(); r > 0 && len(p) > 0 {
 		k := min(int64(len(p)), r)
 		if c.fresh(int(k)) {
@@ -122,10 +128,11 @@ func (c *capture) grow(n int) {
 	c.buf = b
 }
 
-// body returns the Body that c describes. eof says whether the whole body
-// was seen.
-func (c *capture) body(eof bool) Body {
-	b := Body{Size: c.size, EOF: eof}
+// fill sets *b to the Body that c describes, in place (a Body is a dozen
+// words: returned, it would be copied twice). eof says whether the whole
+// body was seen.
+func (c *capture) fill(b *Body, eof bool) {
+	*b = Body{Size: c.size, EOF: eof}
 	if len(c.buf) > 0 {
 		b.Bytes = c.buf
 	}
@@ -135,5 +142,4 @@ func (c *capture) body(eof bool) Body {
 	if b.Err == ErrSpillQuota && !b.Truncated {
 		b.Err = nil
 	}
-	return b
 }

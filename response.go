@@ -569,7 +569,7 @@ func (c *rw) finish(r *http.Request) {
 			// multipart form through its own Request, after we return.
 			c.r.MultipartForm = r.MultipartForm
 		}
-		x.Request.Body = c.req.body(c.body.seal())
+		c.req.fill(&x.Request.Body, c.body.seal())
 		if x.Request.Body.Size == 0 && r.ContentLength == 0 {
 			// A declared empty body (HTTP/2 sends one for a GET) is
 			// all there is, read or not.
@@ -605,7 +605,7 @@ func (c *rw) finish(r *http.Request) {
 			x.Err = fmt.Errorf("bodytap: write response: %w", c.werr)
 		}
 	}
-	x.Response.Body = c.resp.body(c.returned && !x.Hijacked && c.werr == nil)
+	c.resp.fill(&x.Response.Body, c.returned && !x.Hijacked && c.werr == nil)
 	x.Route = t.route(r)
 	x.Duration = time.Since(x.Start)
 
