@@ -63,7 +63,13 @@ func (r *Options) redactJSONFound(b []byte) ([]byte, int, Detector, error) {
 		}
 	}
 	s.keys = keyMemos.Get().(*keyMemo)
-	if !s.scan() {
+	var ok bool
+	if len(r.Fields) == 0 && s.paths == nil {
+		ok = s.scanPlain()
+	} else {
+		ok = s.scan()
+	}
+	if !ok {
 		s.sp.reset()
 		s.found = 0
 		s.text()
@@ -335,7 +341,7 @@ key: // A key comes next.
 			x := binary.LittleEndian.Uint64(b[i+1:])
 			if n := closingQuote(x) - 1; n > 0 {
 				end = i + n + 2
-				e, p, q := shortKey(x&(1<<(8*n)-1), n)
+				e, p, q := shortKey(x, 1<<(8*n))
 				if v := s.keys.shortKeys[p]; v&^(1<<63) == e {
 					sensitive = v>>63 != 0
 				} else if v := s.keys.shortKeys[q]; v&^(1<<63) == e {
@@ -518,7 +524,7 @@ type keyMemo struct {
 		first, last uint64
 		tag         uint8 // length<<1 | sensitive; 0 for none
 	}
-	shortKeys [keyMemoSize]uint64 // the key's bytes | length<<56 | sensitive<<63; 0 for none
+	shortKeys [keyMemoSize]uint64 // the key's bytes | 1<<(8*length) | sensitive<<63; 0 for none
 }
 
 // keyMemos holds the keyMemos not in use.
@@ -573,10 +579,11 @@ func (m *keyMemo) sensitive(k, b []byte, off int) bool {
 }
 
 // shortKey returns the word that keyMemo.shortKeys keeps for a key of n
-// bytes, 1 to 7, whose bytes are those of word (zero above them), the
-// answer aside; and its two places.
-func shortKey(word uint64, n int) (e uint64, p, q int) {
-	e = word | uint64(n)<<56
+// bytes, 1 to 7, whose bytes are the low ones of x, the answer aside; and
+// its two places. l is 1<<(8*n): the key's bytes with a one just above
+// them tell its length too, and the scanner has l at hand, not n.
+func shortKey(x, l uint64) (e uint64, p, q int) {
+	e = x&(l-1) | l
 	h := e * 0x9E3779B97F4A7C15
 	return e, int(h >> (64 - keyMemoBits)), int(h >> (64 - 2*keyMemoBits) % keyMemoSize)
 }
