@@ -303,6 +303,7 @@ after: // A value has ended.
 // that none of it is live across the call.
 
 // pushOuter keeps objs, 64 open containers, in s.outer.
+//
 //go:noinline
 func (s *jsonScrubber) pushOuter(i, depth int, objs uint64) (int, int, uint64) {
 	s.outer = append(s.outer, objs)
@@ -311,6 +312,7 @@ func (s *jsonScrubber) pushOuter(i, depth int, objs uint64) (int, int, uint64) {
 
 // popOuter takes the 64 open containers around the innermost from
 // s.outer, after one closed.
+//
 //go:noinline
 func (s *jsonScrubber) popOuter(i, depth int, objs uint64) (int, int, uint64) {
 	objs = s.outer[len(s.outer)-1]
@@ -320,6 +322,7 @@ func (s *jsonScrubber) popOuter(i, depth int, objs uint64) (int, int, uint64) {
 
 // cardNumber hides the number in[start:end] if it is a card number that
 // the detectors are to find, and returns end.
+//
 //go:noinline
 func (s *jsonScrubber) cardNumber(start, end, depth int, objs uint64) (int, int, uint64) {
 	if s.det&DetectCard != 0 && cardEnd(s.in, start, end, modeText) == end {
@@ -331,6 +334,7 @@ func (s *jsonScrubber) cardNumber(start, end, depth int, objs uint64) (int, int,
 
 // literal reads the literal (or number) at in[i], and returns where it
 // ends, or st 1 if there is none there.
+//
 //go:noinline
 func (s *jsonScrubber) literal(i, depth int, objs uint64) (_, _ int, _ uint64, st int) {
 	end, ok := jsonScalarEnd(s.in, i)
@@ -342,6 +346,7 @@ func (s *jsonScrubber) literal(i, depth int, objs uint64) (_, _ int, _ uint64, s
 
 // stringValue reads the string value at in[i], runs the detectors over
 // it if it is long enough, and returns where it ends.
+//
 //go:noinline
 func (s *jsonScrubber) stringValue(i, depth int, objs uint64) (int, int, uint64) {
 	start := i
@@ -358,6 +363,7 @@ func (s *jsonScrubber) stringValue(i, depth int, objs uint64) (int, int, uint64)
 
 // shortKeyMiss is keyMemo.short for the short key of k bytes after the
 // quote at in[i].
+//
 //go:noinline
 func (s *jsonScrubber) shortKeyMiss(e uint64, p, q, k, i, depth int, objs uint64) (bool, int, int, uint64) {
 	return s.keys.short(e, p, q, s.in[i+1:i+1+k]), i, depth, objs
@@ -365,6 +371,7 @@ func (s *jsonScrubber) shortKeyMiss(e uint64, p, q, k, i, depth int, objs uint64
 
 // keyMiss is keyMemo.sensitive for the key of k bytes after the quote at
 // in[i].
+//
 //go:noinline
 func (s *jsonScrubber) keyMiss(k, i, depth int, objs uint64) (bool, int, int, uint64) {
 	return s.keys.sensitive(s.in[i+1:i+1+k], s.in, i+1), i, depth, objs
@@ -380,6 +387,7 @@ const (
 
 // key reads the key at in[i], and its colon, as scan does, and returns
 // where the value starts and what to do with it.
+//
 //go:noinline
 func (s *jsonScrubber) key(i, depth int, objs uint64) (_, _ int, _ uint64, st int) {
 	b := s.in
@@ -415,6 +423,7 @@ func (s *jsonScrubber) key(i, depth int, objs uint64) (_, _ int, _ uint64, st in
 
 // hideValue hides the value at in[i] (after blanks), and returns where it
 // ends, or st 1 if no value starts there.
+//
 //go:noinline
 func (s *jsonScrubber) hideValue(i, depth int, objs uint64) (_, _ int, _ uint64, st int) {
 	b := s.in
