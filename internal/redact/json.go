@@ -27,7 +27,12 @@ import (
 // looked up in a keyMemo rather than matched each time, and nothing is
 // copied or allocated until there is something to hide. Its results must
 // stay byte for byte those of the plainer code it replaced, which the
-// tests keep as a reference (redact_ref_test.go).
+// tests keep as a reference (ref_test.go).
+//
+// Under the usual rules (no Options.Fields, no Options.JSONPaths) a
+// second scanner, scanPlain (jsonfast.go), does the work of scan with
+// less to carry from step to step; the tests hold it to scan, with the
+// value detectors on and off (plain_test.go).
 
 // MaxJSONDepth bounds the nesting the scanner follows, and so the memory
 // it needs; deeper documents are redacted textually.
