@@ -75,7 +75,7 @@ value: // A value comes next.
 			depth--
 			objs >>= 1
 			if depth%64 == 0 && depth > 0 {
-				i, depth, objs = s.popOuter(i, depth, objs)
+				i, depth, objs = s.popOuter(i, depth)
 				b, memo = s.in, s.keys
 			}
 			goto after
@@ -290,7 +290,7 @@ after: // A value has ended.
 		depth--
 		objs >>= 1
 		if depth%64 == 0 && depth > 0 {
-			i, depth, objs = s.popOuter(i, depth, objs)
+			i, depth, objs = s.popOuter(i, depth)
 			b, memo = s.in, s.keys
 		}
 		goto after
@@ -314,8 +314,8 @@ func (s *jsonScrubber) pushOuter(i, depth int, objs uint64) (int, int, uint64) {
 // s.outer, after one closed.
 //
 //go:noinline
-func (s *jsonScrubber) popOuter(i, depth int, objs uint64) (int, int, uint64) {
-	objs = s.outer[len(s.outer)-1]
+func (s *jsonScrubber) popOuter(i, depth int) (int, int, uint64) {
+	objs := s.outer[len(s.outer)-1]
 	s.outer = s.outer[:len(s.outer)-1]
 	return i, depth, objs
 }
