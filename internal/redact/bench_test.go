@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"testing"
+
+	"github.com/bodytap/bodytap/internal/payload"
 )
 
 // redactBenchSizes are the body sizes the redaction benchmarks run at.
@@ -69,32 +71,7 @@ func benchJSON(n int, secrets, indent bool) []byte {
 // benchmark's payload (bench/app.go, makePayload): an object holding an
 // array of small records, a key or a string every few bytes, and a
 // padding string, with nothing to hide.
-func benchItems(n, seed int) []byte {
-	const tail = `],"pad":""}`
-	var b bytes.Buffer
-	b.WriteString(`{"items":[`)
-	for i := 0; ; i++ {
-		item := fmt.Sprintf(`{"id":%d,"name":"item-%05d","price":%d.%02d,"tags":["a","b%d"]}`,
-			i, i+seed*100000, 10+i%90, (i*7+seed)%100, seed)
-		sep := 0
-		if i > 0 {
-			sep = 1
-		}
-		if b.Len()+sep+len(item)+len(tail) > n {
-			break
-		}
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(item)
-	}
-	b.WriteString(`],"pad":"`)
-	for b.Len() < n-2 {
-		b.WriteByte('x')
-	}
-	b.WriteString(`"}`)
-	return b.Bytes()
-}
+func benchItems(n, seed int) []byte { return payload.Items(n, seed) }
 
 // benchForm returns an application/x-www-form-urlencoded body of about n
 // bytes; with secrets, some of its fields are sensitive.
