@@ -67,9 +67,18 @@ func (r *Options) redactJSONFound(b []byte) ([]byte, int, Detector, error) {
 			}
 		}
 	}
+	out, n, found, _ := s.run(len(r.Fields) == 0 && s.paths == nil)
+	return out, n, found, nil
+}
+
+// run scans s.in with scanPlain if plain (the rules have no Fields and
+// no JSONPaths), else with scan, or textually if the scanner could not
+// follow it, and returns the redacted copy (nil if nothing was
+// replaced), the count of values replaced, the detectors that found
+// secrets, and whether the scanner followed the input to its end.
+func (s *jsonScrubber) run(plain bool) (out []byte, n int, found Detector, ok bool) {
 	s.keys = keyMemos.Get().(*keyMemo)
-	var ok bool
-	if len(r.Fields) == 0 && s.paths == nil {
+	if plain {
 		ok = s.scanPlain()
 	} else {
 		ok = s.scan()
@@ -80,7 +89,7 @@ func (r *Options) redactJSONFound(b []byte) ([]byte, int, Detector, error) {
 		s.text()
 	}
 	keyMemos.Put(s.keys)
-	return spliced(&s.sp, b), s.sp.n, s.found, nil
+	return spliced(&s.sp, s.in), s.sp.n, s.found, ok
 }
 
 // A jsonScrubber redacts one JSON body.

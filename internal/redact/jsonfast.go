@@ -36,6 +36,7 @@ func (s *jsonScrubber) scanPlain() bool {
 	memo := s.keys
 	var c byte
 	var st int
+	var sensitive bool // of the key just read
 
 value: // A value comes next.
 	if i >= len(b) {
@@ -71,14 +72,7 @@ value: // A value comes next.
 			i++
 		}
 		if i < len(b) && b[i] == c+2 { // '}' is '{'+2, ']' is '['+2
-			i++
-			depth--
-			objs >>= 1
-			if depth%64 == 0 && depth > 0 {
-				i, depth, objs = s.popOuter(i, depth)
-				b, memo = s.in, s.keys
-			}
-			goto after
+			goto closing
 		}
 		if c == '{' {
 			goto key
@@ -171,7 +165,6 @@ key: // A key comes next.
 			// colon after it is most often the next byte, in that word.
 			e, p, pq := shortKey(x, low>>7)
 			k := bits.TrailingZeros64(q) / 8 // the key's length, 1 to 7
-			var sensitive bool
 			if v := memo.shortKeys[p]; v&^(1<<63) == e {
 				sensitive = v>>63 != 0
 			} else if v := memo.shortKeys[pq]; v&^(1<<63) == e {
@@ -183,22 +176,12 @@ key: // A key comes next.
 			i += k + 2
 			if k < 7 && byte(x>>(8*(k+1))) == ':' {
 				i++
-			} else {
-				for i < len(b) && jsonSpace[b[i]] {
-					i++
+				if sensitive {
+					goto hide
 				}
-				if i >= len(b) {
-					return true
-				}
-				if b[i] != ':' {
-					return false
-				}
-				i++
+				goto value
 			}
-			if sensitive {
-				goto hide
-			}
-			goto value
+			goto colon
 		}
 		if m == 0 && i+17 <= len(b) {
 			x2 := binary.LittleEndian.Uint64(b[i+9 : i+17])
@@ -209,7 +192,6 @@ key: // A key comes next.
 				k := 8 + bits.TrailingZeros64(q)/8
 				last := binary.LittleEndian.Uint64(b[i+k-7 : i+k+1])
 				h := (x ^ bits.RotateLeft64(last, 29) ^ uint64(k)) * 0x9E3779B97F4A7C15
-				var sensitive bool
 				if e := &memo.keys[h>>(64-keyMemoBits)]; e.first == x && e.last == last && int(e.tag>>1) == k {
 					sensitive = e.tag&1 != 0
 				} else if e := &memo.keys[h>>(64-2*keyMemoBits)%keyMemoSize]; e.first == x && e.last == last && int(e.tag>>1) == k {
@@ -219,20 +201,7 @@ key: // A key comes next.
 					b, memo = s.in, s.keys
 				}
 				i += k + 2
-				for i < len(b) && jsonSpace[b[i]] {
-					i++
-				}
-				if i >= len(b) {
-					return true
-				}
-				if b[i] != ':' {
-					return false
-				}
-				i++
-				if sensitive {
-					goto hide
-				}
-				goto value
+				goto colon
 			}
 		}
 	}
@@ -247,6 +216,22 @@ key: // A key comes next.
 		return true
 	}
 	return false
+
+colon: // After a key read here, blanks and the colon, then its value.
+	for i < len(b) && jsonSpace[b[i]] {
+		i++
+	}
+	if i >= len(b) {
+		return true
+	}
+	if b[i] != ':' {
+		return false
+	}
+	i++
+	if sensitive {
+		goto hide
+	}
+	goto value
 
 hide: // A value to hide comes next.
 	i, depth, objs, st = s.hideValue(i, depth, objs)
@@ -286,16 +271,19 @@ after: // A value has ended.
 	// '}' closes an object, ']' an array: they differ in bit 0x20, as
 	// '{' and '[' do, which objs keeps.
 	if c|0x20 == '}' && uint64(c>>5&1) == objs&1 {
-		i++
-		depth--
-		objs >>= 1
-		if depth%64 == 0 && depth > 0 {
-			i, depth, objs = s.popOuter(i, depth)
-			b, memo = s.in, s.keys
-		}
-		goto after
+		goto closing
 	}
 	return false
+
+closing: // b[i] closes the innermost container.
+	i++
+	depth--
+	objs >>= 1
+	if depth%64 == 0 && depth > 0 {
+		i, depth, objs = s.popOuter(i, depth)
+		b, memo = s.in, s.keys
+	}
+	goto after
 }
 
 // The rarer steps of scanPlain. Each takes the scanner's state, i (where
