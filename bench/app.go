@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -12,6 +11,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/bodytap/bodytap/internal/payload"
 )
 
 // Cap is the number of bytes of each body that the bounded implementations
@@ -65,35 +66,7 @@ func Payload(n, seed int) []byte {
 	return makePayload(n, seed)
 }
 
-func makePayload(n, seed int) []byte {
-	const head, tail = `{"items":[`, `],"pad":""}`
-	var b bytes.Buffer
-	b.WriteString(head)
-	for i := 0; ; i++ {
-		item := fmt.Sprintf(`{"id":%d,"name":"item-%05d","price":%d.%02d,"tags":["a","b%d"]}`,
-			i, i+seed*100000, 10+i%90, (i*7+seed)%100, seed)
-		sep := 0
-		if i > 0 {
-			sep = 1
-		}
-		if b.Len()+sep+len(item)+len(tail) > n {
-			break
-		}
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(item)
-	}
-	b.WriteString(`],"pad":"`)
-	for b.Len() < n-2 {
-		b.WriteByte('x')
-	}
-	b.WriteString(`"}`)
-	if b.Len() != n {
-		panic(fmt.Sprintf("bench: no JSON payload of %d bytes", n))
-	}
-	return b.Bytes()
-}
+func makePayload(n, seed int) []byte { return payload.Items(n, seed) }
 
 // AppOptions configure the application.
 type AppOptions struct {

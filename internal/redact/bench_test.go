@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"testing"
+
+	"github.com/bodytap/bodytap/internal/payload"
 )
 
 // redactBenchSizes are the body sizes the redaction benchmarks run at.
@@ -65,6 +67,12 @@ func benchJSON(n int, secrets, indent bool) []byte {
 	return out.Bytes()
 }
 
+// benchItems returns a document of n bytes shaped as the in-process
+// benchmark's payload (bench/app.go, makePayload): an object holding an
+// array of small records, a key or a string every few bytes, and a
+// padding string, with nothing to hide.
+func benchItems(n, seed int) []byte { return payload.Items(n, seed) }
+
 // benchForm returns an application/x-www-form-urlencoded body of about n
 // bytes; with secrets, some of its fields are sensitive.
 func benchForm(n int, secrets bool) []byte {
@@ -86,8 +94,9 @@ func benchForm(n int, secrets bool) []byte {
 }
 
 // BenchmarkRedactJSON measures JSON body redaction, by itself, on bodies
-// with nothing to hide ("clean"), with a few secrets ("secrets"), and
-// pretty-printed with nothing to hide ("indented"), by names alone
+// with nothing to hide ("clean"), with a few secrets ("secrets"),
+// pretty-printed with nothing to hide ("indented"), and shaped as the
+// in-process benchmark's payload ("items", benchItems), by names alone
 // ("names") and with every value detector on too ("detect"): the
 // difference between the two is what the detectors cost.
 func BenchmarkRedactJSON(b *testing.B) {
@@ -109,9 +118,13 @@ func benchRedactJSON(b *testing.B, r *Options, redact func(*Options, []byte) ([]
 		{"clean", false, false},
 		{"secrets", true, false},
 		{"indented", false, true},
+		{"items", false, false},
 	} {
 		for _, sz := range redactBenchSizes {
 			body := benchJSON(sz.n, kind.secrets, kind.indent)
+			if kind.name == "items" {
+				body = benchItems(sz.n, 1)
+			}
 			b.Run(kind.name+"/"+sz.name, func(b *testing.B) {
 				b.SetBytes(int64(len(body)))
 				b.ReportAllocs()

@@ -311,9 +311,13 @@ const (
 // byte, and a closer look where a pair or a run is.
 func mayHold[S string | []byte](d Detector, b S, i, end, mode int, slash uint16) int {
 	if want := pairsOf[d&AllDetectors&^DetectCard] | slash; want != 0 {
+		// A secret that starts at a pair runs on for minPairSecret bytes
+		// at least: pairs are looked for up to cut, where the last one
+		// that may start a secret is; an escaped slash, to the end.
+		cut := max(i, end-(minPairSecret-2))
 		for p := i; ; p++ {
 			var m uint16
-			if p, m = nextPair(b[:end], p, want); m == 0 {
+			if p, m = nextPair(b[:cut], p, want); m == 0 {
 				break
 			}
 			if m == pairSlash {
@@ -323,6 +327,13 @@ func mayHold[S string | []byte](d Detector, b S, i, end, mode int, slash uint16)
 			// scheme whole.
 			if startDetectors[b[p]] != DetectHTTPAuth || schemeAt(b, p, end) {
 				return holdMaybe
+			}
+		}
+		if slash != 0 {
+			for k := max(i, cut-1); k+1 < end; k++ {
+				if b[k] == '\\' && b[k+1] == '/' {
+					return holdSlash
+				}
 			}
 		}
 	}
@@ -479,6 +490,14 @@ func schemeAt[S string | []byte](b S, i, end int) bool {
 	}
 	return equalFoldASCII(b[i:i+5], "basic")
 }
+
+// minPairSecret is the length of the shortest secret that starts at a
+// pair (pairTab), from the pair on: a JWT (a header word of 10 bytes,
+// ".", a payload of 2, "." and no signature) or a Basic credential
+// ("Basic", a blank and 8 bytes of base64). Every other is longer: an
+// AWS access key ID 20 bytes, a Bearer token 6+1+12, a GitLab token its
+// prefix and 20, a Slack token 15, and so on (matchAt).
+const minPairSecret = 14
 
 // minTokenRun is the shortest run of clsTok bytes that a secret other
 // than a card number needs: the 8 base64 bytes of a Basic credential.

@@ -150,3 +150,33 @@ func TestPairTab(t *testing.T) {
 		}
 	}
 }
+
+// TestMinPairSecret: the shortest secrets that start at a pair are
+// minPairSecret bytes long, and found at the very end of a text (where
+// mayHold stops looking for pairs minPairSecret-1 bytes before it), but
+// not a byte shorter; so is each of the generated secrets, from every
+// start, with an escaped slash after it or not.
+func TestMinPairSecret(t *testing.T) {
+	for _, s := range []string{"eyJhbGciOi.ab.", "Basic dXNlcjpw", "bAsIc\tdXNlcjpw"} {
+		if len(s) != minPairSecret {
+			t.Fatalf("%q: %d bytes, want %d", s, len(s), minPairSecret)
+		}
+		for _, pre := range []string{"", "x ", `\n`, "é "} {
+			for mode := modeText; mode <= modeForm; mode++ {
+				in := pre + s
+				// (Outside JSON, "\n" is no escape: "neyJ..." is no word start.)
+				if _, _, w := find(AllDetectors, in, 0, len(in), mode); w == 0 && (pre != `\n` || mode == modeJSON) {
+					t.Errorf("mode %d: %q not found", mode, in)
+				}
+				checkFind(t, in, mode)
+				checkFind(t, in[:len(in)-1], mode)
+				checkFind(t, in+`\/`, mode)
+			}
+		}
+	}
+	for _, s := range secrettest.Generate(31, 200) {
+		for _, v := range []string{s.Value, s.Value + `\/`, `\/` + s.Value} {
+			checkFind(t, v, modeJSON)
+		}
+	}
+}

@@ -27,7 +27,12 @@ import (
 // looked up in a keyMemo rather than matched each time, and nothing is
 // copied or allocated until there is something to hide. Its results must
 // stay byte for byte those of the plainer code it replaced, which the
-// tests keep as a reference (redact_ref_test.go).
+// tests keep as a reference (ref_test.go).
+//
+// Under the usual rules (no Options.Fields, no Options.JSONPaths) a
+// second scanner, scanPlain (jsonfast.go), does the work of scan with
+// less to carry from step to step; the tests hold it to scan, with the
+// value detectors on and off (plain_test.go).
 
 // MaxJSONDepth bounds the nesting the scanner follows, and so the memory
 // it needs; deeper documents are redacted textually.
@@ -62,14 +67,29 @@ func (r *Options) redactJSONFound(b []byte) ([]byte, int, Detector, error) {
 			}
 		}
 	}
+	out, n, found, _ := s.run(len(r.Fields) == 0 && s.paths == nil)
+	return out, n, found, nil
+}
+
+// run scans s.in with scanPlain if plain (the rules have no Fields and
+// no JSONPaths), else with scan, or textually if the scanner could not
+// follow it, and returns the redacted copy (nil if nothing was
+// replaced), the count of values replaced, the detectors that found
+// secrets, and whether the scanner followed the input to its end.
+func (s *jsonScrubber) run(plain bool) (out []byte, n int, found Detector, ok bool) {
 	s.keys = keyMemos.Get().(*keyMemo)
-	if !s.scan() {
+	if plain {
+		ok = s.scanPlain()
+	} else {
+		ok = s.scan()
+	}
+	if !ok {
 		s.sp.reset()
 		s.found = 0
 		s.text()
 	}
 	keyMemos.Put(s.keys)
-	return spliced(&s.sp, b), s.sp.n, s.found, nil
+	return spliced(&s.sp, s.in), s.sp.n, s.found, ok
 }
 
 // A jsonScrubber redacts one JSON body.
@@ -335,7 +355,7 @@ key: // A key comes next.
 			x := binary.LittleEndian.Uint64(b[i+1:])
 			if n := closingQuote(x) - 1; n > 0 {
 				end = i + n + 2
-				e, p, q := shortKey(x&(1<<(8*n)-1), n)
+				e, p, q := shortKey(x, 1<<(8*n))
 				if v := s.keys.shortKeys[p]; v&^(1<<63) == e {
 					sensitive = v>>63 != 0
 				} else if v := s.keys.shortKeys[q]; v&^(1<<63) == e {
@@ -518,7 +538,7 @@ type keyMemo struct {
 		first, last uint64
 		tag         uint8 // length<<1 | sensitive; 0 for none
 	}
-	shortKeys [keyMemoSize]uint64 // the key's bytes | length<<56 | sensitive<<63; 0 for none
+	shortKeys [keyMemoSize]uint64 // the key's bytes | 1<<(8*length) | sensitive<<63; 0 for none
 }
 
 // keyMemos holds the keyMemos not in use.
@@ -573,10 +593,11 @@ func (m *keyMemo) sensitive(k, b []byte, off int) bool {
 }
 
 // shortKey returns the word that keyMemo.shortKeys keeps for a key of n
-// bytes, 1 to 7, whose bytes are those of word (zero above them), the
-// answer aside; and its two places.
-func shortKey(word uint64, n int) (e uint64, p, q int) {
-	e = word | uint64(n)<<56
+// bytes, 1 to 7, whose bytes are the low ones of x, the answer aside; and
+// its two places. l is 1<<(8*n): the key's bytes with a one just above
+// them tell its length too, and the scanner has l at hand, not n.
+func shortKey(x, l uint64) (e uint64, p, q int) {
+	e = x&(l-1) | l
 	h := e * 0x9E3779B97F4A7C15
 	return e, int(h >> (64 - keyMemoBits)), int(h >> (64 - 2*keyMemoBits) % keyMemoSize)
 }
