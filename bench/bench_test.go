@@ -29,6 +29,7 @@ var (
 	streamPause  = flag.Duration("bench.pause", 0, "pause between the chunks of /stream")
 	parallelism  = flag.Int("bench.parallelism", 8, "loopback client goroutines per GOMAXPROCS")
 	interval     = flag.Duration("bench.interval", 0, "BenchmarkInProcess: start a request every interval instead of as fast as possible (cmd/benchcore paces at half the saturation rate this way)")
+	yield        = flag.Int("bench.yield", 0, "BenchmarkInProcess: call runtime.Gosched every this many requests, so that with GOMAXPROCS=1 and no preemption (scripts/bench-instr.sh) bodytap's delivery goroutine runs")
 )
 
 var (
@@ -124,6 +125,9 @@ func BenchmarkInProcess(b *testing.B) {
 					rec = httptest.NewRecorder()
 					h.ServeHTTP(rec, req)
 					n++
+					if *yield > 0 && n%*yield == 0 {
+						runtime.Gosched()
+					}
 				}
 				done()
 				if rec.Code != 200 || rec.Body.Len() != wl.Size {
