@@ -79,9 +79,9 @@ func (q *Queue[T]) push(x T, w int64) bool {
 }
 
 // pushFull is Push into a queue found closed or full, with q.mu held: it
-// waits for room up to the queue's wait. Apart from Push, whose common
-// path then defers nothing (a deferred call in a loop is run by the
-// runtime, at a cost to every call).
+// waits for room up to the queue's wait. It is a function of its own so
+// that Push defers nothing: a deferred call in a loop is run by the
+// runtime, at a cost to every call of the function that has it.
 func (q *Queue[T]) pushFull(x T, w int64) bool {
 	var deadline *time.Timer
 	for {
