@@ -231,8 +231,9 @@ func (c *rw) keepSpares() {
 }
 
 // recycle puts c back in the pool once its sink is done with its
-// Exchange. It writes nothing to c: the next request clears what it
-// reuses, on its own core, where it is about to write anyway.
+// Exchange. Of c it clears only what would keep the last request alive
+// (forget); the next request clears the rest of what it reuses, on its own
+// core, where it is about to write anyway.
 func (c *rw) recycle() {
 	c.forget()
 	rwPool.Put(c)
