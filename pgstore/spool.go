@@ -205,6 +205,9 @@ func (s *Store) replayer() {
 			t.Stop()
 		}
 		err := s.replay(s.done)
+		if wait == 0 {
+			close(s.firstPass)
+		}
 		switch {
 		case s.done.Err() != nil:
 			return

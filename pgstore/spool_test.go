@@ -82,6 +82,18 @@ func waitFor(t *testing.T, what string, d time.Duration, ok func() bool) {
 	}
 }
 
+// settle waits for the replayer's first pass, which runs when the store
+// opens and ends the away state if it finds the database there: a test
+// that sets that state itself does so after it.
+func settle(t *testing.T, s *Store) {
+	t.Helper()
+	select {
+	case <-s.firstPass:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the replayer's first pass did not end within 10s")
+	}
+}
+
 // TestSpoolRestart stops PostgreSQL while a writer keeps writing, starts
 // it again, and finds every exchange stored once: what was written while
 // the server was away went to the spool and was replayed.
@@ -172,6 +184,7 @@ func TestSpoolReplay(t *testing.T) {
 	s.RecordBatch(xs[:10])
 
 	// The database away: batches go to the spool, up to its bound.
+	settle(t, s)
 	s.away.Store(true)
 	s.RecordBatch(xs[:20]) // 10 of them stored already
 	s.RecordBatch(xs[20:30])
@@ -255,6 +268,7 @@ func TestSpoolBadBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	bad.method = "G\x00T" // which text cannot hold
+	settle(t, s)
 	s.away.Store(true)
 	s.handle([]*row{bad})
 	s.handle([]*row{good})

@@ -104,6 +104,7 @@ type Store struct {
 	away         atomic.Bool   // a write failed for want of the database: spool
 	spoolFull    atomic.Bool   // dropping since the spool filled up
 	wake         chan struct{} // tells the replayer a batch was spooled
+	firstPass    chan struct{} // closed once the replayer's first pass is over
 	spoolBytes   atomic.Int64
 	spooled      atomic.Int64
 	replayed     atomic.Int64
@@ -151,7 +152,8 @@ func MaskURL(u string) string {
 // Errors name the URL with its password masked.
 func Open(ctx context.Context, connURL string, opts Options) (*Store, error) {
 	s := &Store{url: MaskURL(connURL), opts: opts, log: opts.Logger, days: map[int64]bool{}, wake: make(chan struct{}, 1),
-		countKey: rand.Int64() | 1}
+		firstPass: make(chan struct{}),
+		countKey:  rand.Int64() | 1}
 	s.done, s.stop = context.WithCancel(context.Background())
 	if s.log == nil {
 		s.log = slog.Default()
