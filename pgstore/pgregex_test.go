@@ -187,6 +187,11 @@ func TestPGRegexpDatabases(t *testing.T) {
 	} {
 		t.Run(db.name, func(t *testing.T) {
 			name := fmt.Sprintf("regexp_db_%d", i)
+			// Left by an earlier run of the test on the same cluster
+			// (go test -count=N) if there is one.
+			if _, err := cl.Psql("postgres", "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+				t.Fatal(err)
+			}
 			if _, err := cl.Psql("postgres", "CREATE DATABASE "+name+" TEMPLATE template0 "+db.options); err != nil {
 				t.Fatal(err)
 			}
