@@ -48,6 +48,12 @@ var (
 
 	// ErrClosed is returned by [Tap.Close] when called more than once.
 	ErrClosed = errors.New("bodytap: tap already closed")
+
+	// ErrShed is the [Body.Err] of a withheld body copy that was dropped
+	// on the request path because the sink was behind: the queue already
+	// held most of Config.QueueBytes (see there). The exchange itself was
+	// recorded.
+	ErrShed = errors.New("bodytap: body copy dropped: the sink was behind")
 )
 
 // ErrorFromText rebuilds an [Exchange.Err] from its text, as JSON Lines
@@ -228,6 +234,15 @@ type Config struct {
 	// record against QueueBytes, which by default is the bound that holds
 	// first (about 16,000 exchanges with 1 KiB bodies); the queue's memory
 	// grows only as far as a backlog needs.
+	//
+	// Bodies go before records: once the queue holds 7/8 of QueueBytes,
+	// an exchange whose body copies would take it past that goes in
+	// without them (each Body withheld, with ErrShed; counted in
+	// Stats.Shed), so that the last eighth holds records, about 4,000 of
+	// them by default, while the sink catches up, and a sink that is
+	// slow because of what it does with bodies (redaction, above all)
+	// gets less of them to do. Not with a QueueWait, which asks for
+	// everything, late rather than lost.
 	QueueLen   int
 	QueueBytes int64
 
@@ -288,6 +303,9 @@ type Tap struct {
 	// captured and dropped.
 	skipped    atomic.Int64
 	sampledOut atomic.Int64
+	shed       atomic.Int64
+
+	shedMark int64 // the queue's weight past which bodies are shed; 0: never
 
 	// Counted by the delivery goroutine alone, on a cache line of their
 	// own, so that the request path never has to fetch it.
@@ -303,6 +321,7 @@ type Stats struct {
 	SampledOut int64 // exchanges not recorded because of Config.Sampling
 	Delivered  int64 // exchanges the sink's Record (or RecordBatch) returned from
 	Dropped    int64 // exchanges dropped: queue full (count or bytes) or Tap closed
+	Shed       int64 // exchanges recorded without their body copies, the queue being nearly full (ErrShed)
 	SinkPanics int64 // calls to Record (or RecordBatch) that panicked
 	Queued     int   // exchanges waiting for the sink now
 
@@ -359,6 +378,9 @@ func New(c Config) *Tap {
 	if b <= 0 {
 		b = DefaultQueueBytes
 	}
+	if c.QueueWait <= 0 {
+		t.shedMark = b - b/8
+	}
 	t.q, t.done = queue.New[*Exchange](n, b, c.QueueWait), make(chan struct{})
 	go t.deliver()
 	return t
@@ -373,6 +395,7 @@ func (t *Tap) Stats() Stats {
 		SampledOut: t.sampledOut.Load(),
 		Delivered:  t.delivered.Load(),
 		Dropped:    n.Refused,
+		Shed:       t.shed.Load(),
 		SinkPanics: t.sinkPanics.Load(),
 		Queued:     t.q.Len(),
 

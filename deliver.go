@@ -45,6 +45,38 @@ func weight(x *Exchange) int64 {
 	return recordWeight + int64(cap(x.Request.Body.Bytes)+cap(x.Response.Body.Bytes))
 }
 
+// push queues x for the sink, without its body copies if they would
+// take the queue past the shed mark, and reports whether it did.
+func (t *Tap) push(x *Exchange) bool {
+	w := weight(x)
+	if t.shedMark == 0 || w == recordWeight {
+		return t.q.Push(x, w)
+	}
+	if ok, over := t.q.PushUnder(x, w, t.shedMark); !over {
+		return ok
+	}
+	shed(x)
+	if !t.q.Push(x, weight(x)) {
+		return false
+	}
+	t.shed.Add(1)
+	return true
+}
+
+// shed drops the body copies of x, which the sink is too far behind to
+// be given: they are withheld, with ErrShed, and the memory they held
+// goes, a reused rw's spare buffers (the same arrays) with it.
+func shed(x *Exchange) {
+	for _, b := range []*Body{&x.Request.Body, &x.Response.Body} {
+		if cap(b.Bytes) > 0 || b.spill != nil {
+			withhold(b, "", ErrShed)
+		}
+	}
+	if c := x.owner; c != nil {
+		c.own.reqSpare, c.own.respSpare = nil, nil
+	}
+}
+
 // drop releases x, which no sink got: its spill files go, and its
 // memory back to the pool if the Tap reuses exchanges.
 func drop(x *Exchange) {

@@ -623,7 +623,7 @@ func (c *rw) finish(r *http.Request) {
 	// touching a response.
 	c.release()
 	if kept {
-		if !t.q.Push(x, weight(x)) {
+		if !t.push(x) {
 			drop(x)
 		}
 	} else {

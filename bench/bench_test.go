@@ -89,7 +89,9 @@ func (rewindBody) Close() error { return nil }
 func reportCommon(b *testing.B, impl Impl, s *Sink, n int, cpu0 time.Duration) {
 	b.ReportMetric(float64(CPUTime()-cpu0)/float64(n), "cpu-ns/op")
 	if impl.Captures() {
-		b.ReportMetric(float64(int64(n)-s.Seen().N)/float64(n), "lost/op")
+		seen := s.Seen()
+		b.ReportMetric(float64(int64(n)-seen.N)/float64(n), "lost/op")
+		b.ReportMetric(float64(seen.Shed)/float64(n), "shed/op")
 	}
 }
 

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net/http"
 	"sync/atomic"
@@ -19,6 +20,7 @@ import (
 // exchange and stores the sizes, so that tests can check them.
 type Sink struct {
 	n        atomic.Int64
+	shed     atomic.Int64 // exchanges recorded without their bodies (bodytap's ErrShed)
 	reqKept  atomic.Int64
 	reqSize  atomic.Int64
 	respKept atomic.Int64
@@ -35,17 +37,21 @@ func (s *Sink) Record(reqKept int, reqSize int64, respKept int, respSize int64) 
 	s.n.Add(1)
 }
 
+// Shed notes that the exchange last recorded came without its body
+// copies, which bodytap sheds when its queue is nearly full.
+func (s *Sink) Shed() { s.shed.Add(1) }
+
 // Seen is what a Sink holds: the number of exchanges and the sizes of the
 // last one.
 type Seen struct {
-	N                  int64
+	N, Shed            int64
 	ReqKept, ReqSize   int64
 	RespKept, RespSize int64
 }
 
 // Seen returns the count and the last sizes recorded.
 func (s *Sink) Seen() Seen {
-	return Seen{s.n.Load(), s.reqKept.Load(), s.reqSize.Load(), s.respKept.Load(), s.respSize.Load()}
+	return Seen{s.n.Load(), s.shed.Load(), s.reqKept.Load(), s.reqSize.Load(), s.respKept.Load(), s.respSize.Load()}
 }
 
 // An Impl is one way to see the bodies.
@@ -141,6 +147,9 @@ func buildTapConfig(s *Sink, o AppOptions, c bodytap.Config) (http.Handler, func
 func TapSink(s *Sink) bodytap.Sink {
 	return bodytap.SinkFunc(func(x *bodytap.Exchange) {
 		s.Record(len(x.Request.Body.Bytes), x.Request.Body.Size, len(x.Response.Body.Bytes), x.Response.Body.Size)
+		if errors.Is(x.Response.Body.Err, bodytap.ErrShed) || errors.Is(x.Request.Body.Err, bodytap.ErrShed) {
+			s.Shed()
+		}
 	})
 }
 

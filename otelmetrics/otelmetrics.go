@@ -16,6 +16,7 @@
 //	bodytap.exchanges.sampled_out  counter   {exchange}
 //	bodytap.exchanges.delivered    counter   {exchange}
 //	bodytap.exchanges.dropped      counter   {exchange}, attribute reason: queue_full or closed
+//	bodytap.exchanges.shed         counter   {exchange}, recorded without their body copies (queue nearly full)
 //	bodytap.sink.panics            counter   {call}
 //	bodytap.queue.exchanges        up-down   {exchange}, waiting for the sink
 //	bodytap.queue.size             up-down   By, what they count against Config.QueueBytes

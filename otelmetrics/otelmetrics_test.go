@@ -36,6 +36,7 @@ func TestRegister(t *testing.T) {
 		"bodytap.exchanges.captured":                   3,
 		"bodytap.exchanges.dropped{reason=queue_full}": 2,
 		"bodytap.exchanges.dropped{reason=closed}":     0,
+		"bodytap.exchanges.shed":                       0,
 		"bodytap.exchanges.delivered":                  0,
 		"bodytap.queue.exchanges":                      1,
 	}

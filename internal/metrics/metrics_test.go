@@ -106,6 +106,7 @@ func TestTap(t *testing.T) {
 		"bodytap_queue_size_bytes":                             4096,
 		"bodytap_exchanges_skipped_total":                      0,
 		"bodytap_exchanges_sampled_out_total":                  0,
+		"bodytap_exchanges_shed_total":                         0,
 	}
 	for k, v := range want {
 		if got, ok := samples[k]; !ok || got != v {

@@ -64,6 +64,22 @@ func (q *Queue[T]) Push(x T, w int64) bool {
 	return q.push(x, w)
 }
 
+// PushUnder is Push for an item that is to go in only if the queue's
+// weight stays at or below mark with it: when it would not (and the queue
+// is open), it pushes nothing and reports over, so that the caller may
+// make x lighter and Push it. mark is at most the weight bound.
+func (q *Queue[T]) PushUnder(x T, w, mark int64) (ok, over bool) {
+	q.mu.Lock()
+	if q.bytes+w > mark && !q.closed {
+		q.mu.Unlock()
+		return false, true
+	}
+	if q.closed || len(q.items)+q.inflight >= q.maxLen || q.bytes+w > q.maxBytes {
+		return q.pushFull(x, w), false
+	}
+	return q.push(x, w), false
+}
+
 // push queues x, of weight w, with q.mu held, and unlocks it.
 func (q *Queue[T]) push(x T, w int64) bool {
 	q.pushed++

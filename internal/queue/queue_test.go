@@ -118,3 +118,33 @@ func TestSleep(t *testing.T) {
 		t.Fatal("Close did not wake the sleeping consumer")
 	}
 }
+
+// TestPushUnder: an item that would take the weight past the mark is not
+// pushed and reported over, whatever room is left below the bound; a
+// lighter one then goes in; a closed queue refuses rather than reports
+// over.
+func TestPushUnder(t *testing.T) {
+	q := New[int](10, 100, 0)
+	if ok, over := q.PushUnder(1, 60, 80); !ok || over {
+		t.Fatalf("first push under the mark: ok %v over %v", ok, over)
+	}
+	if ok, over := q.PushUnder(2, 30, 80); ok || !over {
+		t.Fatalf("push past the mark: ok %v over %v, want over", ok, over)
+	}
+	if q.Len() != 1 || q.Bytes() != 60 {
+		t.Fatalf("after the push over the mark: %d items, %d bytes; want 1, 60", q.Len(), q.Bytes())
+	}
+	if !q.Push(2, 30) || q.Bytes() != 90 {
+		t.Fatal("the push the mark turned away did not fit under the bound")
+	}
+	if ok, over := q.PushUnder(3, 0, 80); ok || !over {
+		t.Errorf("weightless push with the queue past the mark: ok %v over %v", ok, over)
+	}
+	q.Close()
+	if ok, over := q.PushUnder(4, 1, 100); ok || over {
+		t.Errorf("push into a closed queue: ok %v over %v, want refused", ok, over)
+	}
+	if c := q.Counts(); c.Pushed != 2 || c.Refused != 1 || c.RefusedClosed != 1 {
+		t.Errorf("counts %+v: want 2 pushed, 1 refused (closed)", c)
+	}
+}

@@ -207,7 +207,7 @@ func report(w io.Writer, o options, res *rounds.Results, load0, load1 string, to
 		runtime.NumCPU(), load0, load1)
 	fmt.Fprintf(w, "%d rounds (loopback -benchtime %s with %d client goroutines per core; in process -benchtime %s, paced %s); "+
 		"values are medians over the rounds, × columns the medians of the per-round ratios with their interquartile range; "+
-		"lost is the count of records the sink never got, summed over the rounds.\n\n",
+		"lost is the count of records the sink never got, summed over the rounds; shed, of those it got, the count that came without their bodies (bodytap's ErrShed: its queue was nearly full).\n\n",
 		o.rounds, o.loopTime, o.parallelism, o.procTime, o.pacedTime)
 
 	if len(res.Works["Loopback"]) > 0 {
@@ -256,14 +256,20 @@ func cell(res *rounds.Results, k rounds.Key, format func(float64) string) string
 	return format(m)
 }
 
-// lostCell is the total lost over the rounds, of the requests made.
+// lostCell is the total lost over the rounds, of the requests made, and
+// how many of those recorded came without their bodies (shed), if any.
 func lostCell(res *rounds.Results, k rounds.Key) string {
 	t, ok := res.Sum(k)
 	if !ok {
 		return ""
 	}
+	k.Unit = "shed"
+	shed, _ := res.Sum(k)
 	k.Unit = "requests"
 	n, _ := res.Sum(k)
+	if shed > 0 {
+		return fmt.Sprintf("%.0f of %.0f (%.0f shed)", t, n, shed)
+	}
 	return fmt.Sprintf("%.0f of %.0f", t, n)
 }
 

@@ -59,8 +59,11 @@ func (res *Results) Parse(r int, group string, out []byte) {
 				continue
 			}
 			res.Set(Key{g, work, impl, f[i+1]}, r, v)
-			if f[i+1] == "lost/op" {
+			switch f[i+1] {
+			case "lost/op":
 				res.Set(Key{g, work, impl, "lost"}, r, math.Round(v*n))
+			case "shed/op":
+				res.Set(Key{g, work, impl, "shed"}, r, math.Round(v*n))
 			}
 		}
 	}
