@@ -27,7 +27,9 @@
 //
 // When the handler returns, the Exchange goes into a bounded queue and a
 // delivery goroutine hands it to the Sink. A slow, failing or panicking
-// sink costs dropped records (counted in [Stats]), never a slower response.
+// sink costs dropped records (counted in [Stats]), never a slower response;
+// bodies go first: a nearly full queue takes exchanges without their body
+// copies ([ErrShed]) before a full one drops them whole.
 //
 // # What to capture
 //
