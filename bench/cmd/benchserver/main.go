@@ -94,12 +94,12 @@ func main() {
 		log.Fatal(err)
 	}
 	closeFn()
-	n, seen := served.Load(), sink.Seen().N
+	n, seen := served.Load(), sink.Seen()
 	switch {
 	case *mode == "bare" || *mode == "echo" || *mode == "rproxy":
 		fmt.Printf("%s: served %d requests\n", *mode, n)
 	default:
-		fmt.Printf("%s: served %d requests, sink received %d exchanges (%d lost)\n", *mode, n, seen, n-seen)
+		fmt.Printf("%s: served %d requests, sink received %d exchanges (%d lost, %d without their bodies)\n", *mode, n, seen.N, n-seen.N, seen.Shed)
 	}
 }
 
