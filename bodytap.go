@@ -56,16 +56,16 @@ var (
 	ErrShed = errors.New("bodytap: body copy dropped: the sink was behind")
 )
 
-// ErrorFromText rebuilds an [Exchange.Err] from its text, as JSON Lines
-// (package jsonl), HAR files and the store keep it: text made by wrapping
-// one of the Tap's sentinel errors ([ErrClientGone], [ErrHandlerPanic],
-// [ErrAborted], [ErrHijacked]) wraps it again, so that errors.Is finds
-// it. Empty text gives nil.
+// ErrorFromText rebuilds an [Exchange.Err] or a [Body.Err] from its text,
+// as JSON Lines (package jsonl), HAR files and the store keep it: text
+// made by wrapping one of the Tap's sentinel errors ([ErrClientGone],
+// [ErrHandlerPanic], [ErrAborted], [ErrHijacked], [ErrShed]) wraps it
+// again, so that errors.Is finds it. Empty text gives nil.
 func ErrorFromText(s string) error {
 	if s == "" {
 		return nil
 	}
-	for _, sentinel := range []error{ErrClientGone, ErrHandlerPanic, ErrAborted, ErrHijacked} {
+	for _, sentinel := range []error{ErrClientGone, ErrHandlerPanic, ErrAborted, ErrHijacked, ErrShed} {
 		m := sentinel.Error()
 		if s == m {
 			return sentinel

@@ -149,6 +149,17 @@ func TestJSONErrorsKeepSentinels(t *testing.T) {
 			}
 		})
 	}
+	// A body shed by a Tap whose sink was behind keeps its sentinel too.
+	x := exchangetest.Full(t)
+	x.Response.Body = bodytap.Body{Size: 100, EOF: true, Withheld: true, Err: bodytap.ErrShed}
+	b, _ := Marshal(x)
+	var got bodytap.Exchange
+	if err := Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if rb := got.Response.Body; !errors.Is(rb.Err, bodytap.ErrShed) || !rb.Withheld || rb.Bytes != nil {
+		t.Errorf("shed body after a round trip: err %v, withheld %v, %d bytes", rb.Err, rb.Withheld, len(rb.Bytes))
+	}
 }
 
 // TestJSONBodyForm: which bodies go as text and which as base64.
