@@ -82,7 +82,7 @@ func Tap(stats func() bodytap.Stats) []Family {
 				observe(float64(s.Dropped-s.DroppedClosed), "queue_full")
 				observe(float64(s.DroppedClosed), "closed")
 			}},
-		count("bodytap.exchanges.shed", "Exchanges recorded without their body copies, dropped because the queue was nearly full.",
+		count("bodytap.exchanges.shed", "Exchanges recorded without their body copies, which were dropped because the queue was nearly full.",
 			func(s bodytap.Stats) int64 { return s.Shed }),
 		{Name: "bodytap.sink.panics", Unit: "{call}", Kind: Counter,
 			Help: "Calls of the sink that panicked; their exchanges are lost.",
