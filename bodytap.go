@@ -295,6 +295,11 @@ type Tap struct {
 
 	reuse bool // Config.ReuseExchanges, or promised by the sink
 
+	// The queue's weight past which bodies are shed; 0: never. Read by
+	// every request, so among the settings: next to what the delivery
+	// goroutine writes, it would cost the request path a cache miss.
+	shedMark int64
+
 	q     *queue.Queue[*Exchange]
 	stock stock         // rws for the next requests, when the Tap reuses exchanges
 	done  chan struct{} // closed when the delivery goroutine has finished
@@ -304,8 +309,6 @@ type Tap struct {
 	skipped    atomic.Int64
 	sampledOut atomic.Int64
 	shed       atomic.Int64
-
-	shedMark int64 // the queue's weight past which bodies are shed; 0: never
 
 	// Counted by the delivery goroutine alone, on a cache line of their
 	// own, so that the request path never has to fetch it.
