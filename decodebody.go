@@ -33,10 +33,13 @@ func (t *Tap) prepareBody(b *Body, h http.Header, hide bool, memCap int64) Detec
 		ct = v[0]
 	}
 	// Text that only the value detectors read keeps its spill file: they
-	// look at the part in memory.
-	if f := redact.FormatOf(ct, b.Bytes); b.Spilled() > 0 && (decode || hide && f != redact.FormatNone && f != redact.FormatText) {
-		t.unspill(b)
-		limit = t.decodeLimit
+	// look at the part in memory. (The format is asked only then: the
+	// scrubber asks it again, and each asking lower-cases the media type.)
+	if b.Spilled() > 0 {
+		if f := redact.FormatOf(ct, b.Bytes); decode || hide && f != redact.FormatNone && f != redact.FormatText {
+			t.unspill(b)
+			limit = t.decodeLimit
+		}
 	}
 	if decode {
 		out, removed, cut, err := t.decodeCopy(ce, b.Bytes, b.Truncated || !b.EOF)

@@ -76,6 +76,10 @@ var sniffJSON = map[string]bool{
 // JSON: a capture cut at its cap is not, and is JSON all the same (a
 // viewer that parses it falls back to text when it cannot).
 func IsJSON(ct string, body []byte) bool {
+	if ct == "application/json" || strings.HasPrefix(ct, "application/json;") {
+		// The common answer, without lower-casing a copy of the type.
+		return true
+	}
 	mt := Type(ct)
 	return IsJSONType(mt) || (sniffJSON[mt] || genericTypes[mt]) && LooksLikeJSON(body)
 }

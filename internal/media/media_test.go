@@ -63,6 +63,9 @@ func TestIsJSON(t *testing.T) {
 	}{
 		{"json", "application/json", "not json at all", true},
 		{"json upper, params", " Application/JSON; charset=utf-8", "", true},
+		{"json, params", "application/json; charset=utf-8", "not json", true},
+		{"json, bare parameter separator", "application/json;", "", true},
+		{"jsonp, params", "application/jsonp; charset=utf-8", "{}", false},
 		{"text/json", "text/json", "1", true},
 		{"problem+json", "application/problem+json", "{}", true},
 		{"ndjson", "application/x-ndjson", "{}\n{}", true},
