@@ -3,13 +3,17 @@
 # bodytap, behind a plain httputil.ReverseProxy and behind bodytap's
 # capturing proxy (both proxies in front of a separate bare upstream
 # process), each loaded by wrk in turn, rounds interleaved. Prints a
-# Markdown table of requests/s and latency percentiles with ratios to bare
-# (and of the capturing proxy to the plain one), then what each server
-# says it served and recorded.
+# Markdown table of requests/s, the server's CPU per request (user and
+# system time of its process, from /proc, over each wrk run) and latency
+# percentiles, with ratios to bare, to the cheapest of the peers chi and
+# httpsnoop when they run (the one with the least CPU per request), and of
+# the capturing proxy to the plain one; then what each server says it
+# served and recorded.
 #
 #   ./wrk.sh                                  # all defaults
 #   DURATION=10s REPS=3 ./wrk.sh
 #   MODES="bare bodytap httpsnoop chi rproxy proxy" ENDPOINTS="json1k json64k json1m" ./wrk.sh
+#   MODES="bare chi bodytap-noredact bodytap" ENDPOINTS=json1k REPS=12 DURATION=3s ./wrk.sh
 #
 # Settings (environment): DURATION (5s) per wrk run, REPS (3) rounds,
 # THREADS (2) and CONNS (32) for wrk, MODES, ENDPOINTS (POST /json1k and
@@ -53,6 +57,7 @@ start() {
 	fi
 	"$work/benchserver" "${args[@]}" >"$work/$name.out" 2>"$work/$name.err" &
 	pids+=($!)
+	echo $! >"$work/$name.pid"
 	for _ in $(seq 100); do
 		[ -s "$work/$name.url" ] && return 0
 		sleep 0.1
@@ -101,14 +106,26 @@ echo "wrk.sh: wrk -t$threads -c$conns -d$duration, $reps rounds, modes: ${modes[
 for m in "${modes[@]}"; do # warm up
 	wrk -t"$threads" -c"$conns" -d1s -s "$work/${endpoints[0]}.lua" "$(cat "$work/$m.url")/${endpoints[0]}" >/dev/null
 done
+# cputicks PID: the user and system CPU time of process PID so far, all
+# its threads, in clock ticks (fields 14 and 15 of /proc/PID/stat, counted
+# after the command name, which may hold blanks).
+cputicks() {
+	sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'
+}
+hz=$(getconf CLK_TCK)
 n=${#modes[@]}
 for rep in $(seq "$reps"); do
 	for ep in "${endpoints[@]}"; do
 		# Rotate the order each round so no mode always runs first.
 		for i in $(seq 0 $((n - 1))); do
 			m=${modes[$(((i + rep) % n))]}
+			out="$work/out/$m.$ep.$rep.txt"
+			pid=$(cat "$work/$m.pid")
+			c0=$(cputicks "$pid")
 			wrk -t"$threads" -c"$conns" -d"$duration" --latency -s "$work/$ep.lua" \
-				"$(cat "$work/$m.url")/$ep" >"$work/out/$m.$ep.$rep.txt"
+				"$(cat "$work/$m.url")/$ep" >"$out"
+			c1=$(cputicks "$pid")
+			echo "Server CPU: $(awk -v a="$c0" -v b="$c1" -v hz="$hz" 'BEGIN { printf "%.3f", (b - a) / hz }') s" >>"$out"
 			echo "wrk.sh: round $rep $ep $m: $(grep Requests/sec "$work/out/$m.$ep.$rep.txt")" >&2
 		done
 	done

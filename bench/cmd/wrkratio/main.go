@@ -1,8 +1,12 @@
 // Command wrkratio reads the wrk outputs that wrk.sh leaves in a directory,
 // named <mode>.<endpoint>.<round>.txt, and prints a Markdown table of
-// requests/s and latency percentiles per endpoint and mode: medians over
-// the rounds, and ratios to the bare mode (medians of the per-round
-// ratios), and for the proxy mode also to the rproxy mode.
+// requests/s, the server's CPU per request and latency percentiles per
+// endpoint and mode: medians over the rounds, and ratios (medians of the
+// per-round ratios) to the bare mode, to the cheapest peer (of the -peers
+// modes present, the one with the least median CPU per request), and for
+// the proxy mode also to the rproxy mode. The server's CPU is a line
+// "Server CPU: <seconds> s" that wrk.sh appends to each output: the CPU
+// time its process took during the run.
 //
 //	wrkratio -modes "bare bodytap rproxy proxy" -endpoints "json1k json64k" DIR
 package main
@@ -21,11 +25,22 @@ import (
 	"time"
 )
 
-// run is what one wrk run reported.
+// run is what one wrk run reported, and the server's CPU during it.
 type run struct {
 	rps      float64
+	requests int64 // completed during the run
+	cpu      float64
 	p50, p99 time.Duration
 	errors   int64 // non-2xx/3xx responses and socket errors
+}
+
+// cpuPerReq is the server's CPU time per request, in seconds; 0 if the
+// output has no CPU line.
+func (r run) cpuPerReq() float64 {
+	if r.requests == 0 {
+		return 0
+	}
+	return r.cpu / float64(r.requests)
 }
 
 func main() {
@@ -34,6 +49,7 @@ func main() {
 	modes := flag.String("modes", "bare bodytap rproxy proxy", "modes in table order")
 	endpoints := flag.String("endpoints", "json1k json64k", "endpoints in table order")
 	settings := flag.String("settings", "", "a line describing the wrk settings, printed above the table")
+	peers := flag.String("peers", "chi httpsnoop", "modes that are peers: the ×peer columns compare with the one of them with the least CPU per request")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		log.Fatal("usage: wrkratio [flags] DIR")
@@ -69,16 +85,18 @@ func main() {
 	if *settings != "" {
 		fmt.Printf("%s; medians of the rounds, ratios are medians of the per-round ratios.\n\n", *settings)
 	}
-	fmt.Println("| endpoint | server | req/s | ×bare | ×rproxy | p50 | ×bare | p99 | ×bare | errors |")
-	fmt.Println("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Println("| endpoint | server | req/s | ×bare | ×peer | ×rproxy | CPU/req | ×bare | ×peer | p50 | ×bare | p99 | ×bare | errors |")
+	fmt.Println("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	rps := func(r run) float64 { return r.rps }
+	cpu := func(r run) float64 { return r.cpuPerReq() }
 	for _, ep := range strings.Fields(*endpoints) {
 		base := runs["bare."+ep]
+		peer := cheapest(runs, strings.Fields(*peers), ep)
 		for _, m := range strings.Fields(*modes) {
 			rs := runs[m+"."+ep]
 			if len(rs) == 0 {
 				continue
 			}
-			rps := median(collect(rs, func(r run) float64 { return r.rps }))
 			p50 := median(collect(rs, func(r run) float64 { return float64(r.p50) }))
 			p99 := median(collect(rs, func(r run) float64 { return float64(r.p99) }))
 			var errs int64
@@ -87,15 +105,40 @@ func main() {
 			}
 			vsProxy := ""
 			if m == "proxy" {
-				vsProxy = ratio(rs, runs["rproxy."+ep], func(r run) float64 { return r.rps })
+				vsProxy = ratio(rs, runs["rproxy."+ep], rps)
 			}
-			fmt.Printf("| %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %d |\n", ep, m, rps,
-				ratio(rs, base, func(r run) float64 { return r.rps }), vsProxy,
+			name := m
+			if m == peer {
+				name += " (cheapest peer)"
+			}
+			cpuCell := ""
+			if c := median(collect(rs, cpu)); c > 0 {
+				cpuCell = fmt.Sprintf("%.1f µs", c*1e6)
+			}
+			fmt.Printf("| %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d |\n", ep, name,
+				median(collect(rs, rps)), ratio(rs, base, rps), ratio(rs, runs[peer+"."+ep], rps), vsProxy,
+				cpuCell, ratio(rs, base, cpu), ratio(rs, runs[peer+"."+ep], cpu),
 				dur(p50), ratio(rs, base, func(r run) float64 { return float64(r.p50) }),
 				dur(p99), ratio(rs, base, func(r run) float64 { return float64(r.p99) }),
 				errs)
 		}
 	}
+}
+
+// cheapest returns the mode of peers that ran endpoint ep with the least
+// median CPU per request, or "" if none did (or none has CPU figures).
+func cheapest(runs map[string]map[int]run, peers []string, ep string) string {
+	best, least := "", 0.0
+	for _, p := range peers {
+		rs := runs[p+"."+ep]
+		if len(rs) == 0 {
+			continue
+		}
+		if c := median(collect(rs, func(r run) float64 { return r.cpuPerReq() })); c > 0 && (best == "" || c < least) {
+			best, least = p, c
+		}
+	}
+	return best
 }
 
 func collect(rs map[int]run, f func(run) float64) []float64 {
@@ -106,12 +149,13 @@ func collect(rs map[int]run, f func(run) float64) []float64 {
 	return v
 }
 
-// ratio is the median over the rounds of f(rs[round]) / f(base[round]).
+// ratio is the median over the rounds of f(rs[round]) / f(base[round]),
+// over the rounds where both are known (f not 0).
 func ratio(rs, base map[int]run, f func(run) float64) string {
 	var v []float64
 	for round, r := range rs {
 		b, ok := base[round]
-		if ok && f(b) != 0 {
+		if ok && f(b) != 0 && f(r) != 0 {
 			v = append(v, f(r)/f(b))
 		}
 	}
@@ -146,6 +190,8 @@ func dur(ns float64) string {
 
 var (
 	rpsLine     = regexp.MustCompile(`^Requests/sec:\s+([\d.]+)`)
+	countLine   = regexp.MustCompile(`^\s*(\d+) requests in `)
+	cpuLine     = regexp.MustCompile(`^Server CPU:\s+([\d.]+) s`)
 	pctLine     = regexp.MustCompile(`^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$`)
 	non2xxLine  = regexp.MustCompile(`^\s*Non-2xx or 3xx responses:\s+(\d+)`)
 	socketLine  = regexp.MustCompile(`^\s*Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
@@ -164,6 +210,12 @@ func parseFile(name string) (run, error) {
 		line := sc.Text()
 		if m := rpsLine.FindStringSubmatch(line); m != nil {
 			r.rps, _ = strconv.ParseFloat(m[1], 64)
+		}
+		if m := countLine.FindStringSubmatch(line); m != nil {
+			r.requests, _ = strconv.ParseInt(m[1], 10, 64)
+		}
+		if m := cpuLine.FindStringSubmatch(line); m != nil {
+			r.cpu, _ = strconv.ParseFloat(m[1], 64)
 		}
 		if m := pctLine.FindStringSubmatch(line); m != nil {
 			v, _ := strconv.ParseFloat(m[2], 64)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -22,6 +23,7 @@ const sample = `Running 4s test @ http://127.0.0.1:40000/json1k
   Non-2xx or 3xx responses: 2
 Requests/sec:  32000.50
 Transfer/sec:     37.50MB
+Server CPU: 3.840 s
 `
 
 func TestParseFile(t *testing.T) {
@@ -33,9 +35,12 @@ func TestParseFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := run{rps: 32000.50, p50: 612 * time.Microsecond, p99: 2350 * time.Microsecond, errors: 6}
+	want := run{rps: 32000.50, requests: 128000, cpu: 3.84, p50: 612 * time.Microsecond, p99: 2350 * time.Microsecond, errors: 6}
 	if r != want {
 		t.Errorf("parseFile: %+v, want %+v", r, want)
+	}
+	if got := r.cpuPerReq(); math.Abs(got-30e-6) > 1e-12 {
+		t.Errorf("cpuPerReq = %v, want 30 µs", got)
 	}
 }
 
@@ -44,5 +49,23 @@ func TestRatio(t *testing.T) {
 	base := map[int]run{1: {rps: 100}, 2: {rps: 100}, 3: {rps: 60}}
 	if got := ratio(rs, base, func(r run) float64 { return r.rps }); got != "0.50" {
 		t.Errorf("ratio = %s, want 0.50 (the median of 0.5, 0.9, 0.5)", got)
+	}
+}
+
+func TestCheapest(t *testing.T) {
+	runs := map[string]map[int]run{
+		"chi.json1k":       {1: {requests: 100, cpu: 0.003}, 2: {requests: 100, cpu: 0.0028}},
+		"httpsnoop.json1k": {1: {requests: 100, cpu: 0.0025}, 2: {requests: 100, cpu: 0.0032}, 3: {requests: 100, cpu: 0.0026}},
+		"bare.json1k":      {1: {requests: 100, cpu: 0.001}},
+		"chi.json64k":      {1: {rps: 10}}, // no CPU line
+	}
+	if got := cheapest(runs, []string{"chi", "httpsnoop"}, "json1k"); got != "httpsnoop" {
+		t.Errorf("cheapest = %q, want httpsnoop (median 26 µs against chi's 29)", got)
+	}
+	if got := cheapest(runs, []string{"chi", "httpsnoop"}, "json64k"); got != "" {
+		t.Errorf("cheapest with no CPU figures = %q, want none", got)
+	}
+	if got := cheapest(runs, []string{"echo"}, "json1k"); got != "" {
+		t.Errorf("cheapest of peers that did not run = %q, want none", got)
 	}
 }
