@@ -126,7 +126,7 @@ for rep in $(seq "$reps"); do
 				"$(cat "$work/$m.url")/$ep" >"$out"
 			c1=$(cputicks "$pid")
 			echo "Server CPU: $(awk -v a="$c0" -v b="$c1" -v hz="$hz" 'BEGIN { printf "%.3f", (b - a) / hz }') s" >>"$out"
-			echo "wrk.sh: round $rep $ep $m: $(grep Requests/sec "$work/out/$m.$ep.$rep.txt")" >&2
+			echo "wrk.sh: round $rep $ep $m: $(grep Requests/sec "$out")" >&2
 		done
 	done
 done

@@ -88,7 +88,7 @@ func main() {
 	fmt.Println("| endpoint | server | req/s | ×bare | ×peer | ×rproxy | CPU/req | ×bare | ×peer | p50 | ×bare | p99 | ×bare | errors |")
 	fmt.Println("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	rps := func(r run) float64 { return r.rps }
-	cpu := func(r run) float64 { return r.cpuPerReq() }
+	cpu := run.cpuPerReq
 	for _, ep := range strings.Fields(*endpoints) {
 		base := runs["bare."+ep]
 		peer := cheapest(runs, strings.Fields(*peers), ep)
@@ -134,7 +134,7 @@ func cheapest(runs map[string]map[int]run, peers []string, ep string) string {
 		if len(rs) == 0 {
 			continue
 		}
-		if c := median(collect(rs, func(r run) float64 { return r.cpuPerReq() })); c > 0 && (best == "" || c < least) {
+		if c := median(collect(rs, run.cpuPerReq)); c > 0 && (best == "" || c < least) {
 			best, least = p, c
 		}
 	}
